@@ -1,0 +1,59 @@
+# Ostinato: every target sets up what it needs (venv, pip, Debian packages) and is
+# idempotent: a second run with nothing changed installs nothing.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+DEBIAN_PACKAGES := ffmpeg mono-mcs
+PYTEST_ARGS ?=
+DATA ?=
+
+.PHONY: demo test lint format train eval bench setup debs clean
+
+setup: $(STAMP) debs
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+# Debian packages: ffmpeg (pydub's OGG/FLAC export), mono (the C# client's tests).
+debs:
+	@missing=""; \
+	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
+	command -v mcs >/dev/null || missing="$$missing mono-mcs"; \
+	if [ -n "$$missing" ]; then \
+		echo "Installing Debian packages:$$missing"; \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+demo: setup
+	$(PY) -m sample_game.demo
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: setup lint
+	$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+train: setup
+	$(PY) -m engine_core.training.train $(if $(DATA),--data $(DATA),)
+
+eval: setup
+	$(VENV)/bin/ostinato eval-model
+
+bench: setup
+	$(PY) -m benchmarks.run
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

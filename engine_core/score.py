@@ -1,0 +1,62 @@
+"""The symbolic loop the model writes and the arranger voices: a `Score` of bars.
+
+Pitches are absolute MIDI numbers in a *tonic-C* frame (the model transposes all training
+music to C with the mode kept as a label); the arranger moves them to the template's key
+and into each stem's register. Time is a sixteenth-note grid (`Meter.steps_per_bar`).
+A note may run past the loop's last bar: it wraps round the seam (a loop is a circle).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from engine_core.spec import Meter
+
+#: Score tracks the model writes, in order.
+TRACKS: tuple[str, ...] = ("melody", "harmony", "bass")
+
+
+@dataclass(frozen=True, order=True)
+class ScoreNote:
+    bar: int
+    step: int  # grid step inside the bar, 0 .. steps_per_bar-1
+    track: str  # one of TRACKS
+    pitch: int  # MIDI note number, tonic-C frame
+    duration_steps: int  # >= 1; may run past the loop end (wraps round the seam)
+    velocity: float = 0.8  # 0-1
+
+
+@dataclass(frozen=True)
+class Score:
+    meter: str
+    bars: int
+    mode: str  # "major" or "minor" (the model's mode condition)
+    notes: tuple[ScoreNote, ...]
+
+    @property
+    def meter_info(self) -> Meter:
+        return Meter.parse(self.meter)
+
+    @property
+    def steps_per_bar(self) -> int:
+        return self.meter_info.steps_per_bar
+
+    @property
+    def total_steps(self) -> int:
+        return self.bars * self.steps_per_bar
+
+    def track(self, name: str) -> tuple[ScoreNote, ...]:
+        return tuple(n for n in self.notes if n.track == name)
+
+    def onset_step(self, note: ScoreNote) -> int:
+        return note.bar * self.steps_per_bar + note.step
+
+    def onset_roll(self, pitch_low: int = 0, pitch_high: int = 128) -> np.ndarray:
+        """Boolean onsets, shape (tracks, total_steps, pitch_high - pitch_low)."""
+        roll = np.zeros((len(TRACKS), self.total_steps, pitch_high - pitch_low), dtype=bool)
+        for note in self.notes:
+            if pitch_low <= note.pitch < pitch_high:
+                roll[TRACKS.index(note.track), self.onset_step(note), note.pitch - pitch_low] = True
+        return roll

@@ -1,0 +1,268 @@
+"""What the engine is asked to make: a `GenerationSpec` per state (or stinger) and its stems.
+
+The middleware turns a designer's template into a `GenerationSpec`; the engine never sees
+TOML. A spec holds exactly what changes the generated audio, so its canonical hash
+(`GenerationSpec.generation_hash`) is the template's *generation hash*: transition rules,
+comments, key order and the seed live elsewhere and do not change it.
+
+Timing maths that every layer shares (beats to samples) live here too, as pure functions
+with exact rational arithmetic, so the engine's loop points, the director's sync points and
+the baked manifests agree to the sample.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field
+from fractions import Fraction
+from typing import Any
+
+from engine_core.errors import InvalidSpecError
+
+# ---------------------------------------------------------------------------------------
+# Vocabularies (documented in docs/templates.md)
+# ---------------------------------------------------------------------------------------
+
+METERS: tuple[str, ...] = ("4/4", "3/4", "6/8")
+LOOP_BARS: tuple[int, ...] = (1, 2, 4, 8, 16)
+MODES: tuple[str, ...] = ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian")
+PITCH_CLASSES: dict[str, int] = {
+    "C": 0, "B#": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "Fb": 4, "F": 5,
+    "E#": 5, "F#": 6, "Gb": 6, "G": 7, "G#": 8, "Ab": 8, "A": 9, "A#": 10, "Bb": 10,
+    "B": 11, "Cb": 11,
+}  # fmt: skip
+
+#: Stem roles: which part of the score a stem voices.
+STEM_ROLES: tuple[str, ...] = (
+    "melody",  # the tune (score track "melody")
+    "counter",  # a counter-line derived from melody and harmony
+    "harmony",  # chords voiced from the score's harmony track
+    "pad",  # sustained chords, one per bar or half bar
+    "arp",  # the harmony broken into an arpeggio
+    "bass",  # the score's bass track
+    "drums",  # General MIDI drum kit, from the groove library
+    "percussion",  # hand percussion layer from the groove library
+)
+
+#: Style tags a template may use, by category. The conditioning maps each onto the
+#: model's control vector (see docs/model_card.md); unknown tags are template errors.
+TAG_VOCABULARY: dict[str, tuple[str, ...]] = {
+    "genre": (
+        "orchestral", "chorale", "folk", "celtic", "medieval", "renaissance", "baroque",
+        "chiptune", "synthwave", "electronic", "ambient", "rock", "jazz", "lofi", "cinematic",
+    ),
+    "mood": (
+        "calm", "peaceful", "happy", "playful", "heroic", "triumphant", "epic", "tense",
+        "dark", "ominous", "mysterious", "sad", "melancholic", "aggressive", "urgent",
+        "dreamy", "nostalgic",
+    ),
+    "texture": ("sparse", "dense", "driving", "flowing", "staccato", "legato", "sustained"),
+    "register": ("low", "mid", "high", "bright", "warm"),
+}  # fmt: skip
+ALL_TAGS: frozenset[str] = frozenset(t for tags in TAG_VOCABULARY.values() for t in tags)
+
+
+# ---------------------------------------------------------------------------------------
+# Meter, key and time
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Meter:
+    """A time signature. Beats are the felt pulse: quarters in x/4, dotted quarters in 6/8."""
+
+    numerator: int
+    denominator: int
+
+    @classmethod
+    def parse(cls, text: str) -> Meter:
+        if text not in METERS:
+            raise InvalidSpecError(
+                f"unsupported meter {text!r}", {"allowed": list(METERS), "value": text}
+            )
+        num, den = text.split("/")
+        return cls(int(num), int(den))
+
+    @property
+    def text(self) -> str:
+        return f"{self.numerator}/{self.denominator}"
+
+    @property
+    def compound(self) -> bool:
+        return self.denominator == 8 and self.numerator % 3 == 0
+
+    @property
+    def beats_per_bar(self) -> int:
+        return self.numerator // 3 if self.compound else self.numerator
+
+    @property
+    def steps_per_beat(self) -> int:
+        """Sixteenth-note grid steps in one beat (6 for a dotted quarter)."""
+        return 6 if self.compound else 16 // self.denominator
+
+    @property
+    def steps_per_bar(self) -> int:
+        return self.beats_per_bar * self.steps_per_beat
+
+
+@dataclass(frozen=True)
+class Key:
+    """A tonic pitch class and a mode, parsed from text such as ``"D minor"``."""
+
+    tonic: int
+    mode: str
+    name: str
+
+    @classmethod
+    def parse(cls, text: str) -> Key:
+        parts = text.split()
+        if len(parts) != 2 or parts[0] not in PITCH_CLASSES or parts[1].lower() not in MODES:
+            raise InvalidSpecError(
+                f"cannot read key {text!r}: expected '<tonic> <mode>' such as 'D minor'",
+                {"value": text, "tonics": sorted(PITCH_CLASSES), "modes": list(MODES)},
+            )
+        return cls(PITCH_CLASSES[parts[0]], parts[1].lower(), f"{parts[0]} {parts[1].lower()}")
+
+    @property
+    def is_minor(self) -> bool:
+        """Minor-third modes (the model's binary mode condition)."""
+        return self.mode in ("minor", "dorian", "phrygian")
+
+
+def samples_per_beat(bpm: float, sample_rate: int) -> Fraction:
+    """Exact length of one beat in samples (a rational number)."""
+    return Fraction(60 * sample_rate) / Fraction(str(bpm))
+
+
+def beat_to_sample(beat: int | Fraction, bpm: float, sample_rate: int) -> int:
+    """Sample index of beat number `beat` (0-based) from a loop's start, rounded half up.
+
+    Every layer uses this one function, so a beat lands on the same sample everywhere.
+    """
+    exact = Fraction(beat) * samples_per_beat(bpm, sample_rate)
+    return int(exact + Fraction(1, 2)) if exact >= 0 else -int(-exact + Fraction(1, 2))
+
+
+def loop_length_samples(bars: int, meter: Meter, bpm: float, sample_rate: int) -> int:
+    """Length of a loop of `bars` bars in samples: bars x beats x 60/bpm x sr, rounded."""
+    return beat_to_sample(bars * meter.beats_per_bar, bpm, sample_rate)
+
+
+# ---------------------------------------------------------------------------------------
+# Specs
+# ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StemSpec:
+    """One instrument group of a loop: what it plays, on which instrument, when it sounds.
+
+    `intensity` is the half-open range [low, high) of the 0-1 intensity parameter in which
+    the stem is on (high == 1.0 includes 1.0); the director fades it in and out at the edges.
+    """
+
+    name: str
+    role: str
+    program: int = 0  # General MIDI program 0-127 (drum kit number for drums/percussion)
+    register: tuple[int, int] = (48, 84)  # lowest and highest MIDI note
+    intensity: tuple[float, float] = (0.0, 1.0)
+    gain_db: float = 0.0
+    pan: float = 0.0  # -1 (left) .. 1 (right)
+
+    @property
+    def is_drums(self) -> bool:
+        return self.role in ("drums", "percussion")
+
+
+@dataclass(frozen=True)
+class GenerationSpec:
+    """Everything that determines a variant set's audio, except the seed.
+
+    `energy`, `density` and `brightness` are 0-1 controls; ``None`` means "derive from
+    the prompt and tags". Explicit values always win over what the text implies.
+    """
+
+    prompt: str
+    tags: tuple[str, ...]
+    bpm: float
+    meter: str
+    key: str
+    bars: int
+    stems: tuple[StemSpec, ...]
+    energy: float | None = None
+    density: float | None = None
+    brightness: float | None = None
+    groove: str | None = None  # a named groove from the library; None = chosen by tags
+    one_shot: bool = False  # plays once (stingers, victory): rendered with its tail, no loop
+    sample_rate: int = 48000
+    soundfont: str | None = None  # path to an .sf2; None = the General MIDI bank in pretty_midi
+    loudness_lufs: float = -16.0
+    true_peak_db: float = -1.0
+    variance: float = 0.35  # retake variance between variants of a set (0 = identical)
+    extra: tuple[tuple[str, Any], ...] = field(default=())  # backend-specific, hashed
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    @property
+    def meter_info(self) -> Meter:
+        return Meter.parse(self.meter)
+
+    @property
+    def key_info(self) -> Key:
+        return Key.parse(self.key)
+
+    @property
+    def loop_samples(self) -> int:
+        return loop_length_samples(self.bars, self.meter_info, self.bpm, self.sample_rate)
+
+    def validate(self) -> None:
+        """Raise `InvalidSpecError` naming the first field that is out of range."""
+        Meter.parse(self.meter)
+        Key.parse(self.key)
+        if not 20 <= self.bpm <= 300:
+            raise InvalidSpecError(f"bpm {self.bpm} outside 20-300", {"field": "bpm"})
+        if self.bars not in LOOP_BARS:
+            raise InvalidSpecError(f"bars {self.bars} not one of {LOOP_BARS}", {"field": "bars"})
+        if self.sample_rate not in (22050, 32000, 44100, 48000):
+            raise InvalidSpecError(
+                f"sample_rate {self.sample_rate} not supported", {"field": "sample_rate"}
+            )
+        for name in ("energy", "density", "brightness"):
+            value = getattr(self, name)
+            if value is not None and not 0.0 <= value <= 1.0:
+                raise InvalidSpecError(f"{name} {value} outside 0-1", {"field": name})
+        if not 0.0 <= self.variance <= 1.0:
+            raise InvalidSpecError(f"variance {self.variance} outside 0-1", {"field": "variance"})
+        if not self.stems:
+            raise InvalidSpecError("a spec needs at least one stem", {"field": "stems"})
+        seen: set[str] = set()
+        for stem in self.stems:
+            if stem.name in seen:
+                raise InvalidSpecError(f"duplicate stem {stem.name!r}", {"field": "stems"})
+            seen.add(stem.name)
+            if stem.role not in STEM_ROLES:
+                raise InvalidSpecError(
+                    f"stem {stem.name!r}: unknown role {stem.role!r}",
+                    {"field": "stems", "allowed": list(STEM_ROLES)},
+                )
+            low, high = stem.intensity
+            if not 0.0 <= low < high <= 1.0:
+                raise InvalidSpecError(
+                    f"stem {stem.name!r}: intensity range {stem.intensity} invalid",
+                    {"field": "stems"},
+                )
+
+    def canonical(self) -> dict[str, Any]:
+        """A JSON-able dict with a fixed key order: the input of the generation hash."""
+        data = asdict(self)
+        data["tags"] = sorted(self.tags)
+        data["bpm"] = float(self.bpm)
+        data["extra"] = sorted([list(item) for item in self.extra])
+        return data
+
+    def generation_hash(self) -> str:
+        """SHA-256 (hex, 16 chars) of the canonical spec."""
+        blob = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]

@@ -1,0 +1,1 @@
+"""Everything around the engine: templates, cache, scheduler, director, service, bake."""

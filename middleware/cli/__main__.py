@@ -1,0 +1,3 @@
+from middleware.cli import main
+
+main()
