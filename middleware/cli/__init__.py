@@ -17,6 +17,14 @@ from engine_core.errors import OstinatoError
 COMMANDS: dict[str, str] = {
     "validate": "middleware.cli.templates_cmd:validate",
     "templates": "middleware.cli.templates_cmd:templates",
+    "generate": "middleware.cli.generate_cmd:generate",
+    "build-data": "middleware.cli.model_cmd:build_data",
+    "eval-model": "middleware.cli.model_cmd:eval_model",
+    "cache": "middleware.cli.cache_cmd:cache",
+    "pregen": "middleware.cli.pregen_cmd:pregen",
+    "render-session": "middleware.cli.session_cmd:render_session",
+    "serve": "middleware.cli.serve_cmd:serve",
+    "bake": "middleware.cli.bake_cmd:bake",
 }
 
 
