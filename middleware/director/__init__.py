@@ -1,0 +1,1 @@
+"""The music director: one per session, events in, sample-accurate stereo blocks out."""
