@@ -1,0 +1,35 @@
+// Console harness for the Ostinato C# client, driven by tests/test_unity_client.py.
+using System;
+
+namespace Ostinato.Harness
+{
+    internal static class Program
+    {
+        private static int Main(string[] args)
+        {
+            if (args.Length == 0)
+            {
+                Console.Error.WriteLine("usage: harness.exe <command> [args...]");
+                return 64;
+            }
+            try
+            {
+                switch (args[0])
+                {
+                    case "dealer-echo": return WireChecks.DealerEcho(args[1], args[2], int.Parse(args[3]));
+                    case "subscribe": return WireChecks.Subscribe(args[1], args[2], int.Parse(args[3]));
+                    case "msgpack": return WireChecks.MsgPackRoundTrip();
+                    case "ring": return WireChecks.RingStress(int.Parse(args[1]));
+                }
+                Console.Error.WriteLine("unknown command " + args[0]);
+                return 64;
+            }
+            catch (Exception e)
+            {
+                Console.WriteLine("{\"event\":\"exception\",\"type\":\"" + e.GetType().Name + "\"}");
+                Console.Error.WriteLine(e);
+                return 1;
+            }
+        }
+    }
+}

@@ -1,0 +1,190 @@
+"""The Unity package's C# core, compiled with mcs and run with mono against real sockets.
+
+The core library (`bindings/unity/com.ostinato.client/Runtime/Core`, no UnityEngine
+reference) and a console harness are compiled once per session; every test drives the
+harness as a subprocess against real pyzmq sockets or the real Ostinato service.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import msgpack
+import pytest
+import zmq
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE = ROOT / "bindings" / "unity" / "com.ostinato.client"
+CORE = PACKAGE / "Runtime" / "Core"
+HARNESS_SOURCES = ROOT / "bindings" / "unity" / "tests" / "Harness"
+# Runtime/Core/Baked is compiled and tested with the bake tooling; the client core does
+# not depend on it.
+EXCLUDED_CORE_DIRS = {"Baked"}
+
+
+def core_sources() -> list[Path]:
+    return sorted(
+        path
+        for path in CORE.rglob("*.cs")
+        if not EXCLUDED_CORE_DIRS.intersection(path.relative_to(CORE).parts)
+    )
+
+
+@pytest.fixture(scope="session")
+def harness(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    mcs = shutil.which("mcs")
+    mono = shutil.which("mono")
+    if mcs is None or mono is None:
+        pytest.fail("mono is not installed: run `make setup` (installs mono-mcs)")
+    out = tmp_path_factory.mktemp("csharp")
+    core_dll = out / "Ostinato.Core.dll"
+    subprocess.run(
+        [mcs, "-target:library", "-warnaserror+", f"-out:{core_dll}", *map(str, core_sources())],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    exe = out / "harness.exe"
+    subprocess.run(
+        [mcs, f"-out:{exe}", f"-r:{core_dll}", *map(str, sorted(HARNESS_SOURCES.glob("*.cs")))],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return exe
+
+
+def run_harness(
+    exe: Path, *args: str, stdin: str | None = None, timeout_s: float = 30.0
+) -> list[dict]:
+    proc = subprocess.run(
+        ["mono", str(exe), *args], input=stdin, capture_output=True, text=True, timeout=timeout_s
+    )
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.strip()]
+    assert proc.returncode == 0, (proc.returncode, lines, proc.stderr)
+    return lines
+
+
+def test_core_has_no_unity_reference() -> None:
+    for path in core_sources():
+        text = path.read_text(encoding="utf-8")
+        assert "using UnityEngine" not in text, path
+        assert "UnityEngine." not in text, path
+
+
+def test_msgpack_round_trip_matches_python_bytes(harness: Path) -> None:
+    values = [
+        {"type": "hello", "v": 1, "id": 7, "caps": ["pcm_f32le", "beats"]},
+        [0, 1, 127, 128, 255, 256, 65535, 65536, 2**32, 2**63 - 1],
+        [-1, -32, -33, -128, -129, -32768, -32769, -(2**31), -(2**31) - 1, -(2**63)],
+        [0.0, -1.5, 1e300, 3.14159],
+        ["", "x" * 31, "y" * 32, "z" * 300, "ünïcødé ♪"],
+        [b"", b"\x00" * 255, b"\x01" * 256, b"\x02" * 70000],
+        {"nested": {"list": [None, True, False, {"k": [[[]]]}]}},
+        list(range(20)),
+        {f"k{i}": i for i in range(20)},
+    ]
+    hex_values = [msgpack.packb(v, use_bin_type=True).hex() for v in values]
+    lines = run_harness(harness, "msgpack", stdin="\n".join(hex_values))
+    assert [line["encoded"] for line in lines] == hex_values
+    assert lines[0]["value"] == values[0]
+
+
+def test_msgpack_rejects_truncated_input(harness: Path) -> None:
+    truncated = msgpack.packb({"type": "hello", "v": 1})[:-1].hex()
+    proc = subprocess.run(
+        ["mono", str(harness), "msgpack"],
+        input=truncated,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert proc.returncode == 1
+    assert json.loads(proc.stdout.splitlines()[-1])["type"] == "MsgPackException"
+
+
+def test_ring_buffer_keeps_order_across_threads(harness: Path) -> None:
+    (line,) = run_harness(harness, "ring", "2000000")
+    assert line["samples"] == 2_000_000
+    assert line["capacity"] == 1024
+    assert line["consumed"] == line["produced"]
+
+
+def test_dealer_talks_to_a_pyzmq_router_with_heartbeats(harness: Path) -> None:
+    ctx = zmq.Context.instance()
+    router = ctx.socket(zmq.ROUTER)
+    router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+    # The router PINGs every 100 ms and drops a peer silent for 300 ms: the C# client
+    # stays idle for 1 s, so the conversation only survives if it answers with PONG.
+    router.setsockopt(zmq.HEARTBEAT_IVL, 100)
+    router.setsockopt(zmq.HEARTBEAT_TIMEOUT, 300)
+    router.setsockopt(zmq.LINGER, 0)
+    router.bind("tcp://127.0.0.1:*")
+    endpoint = router.getsockopt(zmq.LAST_ENDPOINT).decode()
+    result: dict = {}
+
+    def serve() -> None:
+        poller = zmq.Poller()
+        poller.register(router, zmq.POLLIN)
+        if not poller.poll(20_000):
+            return
+        result["first"] = router.recv_multipart()
+        time.sleep(1.0)
+        router.send_multipart([b"csharp-7", b"reply", b"\xff" * 1000])
+        if poller.poll(10_000):
+            result["echo"] = router.recv_multipart()
+            router.send_multipart([b"csharp-7", b"bye"])
+
+    server = threading.Thread(target=serve)
+    server.start()
+    try:
+        lines = run_harness(harness, "dealer-echo", endpoint, "csharp-7", "1000")
+    finally:
+        server.join()
+        router.close()
+    assert lines[0] == {"event": "connected", "peer": "ROUTER", "minor": 1}
+    assert result["first"] == [b"csharp-7", b"first", b"", bytes(range(256)) + bytes(range(44))]
+    assert lines[1]["frames"] == [b"reply".hex(), "ff" * 1000]
+    assert result["echo"] == [b"csharp-7", b"reply", b"\xff" * 1000]
+    assert lines[2] == {"event": "final", "frames": [b"bye".hex()], "pong": True}
+
+
+def test_sub_receives_only_its_prefix_from_a_pyzmq_pub(harness: Path) -> None:
+    ctx = zmq.Context.instance()
+    pub = ctx.socket(zmq.PUB)
+    pub.setsockopt(zmq.LINGER, 0)
+    pub.bind("tcp://127.0.0.1:*")
+    endpoint = pub.getsockopt(zmq.LAST_ENDPOINT).decode()
+    proc = subprocess.Popen(
+        ["mono", str(harness), "subscribe", endpoint, "beat", "3"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        n = 0
+        while proc.poll() is None and time.monotonic() < deadline:
+            pub.send_multipart([b"other", msgpack.packb({"n": n})])
+            pub.send_multipart([b"beat", msgpack.packb({"n": n})])
+            n += 1
+            time.sleep(0.02)
+        out, err = proc.communicate(timeout=10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        pub.close()
+    assert proc.returncode == 0, err
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert len(lines) == 3
+    numbers = []
+    for line in lines:
+        topic, body = (bytes.fromhex(frame) for frame in line["frames"])
+        assert topic == b"beat"
+        numbers.append(msgpack.unpackb(body)["n"])
+    assert numbers == sorted(numbers)
