@@ -1,0 +1,596 @@
+"""`VariantCache`: variant sets stored by what made them, found again across processes.
+
+A variant is stored as two content-named files (audio `.npy` with the stems and the mix,
+and the MIDI) plus one index row holding its metadata. Files are staged and fsynced, then
+renamed into place while the index write lock is held, and the row is committed after the
+files exist: a reader sees a whole variant or none. Audio comes back memory-mapped, so
+a process's memory does not grow with the size of the cache.
+
+Several processes may open the same root; SQLite (WAL) serialises writers, a variant key is
+stored at most once, and eviction never removes pinned sets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine_core.variant import Variant, VariantMeta, VariantSet
+from middleware.cache.errors import CacheConfigError, CacheEntryError, CacheError
+from middleware.cache.index import Index
+from middleware.cache.keys import EngineKey, StateLike, set_key, variant_key
+from middleware.cache.store import ObjectStore, StagedFile, hash_file
+
+ENV_ROOT = "OSTINATO_CACHE"
+ENV_BUDGET_MB = "OSTINATO_CACHE_BUDGET_MB"
+DEFAULT_BUDGET_BYTES = 8 * 1024**3
+USAGE_FLUSH_S = 5.0
+
+#: progress(stage, done, total)
+ProgressCallback = Callable[[str, int, int], None]
+
+
+def default_root() -> Path:
+    """``$OSTINATO_CACHE``, else ``$XDG_CACHE_HOME/ostinato``, else ``~/.cache/ostinato``."""
+    explicit = os.environ.get(ENV_ROOT)
+    if explicit:
+        return Path(explicit).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg).expanduser() if xdg else Path.home() / ".cache"
+    return base / "ostinato"
+
+
+def default_budget_bytes() -> int:
+    text = os.environ.get(ENV_BUDGET_MB)
+    if not text:
+        return DEFAULT_BUDGET_BYTES
+    try:
+        value = float(text)
+    except ValueError:
+        raise CacheConfigError(
+            f"{ENV_BUDGET_MB}={text!r} is not a number of megabytes", {"value": text}
+        ) from None
+    if value <= 0:
+        raise CacheConfigError(f"{ENV_BUDGET_MB} must be positive, got {text}", {"value": text})
+    return int(value * 1024**2)
+
+
+@dataclass(frozen=True)
+class CachedSetInfo:
+    """One cached set as `ostinato cache ls` shows it."""
+
+    set_key: str
+    state: str
+    generation_hash: str
+    seed: int
+    engine_version: str
+    weights_version: str
+    variants: int
+    size_bytes: int
+    created_at: float
+    last_used_at: float
+    pinned_by: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CacheStats:
+    root: str
+    sets: int
+    variants: int
+    files: int
+    size_bytes: int
+    budget_bytes: int
+    pinned_sets: int
+    hits: int  # in this process
+    misses: int  # in this process
+
+
+@dataclass(frozen=True)
+class EvictionReport:
+    sets_evicted: int
+    variants_evicted: int
+    bytes_freed: int
+    size_bytes: int  # after eviction
+    over_budget: bool  # still above the budget (everything left is pinned)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    files_checked: int
+    orphan_files: int  # files no index row names (a crash between rename and commit)
+    missing_files: int  # index rows whose file is gone
+    corrupt_files: int  # checksum mismatches
+    dropped_variants: int  # variants removed because a file was missing or corrupt
+    temp_files: int  # leftover temporary files of dead writers
+    repaired: bool
+
+    @property
+    def clean(self) -> bool:
+        return not (
+            self.orphan_files
+            or self.missing_files
+            or self.corrupt_files
+            or self.dropped_variants
+            or self.temp_files
+        )
+
+
+def _check_variant(state_name: str, index: int, variant: Variant) -> list[str]:
+    """Stem names in storage order; raises `CacheEntryError` on a malformed variant."""
+    meta = variant.meta
+    if meta.index != index:
+        raise CacheEntryError(
+            f"variant of {state_name!r} has index {meta.index}, expected {index}",
+            {"state": state_name, "index": index},
+        )
+    frames = variant.mix.shape[0] if variant.mix.ndim == 2 else -1
+    arrays = {"mix": variant.mix, **{f"stem {k!r}": v for k, v in variant.stems.items()}}
+    for label, array in arrays.items():
+        if array.ndim != 2 or array.shape[1] != 2 or array.shape[0] != frames:
+            raise CacheEntryError(
+                f"variant {index} of {state_name!r}: {label} has shape {array.shape}, "
+                f"expected ({frames}, 2)",
+                {"state": state_name, "index": index},
+            )
+    return list(variant.stems)
+
+
+class VariantCache:
+    """Variant sets on disk under `root`, indexed in ``<root>/index.sqlite``.
+
+    Opening a cache removes temporary files left by writers that died (`recover=True`).
+    Thread-safe within a process; any number of processes may share one root.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str] | None = None,
+        *,
+        budget_bytes: int | None = None,
+        recover: bool = True,
+    ) -> None:
+        self.root = Path(root).expanduser() if root is not None else default_root()
+        self.budget_bytes = budget_bytes if budget_bytes is not None else default_budget_bytes()
+        if self.budget_bytes <= 0:
+            raise CacheConfigError(
+                f"cache budget must be positive, got {self.budget_bytes} bytes",
+                {"budget_bytes": self.budget_bytes},
+            )
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            self.store = ObjectStore(self.root)
+        except OSError as error:
+            raise CacheError(
+                f"cannot use cache root {str(self.root)!r}: {error.strerror}",
+                {"root": str(self.root)},
+            ) from error
+        self.index = Index(self.root / "index.sqlite")
+        self._touched: dict[str, float] = {}
+        self._last_flush = time.monotonic()
+        self.hits = 0
+        self.misses = 0
+        if recover:
+            self.store.clean_temp()
+
+    # -- context --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.flush_usage(blocking=True)
+        self.index.close()
+
+    def __enter__(self) -> VariantCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- keys -----------------------------------------------------------------------------
+
+    @staticmethod
+    def set_key(state: StateLike, engine_key: EngineKey) -> str:
+        return set_key(state, engine_key)
+
+    # -- reading --------------------------------------------------------------------------
+
+    def _rows(self, skey: str, limit: int | None) -> list[tuple[Any, ...]]:
+        sql = (
+            "SELECT idx, stems_json, audio_digest, midi_digest, meta_json FROM variants "
+            "WHERE set_key = ? ORDER BY idx"
+        )
+        rows = self.index.query(sql, (skey,))
+        return [r for r in rows if limit is None or r[0] < limit]
+
+    def _load_variant(self, row: tuple[Any, ...]) -> Variant:
+        _, stems_json, audio_digest, midi_digest, meta_json = row
+        audio = np.load(self.store.path_for(audio_digest, ".npy"), mmap_mode="r")
+        midi = self.store.path_for(midi_digest, ".mid").read_bytes()
+        names = json.loads(stems_json)
+        stems = {name: audio[i] for i, name in enumerate(names)}
+        meta = VariantMeta.from_json(json.loads(meta_json))
+        return Variant(meta=meta, stems=stems, mix=audio[len(names)], midi=midi)
+
+    def get_set(
+        self, state: StateLike, engine_key: EngineKey, *, variants: int | None = None
+    ) -> VariantSet | None:
+        """The complete cached set (`variants` or the template's count), else ``None``.
+
+        Audio arrays are read-only memory maps of the cache files.
+        """
+        count = self._variant_count(state, variants)
+        skey = set_key(state, engine_key)
+        rows = self._rows(skey, count)
+        loaded = self._load_rows(rows) if len(rows) == count else None
+        if loaded is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        self._touch(skey)
+        return VariantSet(state.name, state.spec.generation_hash(), state.seed, tuple(loaded))
+
+    def get_variants(self, state: StateLike, engine_key: EngineKey) -> tuple[Variant, ...]:
+        """Whatever variants of the set are cached so far (possibly none), by index."""
+        skey = set_key(state, engine_key)
+        loaded = self._load_rows(self._rows(skey, None)) or []
+        if loaded:
+            self._touch(skey)
+        return tuple(loaded)
+
+    def _load_rows(self, rows: list[tuple[Any, ...]]) -> list[Variant] | None:
+        try:
+            return [self._load_variant(row) for row in rows]
+        except (FileNotFoundError, ValueError):
+            # evicted by another process after the query, or damaged: a miss; verify repairs
+            return None
+
+    def has_set(
+        self, state: StateLike, engine_key: EngineKey, *, variants: int | None = None
+    ) -> bool:
+        count = self._variant_count(state, variants)
+        return self.cached_indices(state, engine_key) >= set(range(count))
+
+    def cached_indices(self, state: StateLike, engine_key: EngineKey) -> set[int]:
+        skey = set_key(state, engine_key)
+        return {
+            r[0] for r in self.index.query("SELECT idx FROM variants WHERE set_key = ?", (skey,))
+        }
+
+    @staticmethod
+    def _variant_count(state: StateLike, variants: int | None) -> int:
+        count = variants if variants is not None else getattr(state, "variants", None)
+        if not isinstance(count, int) or count < 1:
+            raise CacheConfigError(
+                f"variant count for {state.name!r} must be a positive integer, got {count!r}",
+                {"state": state.name},
+            )
+        return count
+
+    # -- usage times ----------------------------------------------------------------------
+
+    def _touch(self, skey: str) -> None:
+        self._touched[skey] = time.time()
+        if time.monotonic() - self._last_flush > USAGE_FLUSH_S:
+            self.flush_usage(blocking=False)
+
+    def flush_usage(self, *, blocking: bool = True) -> None:
+        """Write pending last-used times; a non-blocking flush gives up if a writer is busy."""
+        if not self._touched:
+            return
+        pending = dict(self._touched)
+        with self.index._lock:
+            conn = self.index._conn
+            if not blocking:
+                conn.execute("PRAGMA busy_timeout = 0")
+            try:
+                with self.index.write() as tx:
+                    tx.executemany(
+                        "UPDATE variants SET last_used_at = MAX(last_used_at, ?) WHERE set_key = ?",
+                        [(used, skey) for skey, used in pending.items()],
+                    )
+            except sqlite3.OperationalError:
+                if blocking:
+                    raise
+                return
+            finally:
+                if not blocking:
+                    conn.execute("PRAGMA busy_timeout = 30000")
+        for skey, used in pending.items():
+            if self._touched.get(skey) == used:
+                del self._touched[skey]
+        self._last_flush = time.monotonic()
+
+    # -- writing --------------------------------------------------------------------------
+
+    def put_variant(self, state: StateLike, engine_key: EngineKey, variant: Variant) -> bool:
+        """Store one variant of a state's set; ``False`` if that variant was already there."""
+        index = variant.meta.index
+        names = _check_variant(state.name, index, variant)
+        skey = set_key(state, engine_key)
+        vkey = variant_key(skey, index)
+        if self.index.query("SELECT 1 FROM variants WHERE variant_key = ?", (vkey,)):
+            return False
+        audio = np.ascontiguousarray(
+            np.stack([*(variant.stems[n] for n in names), variant.mix]), dtype=np.float32
+        )
+        staged: list[StagedFile] = []
+        try:
+            staged.append(self.store.stage_array(audio))
+            staged.append(self.store.stage_bytes(bytes(variant.midi), ".mid"))
+            stored = self._commit_variant(
+                state, engine_key, skey, vkey, index, names, variant, staged
+            )
+        finally:
+            for item in staged:
+                self.store.discard(item)
+        if stored:
+            self.evict(keep=(skey,))
+        return stored
+
+    def _commit_variant(
+        self,
+        state: StateLike,
+        engine_key: EngineKey,
+        skey: str,
+        vkey: str,
+        index: int,
+        names: list[str],
+        variant: Variant,
+        staged: list[StagedFile],
+    ) -> bool:
+        audio_file, midi_file = staged
+        now = time.time()
+        with self.index.write() as tx:
+            if tx.execute("SELECT 1 FROM variants WHERE variant_key = ?", (vkey,)).fetchone():
+                return False
+            published = [self.store.publish(item) for item in staged]
+            self.store.sync_dirs(published)
+            tx.executemany(
+                "INSERT OR REPLACE INTO objects (digest, suffix, size_bytes) VALUES (?, ?, ?)",
+                [(item.digest, item.suffix, item.size_bytes) for item in staged],
+            )
+            tx.execute(
+                "INSERT INTO variants (variant_key, set_key, idx, state, generation_hash, seed, "
+                "engine_version, weights_version, stems_json, audio_digest, midi_digest, "
+                "meta_json, size_bytes, created_at, last_used_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    vkey,
+                    skey,
+                    index,
+                    state.name,
+                    state.spec.generation_hash(),
+                    state.seed,
+                    engine_key.engine_version,
+                    engine_key.weights_version,
+                    json.dumps(names),
+                    audio_file.digest,
+                    midi_file.digest,
+                    json.dumps(variant.meta.to_json()),
+                    audio_file.size_bytes + midi_file.size_bytes,
+                    now,
+                    now,
+                ),
+            )
+        return True
+
+    def put_set(self, state: StateLike, engine_key: EngineKey, variant_set: VariantSet) -> int:
+        """Store every variant of a set; returns how many were new."""
+        if variant_set.state != state.name:
+            raise CacheEntryError(
+                f"variant set is for {variant_set.state!r}, not {state.name!r}",
+                {"state": state.name, "set_state": variant_set.state},
+            )
+        return sum(self.put_variant(state, engine_key, v) for v in variant_set.variants)
+
+    # -- pins -----------------------------------------------------------------------------
+
+    def pin(
+        self, state: StateLike, engine_key: EngineKey, owner: str, *, persistent: bool = False
+    ) -> str:
+        """Keep a set through eviction until unpinned. A non-persistent pin ends with this
+        process. Returns the set key."""
+        skey = set_key(state, engine_key)
+        self.pin_key(skey, owner, persistent=persistent)
+        return skey
+
+    def pin_key(self, skey: str, owner: str, *, persistent: bool = False) -> None:
+        with self.index.write() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO pins (set_key, owner, pid, created_at) VALUES (?, ?, ?, ?)",
+                (skey, owner, None if persistent else os.getpid(), time.time()),
+            )
+
+    def unpin(self, state: StateLike, engine_key: EngineKey, owner: str) -> None:
+        with self.index.write() as tx:
+            tx.execute(
+                "DELETE FROM pins WHERE set_key = ? AND owner = ?",
+                (set_key(state, engine_key), owner),
+            )
+
+    def unpin_owner(self, owner: str) -> int:
+        with self.index.write() as tx:
+            return tx.execute("DELETE FROM pins WHERE owner = ?", (owner,)).rowcount
+
+    def _live_pins(self, tx: sqlite3.Connection) -> set[str]:
+        """Pinned set keys; drops pins whose process is gone."""
+        from middleware.cache.store import _pid_alive
+
+        pinned: set[str] = set()
+        for skey, owner, pid in tx.execute("SELECT set_key, owner, pid FROM pins").fetchall():
+            if pid is not None and not _pid_alive(int(pid)):
+                tx.execute("DELETE FROM pins WHERE set_key = ? AND owner = ?", (skey, owner))
+            else:
+                pinned.add(skey)
+        return pinned
+
+    # -- eviction -------------------------------------------------------------------------
+
+    def size_bytes(self) -> int:
+        return int(self.index.query("SELECT COALESCE(SUM(size_bytes), 0) FROM objects")[0][0])
+
+    def evict(self, budget_bytes: int | None = None, *, keep: Sequence[str] = ()) -> EvictionReport:
+        """Remove least-recently-used unpinned sets until the cache fits the budget."""
+        budget = self.budget_bytes if budget_bytes is None else budget_bytes
+        if budget < 0:
+            raise CacheConfigError(f"budget must be >= 0, got {budget}", {"budget_bytes": budget})
+        if self.size_bytes() <= budget:
+            return EvictionReport(0, 0, 0, self.size_bytes(), False)
+        self.flush_usage(blocking=True)
+        sets = variants = freed = 0
+        with self.index.write() as tx:
+            total = int(
+                tx.execute("SELECT COALESCE(SUM(size_bytes), 0) FROM objects").fetchone()[0]
+            )
+            protected = self._live_pins(tx) | set(keep)
+            candidates = tx.execute(
+                "SELECT set_key, MAX(last_used_at) AS used FROM variants "
+                "GROUP BY set_key ORDER BY used ASC"
+            ).fetchall()
+            for skey, _ in candidates:
+                if total <= budget:
+                    break
+                if skey in protected:
+                    continue
+                removed_variants, removed_bytes = self._drop_set(tx, skey)
+                sets += 1
+                variants += removed_variants
+                freed += removed_bytes
+                total -= removed_bytes
+        return EvictionReport(sets, variants, freed, total, total > budget)
+
+    def _drop_variants(
+        self, tx: sqlite3.Connection, where: str, params: tuple[Any, ...]
+    ) -> tuple[int, int]:
+        """Delete variant rows, then every file no remaining row references."""
+        rows = tx.execute(
+            f"SELECT variant_key, audio_digest, midi_digest FROM variants WHERE {where}", params
+        ).fetchall()
+        tx.execute(f"DELETE FROM variants WHERE {where}", params)
+        freed = 0
+        for digest in {d for row in rows for d in row[1:]}:
+            freed += self._drop_object_if_unused(tx, digest)
+        return len(rows), freed
+
+    def _drop_set(self, tx: sqlite3.Connection, skey: str) -> tuple[int, int]:
+        return self._drop_variants(tx, "set_key = ?", (skey,))
+
+    def _drop_object_if_unused(self, tx: sqlite3.Connection, digest: str) -> int:
+        used = tx.execute(
+            "SELECT 1 FROM variants WHERE audio_digest = ? OR midi_digest = ? LIMIT 1",
+            (digest, digest),
+        ).fetchone()
+        if used:
+            return 0
+        row = tx.execute(
+            "SELECT suffix, size_bytes FROM objects WHERE digest = ?", (digest,)
+        ).fetchone()
+        if row is None:
+            return 0
+        tx.execute("DELETE FROM objects WHERE digest = ?", (digest,))
+        self.store.remove(digest, row[0])
+        return int(row[1])
+
+    def clear(self, *, keep_pinned: bool = True) -> int:
+        """Remove every set (pinned ones too if `keep_pinned` is False); returns sets removed."""
+        removed = 0
+        with self.index.write() as tx:
+            protected = self._live_pins(tx) if keep_pinned else set()
+            if not keep_pinned:
+                tx.execute("DELETE FROM pins")
+            for (skey,) in tx.execute("SELECT DISTINCT set_key FROM variants").fetchall():
+                if skey not in protected:
+                    self._drop_set(tx, skey)
+                    removed += 1
+        return removed
+
+    # -- listing --------------------------------------------------------------------------
+
+    def list_sets(self) -> list[CachedSetInfo]:
+        with self.index.read() as tx:
+            pins: dict[str, list[str]] = {}
+            for skey, owner in tx.execute("SELECT set_key, owner FROM pins ORDER BY owner"):
+                pins.setdefault(skey, []).append(owner)
+            rows = tx.execute(
+                "SELECT set_key, state, generation_hash, seed, engine_version, weights_version, "
+                "COUNT(*), SUM(size_bytes), MIN(created_at), MAX(last_used_at) FROM variants "
+                "GROUP BY set_key ORDER BY state, set_key"
+            ).fetchall()
+        return [CachedSetInfo(*row, tuple(pins.get(row[0], ()))) for row in rows]
+
+    def stats(self) -> CacheStats:
+        with self.index.read() as tx:
+            sets, variants = tx.execute(
+                "SELECT COUNT(DISTINCT set_key), COUNT(*) FROM variants"
+            ).fetchone()
+            files, size = tx.execute(
+                "SELECT COUNT(*), COALESCE(SUM(size_bytes), 0) FROM objects"
+            ).fetchone()
+            pinned = tx.execute("SELECT COUNT(DISTINCT set_key) FROM pins").fetchone()[0]
+        return CacheStats(
+            str(self.root), sets, variants, files, size, self.budget_bytes, pinned,
+            self.hits, self.misses,
+        )  # fmt: skip
+
+    # -- verification ---------------------------------------------------------------------
+
+    def verify(
+        self, *, repair: bool = True, progress: ProgressCallback | None = None
+    ) -> VerifyReport:
+        """Check every file against its name and the index against the files.
+
+        Files are hashed without holding the index lock; the comparison and the repairs run
+        in one write transaction, so concurrent writers are never misread as damage.
+        """
+        temp_files = self.store.clean_temp() if repair else 0
+        on_disk = list(self.store.iter_objects())
+        hashed: dict[Path, str] = {}
+        for done, (_, _, path) in enumerate(on_disk, 1):
+            with contextlib.suppress(FileNotFoundError):
+                hashed[path] = hash_file(path)
+            if progress is not None:
+                progress("hash", done, len(on_disk))
+        orphan = missing = corrupt = 0
+        with self.index.write() as tx:
+            known = dict(tx.execute("SELECT digest, suffix FROM objects").fetchall())
+            present = {(d, s): p for d, s, p in self.store.iter_objects()}
+            bad: set[str] = set()
+            for (digest, suffix), path in present.items():
+                if known.get(digest) != suffix:
+                    orphan += 1
+                    if repair:
+                        path.unlink(missing_ok=True)
+                elif path in hashed and hashed[path] != digest:
+                    corrupt += 1
+                    bad.add(digest)
+            for digest, suffix in known.items():
+                if (digest, suffix) not in present:
+                    missing += 1
+                    bad.add(digest)
+            variants = tx.execute(
+                "SELECT variant_key, audio_digest, midi_digest FROM variants"
+            ).fetchall()
+            broken = [
+                key
+                for key, audio, midi in variants
+                if audio in bad or midi in bad or audio not in known or midi not in known
+            ]
+            referenced = {d for _, *digests in variants for d in digests}
+            unused = [d for d in known if d not in referenced and d not in bad]
+            orphan += len(unused)
+            if repair:
+                for digest in bad:
+                    self.store.remove(digest, known[digest])
+                    tx.execute("DELETE FROM objects WHERE digest = ?", (digest,))
+                for key in broken:
+                    self._drop_variants(tx, "variant_key = ?", (key,))
+                for digest in unused:
+                    self._drop_object_if_unused(tx, digest)
+        return VerifyReport(len(on_disk), orphan, missing, corrupt, len(broken), temp_files, repair)
