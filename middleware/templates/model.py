@@ -117,6 +117,7 @@ class StateTemplate:
     intensity: float = 1.0  # initial intensity when the state is entered without one
     variant_weights: tuple[float, ...] | None = None  # rotation weights, one per variant
     next: str | None = None  # one-shot states: where to go after playing once
+    description: str = ""  # the designer's note (not part of the generation hash)
 
     @property
     def one_shot(self) -> bool:
@@ -134,6 +135,13 @@ class PackDefaults:
     seed: int = 0
     variants: int = 3
     loudness_lufs: float = -16.0
+    # Musical defaults states inherit when they do not set them (None: not set in the pack).
+    bpm: float | None = None
+    meter: str | None = None
+    key: str | None = None
+    bars: int | None = None
+    variance: float | None = None
+    true_peak_db: float | None = None
 
 
 @dataclass(frozen=True)
