@@ -149,3 +149,16 @@ class ToneEngine:
 
 def make_tone_engine() -> ToneEngine:
     return ToneEngine()
+
+
+def fill_main(argv: list[str]) -> None:
+    """Child-process entry: ``fill ROOT FRAMES NAME...`` stores a tone set per name."""
+    from middleware.cache import EngineKey, VariantCache
+
+    root, frames, *names = argv
+    engine = EngineKey("1.0", "weights-a", "sf-a")
+    with VariantCache(root) as cache:
+        for number, name in enumerate(names):
+            state = make_state(name, prompt=f"theme {name}", seed=sum(map(ord, name)))
+            cache.put_set(state, engine, tone_set(state, frames=int(frames) or None))
+            print(f"stored {name} {number}", flush=True)

@@ -179,7 +179,24 @@ class VariantCache:
         self.hits = 0
         self.misses = 0
         if recover:
-            self.store.clean_temp()
+            self.recover()
+
+    def recover(self) -> tuple[int, int]:
+        """Clean up after writers that died: their temporary files, and the files they had
+        renamed into place but not yet indexed. Returns (temp files, orphans) removed."""
+        temp_files, interrupted = self.store.clean_temp()
+        return temp_files, self.sweep_orphans() if interrupted else 0
+
+    def sweep_orphans(self) -> int:
+        """Remove files under ``objects/`` that no index row names (cheap: no hashing)."""
+        removed = 0
+        with self.index.write() as tx:
+            known = dict(tx.execute("SELECT digest, suffix FROM objects").fetchall())
+            for digest, suffix, path in self.store.iter_objects():
+                if known.get(digest) != suffix:
+                    path.unlink(missing_ok=True)
+                    removed += 1
+        return removed
 
     # -- context --------------------------------------------------------------------------
 
@@ -347,7 +364,7 @@ class VariantCache:
     ) -> bool:
         audio_file, midi_file = staged
         now = time.time()
-        with self.index.write() as tx:
+        with self.store.publishing(), self.index.write() as tx:
             if tx.execute("SELECT 1 FROM variants WHERE variant_key = ?", (vkey,)).fetchone():
                 return False
             published = [self.store.publish(item) for item in staged]
@@ -549,7 +566,7 @@ class VariantCache:
         Files are hashed without holding the index lock; the comparison and the repairs run
         in one write transaction, so concurrent writers are never misread as damage.
         """
-        temp_files = self.store.clean_temp() if repair else 0
+        temp_files = self.store.clean_temp()[0] if repair else 0
         on_disk = list(self.store.iter_objects())
         hashed: dict[Path, str] = {}
         for done, (_, _, path) in enumerate(on_disk, 1):

@@ -15,7 +15,6 @@ file under `objects/` that no index row names can only be left by a crash.
 from __future__ import annotations
 
 import contextlib
-import errno
 import hashlib
 import os
 import secrets
@@ -29,6 +28,9 @@ import numpy as np
 
 DIGEST_CHARS = 32
 TEMP_SUFFIX = ".part"
+#: Marks a publish in progress (renames into objects/ before the index commit); a marker
+#: left by a dead process means files it renamed may be orphans.
+PUBLISH_SUFFIX = ".publishing"
 #: A temporary file older than this is removed even if a process with its pid exists
 #: (the pid was reused, or the writer hung).
 STALE_TEMP_S = 6 * 3600.0
@@ -131,6 +133,16 @@ class ObjectStore:
 
     # -- publishing (call with the index write lock held) ---------------------------------
 
+    @contextlib.contextmanager
+    def publishing(self) -> Iterator[None]:
+        """Mark a publish in progress, so a crash before the index commit is noticed."""
+        marker = self.tmp_dir / f"{os.getpid()}-{secrets.token_hex(8)}{PUBLISH_SUFFIX}"
+        marker.touch()
+        try:
+            yield
+        finally:
+            marker.unlink(missing_ok=True)
+
     def publish(self, staged: StagedFile) -> Path:
         """Rename a staged file to its content name (replacing a damaged copy, if any)."""
         target = self.path_for(staged.digest, staged.suffix)
@@ -160,9 +172,13 @@ class ObjectStore:
                 digest, dot, ext = path.name.partition(".")
                 yield digest, f"{dot}{ext}", path
 
-    def clean_temp(self, *, include_own: bool = False) -> int:
-        """Remove temporary files whose writer is gone (dead pid or older than a limit)."""
+    def clean_temp(self, *, include_own: bool = False) -> tuple[int, bool]:
+        """Remove temporary files whose writer is gone (dead pid or older than a limit).
+
+        Returns (files removed, whether a dead writer was publishing: orphans may exist).
+        """
         removed = 0
+        interrupted = False
         now = time.time()
         own_pid = os.getpid()
         for path in self.tmp_dir.iterdir():
@@ -176,8 +192,11 @@ class ObjectStore:
             if dead or age_s > STALE_TEMP_S:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()
-                    removed += 1
-        return removed
+                    if path.suffix == PUBLISH_SUFFIX:
+                        interrupted = True
+                    else:
+                        removed += 1
+        return removed, interrupted
 
     def total_file_bytes(self) -> int:
         total = 0
@@ -185,7 +204,3 @@ class ObjectStore:
             with contextlib.suppress(OSError):
                 total += path.stat().st_size
         return total
-
-
-def is_disk_full(error: OSError) -> bool:
-    return error.errno in (errno.ENOSPC, errno.EDQUOT)
