@@ -1,0 +1,211 @@
+"""One bake job, run in a worker process (local pool or Dask): generate, then encode.
+
+`run_job` is a pure function of its job (plus the cache it may read): it returns the
+encoded files as bytes and the manifest record, and writes nothing to the output folder,
+so the same job gives the same bytes in a local pool, on a Dask worker on another machine,
+or in the calling process. Only the coordinating process writes files.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from engine_core.variant import Variant, VariantSet
+from middleware.bake.audio import decode_audio, encode_audio
+from middleware.bake.plan import BakeJob, EngineVersions
+
+ProgressCallback = Callable[[float], None]
+
+
+@dataclass(frozen=True)
+class BakedFile:
+    path: str  # relative to the pack's output folder, "/"-separated
+    data: bytes
+
+    def record(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": hashlib.sha256(self.data).hexdigest(),
+            "bytes": len(self.data),
+        }
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What a job made: its files, its manifest record, and how it got them."""
+
+    kind: str
+    name: str
+    bake_key: str
+    files: tuple[BakedFile, ...]
+    record: dict[str, Any]
+    origin: str = "generated"  # generated | cache | output | resumed
+    music_seconds: float = 0.0
+    elapsed_s: float = 0.0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def state_file(state: str, index: int, audio_format: str, stem: str | None = None) -> str:
+    suffix = f".{stem}" if stem else ""
+    return f"audio/{state}/{state}_v{index}{suffix}.{audio_format}"
+
+
+def stinger_file(name: str, audio_format: str) -> str:
+    return f"audio/stingers/{name}.{audio_format}"
+
+
+@lru_cache(maxsize=1)
+def _engine() -> Any:
+    """The process's engine (loading weights once per worker process, not once per job)."""
+    from engine_core.generate import Engine
+
+    return Engine()
+
+
+def engine_versions() -> EngineVersions:
+    engine = _engine()
+    return EngineVersions(str(engine.engine_version), str(engine.weights_version))
+
+
+def _generate(job: BakeJob, cache_dir: str | None, progress: ProgressCallback | None) -> tuple:
+    """The job's variant set, from the cache when it holds it; returns (set, origin)."""
+    assert job.spec is not None  # internal invariant: file stingers never get here
+    cache = None
+    if cache_dir is not None:
+        from middleware.cache import VariantCache
+
+        cache = VariantCache(Path(cache_dir))
+        found = _cache_get(cache, job)
+        if found is not None:
+            return found, "cache"
+    variant_set = _engine().generate(
+        job.spec, state=job.name, seed=job.seed, variants=job.variants, progress=progress
+    )
+    if cache is not None:
+        cache.put(variant_set, spec=job.spec, variants=job.variants)
+    return variant_set, "generated"
+
+
+def _cache_get(cache: Any, job: BakeJob) -> VariantSet | None:
+    return cache.get(job.spec, state=job.name, seed=job.seed, variants=job.variants)
+
+
+def _provenance(variant: Variant) -> dict[str, Any]:
+    meta = variant.meta
+    return {
+        "generation_hash": meta.generation_hash,
+        "seed": meta.seed,
+        "engine_version": meta.engine_version,
+        "weights_version": meta.weights_version,
+    }
+
+
+def _encode_variant(job: BakeJob, variant: Variant) -> tuple[list[BakedFile], dict[str, Any]]:
+    meta = variant.meta
+    loop = (meta.loop_start, meta.loop_end) if meta.is_loop else None
+    mix = BakedFile(
+        state_file(job.name, meta.index, job.audio_format),
+        encode_audio(variant.mix, meta.sample_rate, job.audio_format, loop_points=loop),
+    )
+    files = [mix]
+    stems: dict[str, Any] = {}
+    if job.write_stems:
+        for stem_name in sorted(variant.stems):
+            stem = BakedFile(
+                state_file(job.name, meta.index, job.audio_format, stem_name),
+                encode_audio(
+                    variant.stems[stem_name], meta.sample_rate, job.audio_format, loop_points=loop
+                ),
+            )
+            files.append(stem)
+            stems[stem_name] = stem.record()
+    record = {
+        "index": meta.index,
+        "file": mix.record(),
+        "frames": int(variant.mix.shape[0]),
+        "loop_start": meta.loop_start,
+        "loop_end": meta.loop_end,
+        "beat_samples": list(meta.beat_samples),
+        "bar_samples": list(meta.bar_samples),
+        "loudness_lufs": round(float(meta.loudness_lufs), 3),
+        "true_peak_db": round(float(meta.true_peak_db), 3),
+        "stems": stems,
+        "provenance": _provenance(variant),
+    }
+    return files, record
+
+
+def run_job(
+    job: BakeJob,
+    bake_key: str,
+    cache_dir: str | None = None,
+    progress: ProgressCallback | None = None,
+) -> JobResult:
+    """Make one job's files. Runs anywhere the project is installed."""
+    started = time.perf_counter()
+    if job.spec is None:
+        return _run_file_stinger(job, bake_key, started)
+    variant_set, origin = _generate(job, cache_dir, progress)
+    files: list[BakedFile] = []
+    records = []
+    for variant in variant_set.variants:
+        variant_files, record = _encode_variant(job, variant)
+        files.extend(variant_files)
+        records.append(record)
+    if job.kind == "state":
+        record: dict[str, Any] = {"variants": records}
+    else:
+        only = records[0]
+        renamed = BakedFile(stinger_file(job.name, job.audio_format), files[0].data)
+        files = [renamed]
+        record = {
+            "file": renamed.record(),
+            "frames": only["frames"],
+            "source": "generated",
+            "provenance": only["provenance"],
+        }
+    if progress is not None:
+        progress(1.0)
+    return JobResult(
+        kind=job.kind,
+        name=job.name,
+        bake_key=bake_key,
+        files=tuple(files),
+        record=record,
+        origin=origin,
+        music_seconds=job.music_seconds,
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+def _run_file_stinger(job: BakeJob, bake_key: str, started: float) -> JobResult:
+    assert job.source_file is not None  # internal invariant set by the plan
+    samples, sample_rate = decode_audio(Path(job.source_file).read_bytes())
+    if samples.shape[1] == 1:
+        samples = np.repeat(samples, 2, axis=1)
+    baked = BakedFile(
+        stinger_file(job.name, job.audio_format),
+        encode_audio(samples, sample_rate, job.audio_format),
+    )
+    return JobResult(
+        kind=job.kind,
+        name=job.name,
+        bake_key=bake_key,
+        files=(baked,),
+        record={
+            "file": baked.record(),
+            "frames": int(samples.shape[0]),
+            "source": "file",
+            "provenance": None,
+        },
+        origin="generated",
+        elapsed_s=time.perf_counter() - started,
+    )
