@@ -52,10 +52,28 @@ def test_fantasy_rpg_battle_layers_build_with_intensity() -> None:
         assert lows[0] == 0.0 and lows[-1] >= 0.5, name  # a base layer and late layers
 
 
-@pytest.mark.parametrize("name", ["fantasy_rpg"])
+@pytest.mark.parametrize("name", ["fantasy_rpg", "neon_runner"])
 def test_bundled_pack_uses_only_vocabulary_tags(name: str) -> None:
     pack = load_pack(TEMPLATES / name)
     specs = [s.spec for s in pack.states.values()]
     specs += [s.spec for s in pack.stingers.values() if s.spec is not None]
     for spec in specs:
         assert spec.tags and set(spec.tags) <= ALL_TAGS
+
+
+def test_neon_runner_has_every_state_it_promises() -> None:
+    pack = load_pack(TEMPLATES / "neon_runner")
+    assert set(pack.states) == {"menu", "run", "chase", "boss", "game_over"}
+    assert pack.state("game_over").next == "menu"
+
+
+def test_neon_runner_run_and_chase_share_a_grid_for_same_position_switches() -> None:
+    pack = load_pack(TEMPLATES / "neon_runner")
+    run, chase = pack.state("run").spec, pack.state("chase").spec
+    assert (run.bpm, run.meter, run.bars, run.key) == (
+        chase.bpm,
+        chase.meter,
+        chase.bars,
+        chase.key,
+    )
+    assert pack.transition("run", "chase").enter_at is EnterAt.SAME_POSITION

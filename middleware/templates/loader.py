@@ -263,8 +263,13 @@ class _PackReader:
         return values
 
     def _spec(
-        self, source: _Source, values: dict[str, Any], *, one_shot: bool, kind: str
+        self, source: _Source, values: dict[str, Any] | None, *, one_shot: bool, kind: str
     ) -> GenerationSpec | None:
+        """Check the spec keys of a state or stinger and build its `GenerationSpec`.
+
+        `values` are the resolved inheritable values, None when one of them is invalid
+        (already reported): the other keys are still checked, nothing is built.
+        """
         problems = source.problems
         data = source.data
         start = len(problems.problems)
@@ -279,7 +284,7 @@ class _PackReader:
             problems.add((*path, "prompt"), "is empty: describe the music in a sentence or two")
         tag_values = f.tags(problems, (*path, "tags"), data.get("tags", []))
         for key in ("bpm", "key"):
-            if values.get(key) is None:
+            if values is not None and values.get(key) is None:
                 problems.add(
                     (*path, key),
                     f"missing: set {key} here or in {PACK_FILE} [defaults]",
@@ -294,7 +299,7 @@ class _PackReader:
             groove = f.typed(problems, (*path, "groove"), data["groove"], str)
         stems = self._stems(source)
 
-        if len(problems.problems) > start:
+        if len(problems.problems) > start or values is None:
             return None
         try:
             return GenerationSpec(
@@ -335,7 +340,8 @@ class _PackReader:
             stem = f.stem(source.problems, (*path, name), name, stem_raw)
             if stem is not INVALID:
                 result.append(stem)
-        return tuple(result)
+        # Sorted by name: the order stems are written in does not change the music (or hash).
+        return tuple(sorted(result, key=lambda stem: stem.name))
 
     # -- states -------------------------------------------------------------------------------
 
@@ -404,7 +410,7 @@ class _PackReader:
         weights = None
         if "variant_weights" in data and values is not None:
             weights = self._weights(source, data["variant_weights"], values["variants"])
-        spec = self._spec(source, values or {}, one_shot=one_shot is True, kind="state")
+        spec = self._spec(source, values, one_shot=one_shot is True, kind="state")
         if values is None or spec is None or INVALID in (one_shot, intensity, nxt, weights):
             return None
         return StateTemplate(
@@ -499,9 +505,8 @@ class _PackReader:
                         value=text,
                         allowed="an existing audio file (wav, ogg, flac)",
                     )
-        elif values is not None:
-            values.setdefault("bars", 1)
-            if "bars" not in data:
+        else:
+            if values is not None and "bars" not in data:
                 values["bars"] = 1  # a stinger is a one-bar hit unless told otherwise
             spec = self._spec(source, values, one_shot=True, kind="stinger")
         if len(problems.problems) > start or values is None:
