@@ -1,0 +1,213 @@
+"""`ostinato validate` and `ostinato templates show`: check and inspect template packs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from middleware.errors import TemplateError
+from middleware.templates.loader import PACK_FILE, load_pack
+from middleware.templates.model import TemplatePack, TransitionRule
+
+
+def _pack_paths(path: Path) -> list[Path]:
+    """`path` itself if it is a pack (folder or pack.toml), else the packs directly inside it."""
+    if path.name == PACK_FILE or (path / PACK_FILE).is_file() or not path.is_dir():
+        return [path]
+    inner = sorted(p.parent for p in path.glob(f"*/{PACK_FILE}"))
+    return inner or [path]
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check template packs: prints every problem and exits 1 if there is any.
+
+    PATHS are pack folders, pack.toml files, or folders holding several packs.
+    """
+    failed = 0
+    for given in paths:
+        for path in _pack_paths(given):
+            try:
+                pack = load_pack(path)
+            except TemplateError as error:
+                failed += 1
+                click.echo(f"{path}: {len(error.problems)} problem(s)", err=True)
+                for problem in error.problems:
+                    click.echo(f"  {problem.format()}", err=True)
+                continue
+            click.echo(
+                f"{path}: ok ({len(pack.states)} states, {len(pack.stingers)} stingers, "
+                f"{len(pack.transitions)} transition rules)"
+            )
+    if failed:
+        # A ClickException (not ctx.exit) so the exit code survives standalone_mode=False.
+        raise click.ClickException(f"{failed} pack(s) failed validation")
+
+
+@click.group()
+def templates() -> None:
+    """Inspect template packs."""
+
+
+@templates.command()
+@click.argument("path", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the resolved pack as JSON.")
+def show(path: Path, as_json: bool) -> None:
+    """Show a pack's resolved values (after inheritance) and each state's generation hash."""
+    pack = load_pack(path)
+    if as_json:
+        click.echo(json.dumps(pack_summary(pack), indent=2))
+        return
+    _print_pack(pack)
+
+
+def _fade_text(rule: TransitionRule) -> str:
+    if rule.fade.value == "none":
+        return "none"
+    length = rule.fade_length
+    unit = length.unit.value[:-1] if length.value == 1 else length.unit.value
+    return f"{rule.fade.value} {length.value:g} {unit}"
+
+
+def _filler_text(rule: TransitionRule) -> str:
+    if rule.filler is None:
+        return ""
+    if rule.filler.stinger:
+        return f"stinger {rule.filler.stinger}"
+    return f"bridge {rule.filler.bridge_bars} bars"
+
+
+def pack_summary(pack: TemplatePack) -> dict[str, Any]:
+    """The resolved pack as plain data (what `templates show --json` prints)."""
+    states = {}
+    for name, state in pack.states.items():
+        spec = state.spec
+        states[name] = {
+            "generation_hash": state.generation_hash,
+            "file": state.source_file,
+            "seed": state.seed,
+            "variants": state.variants,
+            "intensity": state.intensity,
+            "one_shot": state.one_shot,
+            "next": state.next,
+            "variant_weights": state.variant_weights,
+            "spec": spec.canonical(),
+        }
+    stingers = {
+        name: {
+            "generation_hash": s.spec.generation_hash() if s.spec else None,
+            "file": str(s.file) if s.file else None,
+            "seed": s.seed,
+            "sync": s.sync.value,
+            "duck_db": s.duck_db,
+            "gain_db": s.gain_db,
+        }
+        for name, s in pack.stingers.items()
+    }
+    transitions = [
+        {
+            "from": r.source,
+            "to": r.target,
+            "leave_at": r.leave_at.value,
+            "enter_at": r.enter_at.value,
+            "fade": r.fade.value,
+            "fade_length": [r.fade_length.value, r.fade_length.unit.value],
+            "phrase_bars": r.phrase_bars,
+            "filler": _filler_text(r) or None,
+            "hold_previous": r.hold_previous,
+        }
+        for r in pack.transitions
+    ]
+    return {
+        "name": pack.name,
+        "description": pack.description,
+        "start_state": pack.start_state,
+        "defaults": {k: v for k, v in vars(pack.defaults).items()},
+        "states": states,
+        "stingers": stingers,
+        "transitions": transitions,
+    }
+
+
+def _print_pack(pack: TemplatePack) -> None:
+    import pretty_midi
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    console.print(f"[bold]{pack.name}[/bold]: {pack.description}")
+    defaults = ", ".join(f"{k}={v}" for k, v in vars(pack.defaults).items() if v is not None)
+    console.print(f"start state: {pack.start_state}; defaults: {defaults}")
+
+    states = Table(title="States (resolved)")
+    for column in ("state", "hash", "bpm", "meter", "key", "bars", "variants", "seed", "plays"):
+        states.add_column(column)
+    for state in pack.states.values():
+        spec = state.spec
+        plays = f"once, then {state.next}" if state.one_shot else "loop"
+        states.add_row(
+            state.name,
+            state.generation_hash,
+            f"{spec.bpm:g}",
+            spec.meter,
+            spec.key,
+            str(spec.bars),
+            str(state.variants),
+            str(state.seed),
+            plays,
+        )
+    console.print(states)
+
+    stems = Table(title="Stems")
+    for column in ("state", "stem", "role", "instrument", "register", "intensity", "gain_db"):
+        stems.add_column(column)
+    for state in pack.states.values():
+        for stem in state.spec.stems:
+            instrument = (
+                f"kit {stem.program}"
+                if stem.is_drums
+                else f"{pretty_midi.program_to_instrument_name(stem.program)} ({stem.program})"
+            )
+            low, high = stem.register
+            stems.add_row(
+                state.name,
+                stem.name,
+                stem.role,
+                instrument,
+                f"{pretty_midi.note_number_to_name(low)}-{pretty_midi.note_number_to_name(high)}",
+                f"{stem.intensity[0]:g}-{stem.intensity[1]:g}",
+                f"{stem.gain_db:g}",
+            )
+    console.print(stems)
+
+    if pack.stingers:
+        stingers = Table(title="Stingers")
+        for column in ("stinger", "hash", "source", "sync", "duck_db"):
+            stingers.add_column(column)
+        for stinger in pack.stingers.values():
+            source = str(stinger.file) if stinger.file else "generated"
+            digest = stinger.spec.generation_hash() if stinger.spec else "-"
+            stingers.add_row(
+                stinger.name, digest, source, stinger.sync.value, f"{stinger.duck_db:g}"
+            )
+        console.print(stingers)
+
+    rules = Table(title="Transitions (looked up exact, from->*, *->to, *->*, default)")
+    for column in ("from", "to", "leave_at", "enter_at", "fade", "filler"):
+        rules.add_column(column)
+    for rule in (*pack.transitions, pack.default_transition):
+        label = "default" if rule is pack.default_transition else rule.source
+        rules.add_row(
+            label,
+            rule.target,
+            rule.leave_at.value
+            + (f" ({rule.phrase_bars} bars)" if rule.leave_at.value == "next_phrase" else ""),
+            rule.enter_at.value,
+            _fade_text(rule),
+            _filler_text(rule),
+        )
+    console.print(rules)
