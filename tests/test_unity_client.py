@@ -188,3 +188,44 @@ def test_sub_receives_only_its_prefix_from_a_pyzmq_pub(harness: Path) -> None:
         assert topic == b"beat"
         numbers.append(msgpack.unpackb(body)["n"])
     assert numbers == sorted(numbers)
+
+
+VECTORS = ROOT / "tests" / "vectors"
+
+
+def same_value(a: object, b: object) -> bool:
+    """Equality that tells 1 from 1.0 and True from 1, as the vectors require."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(same_value(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    return a == b
+
+
+def test_shared_vectors_decode_and_reencode_identically(harness: Path) -> None:
+    index = json.loads((VECTORS / "index.json").read_text(encoding="utf-8"))
+    results = {line["file"]: line for line in run_harness(harness, "vectors", str(VECTORS))}
+    checked = 0
+    for vector in index["vectors"]:
+        first = results[vector["frames"][0]]
+        if vector["name"] == "bad_not_msgpack":
+            assert "error" in first
+            continue
+        assert first["reencoded_equal"], vector["name"]
+        if "value" not in vector:  # bad requests: well-formed msgpack the service must refuse
+            continue
+        assert same_value(first["value"], vector["value"]), vector["name"]
+        checked += 1
+    assert checked >= 50
+
+
+def test_shared_pcm_vectors_decode_like_numpy(harness: Path) -> None:
+    import numpy as np
+
+    results = {line["file"]: line for line in run_harness(harness, "vectors", str(VECTORS))}
+    for name, dtype, scale in (("pcm_f32.1.bin", "<f4", 1.0), ("pcm_s16.1.bin", "<i2", 32767.0)):
+        raw = np.frombuffer((VECTORS / name).read_bytes(), dtype=dtype)
+        expected = (raw.astype(np.float32) / np.float32(scale)).astype("<f4").tobytes()
+        assert bytes.fromhex(results[name]["float32le"]) == expected, name

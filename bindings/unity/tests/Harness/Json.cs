@@ -22,8 +22,8 @@ namespace Ostinato.Harness
             if (value is string) { AppendString(sb, (string)value); return; }
             var bytes = value as byte[];
             if (bytes != null) { AppendString(sb, ToHex(bytes)); return; }
-            if (value is double) { sb.Append(((double)value).ToString("R", CultureInfo.InvariantCulture)); return; }
-            if (value is float) { sb.Append(((double)(float)value).ToString("R", CultureInfo.InvariantCulture)); return; }
+            if (value is double) { AppendDouble(sb, (double)value); return; }
+            if (value is float) { AppendDouble(sb, (float)value); return; }
             var map = value as IDictionary;
             if (map != null)
             {
@@ -55,6 +55,14 @@ namespace Ostinato.Harness
             var formattable = value as IFormattable;
             if (formattable != null) { sb.Append(formattable.ToString(null, CultureInfo.InvariantCulture)); return; }
             AppendString(sb, value.ToString());
+        }
+
+        // Always with a fraction or exponent, so a reader can tell floats from integers.
+        private static void AppendDouble(StringBuilder sb, double d)
+        {
+            string text = d.ToString("R", CultureInfo.InvariantCulture);
+            if (text.IndexOfAny(new[] { '.', 'E', 'e', 'N', 'I' }) < 0) text += ".0";
+            sb.Append(text);
         }
 
         private static void AppendString(StringBuilder sb, string s)
