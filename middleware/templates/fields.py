@@ -71,6 +71,8 @@ _UNITS = {
 
 def display_key(path: KeyPath) -> str:
     """A key path as the designer would write it in TOML: ``transitions."a -> b".fade``."""
+    if not path:
+        return "(top level)"
     return ".".join(part if _BARE_KEY.match(part) else f'"{part}"' for part in path)
 
 
@@ -250,7 +252,12 @@ def spec_field(problems: FileProblems, path: KeyPath, name: str, value: Any) -> 
     message = spec_error(**{name: value})
     if message is not None:
         allowed = ALLOWED_TEXT.get(name) or ", ".join(str(r) for r in supported_sample_rates())
-        return problems.add(path, f"{value!r} rejected: {message}", value=value, allowed=allowed)
+        return problems.add(
+            path,
+            f"{value!r} is not accepted by the engine ({message})",
+            value=value,
+            allowed=allowed,
+        )
     return value
 
 

@@ -86,7 +86,8 @@ def index_key_lines(text: str) -> dict[KeyPath, int]:
             parsed = _read_key(inner)
             if parsed is not None:
                 table = parsed[0]
-                index.setdefault(table, number)
+                for end in range(1, len(table) + 1):  # [a.b] also defines a (implicitly)
+                    index.setdefault(table[:end], number)
             continue
         parsed = _read_key(line)
         if parsed is None or not parsed[1].startswith("="):

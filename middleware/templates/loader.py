@@ -134,6 +134,7 @@ class _PackReader:
         self.root = root
         self.files: list[FileProblems] = []
         self.defaults: dict[str, Any] = {}
+        self._state_names: set[str] = set()  # every state defined, readable or not
 
     def read(self) -> TemplatePack:
         pack_data, pack_problems = _parse(self.root / PACK_FILE)
@@ -155,12 +156,12 @@ class _PackReader:
         start_state = info.get("start_state")
         if start_state is None:
             start_state = "menu" if "menu" in states else next(iter(sorted(states)), "")
-        elif start_state not in states and pack_data.get("states") is not INVALID:
+        elif start_state not in self._state_names:
             pack_problems.add(
                 ("pack", "start_state"),
-                f"unknown state {start_state!r}{f.suggest(str(start_state), states)}",
+                f"unknown state {start_state!r}{f.suggest(str(start_state), self._state_names)}",
                 value=start_state,
-                allowed=", ".join(sorted(states)) or "(no states defined)",
+                allowed=", ".join(sorted(self._state_names)) or "(no states defined)",
             )
         if not states and all(not file.problems for file in self.files):
             pack_problems.add(
@@ -348,6 +349,7 @@ class _PackReader:
     def _state_sources(self, pack: _Source) -> dict[str, _Source]:
         sources: dict[str, _Source] = {}
         inline = self._section(pack, "states")
+        self._state_names.update(inline)
         for name, data in inline.items():
             table = f.table(pack.problems, ("states", name), data)
             if table is not INVALID:
@@ -358,6 +360,7 @@ class _PackReader:
             data, problems = _parse(file)
             self.files.append(problems)
             name = file.stem
+            self._state_names.add(name)  # known even when unreadable: no follow-on errors
             if name in sources:
                 problems.add(
                     (),
@@ -442,12 +445,12 @@ class _PackReader:
     def _check_next(self, states: Mapping[str, StateTemplate]) -> None:
         for name, source in self._state_data.items():
             nxt = source.data.get("next")
-            if isinstance(nxt, str) and nxt not in self._state_data:
+            if isinstance(nxt, str) and nxt not in self._state_names:
                 source.problems.add(
                     (*source.prefix, "next"),
-                    f"unknown state {nxt!r}{f.suggest(nxt, self._state_data)}",
+                    f"unknown state {nxt!r}{f.suggest(nxt, self._state_names)}",
                     value=nxt,
-                    allowed=", ".join(sorted(self._state_data)),
+                    allowed=", ".join(sorted(self._state_names)),
                 )
             elif source.data.get("one_shot") is True and nxt == name:
                 source.problems.add(
@@ -531,7 +534,7 @@ class _PackReader:
     ) -> list[TransitionRule]:
         rules: list[TransitionRule] = []
         seen: dict[tuple[str, str], str] = {}
-        state_names = set(self._state_data)
+        state_names = set(self._state_names)
         for key, raw in self._section(pack, "transitions").items():
             path = ("transitions", key)
             data = f.table(pack.problems, path, raw)
