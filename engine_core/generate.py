@@ -1,0 +1,244 @@
+"""The engine's public entry point: a `GenerationSpec` and a seed in, a `VariantSet` out.
+
+    engine = Engine()                      # the diffusion composer, default SoundFont
+    variant_set = engine.generate(spec, state="battle", seed=7, variants=4)
+
+Stages, reported through `progress(stage, done, total)`: the composer's own stages
+(the model), then ``arrange``, ``render``, ``normalise`` and ``export`` (the MIDI file
+and metadata), each over all variants. Same spec, seed and engine version -> the same
+audio, bit for bit.
+
+SoundFont precedence: the spec's `soundfont` (named by a template), else the engine's
+`soundfont` argument, else the General MIDI bank in the `pretty_midi` wheel.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+
+from engine_core import ENGINE_VERSION
+from engine_core.composer import Composer, ProgressCallback
+from engine_core.errors import GenerationError, InvalidSpecError
+from engine_core.score import Score
+from engine_core.spec import GenerationSpec, beat_to_sample
+from engine_core.variant import Variant, VariantMeta, VariantSet
+
+MAX_VARIANTS = 16
+
+
+class Engine:
+    """Composer + arranger + SoundFont renderer. Holds the loaded model and banks."""
+
+    def __init__(
+        self, composer: Composer | None = None, soundfont: str | Path | None = None
+    ) -> None:
+        self._composer = composer
+        self._soundfont_path = soundfont
+        self._soundfonts: dict[str, object] = {}
+
+    # -- identity ---------------------------------------------------------------------
+
+    @property
+    def composer(self) -> Composer:
+        """The composer; the diffusion model is loaded on first use when none was given."""
+        if self._composer is None:
+            from engine_core.model.composer import DiffusionComposer
+
+            self._composer = DiffusionComposer.load()
+        return self._composer
+
+    @property
+    def engine_version(self) -> str:
+        """Code version plus the default SoundFont's digest (both change the audio)."""
+        return f"{ENGINE_VERSION}+sf.{self._soundfont(None).digest}"
+
+    @property
+    def weights_version(self) -> str:
+        return self.composer.weights_version
+
+    def _soundfont(self, path: str | Path | None):  # -> SoundFont
+        from engine_core.render.soundfont import SoundFont
+
+        chosen = path if path is not None else self._soundfont_path
+        key = str(chosen)
+        if key not in self._soundfonts:
+            self._soundfonts[key] = SoundFont.load(chosen)
+        return self._soundfonts[key]
+
+    # -- generation -------------------------------------------------------------------
+
+    def generate(
+        self,
+        spec: GenerationSpec,
+        *,
+        state: str,
+        seed: int,
+        variants: int,
+        variance: float | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> VariantSet:
+        """`variants` seamless loops (or one-shots) for `state`, deterministic per seed."""
+        _check_request(state, seed, variants)
+        self._soundfont(spec.soundfont)  # a bad SoundFont fails before the model runs
+        scores = self.composer.compose(
+            spec, seed=seed, variants=variants, variance=variance, progress=progress
+        )
+        if len(scores) != variants:
+            raise GenerationError(
+                f"the composer returned {len(scores)} scores for {variants} variants",
+                {"state": state},
+            )
+        return self.render_scores(spec, scores, state=state, seed=seed, progress=progress)
+
+    def render_scores(
+        self,
+        spec: GenerationSpec,
+        scores: Sequence[Score],
+        *,
+        state: str,
+        seed: int,
+        progress: ProgressCallback | None = None,
+    ) -> VariantSet:
+        """Arrange, render, normalise and package given scores (the stages after the model)."""
+        from engine_core.arrange.arranger import arrange
+        from engine_core.arrange.grooves import load_library
+        from engine_core.export.midi import loop_midi
+        from engine_core.render.loudness import db_to_gain, normalising_gain
+        from engine_core.render.stems import render_stems
+
+        _check_request(state, seed, max(len(scores), 1))
+        for index, score in enumerate(scores):
+            _check_score(score, spec, index)
+        report = progress or (lambda stage, done, total: None)
+        soundfont = self._soundfont(spec.soundfont)
+        count = len(scores)
+
+        library = load_library()
+        arrangements = []
+        for index, score in enumerate(scores):
+            arrangements.append(
+                arrange(score, spec, seed=seed, variant_index=index, grooves=library)
+            )
+            report("arrange", index + 1, count)
+
+        stem_total = count * len(spec.stems)
+        rendered: list[dict[str, np.ndarray]] = []
+        for index, arrangement in enumerate(arrangements):
+            done_before = index * len(spec.stems)
+            rendered.append(
+                render_stems(
+                    arrangement,
+                    soundfont,
+                    sample_rate=spec.sample_rate,
+                    one_shot=spec.one_shot,
+                    progress=lambda done, _t, base=done_before: report(
+                        "render", base + done, stem_total
+                    ),
+                )
+            )
+
+        mixed: list[tuple[dict[str, np.ndarray], np.ndarray, float, float]] = []
+        for index, stems in enumerate(rendered):
+            mix = np.sum([audio.astype(np.float64) for audio in stems.values()], axis=0)
+            gain = normalising_gain(
+                mix,
+                spec.sample_rate,
+                loudness_lufs=spec.loudness_lufs,
+                ceiling_db=spec.true_peak_db,
+                circular=not spec.one_shot,
+            )
+            scale = db_to_gain(gain.gain_db)
+            stems = {name: (audio * scale).astype(np.float32) for name, audio in stems.items()}
+            mixed.append(
+                (stems, (mix * scale).astype(np.float32), gain.loudness_lufs, gain.true_peak_db)
+            )
+            report("normalise", index + 1, count)
+
+        engine_version = self.engine_version
+        weights_version = self._weights_version_or_none()
+        variants: list[Variant] = []
+        for index, (arrangement, (stems, mix, loudness, peak)) in enumerate(
+            zip(arrangements, mixed, strict=True)
+        ):
+            meta = _meta(
+                spec,
+                state=state,
+                index=index,
+                seed=seed,
+                frames=mix.shape[0],
+                loudness_lufs=loudness,
+                true_peak_db=peak,
+                engine_version=engine_version,
+                weights_version=weights_version,
+            )
+            variants.append(Variant(meta=meta, stems=stems, mix=mix, midi=loop_midi(arrangement)))
+            report("export", index + 1, count)
+        return VariantSet(state, spec.generation_hash(), seed, tuple(variants))
+
+    def _weights_version_or_none(self) -> str:
+        return self._composer.weights_version if self._composer is not None else "none"
+
+
+def _check_request(state: str, seed: int, variants: int) -> None:
+    if not isinstance(state, str) or not state:
+        raise InvalidSpecError("state must be a non-empty name", {"field": "state"})
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise InvalidSpecError(f"seed must be an integer, got {seed!r}", {"field": "seed"})
+    if isinstance(variants, bool) or not isinstance(variants, int):
+        raise InvalidSpecError(f"variants must be an integer, got {variants!r}")
+    if not 1 <= variants <= MAX_VARIANTS:
+        raise InvalidSpecError(
+            f"variants {variants} outside 1-{MAX_VARIANTS}", {"field": "variants"}
+        )
+
+
+def _check_score(score: Score, spec: GenerationSpec, index: int) -> None:
+    if score.bars != spec.bars or score.meter != spec.meter:
+        raise GenerationError(
+            f"score {index} has {score.bars} bars of {score.meter}, the spec asks for "
+            f"{spec.bars} bars of {spec.meter}",
+            {"variant": index},
+        )
+
+
+def _meta(
+    spec: GenerationSpec,
+    *,
+    state: str,
+    index: int,
+    seed: int,
+    frames: int,
+    loudness_lufs: float,
+    true_peak_db: float,
+    engine_version: str,
+    weights_version: str,
+) -> VariantMeta:
+    meter = spec.meter_info
+    beats = spec.bars * meter.beats_per_bar
+    return VariantMeta(
+        state=state,
+        index=index,
+        sample_rate=spec.sample_rate,
+        bpm=float(spec.bpm),
+        meter=spec.meter,
+        key=spec.key,
+        bars=spec.bars,
+        is_loop=not spec.one_shot,
+        loop_start=0,
+        loop_end=frames,
+        beat_samples=tuple(beat_to_sample(b, spec.bpm, spec.sample_rate) for b in range(beats)),
+        bar_samples=tuple(
+            beat_to_sample(b * meter.beats_per_bar, spec.bpm, spec.sample_rate)
+            for b in range(spec.bars + 1)
+        ),
+        stem_intensity={s.name: (float(s.intensity[0]), float(s.intensity[1])) for s in spec.stems},
+        loudness_lufs=round(float(loudness_lufs), 3),
+        true_peak_db=round(float(true_peak_db), 3),
+        generation_hash=spec.generation_hash(),
+        seed=seed,
+        engine_version=engine_version,
+        weights_version=weights_version,
+    )

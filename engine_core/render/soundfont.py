@@ -1,0 +1,85 @@
+"""SoundFont synthesis: Standard MIDI File bytes in, float32 stereo frames out.
+
+The synthesiser is FluidSynth inside the `midirenderer` wheel. It always renders at
+`RENDER_SAMPLE_RATE` (48 kHz); other rates are made by `engine_core.render.resample`.
+The default bank is the General MIDI SoundFont shipped in the `pretty_midi` wheel
+(`TimGM6mb.sf2`); a template or the engine may name any other `.sf2` file instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine_core.errors import SoundFontError
+
+RENDER_SAMPLE_RATE = 48000
+
+
+def default_soundfont_path() -> Path:
+    """The General MIDI bank inside the installed `pretty_midi` package."""
+    import pretty_midi
+
+    return Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
+
+
+@dataclass(frozen=True)
+class SoundFont:
+    """The bytes of one `.sf2` bank, checked to be a RIFF `sfbk` file."""
+
+    path: Path
+    data: bytes
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> SoundFont:
+        """Read and check a SoundFont; `None` means the default General MIDI bank.
+
+        Raises `SoundFontError` (with the path in its detail) when the file is missing,
+        unreadable or not a SoundFont 2 bank.
+        """
+        resolved = default_soundfont_path() if path is None else Path(path).expanduser()
+        detail = {"path": str(resolved)}
+        try:
+            data = resolved.read_bytes()
+        except FileNotFoundError:
+            raise SoundFontError(f"SoundFont not found: {resolved}", detail) from None
+        except OSError as error:
+            raise SoundFontError(f"cannot read SoundFont {resolved}: {error}", detail) from None
+        if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"sfbk":
+            raise SoundFontError(
+                f"not a SoundFont 2 bank (no RIFF 'sfbk' header): {resolved}", detail
+            )
+        return cls(resolved, data)
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 (hex, 12 chars) of the bank: identifies it in engine versions."""
+        return hashlib.sha256(self.data).hexdigest()[:12]
+
+    def render(self, midi: bytes) -> np.ndarray:
+        """Synthesise a Standard MIDI File: float32 (frames, 2) at `RENDER_SAMPLE_RATE`.
+
+        FluidSynth stops at the file's last event, so callers that want release and
+        reverb tails put an event (e.g. a controller) where the audio should end.
+        """
+        import midirenderer
+        import soundfile
+
+        try:
+            wave = midirenderer.render_wave_from(self.data, midi)
+        except RuntimeError as error:
+            raise SoundFontError(
+                f"SoundFont {self.path} failed to render: {error}", {"path": str(self.path)}
+            ) from None
+        audio, sample_rate = soundfile.read(io.BytesIO(wave), dtype="float32", always_2d=True)
+        if sample_rate != RENDER_SAMPLE_RATE or audio.shape[1] != 2:
+            raise SoundFontError(
+                f"synthesiser returned {audio.shape[1]} channel(s) at {sample_rate} Hz, "
+                f"expected stereo at {RENDER_SAMPLE_RATE} Hz",
+                {"path": str(self.path)},
+            )
+        return np.ascontiguousarray(audio)

@@ -1,0 +1,77 @@
+"""Render an arrangement's stems: one synthesiser pass per stem, seam folded, at the spec rate.
+
+Each stem is synthesised alone at 48 kHz with its notes running on past the loop end and
+`TAIL_SECONDS` of audio after it (long enough for General MIDI releases to reach silence;
+the last `TAIL_FADE_SECONDS` are faded as a guard). Loops then fold that tail onto their
+head (`seam.fold_tail`); one-shots keep it. Stems are scaled by their `gain_db`, then
+resampled to the spec's sample rate when it is not 48 kHz (see `resample`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+
+from engine_core.arrange.arranger import Arrangement
+from engine_core.export.midi import stem_render_midi
+from engine_core.render.loudness import db_to_gain
+from engine_core.render.resample import resample_loop, resample_one_shot
+from engine_core.render.seam import fold_tail
+from engine_core.render.soundfont import RENDER_SAMPLE_RATE, SoundFont
+from engine_core.spec import loop_length_samples
+
+TAIL_SECONDS = 2.0
+TAIL_FADE_SECONDS = 0.02
+
+
+def loop_frames(arrangement: Arrangement, sample_rate: int) -> int:
+    return loop_length_samples(
+        arrangement.bars, arrangement.meter_info, arrangement.bpm, sample_rate
+    )
+
+
+def _fit_tail(audio: np.ndarray, frames: int, loop: int) -> np.ndarray:
+    """Exactly `frames` frames (padded or cut), the part past `loop` faded at its end."""
+    fitted = np.zeros((frames, 2), dtype=np.float32)
+    count = min(frames, audio.shape[0])
+    fitted[:count] = audio[:count]
+    fade = min(int(TAIL_FADE_SECONDS * RENDER_SAMPLE_RATE), frames - loop)
+    if fade > 0:
+        fitted[frames - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+    return fitted
+
+
+def render_stems(
+    arrangement: Arrangement,
+    soundfont: SoundFont,
+    *,
+    sample_rate: int,
+    one_shot: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> dict[str, np.ndarray]:
+    """Stem name -> float32 (frames, 2) at `sample_rate`.
+
+    Loops are exactly `loop_length_samples` long (tail folded onto the head); one-shots
+    are the loop length plus the tail, at either rate.
+    """
+    loop_48k = loop_frames(arrangement, RENDER_SAMPLE_RATE)
+    tail_frames = int(TAIL_SECONDS * RENDER_SAMPLE_RATE)
+    tail_beats = TAIL_SECONDS * arrangement.bpm / 60.0
+    stems: dict[str, np.ndarray] = {}
+    total = len(arrangement.stems)
+    for index, stem in enumerate(arrangement.stems):
+        midi = stem_render_midi(arrangement, index, tail_beats=tail_beats)
+        audio = _fit_tail(soundfont.render(midi), loop_48k + tail_frames, loop_48k)
+        audio = fold_tail(audio, loop_48k) if not one_shot else audio
+        if stem.stem.gain_db:
+            audio = audio * np.float32(db_to_gain(stem.stem.gain_db))
+        if sample_rate != RENDER_SAMPLE_RATE:
+            if one_shot:
+                audio = resample_one_shot(audio, RENDER_SAMPLE_RATE, sample_rate)
+            else:
+                audio = resample_loop(audio, loop_frames(arrangement, sample_rate))
+        stems[stem.stem.name] = np.ascontiguousarray(audio, dtype=np.float32)
+        if progress is not None:
+            progress(index + 1, total)
+    return stems
