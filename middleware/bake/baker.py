@@ -155,11 +155,14 @@ def _reuse_from_output(
     entry = previous.get("states" if kind == "state" else "stingers", {}).get(name)
     if entry is None or entry.get("bake_key") != bake_key:
         return None
-    record = (
-        {"variants": entry["variants"]}
-        if kind == "state"
-        else {k: entry[k] for k in ("file", "frames", "source", "provenance")}
-    )
+    try:
+        record = (
+            {"variants": entry["variants"]}
+            if kind == "state"
+            else {k: entry[k] for k in ("file", "frames", "music_samples", "source", "provenance")}
+        )
+    except KeyError:
+        return None  # written by an older bake
     files = []
     for file_record in _file_records(record, kind):
         path = out_dir / file_record["path"]

@@ -75,27 +75,49 @@ def engine_versions() -> EngineVersions:
     return EngineVersions(str(engine.engine_version), str(engine.weights_version))
 
 
-def _generate(job: BakeJob, cache_dir: str | None, progress: ProgressCallback | None) -> tuple:
+def _generate(
+    job: BakeJob, cache_dir: str | None, progress: ProgressCallback | None
+) -> tuple[VariantSet, str]:
     """The job's variant set, from the cache when it holds it; returns (set, origin)."""
-    assert job.spec is not None  # internal invariant: file stingers never get here
-    cache = None
-    if cache_dir is not None:
-        from middleware.cache import VariantCache
+    engine = _engine()
+    if cache_dir is None:
+        return _run_engine(engine, job, progress), "generated"
+    from middleware.cache import EngineKey, VariantCache
 
-        cache = VariantCache(Path(cache_dir))
-        found = _cache_get(cache, job)
+    engine_key = EngineKey.from_engine(engine)
+    with VariantCache(Path(cache_dir)) as cache:
+        found = cache.get_set(job, engine_key, variants=job.variants)
         if found is not None:
             return found, "cache"
-    variant_set = _engine().generate(
-        job.spec, state=job.name, seed=job.seed, variants=job.variants, progress=progress
-    )
-    if cache is not None:
-        cache.put(variant_set, spec=job.spec, variants=job.variants)
+        variant_set = _run_engine(engine, job, progress)
+        cache.put_set(job, engine_key, variant_set)
     return variant_set, "generated"
 
 
-def _cache_get(cache: Any, job: BakeJob) -> VariantSet | None:
-    return cache.get(job.spec, state=job.name, seed=job.seed, variants=job.variants)
+class _StageProgress:
+    """Turns the engine's `(stage, done, total)` reports into one rising 0-1 fraction."""
+
+    STAGES = ("model", "arrange", "render", "normalise", "export")
+
+    def __init__(self, report: ProgressCallback) -> None:
+        self.report = report
+        self.fraction = 0.0
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        slot = self.STAGES.index(stage) if stage in self.STAGES else 0
+        fraction = (slot + done / max(total, 1)) / len(self.STAGES)
+        if fraction > self.fraction:
+            self.fraction = min(fraction, 0.99)
+            self.report(self.fraction)
+
+
+def _run_engine(engine: Any, job: BakeJob, progress: ProgressCallback | None) -> VariantSet:
+    if job.spec is None:
+        raise ValueError(f"job {job.name!r} has no generation spec")  # a planning bug
+    stage_progress = _StageProgress(progress) if progress is not None else None
+    return engine.generate(
+        job.spec, state=job.name, seed=job.seed, variants=job.variants, progress=stage_progress
+    )
 
 
 def _provenance(variant: Variant) -> dict[str, Any]:
@@ -169,6 +191,7 @@ def run_job(
         record = {
             "file": renamed.record(),
             "frames": only["frames"],
+            "music_samples": job.spec.loop_samples,
             "source": "generated",
             "provenance": only["provenance"],
         }
@@ -187,8 +210,8 @@ def run_job(
 
 
 def _run_file_stinger(job: BakeJob, bake_key: str, started: float) -> JobResult:
-    assert job.source_file is not None  # internal invariant set by the plan
-    samples, sample_rate = decode_audio(Path(job.source_file).read_bytes())
+    source = Path(job.source_file or "")
+    samples, sample_rate = decode_audio(source.read_bytes())
     if samples.shape[1] == 1:
         samples = np.repeat(samples, 2, axis=1)
     baked = BakedFile(
@@ -203,6 +226,7 @@ def _run_file_stinger(job: BakeJob, bake_key: str, started: float) -> JobResult:
         record={
             "file": baked.record(),
             "frames": int(samples.shape[0]),
+            "music_samples": int(samples.shape[0]),
             "source": "file",
             "provenance": None,
         },
