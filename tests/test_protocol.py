@@ -39,7 +39,7 @@ def test_every_request_type_is_documented() -> None:
 
 def test_documented_pub_topics_are_the_codec_topics() -> None:
     table = _doc_section("PUB topics")
-    documented = set(re.findall(r"^\| `([a-z.]+)[`/]", table, flags=re.MULTILINE))
+    documented = set(re.findall(r"^\| `([a-z_.]+)[`/]", table, flags=re.MULTILINE))
     assert documented == set(codec.PUB_TOPICS)
 
 

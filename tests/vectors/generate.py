@@ -81,7 +81,7 @@ def _requests() -> list[tuple[str, codec.Request, dict[str, Any]]]:
                     "max_message_bytes": 65536,
                     "max_credits": 64,
                     "min_block_frames": 128,
-                    "max_block_frames": 16384,
+                    "max_block_frames": 8192,
                     "fetch_chunk_bytes": 262144,
                 },
                 "pack": {

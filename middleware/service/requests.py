@@ -1,0 +1,292 @@
+"""One function per request type (docs/protocol.md, "Requests and replies").
+
+Each takes the service, the connection's routing id, its session (None for sessionless
+requests) and the validated body, and returns the reply's `result` map (or an awaitable
+of it, for `fetch`). Errors are raised as `OstinatoError`s; the service turns them into
+error replies.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING, Any
+
+from middleware.protocol.codec import SUPPORTED_VERSIONS, block_bytes
+from middleware.protocol.errors import (
+    NoStreamError,
+    NotReadyError,
+    TooManySessionsError,
+    UnsupportedVersionError,
+)
+from middleware.protocol.messages import FETCH_FORMATS, MAX_BLOCK_FRAMES, MIN_BLOCK_FRAMES
+from middleware.service.session import Session, new_session_id
+
+if TYPE_CHECKING:
+    from middleware.service.server import Service
+
+Body = dict[str, Any]
+
+
+def hello(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+    common = set(body["versions"]) & set(SUPPORTED_VERSIONS)
+    if not common:
+        raise UnsupportedVersionError(
+            f"no common protocol version: client speaks {body['versions']}, "
+            f"service speaks {list(SUPPORTED_VERSIONS)}",
+            {"supported": list(SUPPORTED_VERSIONS)},
+        )
+    pack = service.pack_for(body["pack"], None)
+    resumed = False
+    chosen: Session | None = None
+    resume_id = body["resume"]
+    if resume_id:
+        live = service.sessions.get(resume_id)
+        if live is not None and live.pack == pack.name:
+            service.stop_stream(live)
+            service.sessions.rebind(live, routing_id)
+            chosen, resumed = live, True
+        elif live is None:
+            record = service.records.load(resume_id)
+            if record is not None and record.get("pack") == pack.name:
+                chosen = _new_session(service, routing_id, pack.name, body, resume_id, record)
+                resumed = True
+    if session is not None and session is not chosen:
+        service.end_session(session)  # a second hello on one connection replaces the session
+    if chosen is None:
+        chosen = _new_session(service, routing_id, pack.name, body, new_session_id(), None)
+    chosen.touch()
+    service.records.save(chosen)
+    service.prioritise(chosen)
+    config = service.config
+    return {
+        "version": max(common),
+        "session": chosen.session_id,
+        "resumed": resumed,
+        "server": config.server_name,
+        "pub_endpoint": service.pub_endpoint,
+        "heartbeat_s": config.heartbeat_s,
+        "session_timeout_s": config.session_timeout_s,
+        "capabilities": [
+            "pcm.s16",
+            "pcm.f32",
+            *(f"fetch.{f}" for f in FETCH_FORMATS),
+            "resume",
+            *(["curve"] if config.curve is not None else []),
+        ],
+        "limits": {
+            "max_message_bytes": config.max_message_bytes,
+            "max_credits": config.max_credits,
+            "min_block_frames": MIN_BLOCK_FRAMES,
+            "max_block_frames": MAX_BLOCK_FRAMES,
+            "fetch_chunk_bytes": config.fetch_chunk_bytes,
+        },
+        "pack": {
+            "name": pack.name,
+            "description": pack.description,
+            "start_state": pack.start_state,
+            "sample_rate": pack.defaults.sample_rate,
+            "states": list(pack.states),
+            "stingers": list(pack.stingers),
+        },
+        "state": chosen.player.state,
+        "intensity": float(chosen.player.intensity),
+    }
+
+
+def _new_session(
+    service: Service,
+    routing_id: bytes,
+    pack_name: str,
+    body: Body,
+    session_id: str,
+    record: dict[str, Any] | None,
+) -> Session:
+    if len(service.sessions) >= service.config.max_sessions:
+        raise TooManySessionsError(
+            f"the service already has {len(service.sessions)} sessions",
+            {"limit": service.config.max_sessions},
+        )
+    pack = service.packs[pack_name]
+    player = service.player_factory(pack, service.lookup_for(pack_name), record)
+    session = Session(
+        session_id=session_id,
+        routing_id=routing_id,
+        pack=pack_name,
+        client=body["client"],
+        player=player,
+        params=dict(record.get("params", {})) if record else {},
+    )
+    service.sessions.add(session)
+    return session
+
+
+def ping(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+    return {"t": body["t"], "server_time_ns": time.monotonic_ns()}
+
+
+def bye(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+    assert session is not None  # the service checks sessions before calling handlers
+    service.end_session(session)
+    return {"session": session.session_id}
+
+
+def list_pack(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+    pack = service.pack_for(body["pack"], session)
+    ready = service.readiness(pack)
+    states = []
+    for name, state in pack.states.items():
+        spec = state.spec
+        states.append(
+            {
+                "name": name,
+                "bpm": float(spec.bpm),
+                "meter": spec.meter,
+                "key": spec.key,
+                "bars": spec.bars,
+                "one_shot": spec.one_shot,
+                "variants": state.variants,
+                "ready_variants": ready[name],
+                "stems": [stem.name for stem in spec.stems],
+            }
+        )
+    stingers = [
+        {"name": name, "ready": ready[name] > 0, "sync": str(stinger.sync)}
+        for name, stinger in pack.stingers.items()
+    ]
+    all_ready = all(ready[n] >= s.variants for n, s in pack.states.items()) and all(
+        ready[n] > 0 for n in pack.stingers
+    )
+    return {
+        "pack": pack.name,
+        "start_state": pack.start_state,
+        "ready": all_ready,
+        "states": states,
+        "stingers": stingers,
+    }
+
+
+def status(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+    done, total = service.library.progress()
+    result: Body = {
+        "session": None,
+        "ready": total > 0 and done >= total,
+        "pregen": {"done": done, "total": total},
+        "sessions": len(service.sessions),
+        "state": None,
+        "variant": None,
+        "intensity": None,
+        "sample": None,
+        "bar": None,
+        "beat": None,
+        "stream": None,
+        "pending": None,
+    }
+    if session is None:
+        return result
+    where = session.player.position()
+    stream = session.stream
+    result.update(
+        session=session.session_id,
+        state=where.state,
+        variant=where.variant,
+        intensity=float(where.intensity),
+        sample=where.sample,
+        bar=where.bar,
+        beat=where.beat,
+        pending=session.player.pending(),
+        stream=None
+        if stream is None
+        else {
+            "active": True,
+            "stream": stream.stream_id,
+            "format": stream.pcm_format,
+            "credits": stream.credits,
+            "sent": stream.sent,
+        },
+    )
+    return result
+
+
+def event(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+    assert session is not None
+    pack = service.packs[session.pack]
+    pack.state(body["state"])  # raises UnknownStateError listing the pack's states
+    previous = session.player.state
+    transition = session.player.event(body["state"], body["intensity"])
+    session.params = body["params"]
+    service.records.save(session)
+    service.prioritise(session)
+    return {"state": body["state"], "previous": previous, "transition": transition}
+
+
+def intensity(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+    assert session is not None
+    session.player.set_intensity(body["value"])
+    service.records.save(session)
+    return {"intensity": float(body["value"])}
+
+
+def stinger(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+    assert session is not None
+    name = body["name"]
+    service.packs[session.pack].stinger(name)  # raises UnknownStingerError
+    if service.library.variant_set(session.pack, name) is None:
+        raise NotReadyError(f"stinger {name!r} is not generated yet", {"name": name})
+    return session.player.stinger(name)
+
+
+def stream_start(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+    assert session is not None
+    stream = service.start_stream(session, body["format"], body["block_frames"], body["credits"])
+    return {
+        "stream": stream.stream_id,
+        "format": stream.pcm_format,
+        "sample_rate": session.player.sample_rate,
+        "channels": 2,
+        "block_frames": stream.block_frames,
+        "block_bytes": block_bytes(stream.block_frames, stream.pcm_format),
+        "credits": stream.credits,
+        "max_credits": service.config.max_credits,
+        "sample": session.player.position().sample,
+    }
+
+
+def credit(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+    assert session is not None
+    stream = session.stream
+    if stream is None:
+        raise NoStreamError("no stream is running: send 'stream_start' first")
+    if body["stream"] is None or body["stream"] == stream.stream_id:
+        service.add_credits(stream, body["credits"])
+    return {"stream": stream.stream_id, "credits": stream.credits}
+
+
+def stream_stop(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+    assert session is not None
+    stream = service.stop_stream(session)
+    if stream is None:
+        raise NoStreamError("no stream is running")
+    return {"stream": stream.stream_id, "sent": stream.sent}
+
+
+def fetch(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Any:
+    assert session is not None
+    from middleware.service.fetch import fetch_chunk
+
+    return fetch_chunk(service, session.pack, body)
+
+
+HANDLERS = {
+    "hello": hello,
+    "ping": ping,
+    "bye": bye,
+    "list": list_pack,
+    "status": status,
+    "event": event,
+    "intensity": intensity,
+    "stinger": stinger,
+    "stream_start": stream_start,
+    "credit": credit,
+    "stream_stop": stream_stop,
+    "fetch": fetch,
+}

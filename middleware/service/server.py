@@ -1,0 +1,385 @@
+"""The Ostinato service: a ROUTER socket for requests, replies and PCM, a PUB socket for news.
+
+One asyncio event loop does everything that is cheap (decoding, validation, planning,
+mixing a block); anything slow (generation, encoding files for `fetch`) runs elsewhere
+(the scheduler's worker processes, a thread pool). Every request gets exactly one reply;
+a malformed one gets an error reply and the connection keeps working (docs/protocol.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+import zmq
+import zmq.asyncio
+
+from engine_core.errors import OstinatoError
+from middleware.protocol import codec
+from middleware.protocol.errors import InternalError, NoSessionError
+from middleware.protocol.messages import SESSIONLESS_TYPES, validate_body
+from middleware.service import requests
+from middleware.service.config import ServiceConfig
+from middleware.service.errors import ServiceStartError
+from middleware.service.fetch import EncodedFiles
+from middleware.service.library import MusicLibrary
+from middleware.service.player import Mark, PlayerFactory
+from middleware.service.session import Session, SessionRecords, SessionTable, StreamState
+from middleware.templates.model import TemplatePack
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[["Service", bytes, Session | None, dict[str, Any]], Any]
+
+#: how long a stream waits before retrying a block the socket refused (client not reading)
+BLOCKED_RETRY_S = 0.005
+
+
+class Service:
+    """Serve one or more template packs. Use as ``async with Service(...) as service:``."""
+
+    def __init__(
+        self,
+        packs: Sequence[TemplatePack],
+        library: MusicLibrary,
+        player_factory: PlayerFactory,
+        config: ServiceConfig | None = None,
+    ) -> None:
+        if not packs:
+            raise ServiceStartError("the service needs at least one template pack")
+        self.packs: dict[str, TemplatePack] = {pack.name: pack for pack in packs}
+        self.default_pack = packs[0].name
+        self.library = library
+        self.player_factory = player_factory
+        self.config = config or ServiceConfig()
+        self.sessions = SessionTable()
+        self.records = SessionRecords(self.config.state_dir)
+        self.endpoint = ""
+        self.pub_endpoint = ""
+        self.stats = {"requests": 0, "errors": 0, "dropped_replies": 0, "internal": 0}
+        self._context: zmq.asyncio.Context | None = None
+        self._router: zmq.asyncio.Socket | None = None
+        self._router_send: zmq.Socket | None = None
+        self._pub: zmq.Socket | None = None
+        self._auth: Any = None
+        self._tasks: list[asyncio.Task] = []
+        self._pumps: dict[str, asyncio.Task] = {}
+        self._background: set[asyncio.Task] = set()
+        self._stopped = asyncio.Event()
+        self.encoded_files = EncodedFiles()
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        self._context = zmq.asyncio.Context()
+        router = self._context.socket(zmq.ROUTER)
+        pub = self._context.socket(zmq.PUB)
+        for sock in (router, pub):
+            sock.setsockopt(zmq.LINGER, 0)
+        router.setsockopt(zmq.ROUTER_MANDATORY, 1)
+        router.setsockopt(zmq.MAXMSGSIZE, 16 * self.config.max_message_bytes)
+        router.setsockopt(zmq.SNDHWM, 2 * self.config.max_credits + 64)
+        router.setsockopt(zmq.RCVHWM, 10000)
+        pub.setsockopt(zmq.SNDHWM, 10000)
+        if self.config.curve is not None:
+            from middleware.service.security import enable_curve
+
+            self._auth = enable_curve(self._context, (router, pub), self.config.curve)
+        try:
+            router.bind(self.config.bind)
+            pub.bind(self.config.resolved_pub_bind())
+        except zmq.ZMQError as error:
+            router.close(0)
+            pub.close(0)
+            raise ServiceStartError(
+                f"cannot bind {self.config.bind}: {error}", {"endpoint": self.config.bind}
+            ) from None
+        self.endpoint = router.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.pub_endpoint = pub.getsockopt_string(zmq.LAST_ENDPOINT)
+        self._router = router
+        self._router_send = zmq.Socket.shadow(router.underlying)
+        self._pub = zmq.Socket.shadow(pub.underlying)
+        self._pub_async = pub
+        self.library.subscribe(self._on_library_news)
+        self._tasks = [
+            asyncio.create_task(self._receive_loop(), name="ostinato-receive"),
+            asyncio.create_task(self._expiry_loop(), name="ostinato-expiry"),
+        ]
+        await self.library.start()
+        log.info(
+            "serving %s on %s (PUB %s)", ", ".join(self.packs), self.endpoint, self.pub_endpoint
+        )
+
+    async def stop(self) -> None:
+        """Stop streams and loops, close sockets; sessions stay recorded for a restart."""
+        tasks = [*self._tasks, *self._pumps.values(), *self._background]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        self._pumps.clear()
+        await self.library.close()
+        for sock in (self._router, self._pub_async):
+            if sock is not None:
+                sock.close(0)
+        if self._auth is not None:
+            self._auth.stop()
+        if self._context is not None:
+            self._context.term()
+        self._stopped.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stopped.wait()
+
+    async def __aenter__(self) -> Service:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- requests -----------------------------------------------------------------------
+
+    async def _receive_loop(self) -> None:
+        router = self._router
+        assert router is not None  # set by start()
+        while True:
+            frames = await router.recv_multipart(copy=True)
+            try:
+                self._handle(frames)
+            except Exception:  # a bug in a handler must not stop the service
+                self.stats["internal"] += 1
+                log.exception("unhandled error while handling a request")
+
+    def _handle(self, frames: list[bytes]) -> None:
+        routing_id = frames[0]
+        prefix: list[bytes] = []
+        payload = frames[1:]
+        if len(payload) >= 2 and payload[0] == b"":
+            prefix, payload = [b""], payload[1:]
+        self.stats["requests"] += 1
+        if len(payload) != 1:
+            error = codec.BadMessageError(
+                "a request is exactly one frame",
+                {"reason": f"got {len(payload)} frames"},
+            )
+            self._reply(routing_id, prefix, codec.error_reply(None, "error", error))
+            return
+        try:
+            request = codec.decode_request(payload[0], max_bytes=self.config.max_message_bytes)
+        except codec.DecodeFailure as failure:
+            self.stats["errors"] += 1
+            reply = codec.error_reply(failure.request_id, failure.request_type, failure.error)
+            self._reply(routing_id, prefix, reply)
+            return
+        try:
+            body = validate_body(request.type, request.body)
+            session = self.sessions.for_route(routing_id)
+            if session is not None:
+                session.touch()
+            elif request.type not in SESSIONLESS_TYPES:
+                raise NoSessionError(
+                    f"{request.type!r} needs a session: send 'hello' first (or it expired)"
+                )
+            result = requests.HANDLERS[request.type](self, routing_id, session, body)
+        except OstinatoError as error:
+            self.stats["errors"] += 1
+            self._reply(routing_id, prefix, codec.error_reply(request.id, request.type, error))
+            return
+        except Exception as error:
+            self._internal(routing_id, prefix, request, error)
+            return
+        if isinstance(result, Awaitable):
+            self._spawn(self._reply_later(routing_id, prefix, request, result))
+            return
+        self._reply(routing_id, prefix, codec.ok_reply(request.id, request.type, result))
+        current = self.sessions.for_route(routing_id)
+        if current is not None:
+            self.publish_marks(current, current.player.drain())
+
+    async def _reply_later(
+        self, routing_id: bytes, prefix: list[bytes], request: codec.Request, pending: Any
+    ) -> None:
+        try:
+            result = await pending
+        except OstinatoError as error:
+            self.stats["errors"] += 1
+            self._reply(routing_id, prefix, codec.error_reply(request.id, request.type, error))
+        except Exception as error:
+            self._internal(routing_id, prefix, request, error)
+        else:
+            self._reply(routing_id, prefix, codec.ok_reply(request.id, request.type, result))
+
+    def _internal(
+        self, routing_id: bytes, prefix: list[bytes], request: codec.Request, error: Exception
+    ) -> None:
+        self.stats["internal"] += 1
+        log.exception("internal error handling %r", request.type, exc_info=error)
+        wire = InternalError(
+            f"internal error handling {request.type!r}", {"exception": type(error).__name__}
+        )
+        self._reply(routing_id, prefix, codec.error_reply(request.id, request.type, wire))
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _send(self, routing_id: bytes, frames: list[bytes]) -> str:
+        """Send without blocking: 'sent', 'full' (peer's queue at its limit) or 'gone'."""
+        sock = self._router_send
+        if sock is None:
+            return "gone"
+        try:
+            sock.send_multipart([routing_id, *frames], flags=zmq.DONTWAIT, copy=False)
+        except zmq.Again:
+            return "full"
+        except zmq.ZMQError as error:
+            if error.errno == zmq.EHOSTUNREACH:
+                return "gone"
+            raise
+        return "sent"
+
+    def _reply(self, routing_id: bytes, prefix: list[bytes], reply: bytes) -> None:
+        if self._send(routing_id, [*prefix, reply]) != "sent":
+            self.stats["dropped_replies"] += 1
+
+    # -- notifications ------------------------------------------------------------------
+
+    def publish(self, topic: str, session_id: str | None, fields: dict[str, Any]) -> None:
+        """Send a PUB notification; never blocks (a slow subscriber loses messages)."""
+        if self._pub is None:
+            return
+        frames = codec.encode_pub(topic, session_id, time.monotonic_ns(), fields)
+        with contextlib.suppress(zmq.Again):
+            self._pub.send_multipart(frames, flags=zmq.DONTWAIT)
+
+    def publish_marks(self, session: Session, marks: Sequence[Mark]) -> None:
+        for mark in marks:
+            fields = mark.fields
+            if mark.topic == "state":
+                fields = {**fields, "params": session.params}
+            self.publish(mark.topic, session.session_id, fields)
+
+    def _on_library_news(self, topic: str, fields: dict[str, Any]) -> None:
+        self.publish(topic, None, fields)
+
+    # -- sessions -----------------------------------------------------------------------
+
+    def end_session(self, session: Session) -> None:
+        self.stop_stream(session)
+        self.sessions.remove(session)
+        self.records.forget(session.session_id)
+
+    async def _expiry_loop(self) -> None:
+        period_s = min(0.5, self.config.heartbeat_s / 2)
+        while True:
+            await asyncio.sleep(period_s)
+            for session in self.sessions.expired(self.config.session_timeout_s):
+                log.info("session %s expired", session.session_id)
+                self.end_session(session)
+
+    def lookup_for(self, pack: str) -> Callable[[str], Any]:
+        library = self.library
+        return lambda name: library.variant_set(pack, name)
+
+    def prioritise(self, session: Session) -> None:
+        pack = self.packs[session.pack]
+        state = session.player.state
+        self.library.prioritise(session.pack, [state, *pack.reachable_from(state)])
+
+    # -- the PCM stream -----------------------------------------------------------------
+
+    def start_stream(
+        self, session: Session, pcm_format: str, block_frames: int, credits: int
+    ) -> StreamState:
+        self.stop_stream(session)
+        stream = StreamState(
+            stream_id=session.next_stream_id,
+            pcm_format=pcm_format,
+            block_frames=block_frames,
+            credits=min(credits, self.config.max_credits),
+        )
+        session.next_stream_id += 1
+        session.stream = stream
+        self._pumps[session.session_id] = asyncio.create_task(self._pump(session, stream))
+        return stream
+
+    def stop_stream(self, session: Session) -> StreamState | None:
+        stream = session.stream
+        session.stream = None
+        task = self._pumps.pop(session.session_id, None)
+        if task is not None and task is not asyncio.current_task():
+            task.cancel()
+        if stream is not None:
+            stream.wake.set()
+        return stream
+
+    def add_credits(self, stream: StreamState, credits: int) -> None:
+        stream.credits = min(stream.credits + credits, self.config.max_credits)
+        stream.wake.set()
+
+    async def _pump(self, session: Session, stream: StreamState) -> None:
+        """Render and send one block per credit; wait (render nothing) without credit."""
+        session_id = session.session_id
+        while session.stream is stream:
+            if stream.credits <= 0:
+                stream.wake.clear()
+                await stream.wake.wait()
+                continue
+            block, info = session.player.render(stream.block_frames)
+            header = codec.PcmHeader(
+                stream=stream.stream_id,
+                seq=stream.seq,
+                sample=info.sample,
+                frames=stream.block_frames,
+                format=stream.pcm_format,
+                state=info.state,
+                variant=info.variant,
+                bar=info.bar,
+                beat=info.beat,
+                intensity=info.intensity,
+            )
+            frames = codec.encode_pcm(header, codec.pcm_to_bytes(block, stream.pcm_format))
+            outcome = self._send(session.routing_id, frames)
+            while outcome == "full" and session.stream is stream:
+                stream.blocked_sends += 1
+                await asyncio.sleep(BLOCKED_RETRY_S)
+                outcome = self._send(session.routing_id, frames)
+            if outcome == "gone":
+                log.info("session %s: client gone mid-stream, stream stopped", session_id)
+                self.stop_stream(session)
+                return
+            stream.credits -= 1
+            stream.sent += 1
+            stream.seq += 1
+            self.publish_marks(session, info.marks)
+            await asyncio.sleep(0)
+
+    # -- summaries ----------------------------------------------------------------------
+
+    def pack_for(self, name: str | None, session: Session | None) -> TemplatePack:
+        from middleware.protocol.errors import UnknownPackError
+
+        chosen = name or (session.pack if session is not None else self.default_pack)
+        pack = self.packs.get(chosen)
+        if pack is None:
+            raise UnknownPackError(
+                f"no pack named {chosen!r} is served",
+                {"pack": chosen, "packs": sorted(self.packs)},
+            )
+        return pack
+
+    def readiness(self, pack: TemplatePack) -> Mapping[str, int]:
+        """name (state or stinger) -> variants ready."""
+        ready: dict[str, int] = {}
+        for name in [*pack.states, *pack.stingers]:
+            found = self.library.variant_set(pack.name, name)
+            ready[name] = 0 if found is None else len(found.variants)
+        return ready
