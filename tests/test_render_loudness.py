@@ -1,0 +1,65 @@
+"""Loudness normalisation: BS.1770 integrated loudness on target, true peak under the ceiling."""
+
+import numpy as np
+import pyloudnorm
+from scipy.signal import resample_poly
+
+from engine_core.render.loudness import integrated_loudness, normalising_gain, true_peak_db
+from tests.chorale_scores import band_variants
+
+RATE = 48000
+
+
+def _independent_true_peak_db(audio: np.ndarray) -> float:
+    """8x oversampling of the whole loop (wrapped round the seam), no block search."""
+    pad = 256
+    wrapped = np.concatenate([audio[-pad:], audio, audio[:pad]]).astype(np.float64)
+    upsampled = resample_poly(wrapped, 8, 1, axis=0)[8 * pad : -8 * pad]
+    return float(20 * np.log10(np.max(np.abs(upsampled))))
+
+
+def test_true_peak_finds_the_peak_between_samples() -> None:
+    # A sine at a quarter of the sample rate, 45 degrees off: samples at 0.707, peak 1.0.
+    n = np.arange(48000)
+    tone = np.sin(np.pi / 2 * n + np.pi / 4)
+    stereo = np.stack([tone, tone], axis=1)
+    assert 20 * np.log10(np.max(np.abs(stereo))) < -2.9
+    assert abs(true_peak_db(stereo)) < 0.1
+
+
+def test_silence_has_no_gain_and_the_floor_loudness() -> None:
+    gain = normalising_gain(np.zeros((RATE, 2)), RATE, loudness_lufs=-16.0, ceiling_db=-1.0)
+    assert gain.gain_db == 0.0
+    assert gain.loudness_lufs == -70.0
+
+
+def test_generated_mix_meets_the_loudness_target() -> None:
+    for variant in band_variants().variants:
+        tiled = np.tile(variant.mix.astype(np.float64), (2, 1))
+        measured = pyloudnorm.Meter(RATE).integrated_loudness(tiled)
+        assert abs(measured - (-16.0)) < 0.05
+        assert abs(variant.meta.loudness_lufs - measured) < 0.05
+
+
+def test_generated_mix_true_peak_is_under_the_ceiling() -> None:
+    for variant in band_variants().variants:
+        peak = _independent_true_peak_db(variant.mix)
+        assert peak <= -1.0
+        assert abs(peak - variant.meta.true_peak_db) < 0.05
+
+
+def test_stems_sum_to_the_mix() -> None:
+    for variant in band_variants().variants:
+        total = np.sum([a.astype(np.float64) for a in variant.stems.values()], axis=0)
+        np.testing.assert_allclose(total, variant.mix, atol=1e-5)
+
+
+def test_a_loud_target_is_capped_by_the_true_peak_ceiling() -> None:
+    mix = band_variants().variants[0].mix
+    gain = normalising_gain(mix, RATE, loudness_lufs=-3.0, ceiling_db=-1.0)
+    assert gain.peak_limited
+    assert gain.true_peak_db <= -1.0
+    assert gain.loudness_lufs < -3.0
+    scaled = mix * 10 ** (gain.gain_db / 20)
+    assert _independent_true_peak_db(scaled) <= -1.0
+    assert abs(integrated_loudness(scaled, RATE) - gain.loudness_lufs) < 0.01
