@@ -6,6 +6,8 @@ Tables:
   metadata JSON, the digests of its audio and MIDI files, size and times.
 - ``pins``: sets that eviction must keep, per owner (a session, a bake); a pin held by a
   process records its pid and is dropped once that process is gone.
+- ``engines``: engine keys recorded by processes that loaded the engine, by fingerprint
+  (see `middleware.cache.engine`), so a warm start need not load the model.
 
 Writes run in ``BEGIN IMMEDIATE`` transactions (one writer at a time across processes);
 readers never block writers (WAL).
@@ -51,6 +53,11 @@ CREATE INDEX IF NOT EXISTS variants_set ON variants (set_key, idx);
 CREATE INDEX IF NOT EXISTS variants_audio ON variants (audio_digest);
 CREATE INDEX IF NOT EXISTS variants_midi ON variants (midi_digest);
 CREATE INDEX IF NOT EXISTS variants_used ON variants (last_used_at);
+CREATE TABLE IF NOT EXISTS engines (
+    fingerprint TEXT PRIMARY KEY,
+    key_json TEXT NOT NULL,
+    recorded_at REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS pins (
     set_key TEXT NOT NULL,
     owner TEXT NOT NULL,

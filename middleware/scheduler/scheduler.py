@@ -36,9 +36,8 @@ from middleware.scheduler.errors import (
 )
 from middleware.scheduler.events import EventKind, SchedulerEvent
 from middleware.scheduler.requests import Priority, RequestQueue, SetRequest
-from middleware.scheduler.worker import Task, WorkerConfig, worker_main
+from middleware.scheduler.worker import DEFAULT_ENGINE_FACTORY, Task, WorkerConfig, worker_main
 
-DEFAULT_ENGINE_FACTORY = "engine_core.generate:Engine"
 #: The engine-free part of a set's identity: requests are joined on it.
 _REQUEST_ENGINE = EngineKey("request", "request", "")
 

@@ -19,6 +19,8 @@ from typing import Any
 
 from middleware.cache.keys import StateLike
 
+#: The engine a worker loads unless told otherwise (`engine_core.generate.Engine()`).
+DEFAULT_ENGINE_FACTORY = "engine_core.generate:Engine"
 PROGRESS_INTERVAL_S = 0.1
 PARENT_POLL_S = 0.5
 
@@ -64,6 +66,10 @@ def worker_main(config: WorkerConfig, conn: Any, parent_pid: int) -> None:
         engine = load_factory(config.engine_factory)()
         engine_key = EngineKey.from_engine(engine)
         cache = VariantCache(config.cache_root, budget_bytes=config.budget_bytes)
+        if config.engine_factory == DEFAULT_ENGINE_FACTORY:
+            from middleware.cache.engine import engine_fingerprint, record_engine_key
+
+            record_engine_key(cache, engine_fingerprint(), engine_key)
     except BaseException as error:  # report why the worker cannot start, then exit
         conn.send(("broken", f"{type(error).__name__}: {error}", traceback.format_exc()))
         return
