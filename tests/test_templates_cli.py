@@ -7,10 +7,11 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from test_templates_support import FIGHT_TOML, line_of, write_pack
 
-from middleware.cli import cli
+from middleware.cli import cli, main
 from middleware.templates.loader import load_pack
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
@@ -89,16 +90,19 @@ def test_the_installed_command_exits_1_on_a_bad_pack(tmp_path: Path) -> None:
         timeout=60,
     )
     assert done.returncode == 1
-    assert f"{bad}/fight.toml:4: key: 'D minnor' is not a valid key" in done.stderr
+    line = line_of(FIGHT_TOML, "D minor")
+    assert f"{bad}/fight.toml:{line}: key: 'D minnor' is not a valid key" in done.stderr
 
 
-def test_the_installed_command_reports_a_bad_pack_for_show(tmp_path: Path) -> None:
-    bad = write_pack(tmp_path, fight_toml=FIGHT_TOML.replace("bpm = 150", "bpm = 0"))
-    done = subprocess.run(
-        [sys.executable, "-m", "middleware.cli", "templates", "show", str(bad)],
-        capture_output=True,
-        text=True,
-        timeout=60,
+def test_main_reports_a_bad_pack_for_show_with_the_template_exit_code(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fight = FIGHT_TOML.replace("bpm = 150", "bpm = 0")
+    bad = write_pack(tmp_path, fight_toml=fight)
+    with pytest.raises(SystemExit) as exited:
+        main(["templates", "show", str(bad)])
+    assert exited.value.code == 1
+    assert capsys.readouterr().err.startswith(
+        "error [bad_template]: 1 problem(s) in template pack:\n"
+        f"{bad}/fight.toml:{line_of(fight, 'bpm')}: bpm: 0.0 is not accepted by the engine"
     )
-    assert done.returncode == 1
-    assert done.stderr.startswith("error [bad_template]: 1 problem(s) in template pack:")

@@ -19,9 +19,10 @@ def test_fantasy_rpg_has_every_state_it_promises() -> None:
     assert pack.start_state == "menu"
 
 
-def test_pack_can_be_loaded_from_its_pack_toml() -> None:
+@pytest.mark.parametrize("file", ["pack.toml", "battle.toml"])
+def test_pack_can_be_loaded_from_one_of_its_files(file: str) -> None:
     by_folder = load_pack(TEMPLATES / "fantasy_rpg")
-    by_file = load_pack(TEMPLATES / "fantasy_rpg" / "pack.toml")
+    by_file = load_pack(TEMPLATES / "fantasy_rpg" / file)
     assert {n: s.generation_hash for n, s in by_folder.states.items()} == {
         n: s.generation_hash for n, s in by_file.states.items()
     }

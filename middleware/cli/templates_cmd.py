@@ -15,7 +15,7 @@ from middleware.templates.model import TemplatePack, TransitionRule
 
 def _pack_paths(path: Path) -> list[Path]:
     """`path` itself if it is a pack (folder or pack.toml), else the packs directly inside it."""
-    if path.name == PACK_FILE or (path / PACK_FILE).is_file() or not path.is_dir():
+    if path.suffix == ".toml" or (path / PACK_FILE).is_file() or not path.is_dir():
         return [path]
     inner = sorted(p.parent for p in path.glob(f"*/{PACK_FILE}"))
     return inner or [path]
@@ -26,7 +26,8 @@ def _pack_paths(path: Path) -> list[Path]:
 def validate(paths: tuple[Path, ...]) -> None:
     """Check template packs: prints every problem and exits 1 if there is any.
 
-    PATHS are pack folders, pack.toml files, or folders holding several packs.
+    PATHS are pack folders, files of a pack (the whole pack is checked), or folders
+    holding several packs.
     """
     failed = 0
     for given in paths:

@@ -28,10 +28,6 @@ from middleware.templates import fields as f
 from middleware.templates.fields import INVALID, FileProblems
 from middleware.templates.model import (
     WILDCARD,
-    EnterAt,
-    Fade,
-    Filler,
-    LeaveAt,
     PackDefaults,
     StateTemplate,
     StingerTemplate,
@@ -39,6 +35,7 @@ from middleware.templates.model import (
     TemplatePack,
     TransitionRule,
 )
+from middleware.templates.transitions import read_transitions
 
 PACK_FILE = "pack.toml"
 PACK_SECTIONS = ("pack", "defaults", "states", "stingers", "transitions")
@@ -57,12 +54,7 @@ STATE_KEYS = (
 STINGER_KEYS = (
     *INHERITED_KEYS, *SPEC_KEYS, "description", "file", "sync", "duck_db", "gain_db",
 )  # fmt: skip
-TRANSITION_KEYS = (
-    "leave_at", "enter_at", "fade", "fade_length", "phrase_bars", "filler", "hold_previous",
-)  # fmt: skip
-FILLER_KEYS = ("stinger", "bridge_bars")
 STATE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
-_TRANSITION_KEY = re.compile(r"^\s*(\S+)\s*->\s*(\S+)\s*$")
 _SYNTAX_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 _FALLBACK_VALUES: dict[str, Any] = {
     "meter": "4/4",
@@ -87,12 +79,12 @@ class _Source:
 
 
 def load_pack(path: str | Path) -> TemplatePack:
-    """Load and validate the pack at `path` (its folder or its pack.toml).
+    """Load and validate the pack at `path`: its folder, its pack.toml or one of its files.
 
     Raises `TemplateError` listing every problem in every file of the pack.
     """
     given = Path(path)
-    root = given.parent if given.name == PACK_FILE else given
+    root = given.parent if given.suffix == ".toml" and given.is_file() else given
     pack_file = root / PACK_FILE
     if not pack_file.is_file():
         where = str(given)
@@ -148,7 +140,13 @@ class _PackReader:
 
         states = self._read_states(pack)
         stingers = self._read_stingers(pack)
-        transitions = self._read_transitions(pack, states, stingers)
+        transitions = read_transitions(
+            pack_problems,
+            self._section(pack, "transitions"),
+            self._state_names,
+            self._stinger_names,
+            origin=PACK_FILE,
+        )
         self._check_next(states)
 
         name = self._string(pack, ("pack", "name"), info.get("name", self.root.name))
@@ -523,121 +521,3 @@ class _PackReader:
             duck_db=duck_db,
             gain_db=gain_db,
         )
-
-    # -- transitions --------------------------------------------------------------------------
-
-    def _read_transitions(
-        self,
-        pack: _Source,
-        states: Mapping[str, StateTemplate],
-        stingers: Mapping[str, StingerTemplate],
-    ) -> list[TransitionRule]:
-        rules: list[TransitionRule] = []
-        seen: dict[tuple[str, str], str] = {}
-        state_names = set(self._state_names)
-        for key, raw in self._section(pack, "transitions").items():
-            path = ("transitions", key)
-            data = f.table(pack.problems, path, raw)
-            if data is INVALID:
-                continue
-            match = _TRANSITION_KEY.match(key)
-            if match is None:
-                pack.problems.add(
-                    path,
-                    f"{key!r} is not a transition key",
-                    value=key,
-                    allowed="'<from> -> <to>' with state names or '*', e.g. \"explore -> battle\"",
-                )
-                continue
-            source_state, target_state = match.groups()
-            ends_ok = True
-            for end, role in ((source_state, "from"), (target_state, "to")):
-                if end != WILDCARD and end not in state_names:
-                    ends_ok = False
-                    pack.problems.add(
-                        path,
-                        f"unknown {role} state {end!r}{f.suggest(end, state_names)}",
-                        value=end,
-                        allowed=", ".join(["*", *sorted(state_names)]),
-                    )
-            if (source_state, target_state) in seen:
-                pack.problems.add(
-                    path,
-                    f"duplicates the rule {seen[(source_state, target_state)]!r}",
-                    value=key,
-                )
-            seen[(source_state, target_state)] = key
-            rule = self._rule(pack, path, data, source_state, target_state)
-            if rule is not None and ends_ok:
-                rules.append(rule)
-        return rules
-
-    def _rule(
-        self,
-        pack: _Source,
-        path: tuple[str, ...],
-        data: Mapping[str, Any],
-        source: str,
-        target: str,
-    ) -> TransitionRule | None:
-        problems = pack.problems
-        start = len(problems.problems)
-        problems.check_keys(data, TRANSITION_KEYS, path)
-        fields: dict[str, Any] = {}
-        for key, enum in (("leave_at", LeaveAt), ("enter_at", EnterAt), ("fade", Fade)):
-            if key in data:
-                fields[key] = f.choice(problems, (*path, key), data[key], enum)
-        if "fade_length" in data:
-            fields["fade_length"] = f.fade_length(
-                problems, (*path, "fade_length"), data["fade_length"]
-            )
-        if "phrase_bars" in data:
-            fields["phrase_bars"] = f.in_range(
-                problems, (*path, "phrase_bars"), data["phrase_bars"], int, *f.PHRASE_BARS_RANGE
-            )
-        if "hold_previous" in data:
-            fields["hold_previous"] = f.typed(
-                problems, (*path, "hold_previous"), data["hold_previous"], bool
-            )
-        if "filler" in data:
-            fields["filler"] = self._filler(pack, (*path, "filler"), data["filler"])
-        if len(problems.problems) > start:
-            return None
-        return TransitionRule(source, target, origin=PACK_FILE, **fields)
-
-    def _filler(self, pack: _Source, path: tuple[str, ...], raw: Any) -> Filler | Any:
-        problems = pack.problems
-        names = sorted(self._stinger_names)
-        if isinstance(raw, str):
-            raw = {"stinger": raw}
-        data = f.table(problems, path, raw)
-        if data is INVALID:
-            return INVALID
-        problems.check_keys(data, FILLER_KEYS, path)
-        if ("stinger" in data) == ("bridge_bars" in data):
-            return problems.add(
-                path,
-                "give exactly one of 'stinger' or 'bridge_bars'",
-                value=dict(data),
-                allowed='filler = "<stinger>", { stinger = "<stinger>" } or { bridge_bars = 2 }',
-            )
-        if "stinger" in data:
-            name = data["stinger"]
-            if not isinstance(name, str) or name not in self._stinger_names:
-                hint = f.suggest(name, names) if isinstance(name, str) else ""
-                return problems.add(
-                    path,
-                    f"unknown stinger {name!r}{hint}",
-                    value=name,
-                    allowed=", ".join(names) or "(no stingers defined)",
-                )
-            return Filler(stinger=name)
-        bars = data["bridge_bars"]
-        if not isinstance(bars, int) or isinstance(bars, bool) or bars not in f.BRIDGE_BARS:
-            return problems.add(
-                (*path, "bridge_bars"),
-                f"{bars!r} is not a bridge length",
-                value=bars,
-                allowed=", ".join(str(b) for b in f.BRIDGE_BARS),
-            )
-        return Filler(bridge_bars=bars)
