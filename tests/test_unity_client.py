@@ -231,3 +231,15 @@ def test_shared_pcm_vectors_decode_like_numpy(harness: Path) -> None:
         raw = np.frombuffer((VECTORS / name).read_bytes(), dtype=dtype)
         expected = (raw.astype(np.float32) / np.float32(scale)).astype("<f4").tobytes()
         assert bytes.fromhex(results[name]["float32le"]) == expected, name
+
+
+def test_zmtp_bytes_match_the_shared_zmtp_vectors(harness: Path) -> None:
+    vectors = json.loads(
+        (ROOT / "bindings" / "godot" / "tests" / "zmtp_vectors.json").read_text(encoding="utf-8")
+    )
+    (produced,) = run_harness(harness, "zmtp-bytes")
+    assert produced["frames"] == [frame["bytes"] for frame in vectors["frames"]]
+    for key in ("greeting", "ready_dealer", "ready_sub", "ready_dealer_identity"):
+        assert produced[key] == vectors[key], key
+    for key in ("ping_ttl10_ctx", "pong_ctx", "subscribe_beat"):
+        assert produced[key] == vectors[key], key

@@ -20,6 +20,7 @@ namespace Ostinato.Harness
                     case "subscribe": return WireChecks.Subscribe(args[1], args[2], int.Parse(args[3]));
                     case "msgpack": return WireChecks.MsgPackRoundTrip();
                     case "ring": return WireChecks.RingStress(int.Parse(args[1]));
+                    case "zmtp-bytes": return WireChecks.ZmtpBytes();
                     case "vectors": return VectorChecks.Run(args[1]);
                 }
                 Console.Error.WriteLine("unknown command " + args[0]);

@@ -68,6 +68,32 @@ namespace Ostinato.Harness
             return 0;
         }
 
+        /// <summary>Prints the ZMTP bytes this client produces for bindings/godot/tests/zmtp_vectors.json.</summary>
+        public static int ZmtpBytes()
+        {
+            var longBody = new byte[300];
+            for (int i = 0; i < longBody.Length; i++) longBody[i] = (byte)(i % 256);
+            Console.WriteLine(Json.Write(new Dictionary<string, object>
+            {
+                { "greeting", Zmtp.Greeting() },
+                { "frames", new List<object>
+                    {
+                        Zmtp.Frame(Encoding.ASCII.GetBytes("hello"), false),
+                        Zmtp.Frame(Encoding.ASCII.GetBytes("a"), true),
+                        Zmtp.Frame(new byte[0], false),
+                        Zmtp.Frame(longBody, true),
+                    }
+                },
+                { "ready_dealer", Zmtp.ReadyCommand("DEALER") },
+                { "ready_sub", Zmtp.ReadyCommand("SUB") },
+                { "ready_dealer_identity", Zmtp.ReadyCommand("DEALER", Encoding.ASCII.GetBytes("game-1")) },
+                { "ping_ttl10_ctx", Zmtp.PingCommand(10, Encoding.ASCII.GetBytes("ctx")) },
+                { "pong_ctx", Zmtp.PongCommand(Encoding.ASCII.GetBytes("ctx")) },
+                { "subscribe_beat", Zmtp.SubscribeFrame(Encoding.ASCII.GetBytes("beat/")) },
+            }));
+            return 0;
+        }
+
         /// <summary>One producer thread, one consumer thread through a small ring; prints both checksums.</summary>
         public static int RingStress(int totalSamples)
         {
