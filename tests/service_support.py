@@ -8,7 +8,9 @@ ask for, so the real director and service run without waiting for the model.
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import threading
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -106,3 +108,23 @@ def make_service(
         director_player_factory,
         ServiceConfig(**settings),  # type: ignore[arg-type]
     )
+
+
+class ServiceThread:
+    """A service running on its own event loop in a thread (for synchronous tests)."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+
+    def __enter__(self) -> Service:
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.service.start(), self.loop).result(timeout=30)
+        return self.service
+
+    def __exit__(self, *exc: object) -> None:
+        asyncio.run_coroutine_threadsafe(self.service.stop(), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()

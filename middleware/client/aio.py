@@ -202,14 +202,25 @@ class AsyncClient:
                 reply = await self.request_raw(request_type, body, timeout_s=timeout_s)
             except TimeoutError:
                 raise ClientTimeout(f"no reply to {request_type!r} after reconnecting") from None
+        if self.reconnect and self.session and self._lost_session(reply):
+            await self._resume()
+            reply = await self.request_raw(request_type, body, timeout_s=timeout_s)
         if not reply.ok:
             assert reply.error is not None
-            if reply.error["code"] == "no_session" and self.session and self.reconnect:
-                await self._resume()
-                return await self.request(request_type, body, timeout_s=timeout_s)
             raise RemoteError(reply.error["code"], reply.error["message"], reply.error["detail"])
         assert reply.result is not None
         return reply.result
+
+    @staticmethod
+    def _lost_session(reply: codec.Reply) -> bool:
+        """The service no longer knows this connection (it restarted, or we reconnected)."""
+        if not reply.ok:
+            return reply.error_code == "no_session"
+        return (
+            reply.type == "status"
+            and reply.result is not None
+            and (reply.result.get("session") is None)
+        )
 
     async def _resume(self) -> None:
         args = dict(self._hello_args)

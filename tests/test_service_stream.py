@@ -1,0 +1,146 @@
+"""The PCM stream: credits, real-time playback, slow and vanished clients, PUB beats."""
+
+from __future__ import annotations
+
+import asyncio
+import tracemalloc
+
+import numpy as np
+import zmq
+import zmq.asyncio
+
+from middleware.client import AsyncClient, Notification, StreamPlayer
+from middleware.protocol import codec
+from tests.service_support import make_service
+
+
+async def _wait_for(predicate, timeout_s: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while not predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise TimeoutError("condition not met in time")
+        await asyncio.sleep(0.01)
+
+
+async def test_server_sends_exactly_the_blocks_credited() -> None:
+    async with make_service() as service, AsyncClient(service.endpoint) as client:
+        await client.hello(subscribe=False)
+        headers: list[codec.PcmHeader] = []
+        await client.stream_start(lambda h, d: headers.append(h), block_frames=512, credits=5)
+        await _wait_for(lambda: len(headers) == 5)
+        await asyncio.sleep(0.1)
+        assert len(headers) == 5  # no credit, no block
+        await client.credit(3)
+        await _wait_for(lambda: len(headers) == 8)
+        assert [h.seq for h in headers] == list(range(8))
+        assert [h.sample for h in headers] == [512 * i for i in range(8)]
+        assert {h.frames for h in headers} == {512}
+
+
+async def test_blocks_carry_the_music_as_int16_or_float32() -> None:
+    async with make_service() as service, AsyncClient(service.endpoint) as client:
+        await client.hello(subscribe=False)
+        for pcm_format in ("s16", "f32"):
+            received: list[tuple[codec.PcmHeader, bytes]] = []
+            info = await client.stream_start(
+                lambda h, d, out=received: out.append((h, d)), pcm_format=pcm_format, credits=4
+            )
+            await _wait_for(lambda out=received: len(out) == 4)
+            header, data = received[-1]
+            assert header.format == pcm_format and header.stream == info.stream
+            audio = codec.pcm_from_bytes(data, pcm_format)
+            assert audio.shape == (1024, 2)
+            assert float(np.abs(audio).max()) > 0.01  # the menu music, not silence
+            await client.stream_stop()
+
+
+async def test_credit_beyond_the_cap_is_clipped() -> None:
+    async with make_service(max_credits=8) as service, AsyncClient(service.endpoint) as client:
+        await client.hello(subscribe=False)
+        info = await client.stream_start(lambda h, d: None, credits=100)
+        assert info.credits <= 8 and info.max_credits == 8
+
+
+async def test_realtime_player_has_no_underruns_and_hears_beats() -> None:
+    async with make_service() as service, AsyncClient(service.endpoint) as client:
+        await client.hello()
+        beats: list[Notification] = []
+        client.on("beat", beats.append)
+        player = StreamPlayer(client, block_frames=1024, buffer_blocks=6)
+        await player.start()
+        await asyncio.sleep(1.5)
+        await player.stop()
+        assert player.stats.underruns == 0
+        assert player.stats.seq_gaps == 0
+        assert player.stats.blocks_played >= 50
+        assert player.stats.max_buffered <= 6
+        assert len(beats) >= 2  # menu is >= 60 bpm
+        assert all(b.session == client.session for b in beats)
+        assert player.audio().shape[0] == player.stats.blocks_played * 1024
+
+
+async def test_a_client_granting_no_credit_costs_the_server_nothing() -> None:
+    async with make_service() as service, AsyncClient(service.endpoint) as client:
+        await client.hello(subscribe=False)
+        await client.stream_start(lambda h, d: None, credits=0)
+        session = next(iter(service.sessions))
+        tracemalloc.start()
+        before = tracemalloc.take_snapshot()
+        await asyncio.sleep(0.5)
+        after = tracemalloc.take_snapshot()
+        tracemalloc.stop()
+        grown = sum(s.size_diff for s in after.compare_to(before, "filename"))
+        assert session.stream is not None and session.stream.sent == 0
+        assert session.player.position().sample == 0  # nothing rendered
+        assert grown < 256 * 1024
+
+
+async def test_a_client_that_grants_credit_but_never_reads_is_bounded_by_the_queue() -> None:
+    async with make_service(max_credits=64) as service:
+        context = zmq.asyncio.Context()
+        greedy = context.socket(zmq.DEALER)
+        greedy.setsockopt(zmq.LINGER, 0)
+        greedy.setsockopt(zmq.RCVHWM, 1)
+        greedy.setsockopt(zmq.RCVBUF, 4096)
+        greedy.connect(service.endpoint)
+
+        async def send(request_id: int, request_type: str, body: dict) -> None:
+            await greedy.send(codec.encode_request(codec.Request(request_id, request_type, body)))
+
+        await send(1, "hello", {"versions": [1], "client": "greedy"})
+        await asyncio.sleep(0.1)
+        await send(2, "stream_start", {"format": "f32", "block_frames": 8192, "credits": 64})
+        for request_id in range(3, 60):  # keeps granting, never reads a block
+            await send(request_id, "credit", {"credits": 64})
+            await asyncio.sleep(0.03)
+        await asyncio.sleep(0.5)
+        session = next(iter(service.sessions))
+        stream = session.stream
+        assert stream is not None
+        sent_before = stream.sent
+        await asyncio.sleep(0.5)
+        # the socket queue is full: the pump waits instead of rendering ahead without bound
+        assert stream.sent == sent_before
+        assert stream.blocked_sends > 0
+        # queued at most: the socket's high-water mark plus what the kernel buffers hold
+        assert stream.sent < 57 * 64
+        async with AsyncClient(service.endpoint) as other:
+            assert (await other.ping("still answering"))["t"] == "still answering"
+        greedy.close(0)
+        context.term()
+
+
+async def test_a_client_vanishing_mid_stream_stops_its_stream() -> None:
+    async with make_service() as service:
+        client = AsyncClient(service.endpoint)
+        await client.hello(subscribe=False)
+        received: list[codec.PcmHeader] = []
+        await client.stream_start(lambda h, d: received.append(h), credits=4)
+        await _wait_for(lambda: len(received) == 4)
+        session = next(iter(service.sessions))
+        await client.close()  # gone without bye
+        # more credit for a peer that is gone: the next send finds it unreachable
+        service.add_credits(session.stream, 4)
+        await _wait_for(lambda: session.stream is None)
+        async with AsyncClient(service.endpoint) as other:
+            assert (await other.ping(2))["t"] == 2
