@@ -28,7 +28,7 @@ from typing import Any
 
 from middleware.bake.errors import BakeOutputError
 from middleware.bake.execute import PendingJob, run_jobs
-from middleware.bake.godot import write_godot_resources
+from middleware.bake.godot import godot_notes, write_godot_resources
 from middleware.bake.manifest import (
     MANIFEST_NAME,
     build_manifest,
@@ -216,6 +216,8 @@ def bake_pack(
     notes: list[str] = []
     if options.godot and options.audio_format != "ogg":
         notes.append("Godot resources skipped: Godot reads bpm and loop points from OGG only")
+    elif options.godot:
+        notes.extend(godot_notes(pack))
     if dry_run:
         return BakeReport(pack.name, out_dir, plan, dry_run=True, notes=tuple(notes))
     if versions is None:

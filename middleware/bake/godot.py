@@ -46,9 +46,8 @@ FROM_TIME = {
     LeaveAt.IMMEDIATE: 0,  # TRANSITION_FROM_TIME_IMMEDIATE
     LeaveAt.NEXT_BEAT: 1,  # TRANSITION_FROM_TIME_NEXT_BEAT
     LeaveAt.NEXT_BAR: 2,  # TRANSITION_FROM_TIME_NEXT_BAR
-    LeaveAt.NEXT_PHRASE: 3,  # no phrase in Godot: TRANSITION_FROM_TIME_END (the loop end)
     LeaveAt.LOOP_END: 3,  # TRANSITION_FROM_TIME_END
-}
+}  # next_phrase has no Godot equivalent: see `from_time`
 TO_TIME = {EnterAt.SAME_POSITION: 0, EnterAt.START: 1}  # TRANSITION_TO_TIME_*
 FADE_MODE = {Fade.NONE: 0, Fade.IN: 1, Fade.OUT: 2, Fade.CROSS: 3, Fade.AUTO: 4}  # FADE_*
 AUTO_ADVANCE_DISABLED, AUTO_ADVANCE_ENABLED, AUTO_ADVANCE_RETURN_TO_HOLD = 0, 1, 2
@@ -159,10 +158,27 @@ def fade_beats(rule_value: float, unit: LengthUnit, bpm: float, beats_per_bar: i
     return float(round(beats, 6))
 
 
+def from_time(rule: TransitionRule, spec: GenerationSpec) -> tuple[int, bool]:
+    """Godot's from_time for a rule leaving music made from `spec`, and whether it is exact.
+
+    Godot has no phrases: `next_phrase` is exactly the loop end when the loop is one phrase
+    long, and otherwise approximated by the next bar.
+    """
+    if rule.leave_at is not LeaveAt.NEXT_PHRASE:
+        return FROM_TIME[rule.leave_at], True
+    if spec.bars == rule.phrase_bars:
+        return FROM_TIME[LeaveAt.LOOP_END], True
+    return FROM_TIME[LeaveAt.NEXT_BAR], False
+
+
 def godot_transition(
     rule: TransitionRule, spec: GenerationSpec, clips: dict[str, int]
 ) -> dict[str, Any]:
-    """The Godot transition entry for `rule`, leaving music made from `spec`."""
+    """The Godot transition entry for `rule`, leaving music made from `spec`.
+
+    The fade is written as `fade_beats` (Godot 4.3's field, still read by later versions as
+    a length in beats) at the outgoing music's tempo.
+    """
     beats = fade_beats(
         rule.fade_length.value, rule.fade_length.unit, spec.bpm, spec.meter_info.beats_per_bar
     )
@@ -172,7 +188,7 @@ def godot_transition(
     entry: dict[str, Any] = {
         "fade_beats": beats,
         "fade_mode": fade_mode,
-        "from_time": FROM_TIME[rule.leave_at],
+        "from_time": from_time(rule, spec)[0],
         "to_time": TO_TIME[rule.enter_at],
     }
     if rule.filler is not None and rule.filler.stinger is not None:
@@ -181,6 +197,27 @@ def godot_transition(
     if rule.hold_previous:
         entry["hold_previous"] = True
     return dict(sorted(entry.items()))
+
+
+def godot_notes(pack: TemplatePack) -> list[str]:
+    """What the Godot resources can only approximate of this pack's rules."""
+    notes = []
+    for source in pack.states:
+        for target in pack.states:
+            if source == target:
+                continue
+            rule = pack.transition(source, target)
+            if not from_time(rule, pack.states[source].spec)[1]:
+                notes.append(
+                    f"Godot: {source} -> {target} leaves on the next bar, not the next "
+                    f"{rule.phrase_bars}-bar phrase (Godot has no phrases)"
+                )
+            if rule.filler is not None and rule.filler.bridge_bars > 0:
+                notes.append(
+                    f"Godot: {source} -> {target} plays without its generated bridge "
+                    "(bridges are made live by the service)"
+                )
+    return notes
 
 
 def write_godot_resources(pack: TemplatePack, manifest: dict[str, Any]) -> dict[str, bytes]:
