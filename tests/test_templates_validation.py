@@ -376,3 +376,14 @@ def test_every_problem_of_every_file_is_reported_at_once(tmp_path: Path) -> None
         [f"{root}/fight.toml:{line_of(fight, 'tempo')}", "tempo"],
         [f"{root}/fight.toml:{line_of(fight, 'tags')}", "tags"],
     ]
+
+
+def test_same_position_switch_needs_one_grid(tmp_path: Path) -> None:
+    pack = PACK_TOML + '\n[transitions."calm -> fight"]\nenter_at = "same_position"\n'
+    root = write_pack(tmp_path, pack_toml=pack)
+    assert only_problem(root) == (
+        f"{root}/pack.toml:{line_of(pack, 'same_position')}: "
+        "transitions.\"calm -> fight\".enter_at: 'same_position' needs both loops on one grid, "
+        "but calm is 100 bpm, 4/4, 4 bars and fight is 150 bpm, 4/4, 4 bars "
+        "(allowed: 'start', or give both states the same bpm, meter and bars)"
+    )

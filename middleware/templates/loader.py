@@ -146,6 +146,7 @@ class _PackReader:
             self._state_names,
             self._stinger_names,
             origin=PACK_FILE,
+            grids={n: (s.spec.bpm, s.spec.meter, s.spec.bars) for n, s in states.items()},
         )
         self._check_next(states)
 

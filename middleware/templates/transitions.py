@@ -19,6 +19,8 @@ TRANSITION_KEYS = (
     "leave_at", "enter_at", "fade", "fade_length", "phrase_bars", "filler", "hold_previous",
 )  # fmt: skip
 FILLER_KEYS = ("stinger", "bridge_bars")
+#: A loop's grid: bpm, meter, bars. Same-position switches need equal grids.
+Grid = tuple[float, str, int]
 _TRANSITION_KEY = re.compile(r"^\s*(\S+)\s*->\s*(\S+)\s*$")
 
 
@@ -28,8 +30,13 @@ def read_transitions(
     state_names: Collection[str],
     stinger_names: Collection[str],
     origin: str,
+    grids: Mapping[str, Grid] | None = None,
 ) -> list[TransitionRule]:
-    """Every valid rule of a ``[transitions]`` section; problems go to `problems`."""
+    """Every valid rule of a ``[transitions]`` section; problems go to `problems`.
+
+    `grids` (state -> (bpm, meter, bars)) lets a rule between two named states that enters
+    at the same position be checked: that only lines up when both loops share one grid.
+    """
     rules: list[TransitionRule] = []
     seen: dict[tuple[str, str], str] = {}
     for key, raw in section.items():
@@ -62,8 +69,33 @@ def read_transitions(
         seen[(source, target)] = key
         rule = _rule(problems, path, data, source, target, stinger_names, origin)
         if rule is not None and ends_ok:
+            if grids is not None and not _same_grid(problems, path, rule, grids):
+                continue
             rules.append(rule)
     return rules
+
+
+def _same_grid(
+    problems: FileProblems, path: tuple[str, ...], rule: TransitionRule, grids: Mapping[str, Grid]
+) -> bool:
+    """False (and a problem) for a same-position switch between loops on different grids."""
+    if rule.enter_at is not EnterAt.SAME_POSITION:
+        return True
+    source, target = grids.get(rule.source), grids.get(rule.target)
+    if source is None or target is None or source == target:
+        return True  # a wildcard end, an invalid state (already reported), or a match
+
+    def show(grid: Grid) -> str:
+        return f"{grid[0]:g} bpm, {grid[1]}, {grid[2]} bars"
+
+    problems.add(
+        (*path, "enter_at"),
+        f"'same_position' needs both loops on one grid, but {rule.source} is "
+        f"{show(source)} and {rule.target} is {show(target)}",
+        value="same_position",
+        allowed="'start', or give both states the same bpm, meter and bars",
+    )
+    return False
 
 
 def _rule(
