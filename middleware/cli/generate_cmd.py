@@ -1,0 +1,114 @@
+"""`ostinato generate`: render one state of a template pack into a folder of loops.
+
+    ostinato generate templates/fantasy_rpg --state battle --variants 4 --seed 7 --out out/
+
+Writes `variants.json` (manifest with timing metadata and seam reports), each variant's
+mix and stems (WAV with smpl loop points, FLAC or OGG) and MIDI, and with `--plot` a PNG
+per variant (waveform, bar grid, seam, piano roll per stem).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+def _spec_for(pack, name: str):  # -> (GenerationSpec, seed, variants)
+    """The spec of a state, or of a generated stinger with that name."""
+    from middleware.errors import UnknownStateError
+
+    try:
+        state = pack.state(name)
+    except UnknownStateError:
+        stinger = pack.stingers.get(name)
+        if stinger is None or stinger.spec is None:
+            raise
+        return stinger.spec, stinger.seed, 1
+    return state.spec, state.seed, state.variants
+
+
+@click.command("generate")
+@click.argument("pack_path", metavar="PACK", type=click.Path(exists=True, path_type=Path))
+@click.option("--state", "state_name", required=True, help="State (or stinger) to generate.")
+@click.option(
+    "--variants",
+    type=click.IntRange(1, 16),
+    default=None,
+    help="Number of variants (default: the template's).",
+)
+@click.option("--seed", type=int, default=None, help="Seed (default: the template's).")
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output folder."
+)
+@click.option(
+    "--format",
+    "audio_format",
+    type=click.Choice(["wav", "flac", "ogg"]),
+    default="wav",
+    show_default=True,
+)
+@click.option("--plot", is_flag=True, help="Also write a PNG per variant.")
+@click.option(
+    "--soundfont",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A .sf2 bank to use instead of the default General MIDI bank.",
+)
+def generate(
+    pack_path: Path,
+    state_name: str,
+    variants: int | None,
+    seed: int | None,
+    out_dir: Path,
+    audio_format: str,
+    plot: bool,
+    soundfont: Path | None,
+) -> None:
+    """Generate the variants of one state of PACK into --out."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from engine_core.export.plot import plot_variant
+    from engine_core.export.variant_files import write_variant_set
+    from engine_core.generate import Engine
+    from middleware.templates.loader import load_pack
+
+    pack = load_pack(pack_path)
+    spec, template_seed, template_variants = _spec_for(pack, state_name)
+    seed = template_seed if seed is None else seed
+    count = template_variants if variants is None else variants
+    engine = Engine(soundfont=soundfont)
+    console = Console(stderr=True)
+    with Progress(
+        TextColumn("{task.description:<10}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    ) as bar:
+        tasks: dict[str, int] = {}
+
+        def progress(stage: str, done: int, total: int) -> None:
+            if stage not in tasks:
+                tasks[stage] = bar.add_task(stage, total=total)
+            bar.update(tasks[stage], completed=done, total=total)
+
+        variant_set = engine.generate(
+            spec, state=state_name, seed=seed, variants=count, progress=progress
+        )
+        manifest = write_variant_set(
+            variant_set, out_dir, audio_format=audio_format, progress=progress
+        )
+        if plot:
+            for variant in variant_set.variants:
+                plot_variant(variant, out_dir / f"variant_{variant.meta.index}" / "plot.png")
+                progress("plot", variant.meta.index + 1, len(variant_set.variants))
+    for variant in variant_set.variants:
+        meta = variant.meta
+        click.echo(
+            f"{state_name} #{meta.index}: {meta.loop_end} samples at {meta.sample_rate} Hz, "
+            f"{meta.loudness_lufs:.1f} LUFS, {meta.true_peak_db:.1f} dBTP"
+        )
+    click.echo(f"wrote {manifest}")
