@@ -387,3 +387,18 @@ def test_same_position_switch_needs_one_grid(tmp_path: Path) -> None:
         "but calm is 100 bpm, 4/4, 4 bars and fight is 150 bpm, 4/4, 4 bars "
         "(allowed: 'start', or give both states the same bpm, meter and bars)"
     )
+
+
+def test_byte_order_mark_and_hidden_files_are_tolerated(tmp_path: Path) -> None:
+    root = write_pack(tmp_path)
+    (root / "calm.toml").write_text("\ufeff" + CALM_TOML, encoding="utf-8")
+    (root / ".#fight.toml").write_text("not = [toml", encoding="utf-8")  # an editor lock file
+    assert set(load_pack(root).states) == {"calm", "fight"}
+
+
+def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
+    root = write_pack(tmp_path)
+    (root / "calm.toml").write_bytes(b'prompt = "caf\xe9"\n')
+    problem = only_problem(root)
+    assert problem.startswith(f"{root}/calm.toml: (top level): cannot read the file: ")
+    assert "utf-8" in problem

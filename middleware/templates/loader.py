@@ -98,7 +98,7 @@ def _parse(file: Path) -> tuple[dict[str, Any] | None, FileProblems]:
     """Parse one TOML file; a syntax error becomes a problem with its line and column."""
     display = str(file)
     try:
-        text = file.read_text(encoding="utf-8")
+        text = file.read_text(encoding="utf-8-sig")  # tolerate a byte-order mark
     except (OSError, UnicodeDecodeError) as error:
         problems = FileProblems(display)
         problems.add((), f"cannot read the file: {error}")
@@ -354,8 +354,8 @@ class _PackReader:
             if table is not INVALID:
                 sources[name] = _Source(pack.problems, table, ("states", name))
         for file in sorted(self.root.glob("*.toml")):
-            if file.name == PACK_FILE:
-                continue
+            if file.name == PACK_FILE or file.name.startswith("."):
+                continue  # hidden files: editor backups and lock files
             data, problems = _parse(file)
             self.files.append(problems)
             name = file.stem
