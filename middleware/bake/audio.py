@@ -3,7 +3,7 @@
 Ogg streams carry a random serial number, so two encodes of the same samples differ by a
 few bytes. `normalize_ogg` rewrites every page with one fixed serial (and its checksum),
 which makes baked OGG files byte-identical across runs, machines and worker processes.
-WAV files carry the loop in a `smpl` chunk when `engine_core.export` provides the writer.
+WAV files carry the loop in a `smpl` chunk (`engine_core.export.wav`).
 """
 
 from __future__ import annotations
@@ -60,14 +60,6 @@ def normalize_ogg(data: bytes, serial: int = OGG_SERIAL) -> bytes:
     return bytes(out)
 
 
-def _export_wav_writer():
-    try:
-        from engine_core.export import wav as wav_export  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    return getattr(wav_export, "write_wav", None)
-
-
 def encode_audio(
     samples: np.ndarray,
     sample_rate: int,
@@ -98,32 +90,10 @@ def encode_audio(
     if audio_format == "flac":
         soundfile.write(buffer, clipped, sample_rate, format="FLAC", subtype="PCM_24")
         return buffer.getvalue()
-    writer = _export_wav_writer()
-    if writer is not None and loop_points is not None:
-        return writer(clipped, sample_rate, loop_points=tuple(loop_points))
-    soundfile.write(buffer, clipped, sample_rate, format="WAV", subtype="PCM_16")
-    data = buffer.getvalue()
-    if loop_points is not None:
-        data = _append_smpl_chunk(data, sample_rate, loop_points[0], loop_points[1])
-    return data
+    from engine_core.export.wav import wav_bytes
 
-
-def _append_smpl_chunk(wav: bytes, sample_rate: int, loop_start: int, loop_end: int) -> bytes:
-    """Add a RIFF `smpl` chunk with one forward loop [start, end) (end is inclusive there)."""
-    chunk = struct.pack(
-        "<9I",
-        0,  # manufacturer
-        0,  # product
-        round(1e9 / sample_rate),  # sample period in ns
-        60,  # MIDI unity note
-        0,  # pitch fraction
-        0,  # SMPTE format
-        0,  # SMPTE offset
-        1,  # loop count
-        0,  # sampler data
-    ) + struct.pack("<6I", 0, 0, loop_start, max(loop_start, loop_end - 1), 0, 0)
-    body = wav[12:] + b"smpl" + struct.pack("<I", len(chunk)) + chunk
-    return b"RIFF" + struct.pack("<I", 4 + len(body)) + b"WAVE" + body
+    loop = (int(loop_points[0]), int(loop_points[1])) if loop_points is not None else None
+    return wav_bytes(clipped, sample_rate, loop=loop)
 
 
 def decode_audio(data: bytes) -> tuple[np.ndarray, int]:
