@@ -106,3 +106,25 @@ def test_main_reports_a_bad_pack_for_show_with_the_template_exit_code(
         "error [bad_template]: 1 problem(s) in template pack:\n"
         f"{bad}/fight.toml:{line_of(fight, 'bpm')}: bpm: 0.0 is not accepted by the engine"
     )
+
+
+def test_templates_show_one_state_lists_every_resolved_value() -> None:
+    state = load_pack(TEMPLATES / "fantasy_rpg").state("explore")
+    args = ["templates", "show", str(TEMPLATES / "fantasy_rpg"), "--state", "explore"]
+    result = CliRunner().invoke(cli, args, env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert state.generation_hash in result.output
+    assert "Wandering across wide green hills" in result.output  # the prompt
+    assert "loudness_lufs" in result.output and "-16.0" in result.output  # inherited
+    shown = json.loads(CliRunner().invoke(cli, [*args, "--json"]).output)
+    assert shown["variant_weights"] == [3.0, 2.0, 2.0, 1.0, 1.0]
+
+
+def test_templates_show_unknown_state_names_the_states(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["templates", "show", str(TEMPLATES / "neon_runner"), "--state", "runn"])
+    assert exited.value.code == 2
+    assert (
+        capsys.readouterr().err
+        == "error [unknown_state]: unknown state 'runn' in pack 'neon_runner'\n"
+    )

@@ -57,13 +57,44 @@ def templates() -> None:
 @templates.command()
 @click.argument("path", type=click.Path(path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the resolved pack as JSON.")
-def show(path: Path, as_json: bool) -> None:
+@click.option("--state", "state_name", help="Show every resolved value of one state.")
+def show(path: Path, as_json: bool, state_name: str | None) -> None:
     """Show a pack's resolved values (after inheritance) and each state's generation hash."""
     pack = load_pack(path)
+    if state_name is not None:
+        state = pack.state(state_name)  # UnknownStateError names the states there are
+        summary = pack_summary(pack)["states"][state.name]
+        if as_json:
+            click.echo(json.dumps(summary, indent=2))
+        else:
+            _print_state(summary, state.name)
+        return
     if as_json:
         click.echo(json.dumps(pack_summary(pack), indent=2))
         return
     _print_pack(pack)
+
+
+def _print_state(summary: dict[str, Any], name: str) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"State {name} (resolved)", show_header=False)
+    table.add_column("key", style="bold")
+    table.add_column("value")
+    spec = summary["spec"]
+    for key, value in summary.items():
+        if key != "spec":
+            table.add_row(key, str(value))
+    for key, value in spec.items():
+        if key in summary:
+            continue  # one_shot: already shown
+        if key == "stems":
+            for stem in value:
+                table.add_row(f"stems.{stem['name']}", json.dumps(stem))
+        else:
+            table.add_row(key, str(value))
+    Console().print(table)
 
 
 def _fade_text(rule: TransitionRule) -> str:
