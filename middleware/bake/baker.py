@@ -48,7 +48,7 @@ class BakeProgress:
     fraction: float
     jobs_done: int
     jobs_total: int
-    origin: str | None = None  # set when the job finished: generated/cache/output/resumed
+    origin: str | None = None  # set when finished: generated/encoded/cache/output/resumed
 
 
 ProgressCallback = Callable[[BakeProgress], None]
@@ -67,7 +67,10 @@ class BakeReport:
 
     @property
     def generated(self) -> tuple[JobResult, ...]:
-        return tuple(r for r in self.results if r.origin in ("generated", "cache"))
+        return tuple(r for r in self.results if r.origin == "generated")
+
+    def count(self, origin: str) -> int:
+        return sum(1 for r in self.results if r.origin == origin)
 
     @property
     def music_seconds(self) -> float:

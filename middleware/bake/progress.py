@@ -68,9 +68,19 @@ def summary_table(report: BakeReport) -> Table:
             result.origin,
             f"{result.elapsed_s:.1f}",
         )
-    generated = len(report.generated)
+    counts = ", ".join(
+        f"{report.count(origin)} {label}"
+        for origin, label in (
+            ("generated", "generated"),
+            ("cache", "from the cache"),
+            ("output", "unchanged"),
+            ("resumed", "resumed"),
+            ("encoded", "encoded from files"),
+        )
+        if report.count(origin)
+    )
     table.caption = (
-        f"{len(report.results)} jobs, {generated} generated, "
+        f"{len(report.results)} jobs: {counts}; "
         f"{report.music_seconds:.1f} s of music in {report.elapsed_s:.1f} s"
     )
     return table

@@ -47,7 +47,7 @@ class JobResult:
     bake_key: str
     files: tuple[BakedFile, ...]
     record: dict[str, Any]
-    origin: str = "generated"  # generated | cache | output | resumed
+    origin: str = "generated"  # generated | encoded (a designer file) | cache | output | resumed
     music_seconds: float = 0.0
     elapsed_s: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
@@ -230,6 +230,6 @@ def _run_file_stinger(job: BakeJob, bake_key: str, started: float) -> JobResult:
             "source": "file",
             "provenance": None,
         },
-        origin="generated",
+        origin="encoded",
         elapsed_s=time.perf_counter() - started,
     )

@@ -42,8 +42,9 @@ from middleware.bake.plan import BakeOptions
     "cache_dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="A variant cache folder shared by the workers.",
+    help="Variant cache folder the workers read and fill [default: the user cache].",
 )
+@click.option("--no-cache", is_flag=True, help="Generate without reading or filling a cache.")
 @click.option("--dry-run", is_flag=True, help="List what would be generated, then stop.")
 def bake(
     packs: tuple[Path, ...],
@@ -55,6 +56,7 @@ def bake(
     workers: int,
     scheduler: str | None,
     cache_dir: Path | None,
+    no_cache: bool,
     dry_run: bool,
 ) -> None:
     """Bake template PACKS (folders) into audio, manifest.json and Godot resources."""
@@ -66,6 +68,12 @@ def bake(
     from middleware.templates.loader import load_pack
 
     console = Console(stderr=False)
+    if no_cache:
+        cache_dir = None
+    elif cache_dir is None:
+        from middleware.cache import default_root
+
+        cache_dir = default_root()
     options = BakeOptions(
         audio_format=audio_format,
         stems=not no_stems,
