@@ -24,3 +24,10 @@ class SessionScriptError(DirectorError):
 
     code = "bad_session_script"
     exit_code = 2
+
+
+class AudioNotReadyError(DirectorError):
+    """The audio asked for (a stinger) is not generated yet."""
+
+    code = "not_ready"
+    exit_code = 3

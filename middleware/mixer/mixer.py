@@ -12,21 +12,30 @@ MAX_BLOCK_FRAMES = 8192
 class BlockMixer:
     """Sums sources into a block with scalar or per-sample gains, without allocating.
 
-    One instance per session; its buffers hold `max_frames` stereo frames, so any segment
-    of a block up to that size is mixed with views of preallocated memory.
+    Works on flat interleaved views (`block.reshape(-1)` of a C-contiguous (frames, 2)
+    array): elementwise operations on 1-D contiguous arrays are numpy's fastest path, while
+    broadcasting a (frames, 1) gain over two channels is slower and allocates a buffer.
+    Per-sample gains are therefore interleaved too (each gain twice). One instance per
+    session; its buffers hold `max_frames` stereo frames.
     """
 
     def __init__(self, max_frames: int = MAX_BLOCK_FRAMES) -> None:
         self.max_frames = max_frames
-        self._product = np.zeros((max_frames, 2), dtype=np.float32)
-        self.voice = np.zeros((max_frames, 2), dtype=np.float32)  # one voice's sum
-        self.gain = np.zeros(max_frames, dtype=np.float32)  # per-sample gain scratch
-        self.gain_b = np.zeros(max_frames, dtype=np.float32)
-        self.ramp64 = np.zeros(max_frames, dtype=np.float64)
-        self.index64 = np.arange(max_frames, dtype=np.float64)
+        values = 2 * max_frames
+        self._product = np.zeros(values, dtype=np.float32)
+        self.gain = np.zeros(values, dtype=np.float32)  # per-sample gain scratch
+        self.gain_b = np.zeros(values, dtype=np.float32)
+        self.gain_c = np.zeros(values, dtype=np.float32)
+        self.gain_d = np.zeros(values, dtype=np.float32)
+        self.curve32 = np.zeros(max_frames, dtype=np.float32)  # mono curve scratch
+        self.index32 = np.arange(max_frames, dtype=np.float32)
+        self.duck = np.zeros(values, dtype=np.float32)
+        self.ramp64 = np.zeros(values, dtype=np.float64)
+        self.ramp32 = np.zeros(values, dtype=np.float32)
+        self.index64 = np.repeat(np.arange(max_frames, dtype=np.float64), 2)  # 0 0 1 1 2 2 ...
 
     def add_scaled(self, out: np.ndarray, source: np.ndarray, gain: float) -> None:
-        """out += source * gain (both (frames, 2))."""
+        """out += source * gain (flat arrays of equal length)."""
         if gain == 0.0:
             return
         if gain == 1.0:
@@ -37,18 +46,10 @@ class BlockMixer:
         np.add(out, product, out=out)
 
     def add_enveloped(self, out: np.ndarray, source: np.ndarray, gains: np.ndarray) -> None:
-        """out += source * gains[:, None] (a per-sample gain for both channels)."""
+        """out += source * gains (flat arrays of equal length; gains interleaved)."""
         product = self._product[: out.shape[0]]
-        np.multiply(source, gains[:, None], out=product)
+        np.multiply(source, gains, out=product)
         np.add(out, product, out=out)
-
-    @staticmethod
-    def scale(block: np.ndarray, gains: np.ndarray | float) -> None:
-        """block *= gains in place (a scalar or a per-sample vector)."""
-        if isinstance(gains, np.ndarray):
-            np.multiply(block, gains[:, None], out=block)
-        elif gains != 1.0:
-            np.multiply(block, np.float32(gains), out=block)
 
 
 def to_int16(block: np.ndarray, out: np.ndarray, scratch: np.ndarray) -> np.ndarray:
