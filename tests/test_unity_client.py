@@ -243,3 +243,118 @@ def test_zmtp_bytes_match_the_shared_zmtp_vectors(harness: Path) -> None:
         assert produced[key] == vectors[key], key
     for key in ("ping_ttl10_ctx", "pong_ctx", "subscribe_beat"):
         assert produced[key] == vectors[key], key
+
+
+# -- against the real service ----------------------------------------------------------------
+
+# Blocks granted before/after each scripted request: the menu -> battle transition is planned
+# for the next bar (sample 102857 at 84 bpm in 3/4), so 120 blocks hear it start.
+SCRIPT_CREDITS = (8, 8, 8, 64, 32)
+SCRIPT_BLOCKS = sum(SCRIPT_CREDITS)
+
+
+async def python_reference_session(endpoint: str, stinger: str) -> dict:
+    """The harness's script, run by the Python client (middleware.client)."""
+    import asyncio
+    import hashlib
+
+    from middleware.client import AsyncClient
+
+    blocks: list[tuple[object, bytes]] = []
+
+    async def wait_blocks(count: int) -> None:
+        for _ in range(2000):
+            if len(blocks) >= count:
+                return
+            await asyncio.sleep(0.005)
+        raise TimeoutError(f"waited for {count} blocks")
+
+    async with AsyncClient(endpoint) as client:
+        await client.hello(subscribe=False)
+        info = await client.stream_start(
+            lambda h, d: blocks.append((h, d)), pcm_format="f32", block_frames=1024, credits=0
+        )
+        await client.credit(SCRIPT_CREDITS[0], info.stream)
+        await wait_blocks(8)
+        await client.event("battle")
+        await client.credit(SCRIPT_CREDITS[1], info.stream)
+        await wait_blocks(16)
+        await client.intensity(0.8)
+        await client.credit(SCRIPT_CREDITS[2], info.stream)
+        await wait_blocks(24)
+        await client.stinger(stinger)
+        await client.credit(SCRIPT_CREDITS[3], info.stream)
+        await wait_blocks(88)
+        await client.credit(SCRIPT_CREDITS[4], info.stream)
+        await wait_blocks(SCRIPT_BLOCKS)
+        await client.stream_stop()
+        await client.bye()
+    data = b"".join(d for _, d in blocks)
+    headers = [[h.seq, h.sample, h.state, h.variant, h.bar, h.beat] for h, _ in blocks]
+    import numpy as np
+
+    peak = float(np.abs(np.frombuffer(data, dtype="<f4")).max())
+    return {
+        "sha256": hashlib.sha256(data).hexdigest(),
+        "headers": headers,
+        "bytes": len(data),
+        "peak": peak,
+    }
+
+
+@pytest.fixture(scope="module")
+def service():
+    from tests.service_support import ServiceThread, make_service
+
+    with ServiceThread(make_service()) as running:
+        yield running
+
+
+@pytest.mark.slow
+def test_harness_session_matches_the_python_client_bit_for_bit(harness: Path, service) -> None:
+    import asyncio
+
+    stinger = "level_up"
+    lines = run_harness(harness, "session", service.endpoint, stinger, timeout_s=60)
+    events = {line["event"]: line["value"] for line in lines}
+    hello = events["hello"]
+    assert hello["resumed"] is False and len(hello["session"]) == 32
+    assert stinger in hello["pack"]["stingers"]
+    assert events["start"]["format"] == "f32" and events["start"]["sample"] == 0
+    assert events["event"]["state"] == "battle"
+    assert events["event"]["transition"]["to"] == "battle"
+    assert events["intensity"]["intensity"] == pytest.approx(0.8)
+    assert events["stinger"]["name"] == stinger
+    assert events["unknown_state"]["code"] == "unknown_state"
+    assert "battle" in events["unknown_state"]["detail"]["states"]
+    assert events["stats"] == {"underruns": 0, "gaps": 0, "received": SCRIPT_BLOCKS}
+    assert events["ping"]["server_time_ns"] > 0
+
+    blocks = events["blocks"]
+    assert blocks["count"] == SCRIPT_BLOCKS and blocks["bytes"] == SCRIPT_BLOCKS * 1024 * 2 * 4
+    assert [h[1] for h in blocks["headers"]] == [1024 * i for i in range(SCRIPT_BLOCKS)]
+    assert blocks["headers"][0][2] == "menu"
+    assert blocks["headers"][-1][2] == "battle"
+
+    reference = asyncio.run(python_reference_session(service.endpoint, stinger))
+    assert reference["headers"] == blocks["headers"]
+    assert reference["sha256"] == blocks["sha256"]
+    assert reference["peak"] > 0.01  # music, not silence
+
+    beats = events["events"]["beats"]
+    assert len(beats) >= 3
+    assert all(b["tempo"] > 0 and b["upper"] >= 2 and b["lower"] in (2, 4, 8) for b in beats)
+    assert [b["sample"] for b in beats] == sorted(b["sample"] for b in beats)
+    assert all(0 <= b["sample"] < SCRIPT_BLOCKS * 1024 for b in beats)
+    assert "TransitionPlanned" in events["events"]["kinds"]
+    assert "TransitionStarted" in events["events"]["kinds"]
+    assert abs(beats[0]["position"] - beats[0]["sample"] / 48000) < 1e-9
+
+    resume = events["resume"]
+    assert resume == {
+        "session": hello["session"],
+        "resumed": True,
+        "state": "battle",
+        # entering battle applied its default intensity after the 0.8 request
+        "intensity": pytest.approx(events["status"]["intensity"]),
+    }

@@ -21,6 +21,7 @@ namespace Ostinato.Harness
                     case "msgpack": return WireChecks.MsgPackRoundTrip();
                     case "ring": return WireChecks.RingStress(int.Parse(args[1]));
                     case "zmtp-bytes": return WireChecks.ZmtpBytes();
+                    case "session": return SessionChecks.Run(args[1], args[2]);
                     case "vectors": return VectorChecks.Run(args[1]);
                 }
                 Console.Error.WriteLine("unknown command " + args[0]);

@@ -163,8 +163,17 @@ namespace Ostinato.Client
         /// <summary>Says bye (best effort), closes both sockets and joins every thread.</summary>
         public void Dispose()
         {
+            Close(true);
+        }
+
+        /// <summary>
+        /// Closes both sockets and joins every thread. With <paramref name="endSession"/> false the
+        /// session stays on the service until it expires, so another client can resume it.
+        /// </summary>
+        public void Close(bool endSession)
+        {
             if (_disposed) return;
-            if (_connected && SessionId != null)
+            if (endSession && _connected && SessionId != null)
             {
                 try { Request("bye", null, 1000); } catch (Exception) { /* closing anyway */ }
             }
