@@ -43,7 +43,7 @@ def run_jobs(
         return
     if scheduler is not None:
         yield from _run_dask(pending, scheduler, cache_dir, on_progress)
-    elif workers <= 1:
+    elif min(workers, len(pending)) <= 1:  # one job: no pool to start, the engine is loaded
         for item in pending:
             report = _reporter(item.job_id, on_progress)
             yield run_job(item.job, item.bake_key, cache_dir, report)
