@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import mmap
 import os
 import sqlite3
 import time
@@ -27,13 +28,14 @@ import numpy as np
 from engine_core.variant import Variant, VariantMeta, VariantSet
 from middleware.cache.errors import CacheConfigError, CacheEntryError, CacheError
 from middleware.cache.index import Index
-from middleware.cache.keys import EngineKey, StateLike, set_key, variant_key
+from middleware.cache.keys import EngineKey, StateLike, generation_hash, set_key, variant_key
 from middleware.cache.store import ObjectStore, StagedFile, hash_file
 
 ENV_ROOT = "OSTINATO_CACHE"
 ENV_BUDGET_MB = "OSTINATO_CACHE_BUDGET_MB"
 DEFAULT_BUDGET_BYTES = 8 * 1024**3
 USAGE_FLUSH_S = 5.0
+MIDI_MEMO_ENTRIES = 512
 
 #: progress(stage, done, total)
 ProgressCallback = Callable[[str, int, int], None]
@@ -124,6 +126,24 @@ class VerifyReport:
         )
 
 
+def map_audio(path: str, shape: tuple[int, int, int]) -> np.ndarray:
+    """Memory-map a stored audio file (a float32 C-order `.npy` of `shape`), read-only.
+
+    The array data ends the file, after the `.npy` header; mapping it directly costs a
+    fraction of `np.load(mmap_mode="r")`. A file of the wrong size raises `ValueError`.
+    """
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    finally:
+        os.close(fd)
+    data_bytes = 4 * shape[0] * shape[1] * shape[2]
+    offset = len(mapped) - data_bytes
+    if offset < 10 or mapped[:6] != b"\x93NUMPY":
+        raise ValueError(f"{path} is not a stored audio file of shape {shape}")
+    return np.frombuffer(mapped, dtype="<f4", count=data_bytes // 4, offset=offset).reshape(shape)
+
+
 def _check_variant(state_name: str, index: int, variant: Variant) -> list[str]:
     """Stem names in storage order; raises `CacheEntryError` on a malformed variant."""
     meta = variant.meta
@@ -175,6 +195,7 @@ class VariantCache:
             ) from error
         self.index = Index(self.root / "index.sqlite")
         self._touched: dict[str, float] = {}
+        self._midi_memo: dict[str, bytes] = {}
         self._last_flush = time.monotonic()
         self.hits = 0
         self.misses = 0
@@ -228,12 +249,23 @@ class VariantCache:
 
     def _load_variant(self, row: tuple[Any, ...]) -> Variant:
         _, stems_json, audio_digest, midi_digest, meta_json = row
-        audio = np.load(self.store.path_for(audio_digest, ".npy"), mmap_mode="r")
-        midi = self.store.path_for(midi_digest, ".mid").read_bytes()
         names = json.loads(stems_json)
-        stems = {name: audio[i] for i, name in enumerate(names)}
         meta = VariantMeta.from_json(json.loads(meta_json))
-        return Variant(meta=meta, stems=stems, mix=audio[len(names)], midi=midi)
+        shape = (len(names) + 1, meta.frames, 2)
+        audio = map_audio(self.store.object_path(audio_digest, ".npy"), shape)
+        stems = {name: audio[i] for i, name in enumerate(names)}
+        return Variant(meta, stems, audio[len(names)], self._midi(midi_digest))
+
+    def _midi(self, digest: str) -> bytes:
+        """A MIDI file's bytes; kept in a small memo (files never change under a name)."""
+        data = self._midi_memo.get(digest)
+        if data is None:
+            with open(self.store.object_path(digest, ".mid"), "rb") as handle:
+                data = handle.read()
+            if len(self._midi_memo) >= MIDI_MEMO_ENTRIES:
+                self._midi_memo.pop(next(iter(self._midi_memo)))
+            self._midi_memo[digest] = data
+        return data
 
     def get_set(
         self, state: StateLike, engine_key: EngineKey, *, variants: int | None = None
@@ -251,7 +283,7 @@ class VariantCache:
             return None
         self.hits += 1
         self._touch(skey)
-        return VariantSet(state.name, state.spec.generation_hash(), state.seed, tuple(loaded))
+        return VariantSet(state.name, generation_hash(state.spec), state.seed, tuple(loaded))
 
     def get_variants(self, state: StateLike, engine_key: EngineKey) -> tuple[Variant, ...]:
         """Whatever variants of the set are cached so far (possibly none), by index."""
@@ -383,7 +415,7 @@ class VariantCache:
                     skey,
                     index,
                     state.name,
-                    state.spec.generation_hash(),
+                    generation_hash(state.spec),
                     state.seed,
                     engine_key.engine_version,
                     engine_key.weights_version,

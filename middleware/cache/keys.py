@@ -9,6 +9,7 @@ nothing; editing a prompt, bpm or stem changes only that state's key.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -122,13 +123,48 @@ def render_settings(spec: GenerationSpec, engine_key: EngineKey) -> dict[str, An
 
 
 def set_key(state: StateLike, engine_key: EngineKey) -> str:
-    """The cache key (32 hex) of a state's variant set under an engine."""
+    """The cache key (32 hex) of a state's variant set under an engine (memoised)."""
+    try:
+        return _set_key_memo(state.spec, state.seed, engine_key, _soundfont_stamp(state.spec))
+    except TypeError:  # an unhashable spec (a list in `extra`): compute it each time
+        return _set_key_uncached(state.spec, state.seed, engine_key)
+
+
+def _soundfont_stamp(spec: GenerationSpec) -> tuple[int, int] | None:
+    """Size and mtime of the spec's SoundFont, so an edited file is a new memo entry."""
+    if spec.soundfont is None:
+        return None
+    try:
+        stat = os.stat(spec.soundfont)
+    except OSError:
+        return (-1, -1)  # missing: `render_settings` raises, and errors are not memoised
+    return stat.st_size, stat.st_mtime_ns
+
+
+@functools.lru_cache(maxsize=4096)
+def _set_key_memo(
+    spec: GenerationSpec, seed: int, engine_key: EngineKey, _stamp: tuple[int, int] | None
+) -> str:
+    return _set_key_uncached(spec, seed, engine_key)
+
+
+def _set_key_uncached(spec: GenerationSpec, seed: int, engine_key: EngineKey) -> str:
     return set_key_from_parts(
-        state.spec.generation_hash(),
-        state.seed,
-        engine_key,
-        render_settings(state.spec, engine_key),
+        generation_hash(spec), seed, engine_key, render_settings(spec, engine_key)
     )
+
+
+def generation_hash(spec: GenerationSpec) -> str:
+    """`spec.generation_hash()`, memoised (specs are frozen)."""
+    try:
+        return _generation_hash_memo(spec)
+    except TypeError:
+        return spec.generation_hash()
+
+
+@functools.lru_cache(maxsize=4096)
+def _generation_hash_memo(spec: GenerationSpec) -> str:
+    return spec.generation_hash()
 
 
 def set_key_from_parts(

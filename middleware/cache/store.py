@@ -100,8 +100,14 @@ class ObjectStore:
         self.objects_dir.mkdir(parents=True, exist_ok=True)
         self.tmp_dir.mkdir(parents=True, exist_ok=True)
 
+        self._objects_text = str(self.objects_dir)
+
     def path_for(self, digest: str, suffix: str) -> Path:
         return self.objects_dir / digest[:2] / f"{digest}{suffix}"
+
+    def object_path(self, digest: str, suffix: str) -> str:
+        """`path_for` as a string, without pathlib's cost (the read path's hot spot)."""
+        return f"{self._objects_text}/{digest[:2]}/{digest}{suffix}"
 
     # -- staging --------------------------------------------------------------------------
 

@@ -299,6 +299,19 @@ class Scheduler:
         with self._lock:
             return [w.job.request.name for w in self._workers.values() if w.job is not None]
 
+    def wait_ready(self, timeout_s: float | None = None) -> bool:
+        """Block until every worker has loaded its engine (or the engine failed to start)."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        with self._idle:
+            while self._broken is None and any(
+                w.state == "starting" for w in self._workers.values()
+            ):
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._idle.wait(remaining)
+        return self._broken is None
+
     def wait_idle(self, timeout_s: float | None = None) -> bool:
         """Block until nothing is queued or running (not from the dispatcher thread)."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
@@ -433,8 +446,7 @@ class Scheduler:
                     if worker.state != "dead" and worker.process.sentinel in ready:
                         self._reap(worker)
                 self._dispatch()
-                if not self._jobs:
-                    self._idle.notify_all()
+                self._idle.notify_all()
             self._deliver()
 
     def _drain(self, worker: _Worker) -> None:

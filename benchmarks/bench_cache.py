@@ -1,0 +1,206 @@
+"""Cache and scheduler figures, each beside a baseline measured in the same run.
+
+- warm start: process start to "first state ready" (fantasy_rpg's start state loaded from
+  a full cache, engine key read from the index, no torch) vs a bare interpreter and vs a
+  cold start (load the model, generate the start state);
+- cache hit: `get_set` latency (p50/p99, memory-mapped) vs reading the same files fully;
+- memory: RSS growth when every state of the pack is loaded, mapped vs read;
+- throughput: sets per minute with 2 workers vs 1 worker (same sets, fresh caches).
+
+The full cache lives in ``out/bench/cache`` and is filled by the real engine on the first
+run (later runs reuse it). Run: ``python -m benchmarks.run cache``.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from middleware.cache import VariantCache
+from middleware.cache.engine import resolve_engine_key
+from middleware.scheduler import DEFAULT_ENGINE_FACTORY, Scheduler, pack_requests
+from middleware.templates.loader import load_pack
+
+REPO = Path(__file__).resolve().parent.parent
+PACK = REPO / "templates" / "fantasy_rpg"
+CACHE_ROOT = REPO / "out" / "bench" / "cache"
+HIT_ROUNDS = 2000
+WARM_RUNS = 7
+THROUGHPUT_SETS = 4
+
+WARM_START = """
+import sys
+from middleware.cache import VariantCache
+from middleware.cache.engine import resolve_engine_key
+from middleware.templates.loader import load_pack
+pack = load_pack(sys.argv[1])
+cache = VariantCache(sys.argv[2])
+key = resolve_engine_key(cache, load=False)
+found = cache.get_set(pack.state(pack.start_state), key)
+assert found is not None, "cache is not full"
+float(found.variants[0].mix[0, 0])
+print("torch" in sys.modules)
+"""
+
+COLD_START = """
+import sys
+from engine_core.generate import Engine
+from middleware.templates.loader import load_pack
+pack = load_pack(sys.argv[1])
+state = pack.state(pack.start_state)
+Engine().generate(state.spec, state=state.name, seed=state.seed, variants=state.variants)
+"""
+
+
+def _python(code: str, *args: str) -> tuple[float, str]:
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], capture_output=True, text=True, cwd=REPO, check=True
+    )
+    return time.perf_counter() - started, done.stdout.strip()
+
+
+def fill_cache(root: Path, engine_factory: str) -> float:
+    """Pre-generate the whole pack into `root` (skips what is cached); returns seconds."""
+    pack = load_pack(PACK)
+    started = time.perf_counter()
+    with Scheduler(root, engine_factory=engine_factory) as scheduler:
+        for future in scheduler.submit_many(pack_requests(pack)).values():
+            future.result()
+    return time.perf_counter() - started
+
+
+def warm_start(root: Path) -> dict[str, object]:
+    warm = [_python(WARM_START, str(PACK), str(root)) for _ in range(WARM_RUNS)]
+    bare = [_python("pass")[0] for _ in range(WARM_RUNS)]
+    return {
+        "warm_s": statistics.median(t for t, _ in warm),
+        "warm_max_s": max(t for t, _ in warm),
+        "torch": any(out == "True" for _, out in warm),
+        "bare_s": statistics.median(bare),
+    }
+
+
+def cold_start() -> float:
+    return _python(COLD_START, str(PACK))[0]
+
+
+def _percentile_ms(samples: list[float], q: float) -> float:
+    return float(np.percentile(np.array(samples) * 1e3, q))
+
+
+def cache_hits(root: Path) -> dict[str, float]:
+    pack = load_pack(PACK)
+    with VariantCache(root) as cache:
+        key = resolve_engine_key(cache, load=False)
+        state = pack.state(pack.start_state)
+        mapped, full = [], []
+        for _ in range(HIT_ROUNDS):
+            started = time.perf_counter()
+            found = cache.get_set(state, key)
+            mapped.append(time.perf_counter() - started)
+            assert found is not None
+        rows = cache.index.query(
+            "SELECT audio_digest FROM variants WHERE set_key = ?", (cache.set_key(state, key),)
+        )
+        files = [cache.store.path_for(digest, ".npy") for (digest,) in rows]
+        for _ in range(HIT_ROUNDS // 10):
+            started = time.perf_counter()
+            for path in files:
+                np.load(path)
+            full.append(time.perf_counter() - started)
+    return {
+        "hit_p50_ms": _percentile_ms(mapped, 50),
+        "hit_p99_ms": _percentile_ms(mapped, 99),
+        "read_p50_ms": _percentile_ms(full, 50),
+        "read_p99_ms": _percentile_ms(full, 99),
+    }
+
+
+def _rss_bytes() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    return 0
+
+
+def memory(root: Path) -> dict[str, float]:
+    pack = load_pack(PACK)
+    with VariantCache(root) as cache:
+        key = resolve_engine_key(cache, load=False)
+        before = _rss_bytes()
+        mapped = [cache.get_set(s, key) for s in pack.states.values()]
+        mapped_growth = _rss_bytes() - before
+        total = sum(
+            v.mix.nbytes + sum(a.nbytes for a in v.stems.values())
+            for s in mapped
+            if s
+            for v in s.variants
+        )
+        before = _rss_bytes()
+        copies = [np.array(v.mix) for s in mapped if s for v in s.variants]
+        copies += [np.array(a) for s in mapped if s for v in s.variants for a in v.stems.values()]
+        copied_growth = _rss_bytes() - before
+        del copies
+    return {
+        "audio_mb": total / 2**20,
+        "mapped_mb": mapped_growth / 2**20,
+        "read_mb": copied_growth / 2**20,
+    }
+
+
+def throughput(engine_factory: str, workers: int) -> float:
+    """Sets per minute for the pack's first sets, from submission (workers ready) to done."""
+    pack = load_pack(PACK)
+    requests = pack_requests(pack)[:THROUGHPUT_SETS]
+    with (
+        tempfile.TemporaryDirectory() as root,
+        Scheduler(root, workers=workers, engine_factory=engine_factory) as scheduler,
+    ):
+        scheduler.wait_ready()
+        started = time.perf_counter()
+        for future in scheduler.submit_many(requests).values():
+            future.result()
+        elapsed = time.perf_counter() - started
+    return 60.0 * len(requests) / elapsed
+
+
+def main(engine_factory: str = DEFAULT_ENGINE_FACTORY, cache_root: Path = CACHE_ROOT) -> None:
+    fill_s = fill_cache(cache_root, engine_factory)
+    warm = warm_start(cache_root)
+    cold_s = cold_start() if engine_factory == DEFAULT_ENGINE_FACTORY else float("nan")
+    hits = cache_hits(cache_root)
+    mem = memory(cache_root)
+    one = throughput(engine_factory, 1)
+    two = throughput(engine_factory, 2)
+    rows = [
+        ("warm start to first state ready (median of 7)", f"{warm['warm_s']:.3f} s", "<= 0.5 s",
+         f"bare interpreter {warm['bare_s']:.3f} s; cold start (model + generate) {cold_s:.1f} s"),
+        ("warm start, slowest of 7", f"{warm['warm_max_s']:.3f} s", "<= 0.5 s", ""),
+        ("torch imported on the warm path", str(warm["torch"]), "False", ""),
+        ("cache hit p50 (get_set, mmap)", f"{hits['hit_p50_ms']:.3f} ms", "",
+         f"full read of the same audio {hits['read_p50_ms']:.3f} ms"),
+        ("cache hit p99 (get_set, mmap)", f"{hits['hit_p99_ms']:.3f} ms", "<= 1 ms",
+         f"full read {hits['read_p99_ms']:.3f} ms"),
+        (f"RSS growth, all states loaded ({mem['audio_mb']:.0f} MiB audio)",
+         f"{mem['mapped_mb']:.1f} MiB", "flat", f"read into memory {mem['read_mb']:.1f} MiB"),
+        (f"throughput, 2 workers ({THROUGHPUT_SETS} sets)", f"{two:.2f} sets/min", ">= 1.7x",
+         f"1 worker {one:.2f} sets/min: x{two / one:.2f}"),
+        ("filling the full cache (first run only)", f"{fill_s:.1f} s", "", f"cache {cache_root}"),
+    ]  # fmt: skip
+    print("| figure | measured | goal | baseline (same run) |")
+    print("| --- | --- | --- | --- |")
+    for row in rows:
+        print("| " + " | ".join(row) + " |")
+
+
+if __name__ == "__main__":
+    factory = os.environ.get("OSTINATO_BENCH_ENGINE", DEFAULT_ENGINE_FACTORY)
+    main(factory)
