@@ -49,7 +49,7 @@ def cli() -> None:
 def main(argv: list[str] | None = None) -> None:
     """Entry point: runs the CLI and turns `OstinatoError`s into a message and an exit code."""
     try:
-        cli.main(args=argv, standalone_mode=False)
+        exit_code = cli.main(args=argv, standalone_mode=False)
     except OstinatoError as error:
         click.echo(f"error [{error.code}]: {error.message}", err=True)
         sys.exit(error.exit_code)
@@ -61,6 +61,9 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(error.exit_code)
     except click.exceptions.Exit as done:
         sys.exit(done.exit_code)
+    # With standalone_mode=False click returns the code of `ctx.exit(n)` instead of exiting.
+    if isinstance(exit_code, int) and exit_code:
+        sys.exit(exit_code)
 
 
 if __name__ == "__main__":
