@@ -30,6 +30,7 @@ from middleware.bake.errors import BakeOutputError
 from middleware.bake.execute import PendingJob, run_jobs
 from middleware.bake.godot import godot_notes, write_godot_resources
 from middleware.bake.manifest import (
+    MANIFEST_FORMAT,
     MANIFEST_NAME,
     build_manifest,
     dumps_manifest,
@@ -188,6 +189,19 @@ def _read_previous(out_dir: Path) -> dict[str, Any] | None:
         return None
 
 
+def _check_replaceable(out_dir: Path) -> None:
+    """Refuse to replace a folder that is not an earlier bake (it would be deleted)."""
+    if not out_dir.exists():
+        return
+    previous = _read_previous(out_dir)
+    if not out_dir.is_dir() or previous is None or previous.get("format") != MANIFEST_FORMAT:
+        raise BakeOutputError(
+            f"{out_dir} exists and is not a baked pack (no Ostinato manifest.json): refusing "
+            "to replace it; choose another --out or move it away",
+            {"path": str(out_dir)},
+        )
+
+
 def _recover_swap(out_dir: Path, old_dir: Path) -> None:
     """Finish or undo a swap an earlier bake was killed in the middle of."""
     if old_dir.exists():
@@ -221,6 +235,7 @@ def bake_pack(
         notes.append("Godot resources skipped: Godot reads bpm and loop points from OGG only")
     elif options.godot:
         notes.extend(godot_notes(pack))
+    _check_replaceable(out_dir)
     if dry_run:
         return BakeReport(pack.name, out_dir, plan, dry_run=True, notes=tuple(notes))
     if versions is None:
