@@ -358,3 +358,55 @@ def test_harness_session_matches_the_python_client_bit_for_bit(harness: Path, se
         # entering battle applied its default intensity after the 0.8 request
         "intensity": pytest.approx(events["status"]["intensity"]),
     }
+
+
+def test_unity_layer_and_sample_type_check_against_the_engine_api(
+    harness: Path, tmp_path: Path
+) -> None:
+    """Runtime/Unity and the sample compile against compile-only UnityEngine stand-ins."""
+    stubs = tmp_path / "UnityEngine.dll"
+    subprocess.run(
+        [
+            "mcs",
+            "-target:library",
+            f"-out:{stubs}",
+            str(ROOT / "bindings" / "unity" / "tests" / "UnityStubs" / "UnityEngine.cs"),
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    sources = sorted((PACKAGE / "Runtime" / "Unity").glob("*.cs"))
+    sources += sorted((PACKAGE / "Samples~").rglob("*.cs"))
+    proc = subprocess.run(
+        [
+            "mcs",
+            "-target:library",
+            "-warnaserror+",
+            f"-out:{tmp_path / 'Ostinato.Runtime.dll'}",
+            f"-r:{harness.parent / 'Ostinato.Core.dll'}",
+            f"-r:{stubs}",
+            *map(str, sources),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert any(path.name == "OstinatoMusicPlayer.cs" for path in sources)
+
+
+def test_package_manifest_asmdefs_and_meta_files() -> None:
+    manifest = json.loads((PACKAGE / "package.json").read_text(encoding="utf-8"))
+    assert manifest["name"] == "com.ostinato.client"
+    assert (PACKAGE / manifest["samples"][0]["path"]).is_dir()
+    core = json.loads((CORE / "Ostinato.Core.asmdef").read_text(encoding="utf-8"))
+    assert core["noEngineReferences"] is True and core["references"] == []
+    runtime = json.loads((PACKAGE / "Runtime" / "Ostinato.Runtime.asmdef").read_text("utf-8"))
+    assert runtime["references"] == ["Ostinato.Core"]
+    # Unity ignores assets without a .meta in an immutable (git/registry) package.
+    guids = []
+    for path in [*core_sources(), PACKAGE / "package.json", *(PACKAGE / "Runtime").glob("*/")]:
+        meta = path.with_name(path.name + ".meta")
+        assert meta.is_file(), meta
+        guids.append(meta.read_text(encoding="utf-8").split("guid: ")[1].split()[0])
+    assert len(set(guids)) == len(guids)

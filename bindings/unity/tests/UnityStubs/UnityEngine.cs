@@ -1,0 +1,71 @@
+// Compile-time stand-ins for the few UnityEngine types the package's Unity layer uses.
+// They let CI type-check Runtime/Unity and the samples with mcs; they have no behaviour
+// and are never shipped or run (the real engine provides these types).
+using System;
+
+namespace UnityEngine
+{
+    public class Object { }
+    public class Component : Object
+    {
+        public T GetComponent<T>() { return default(T); }
+    }
+    public class Behaviour : Component { public bool enabled; }
+    public class MonoBehaviour : Behaviour { }
+
+    public sealed class AudioClip : Object
+    {
+        public static AudioClip Create(string name, int lengthSamples, int channels, int frequency, bool stream) { return null; }
+    }
+
+    public sealed class AudioSource : Behaviour
+    {
+        public AudioClip clip;
+        public bool loop;
+        public void Play() { }
+    }
+
+    public struct AudioConfiguration { public int sampleRate; public int dspBufferSize; }
+
+    public static class AudioSettings
+    {
+        public static int outputSampleRate { get { return 48000; } }
+        public static AudioConfiguration GetConfiguration() { return new AudioConfiguration(); }
+        public static bool Reset(AudioConfiguration config) { return true; }
+        public static void GetDSPBufferSize(out int bufferLength, out int numBuffers) { bufferLength = 1024; numBuffers = 4; }
+    }
+
+    public static class Mathf
+    {
+        public static float Clamp01(float value) { return value; }
+        public static float Max(float a, float b) { return a > b ? a : b; }
+    }
+
+    public static class Debug
+    {
+        public static void Log(object message) { }
+        public static void LogWarning(object message) { }
+    }
+
+    public static class Input
+    {
+        public static bool GetKeyDown(KeyCode key) { return false; }
+    }
+
+    public enum KeyCode { Alpha1, Alpha2, Alpha3, Space }
+
+    [AttributeUsage(AttributeTargets.Field)] public sealed class HeaderAttribute : Attribute { public HeaderAttribute(string header) { } }
+    [AttributeUsage(AttributeTargets.Field)] public sealed class TooltipAttribute : Attribute { public TooltipAttribute(string tooltip) { } }
+    [AttributeUsage(AttributeTargets.Field)] public sealed class RangeAttribute : Attribute { public RangeAttribute(float min, float max) { } }
+    [AttributeUsage(AttributeTargets.Field)] public sealed class SerializeField : Attribute { }
+    [AttributeUsage(AttributeTargets.Class)] public sealed class AddComponentMenu : Attribute { public AddComponentMenu(string menuName) { } }
+    [AttributeUsage(AttributeTargets.Class, AllowMultiple = true)] public sealed class RequireComponent : Attribute { public RequireComponent(Type type) { } }
+}
+
+namespace UnityEngine.Events
+{
+    public class UnityEvent { public void Invoke() { } public void AddListener(Action call) { } }
+    public class UnityEvent<T0> { public void Invoke(T0 a) { } public void AddListener(Action<T0> call) { } }
+    public class UnityEvent<T0, T1> { public void Invoke(T0 a, T1 b) { } public void AddListener(Action<T0, T1> call) { } }
+    public class UnityEvent<T0, T1, T2> { public void Invoke(T0 a, T1 b, T2 c) { } public void AddListener(Action<T0, T1, T2> call) { } }
+}
