@@ -64,19 +64,31 @@ def true_peak_db(audio: np.ndarray, *, circular: bool = True) -> float:
     if sample_peak <= 0.0:
         return -200.0
     threshold = sample_peak * 10.0 ** (-CANDIDATE_RANGE_DB / 20.0)
-    peak = sample_peak
-    for start in range(0, frames, PEAK_BLOCK):
-        block = data[start : start + PEAK_BLOCK]
-        if float(np.max(np.abs(block))) < threshold:
+    block_peaks = [
+        float(np.max(np.abs(data[start : start + PEAK_BLOCK])))
+        for start in range(0, frames, PEAK_BLOCK)
+    ]
+    segments = []
+    for number, block_peak in enumerate(block_peaks):
+        if block_peak < threshold:
             continue
-        indices = np.arange(start - BLOCK_PAD, start + block.shape[0] + BLOCK_PAD)
-        if circular:
-            indices %= frames
-        else:
-            indices = np.clip(indices, 0, frames - 1)
-        upsampled = resample_poly(data[indices], TRUE_PEAK_OVERSAMPLING, 1, axis=0)
+        start = number * PEAK_BLOCK
+        stop = min(start + PEAK_BLOCK, frames)
+        indices = np.arange(start - BLOCK_PAD, stop + BLOCK_PAD)
+        indices = indices % frames if circular else np.clip(indices, 0, frames - 1)
+        segments.append(data[indices])
+    # One filter pass over all candidate segments; each keeps its own padded context and
+    # only its middle (away from the joins) is searched.
+    candidates = np.concatenate(segments).astype(np.float32)
+    upsampled = resample_poly(candidates, TRUE_PEAK_OVERSAMPLING, 1, axis=0)
+    peak = sample_peak
+    offset = 0
+    for segment in segments:
+        length = segment.shape[0] * TRUE_PEAK_OVERSAMPLING
         trim = BLOCK_PAD * TRUE_PEAK_OVERSAMPLING
-        peak = max(peak, float(np.max(np.abs(upsampled[trim:-trim]))))
+        middle = upsampled[offset + trim : offset + length - trim]
+        peak = max(peak, float(np.max(np.abs(middle))))
+        offset += length
     return 20.0 * float(np.log10(peak))
 
 
