@@ -92,6 +92,31 @@ def godot_command(godot_bin: str, *user_args: str) -> list[str]:
     ]
 
 
+async def python_reference_pcm(endpoint: str, blocks: int) -> str:
+    """The GDScript live check's script, run by the Python client: the PCM's sha256."""
+    import asyncio
+    import hashlib
+
+    from middleware.client import AsyncClient
+
+    received: list[bytes] = []
+    async with AsyncClient(endpoint) as client:
+        await client.hello(subscribe=False)
+        await client.event("battle")
+        await client.intensity(0.8)
+        await client.stinger("level_up")
+        info = await client.stream_start(
+            lambda h, d: received.append(d), pcm_format="f32", block_frames=1024, credits=0
+        )
+        await client.credit(blocks, info.stream)
+        for _ in range(2000):
+            if len(received) >= blocks:
+                break
+            await asyncio.sleep(0.005)
+        await client.bye()
+    return hashlib.sha256(b"".join(received)).hexdigest()
+
+
 @pytest.mark.slow
 def test_gdscript_suite_runs_in_godot(capsys: pytest.CaptureFixture[str]) -> None:
     godot_bin = os.environ.get("GODOT_BIN")
@@ -103,9 +128,22 @@ def test_gdscript_suite_runs_in_godot(capsys: pytest.CaptureFixture[str]) -> Non
         with capsys.disabled():
             print(f"\n{line}")
         pytest.skip(line)
-    proc = subprocess.run(godot_command(godot_bin), capture_output=True, text=True, timeout=120)
-    summary = [ln for ln in proc.stdout.splitlines() if ln.startswith("OSTINATO-GODOT-TESTS")]
+    import asyncio
+
+    from tests.service_support import ServiceThread, make_service
+
+    blocks = 16
+    with ServiceThread(make_service()) as service:
+        args = (f"--endpoint={service.endpoint}", f"--blocks={blocks}", "--state=battle")
+        proc = subprocess.run(
+            godot_command(godot_bin, *args), capture_output=True, text=True, timeout=120
+        )
+        reference = asyncio.run(python_reference_pcm(service.endpoint, blocks))
+    lines = proc.stdout.splitlines()
+    summary = [ln for ln in lines if ln.startswith("OSTINATO-GODOT-TESTS")]
+    cost = [ln for ln in lines if ln.startswith("COST")]
     with capsys.disabled():
-        print(f"\nGodot GDScript test: RAN with {godot_bin}: {summary}")
+        print(f"\nGodot GDScript test: RAN with {godot_bin}: {summary} {cost}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert summary and "failed=0" in summary[0]
+    assert f"PCM sha256 {reference}" in lines
