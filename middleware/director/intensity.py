@@ -10,6 +10,7 @@ around `high` over `edge` intensity units; its gain therefore moves by at most
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -28,7 +29,7 @@ class IntensityRamp:
     target: float
     step: float
 
-    @property
+    @cached_property
     def end_sample(self) -> int:
         """First sample at which the ramp has reached its target."""
         distance = abs(self.target - self.start_value)

@@ -114,8 +114,10 @@ class Voice:
                 Stem(_flat(audio), *ranges.get(name, (0.0, 1.0)))
                 for name, audio in variant.stems.items()
             )
+            self.mix: np.ndarray | None = _flat(variant.mix)
         else:
             self.stems = (Stem(_flat(variant.mix), 0.0, 1.0),)
+            self.mix = None
 
     def begin_with(self, envelope: Envelope) -> None:
         self.fade_in = envelope
@@ -201,33 +203,59 @@ class Voice:
         if vector is not None and scalar != 1.0:
             np.multiply(vector, np.float32(scalar), out=vector)
             scalar = 1.0
-        use_vector_intensity = self.music and intensity_vector is not None
-        level = intensity.value_at(sample)
         first = 2 * offset
+        if self.music and intensity_vector is not None:
+            self._render_ramping(out, first, mixer, intensity_vector, vector, scalar)
+            return
+        level = intensity.value_at(sample)
+        sources = self._sources(level)
+        if vector is None:
+            for audio, layer in sources:
+                mixer.add_scaled(out, audio[first : first + values], scalar * layer)
+            return
+        # Sum the layers once, then apply the per-sample gain once.
+        voice = mixer.voice[:values]
+        (audio, layer), rest = sources[0], sources[1:]
+        if layer == 1.0:
+            np.copyto(voice, audio[first : first + values])
+        else:
+            np.multiply(audio[first : first + values], np.float32(layer), out=voice)
+        for audio, layer in rest:
+            mixer.add_scaled(voice, audio[first : first + values], layer)
+        mixer.add_enveloped(out, voice, vector)
+
+    def _sources(self, level: float) -> list[tuple[np.ndarray, float]]:
+        """(audio, gain) pairs at a constant intensity: the premixed mix when every stem is
+        fully on (the engine's stems sum to its mix), else each audible stem."""
+        if not self.music:
+            return [(self.stems[0].audio, 1.0)]
+        layers = [(s.audio, stem_gain(level, s.low, s.high)) for s in self.stems]
+        if self.mix is not None and all(layer == 1.0 for _, layer in layers):
+            return [(self.mix, 1.0)]
+        audible = [pair for pair in layers if pair[1] != 0.0]
+        return audible or [(self.stems[0].audio, 0.0)]
+
+    def _render_ramping(
+        self,
+        out: np.ndarray,
+        first: int,
+        mixer: BlockMixer,
+        intensity_vector: np.ndarray,
+        vector: np.ndarray | None,
+        scalar: float,
+    ) -> None:
+        """Stems with per-sample gains while the intensity moves."""
+        values = out.shape[0]
         for stem in self.stems:
-            source = stem.audio[first : first + values]
-            if use_vector_intensity:
-                gains = mixer.gain_b[:values]
-                stem_gains_into(
-                    gains, mixer.gain_c[:values], intensity_vector[:values], stem.low, stem.high
-                )
-                if vector is not None:
-                    np.multiply(gains, vector, out=gains)
-                elif scalar != 1.0:
-                    np.multiply(gains, np.float32(scalar), out=gains)
-                mixer.add_enveloped(out, source, gains)
-                continue
-            layer = stem_gain(level, stem.low, stem.high) if self.music else 1.0
-            if layer == 0.0:
-                continue
-            if vector is None:
-                mixer.add_scaled(out, source, scalar * layer)
-            elif layer == 1.0:
-                mixer.add_enveloped(out, source, vector)
-            else:
-                gains = mixer.gain_b[:values]
-                np.multiply(vector, np.float32(layer), out=gains)
-                mixer.add_enveloped(out, source, gains)
+            gains = mixer.gain_b[:values]
+            stem_gains_into(
+                gains, mixer.gain_c[:values], intensity_vector[:values], stem.low, stem.high
+            )
+            if vector is not None:
+                np.multiply(gains, vector, out=gains)
+            elif scalar != 1.0:
+                np.multiply(gains, np.float32(scalar), out=gains)
+            mixer.add_enveloped(out, stem.audio[first : first + values], gains)
 
 
 class Duck:

@@ -23,6 +23,7 @@ class BlockMixer:
         self.max_frames = max_frames
         values = 2 * max_frames
         self._product = np.zeros(values, dtype=np.float32)
+        self.voice = np.zeros(values, dtype=np.float32)  # one voice's layers, summed
         self.gain = np.zeros(values, dtype=np.float32)  # per-sample gain scratch
         self.gain_b = np.zeros(values, dtype=np.float32)
         self.gain_c = np.zeros(values, dtype=np.float32)
