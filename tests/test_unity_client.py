@@ -410,3 +410,11 @@ def test_package_manifest_asmdefs_and_meta_files() -> None:
         assert meta.is_file(), meta
         guids.append(meta.read_text(encoding="utf-8").split("guid: ")[1].split()[0])
     assert len(set(guids)) == len(guids)
+
+
+def test_bench_command_reports_cost_per_audio_second(harness: Path) -> None:
+    """The figures quoted in docs/bindings.md come from this command (no timing asserted)."""
+    (line,) = run_harness(harness, "bench", "1")
+    assert line["seconds_of_audio"] == 1
+    assert line["client_us_per_audio_second"] > 0
+    assert line["copy_baseline_us_per_audio_second"] > 0

@@ -22,6 +22,7 @@ namespace Ostinato.Harness
                     case "ring": return WireChecks.RingStress(int.Parse(args[1]));
                     case "zmtp-bytes": return WireChecks.ZmtpBytes();
                     case "session": return SessionChecks.Run(args[1], args[2]);
+                    case "bench": return Bench.Run(int.Parse(args[1]));
                     case "vectors": return VectorChecks.Run(args[1]);
                 }
                 Console.Error.WriteLine("unknown command " + args[0]);
