@@ -68,7 +68,6 @@ def test_an_incomplete_set_is_a_miss_but_its_variants_are_readable(cache):
     cache.put_variant(state, ENGINE, tone_set(state).variants[0])
     assert cache.get_set(state, ENGINE) is None
     assert [v.meta.index for v in cache.get_variants(state, ENGINE)] == [0]
-    assert cache.get_set(state, ENGINE, variants=1) is not None
 
 
 def test_storing_a_variant_twice_keeps_one_copy(cache):
@@ -154,13 +153,25 @@ def test_a_variant_with_a_wrong_index_or_shape_is_refused(cache):
     state = make_state()
     good = tone_set(state).variants[1]
     moved = dataclasses.replace(good, meta=dataclasses.replace(good.meta, index=5))
-    assert cache.put_variant(state, ENGINE, moved)  # index 5 is a valid index of its own
+    with pytest.raises(CacheEntryError, match="outside a set of 2"):
+        cache.put_variant(state, ENGINE, moved)
+    assert cache.put_variant(state, ENGINE, moved, variants=6)  # fits a set of 6
     wrong_shape = dataclasses.replace(good, mix=good.mix[:, :1])
     with pytest.raises(CacheEntryError):
         cache.put_variant(state, ENGINE, wrong_shape)
     other = make_state("battle")
     with pytest.raises(CacheEntryError):
         cache.put_set(other, ENGINE, tone_set(state))
+
+
+def test_a_different_variant_count_is_a_different_set(cache):
+    state = make_state(variants=2)
+    cache.put_set(state, ENGINE, tone_set(state))
+    more = dataclasses.replace(state, variants=3)
+    assert cache.get_set(more, ENGINE) is None
+    assert cache.get_variants(more, ENGINE) == ()
+    assert cache.get_set(state, ENGINE) is not None
+    assert cache.get_set(more, ENGINE, variants=2) is not None
 
 
 def test_bad_settings_raise_typed_errors(tmp_path, monkeypatch):

@@ -28,7 +28,14 @@ import numpy as np
 from engine_core.variant import Variant, VariantMeta, VariantSet
 from middleware.cache.errors import CacheConfigError, CacheEntryError, CacheError
 from middleware.cache.index import Index
-from middleware.cache.keys import EngineKey, StateLike, generation_hash, set_key, variant_key
+from middleware.cache.keys import (
+    EngineKey,
+    StateLike,
+    generation_hash,
+    set_key,
+    variant_count,
+    variant_key,
+)
 from middleware.cache.store import ObjectStore, StagedFile, hash_file
 
 ENV_ROOT = "OSTINATO_CACHE"
@@ -144,13 +151,12 @@ def map_audio(path: str, shape: tuple[int, int, int]) -> np.ndarray:
     return np.frombuffer(mapped, dtype="<f4", count=data_bytes // 4, offset=offset).reshape(shape)
 
 
-def _check_variant(state_name: str, index: int, variant: Variant) -> list[str]:
+def _check_variant(state_name: str, index: int, variant: Variant, count: int) -> list[str]:
     """Stem names in storage order; raises `CacheEntryError` on a malformed variant."""
-    meta = variant.meta
-    if meta.index != index:
+    if not 0 <= index < count:
         raise CacheEntryError(
-            f"variant of {state_name!r} has index {meta.index}, expected {index}",
-            {"state": state_name, "index": index},
+            f"variant index {index} of {state_name!r} outside a set of {count}",
+            {"state": state_name, "index": index, "variants": count},
         )
     frames = variant.mix.shape[0] if variant.mix.ndim == 2 else -1
     arrays = {"mix": variant.mix, **{f"stem {k!r}": v for k, v in variant.stems.items()}}
@@ -234,8 +240,8 @@ class VariantCache:
     # -- keys -----------------------------------------------------------------------------
 
     @staticmethod
-    def set_key(state: StateLike, engine_key: EngineKey) -> str:
-        return set_key(state, engine_key)
+    def set_key(state: StateLike, engine_key: EngineKey, variants: int | None = None) -> str:
+        return set_key(state, engine_key, variants)
 
     # -- reading --------------------------------------------------------------------------
 
@@ -274,8 +280,8 @@ class VariantCache:
 
         Audio arrays are read-only memory maps of the cache files.
         """
-        count = self._variant_count(state, variants)
-        skey = set_key(state, engine_key)
+        count = variant_count(state, variants)
+        skey = set_key(state, engine_key, count)
         rows = self._rows(skey, count)
         loaded = self._load_rows(rows) if len(rows) == count else None
         if loaded is None:
@@ -285,9 +291,11 @@ class VariantCache:
         self._touch(skey)
         return VariantSet(state.name, generation_hash(state.spec), state.seed, tuple(loaded))
 
-    def get_variants(self, state: StateLike, engine_key: EngineKey) -> tuple[Variant, ...]:
+    def get_variants(
+        self, state: StateLike, engine_key: EngineKey, *, variants: int | None = None
+    ) -> tuple[Variant, ...]:
         """Whatever variants of the set are cached so far (possibly none), by index."""
-        skey = set_key(state, engine_key)
+        skey = set_key(state, engine_key, variants)
         loaded = self._load_rows(self._rows(skey, None)) or []
         if loaded:
             self._touch(skey)
@@ -303,24 +311,16 @@ class VariantCache:
     def has_set(
         self, state: StateLike, engine_key: EngineKey, *, variants: int | None = None
     ) -> bool:
-        count = self._variant_count(state, variants)
-        return self.cached_indices(state, engine_key) >= set(range(count))
+        count = variant_count(state, variants)
+        return self.cached_indices(state, engine_key, variants=count) >= set(range(count))
 
-    def cached_indices(self, state: StateLike, engine_key: EngineKey) -> set[int]:
-        skey = set_key(state, engine_key)
+    def cached_indices(
+        self, state: StateLike, engine_key: EngineKey, *, variants: int | None = None
+    ) -> set[int]:
+        skey = set_key(state, engine_key, variants)
         return {
             r[0] for r in self.index.query("SELECT idx FROM variants WHERE set_key = ?", (skey,))
         }
-
-    @staticmethod
-    def _variant_count(state: StateLike, variants: int | None) -> int:
-        count = variants if variants is not None else getattr(state, "variants", None)
-        if not isinstance(count, int) or count < 1:
-            raise CacheConfigError(
-                f"variant count for {state.name!r} must be a positive integer, got {count!r}",
-                {"state": state.name},
-            )
-        return count
 
     # -- usage times ----------------------------------------------------------------------
 
@@ -358,11 +358,20 @@ class VariantCache:
 
     # -- writing --------------------------------------------------------------------------
 
-    def put_variant(self, state: StateLike, engine_key: EngineKey, variant: Variant) -> bool:
-        """Store one variant of a state's set; ``False`` if that variant was already there."""
+    def put_variant(
+        self,
+        state: StateLike,
+        engine_key: EngineKey,
+        variant: Variant,
+        *,
+        variants: int | None = None,
+    ) -> bool:
+        """Store one variant of a state's set of `variants` (default: the template's count);
+        ``False`` if that variant was already there."""
+        count = variant_count(state, variants)
         index = variant.meta.index
-        names = _check_variant(state.name, index, variant)
-        skey = set_key(state, engine_key)
+        names = _check_variant(state.name, index, variant, count)
+        skey = set_key(state, engine_key, count)
         vkey = variant_key(skey, index)
         if self.index.query("SELECT 1 FROM variants WHERE variant_key = ?", (vkey,)):
             return False
@@ -430,23 +439,40 @@ class VariantCache:
             )
         return True
 
-    def put_set(self, state: StateLike, engine_key: EngineKey, variant_set: VariantSet) -> int:
-        """Store every variant of a set; returns how many were new."""
+    def put_set(
+        self,
+        state: StateLike,
+        engine_key: EngineKey,
+        variant_set: VariantSet,
+        *,
+        variants: int | None = None,
+    ) -> int:
+        """Store every variant of a set (of `variants`, default: the variants given);
+        returns how many were new."""
+        count = variants if variants is not None else len(variant_set.variants)
         if variant_set.state != state.name:
             raise CacheEntryError(
                 f"variant set is for {variant_set.state!r}, not {state.name!r}",
                 {"state": state.name, "set_state": variant_set.state},
             )
-        return sum(self.put_variant(state, engine_key, v) for v in variant_set.variants)
+        return sum(
+            self.put_variant(state, engine_key, v, variants=count) for v in variant_set.variants
+        )
 
     # -- pins -----------------------------------------------------------------------------
 
     def pin(
-        self, state: StateLike, engine_key: EngineKey, owner: str, *, persistent: bool = False
+        self,
+        state: StateLike,
+        engine_key: EngineKey,
+        owner: str,
+        *,
+        persistent: bool = False,
+        variants: int | None = None,
     ) -> str:
         """Keep a set through eviction until unpinned. A non-persistent pin ends with this
         process. Returns the set key."""
-        skey = set_key(state, engine_key)
+        skey = set_key(state, engine_key, variants)
         self.pin_key(skey, owner, persistent=persistent)
         return skey
 
@@ -457,11 +483,13 @@ class VariantCache:
                 (skey, owner, None if persistent else os.getpid(), time.time()),
             )
 
-    def unpin(self, state: StateLike, engine_key: EngineKey, owner: str) -> None:
+    def unpin(
+        self, state: StateLike, engine_key: EngineKey, owner: str, *, variants: int | None = None
+    ) -> None:
         with self.index.write() as tx:
             tx.execute(
                 "DELETE FROM pins WHERE set_key = ? AND owner = ?",
-                (set_key(state, engine_key), owner),
+                (set_key(state, engine_key, variants), owner),
             )
 
     def unpin_owner(self, owner: str) -> int:

@@ -2,7 +2,7 @@
 
 A set is identified by the state's generation hash (the part of its template that changes
 the audio), the engine and weights versions, the render settings (sample rate, SoundFont
-identity, loudness targets) and the seed; a variant adds its index. Transition rules,
+identity, loudness targets), the seed and the variant count; a variant adds its index. Transition rules,
 comments and key order are not in the generation hash, so editing them re-generates
 nothing; editing a prompt, bpm or stem changes only that state's key.
 """
@@ -38,6 +38,9 @@ class StateLike(Protocol):
 
     @property
     def seed(self) -> int: ...
+
+
+# A template may also have `variants: int` (a state's set size); without it a set has one.
 
 
 @dataclass(frozen=True)
@@ -122,12 +125,30 @@ def render_settings(spec: GenerationSpec, engine_key: EngineKey) -> dict[str, An
     }
 
 
-def set_key(state: StateLike, engine_key: EngineKey) -> str:
-    """The cache key (32 hex) of a state's variant set under an engine (memoised)."""
+def variant_count(state: StateLike, variants: int | None = None) -> int:
+    """`variants` if given, else the template's `variants` (1 for a stinger)."""
+    count = variants if variants is not None else getattr(state, "variants", 1)
+    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
+        raise CacheConfigError(
+            f"variant count for {state.name!r} must be a positive integer, got {count!r}",
+            {"state": state.name},
+        )
+    return count
+
+
+def set_key(state: StateLike, engine_key: EngineKey, variants: int | None = None) -> str:
+    """The cache key (32 hex) of a state's set of `variants` variants under an engine.
+
+    The count is part of the key because the engine draws every variant's noise from one
+    seeded stream: variant 1 of a set of 3 is not variant 1 of a set of 4.
+    """
+    count = variant_count(state, variants)
     try:
-        return _set_key_memo(state.spec, state.seed, engine_key, _soundfont_stamp(state.spec))
+        return _set_key_memo(
+            state.spec, state.seed, count, engine_key, _soundfont_stamp(state.spec)
+        )
     except TypeError:  # an unhashable spec (a list in `extra`): compute it each time
-        return _set_key_uncached(state.spec, state.seed, engine_key)
+        return _set_key_uncached(state.spec, state.seed, count, engine_key)
 
 
 def _soundfont_stamp(spec: GenerationSpec) -> tuple[int, int] | None:
@@ -143,14 +164,18 @@ def _soundfont_stamp(spec: GenerationSpec) -> tuple[int, int] | None:
 
 @functools.lru_cache(maxsize=4096)
 def _set_key_memo(
-    spec: GenerationSpec, seed: int, engine_key: EngineKey, _stamp: tuple[int, int] | None
+    spec: GenerationSpec,
+    seed: int,
+    variants: int,
+    engine_key: EngineKey,
+    _stamp: tuple[int, int] | None,
 ) -> str:
-    return _set_key_uncached(spec, seed, engine_key)
+    return _set_key_uncached(spec, seed, variants, engine_key)
 
 
-def _set_key_uncached(spec: GenerationSpec, seed: int, engine_key: EngineKey) -> str:
+def _set_key_uncached(spec: GenerationSpec, seed: int, variants: int, engine_key: EngineKey) -> str:
     return set_key_from_parts(
-        generation_hash(spec), seed, engine_key, render_settings(spec, engine_key)
+        generation_hash(spec), seed, variants, engine_key, render_settings(spec, engine_key)
     )
 
 
@@ -168,11 +193,16 @@ def _generation_hash_memo(spec: GenerationSpec) -> str:
 
 
 def set_key_from_parts(
-    generation_hash: str, seed: int, engine_key: EngineKey, render: dict[str, Any]
+    generation_hash: str,
+    seed: int,
+    variants: int,
+    engine_key: EngineKey,
+    render: dict[str, Any],
 ) -> str:
     payload = {
         "generation_hash": generation_hash,
         "seed": int(seed),
+        "variants": int(variants),
         "engine_version": engine_key.engine_version,
         "weights_version": engine_key.weights_version,
         "render": render,

@@ -44,9 +44,9 @@ _REQUEST_ENGINE = EngineKey("request", "request", "")
 Listener = Callable[[SchedulerEvent], None]
 
 
-def request_key(state: StateLike) -> str:
+def request_key(state: StateLike, variants: int | None = None) -> str:
     """Identifies a request: the state's cache key with the engine part left out."""
-    return set_key(state, _REQUEST_ENGINE)
+    return set_key(state, _REQUEST_ENGINE, variants)
 
 
 def likely_next(pack: Any, current: str) -> list[str]:
@@ -234,7 +234,7 @@ class Scheduler:
                 f"variant count for {state.name!r} must be >= 1, got {count!r}",
                 {"state": state.name},
             )
-        key = request_key(state)
+        key = request_key(state, count)
         with self._lock:
             if self._closing:
                 raise SchedulerClosedError("the scheduler is shut down", {"state": state.name})
@@ -271,9 +271,9 @@ class Scheduler:
         """A session entered `current`: make it most urgent, then where it can go next."""
         return self.submit_many(pack_requests(pack, current))
 
-    def cancel(self, state: StateLike) -> bool:
+    def cancel(self, state: StateLike, *, variants: int | None = None) -> bool:
         """Drop a queued request, or stop a running one (its worker is replaced)."""
-        key = request_key(state)
+        key = request_key(state, variants)
         with self._lock:
             job = self._jobs.get(key)
             if job is None:

@@ -89,7 +89,7 @@ def worker_main(config: WorkerConfig, conn: Any, parent_pid: int) -> None:
 def _run_task(task: Task, engine: Any, engine_key: Any, cache: Any, conn: Any) -> None:
     started = time.monotonic()
     try:
-        have = cache.cached_indices(task.state, engine_key)
+        have = cache.cached_indices(task.state, engine_key, variants=task.variants)
         if have >= set(range(task.variants)):
             conn.send(("done", task.task_id, False, time.monotonic() - started))
             return
@@ -109,7 +109,7 @@ def _run_task(task: Task, engine: Any, engine_key: Any, cache: Any, conn: Any) -
             progress=progress,
         )
         for variant in variant_set.variants:
-            cache.put_variant(task.state, engine_key, variant)
+            cache.put_variant(task.state, engine_key, variant, variants=task.variants)
             conn.send(("variant", task.task_id, variant.meta.index))
         conn.send(("done", task.task_id, True, time.monotonic() - started))
     except Exception as error:  # reported to the scheduler, which retries or fails the set
