@@ -2,9 +2,9 @@
 
 A set is identified by the state's generation hash (the part of its template that changes
 the audio), the engine and weights versions, the render settings (sample rate, SoundFont
-identity, loudness targets), the seed and the variant count; a variant adds its index. Transition rules,
-comments and key order are not in the generation hash, so editing them re-generates
-nothing; editing a prompt, bpm or stem changes only that state's key.
+identity, loudness targets), the seed and the variant count; a variant adds its index.
+Transition rules, comments and key order are not in the generation hash, so editing them
+re-generates nothing; editing a prompt, bpm or stem changes only that state's key.
 """
 
 from __future__ import annotations
