@@ -51,6 +51,11 @@ class Engine:
         return self._composer
 
     @property
+    def soundfont(self) -> str | Path | None:
+        """The SoundFont given to the engine (None = the General MIDI bank in pretty_midi)."""
+        return self._soundfont_path
+
+    @property
     def engine_version(self) -> str:
         """Code version plus the default SoundFont's digest (both change the audio)."""
         return f"{ENGINE_VERSION}+sf.{self._soundfont(None).digest}"
