@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
 import pytest
 from click.testing import CliRunner
+from test_cache_support import ToneEngine
 
+from middleware.cache import EngineKey, VariantCache
 from middleware.cli import cli, main
 from middleware.templates.loader import load_pack
 
@@ -94,3 +103,65 @@ def test_a_failing_set_makes_pregen_exit_1(tmp_path, fast_tones):
         main(["pregen", PACK, "--cache", str(tmp_path), "--workers", "1", "--retries", "0",
               "--engine", "no_such_engine:Engine", "--state", "menu"])  # fmt: skip
     assert stopped.value.code == 1
+
+
+def _pregen_process(cache: Path, *extra: str, frames: str = "2000") -> subprocess.Popen[str]:
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.getcwd()]),
+        "TONE_ENGINE_SECONDS": "0.0",
+        "TONE_ENGINE_FRAMES": frames,
+    }
+    command = [sys.executable, "-m", "middleware.cli", "pregen", PACK, "--cache", str(cache)]
+    return subprocess.Popen(
+        [*command, "--engine", TONE, *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+
+
+@pytest.mark.slow
+def test_two_pregen_processes_share_one_cache(tmp_path):
+    cache = tmp_path / "cache"
+    first = _pregen_process(cache, "--workers", "1")
+    second = _pregen_process(cache, "--workers", "1", "--current", "battle")
+    for process in (first, second):
+        out, _ = process.communicate(timeout=120)
+        assert process.returncode == 0, out
+    pack = load_pack(PACK)
+    expected_sets = len(pack.states) + sum(1 for s in pack.stingers.values() if s.spec)
+    expected_variants = sum(s.variants for s in pack.states.values()) + (
+        expected_sets - len(pack.states)
+    )
+    with VariantCache(cache) as opened:
+        stats = opened.stats()
+        assert (stats.sets, stats.variants) == (expected_sets, expected_variants)
+        assert opened.verify().clean
+
+
+@pytest.mark.slow
+def test_killing_pregen_mid_write_leaves_no_workers_and_a_rerun_completes(tmp_path):
+    cache = tmp_path / "cache"
+    process = _pregen_process(cache, "--workers", "2", frames="1500000")
+    deadline = time.monotonic() + 60
+    while not any(p.stat().st_size > 0 for p in cache.glob("tmp/*.part")):
+        assert time.monotonic() < deadline and process.poll() is None
+        time.sleep(0.002)
+    workers = psutil.Process(process.pid).children(recursive=True)
+    assert workers
+    process.kill()
+    process.communicate()
+    _, alive = psutil.wait_procs(workers, timeout=10)
+    assert not alive  # workers notice their parent is gone and exit
+    rerun = _pregen_process(cache, "--workers", "2", "--state", "menu", "--state", "town")
+    out, _ = rerun.communicate(timeout=120)
+    assert rerun.returncode == 0, out
+    assert not list((cache / "tmp").iterdir())
+    with VariantCache(cache) as opened:
+        assert opened.verify().clean
+        pack = load_pack(PACK)
+        engine_key = EngineKey.from_engine(ToneEngine())
+        for name in ("menu", "town"):
+            assert opened.get_set(pack.state(name), engine_key) is not None
