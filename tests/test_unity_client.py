@@ -418,3 +418,43 @@ def test_bench_command_reports_cost_per_audio_second(harness: Path) -> None:
     assert line["seconds_of_audio"] == 1
     assert line["client_us_per_audio_second"] > 0
     assert line["copy_baseline_us_per_audio_second"] > 0
+
+
+@pytest.mark.slow
+def test_client_reconnects_and_resumes_after_a_service_restart(
+    harness: Path, tmp_path: Path
+) -> None:
+    from tests.service_support import ServiceThread, make_service
+
+    state_dir = tmp_path / "sessions"
+    first = ServiceThread(make_service(state_dir=state_dir, pub_bind="tcp://127.0.0.1:*"))
+    service = first.__enter__()
+    endpoint = service.endpoint
+    proc = subprocess.Popen(
+        ["mono", str(harness), "reconnect", endpoint],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        streaming = json.loads(proc.stdout.readline())
+        assert streaming["event"] == "streaming"
+        first.__exit__(None, None, None)  # the service goes away mid-stream...
+        second = make_service(bind=endpoint, pub_bind="tcp://127.0.0.1:*", state_dir=state_dir)
+        with ServiceThread(second):  # ...and comes back on the same endpoint
+            out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    result = json.loads(out.splitlines()[-1])
+    assert result == {
+        "event": "reconnected",
+        "disconnected": True,
+        "reconnected": True,
+        "resumed": True,
+        "session": streaming["session"],
+        "state": "battle",
+        "blocks_after": result["blocks_after"],
+    }
+    assert result["blocks_after"] >= 10

@@ -23,6 +23,7 @@ namespace Ostinato.Harness
                     case "zmtp-bytes": return WireChecks.ZmtpBytes();
                     case "session": return SessionChecks.Run(args[1], args[2]);
                     case "bench": return Bench.Run(int.Parse(args[1]));
+                    case "reconnect": return ReconnectCheck.Run(args[1]);
                     case "vectors": return VectorChecks.Run(args[1]);
                 }
                 Console.Error.WriteLine("unknown command " + args[0]);
