@@ -145,3 +145,14 @@ def test_compound_meter_midi_tempo_counts_quarters() -> None:
     signature = next(m for m in conductor if m.type == "time_signature")
     assert (signature.numerator, signature.denominator) == (6, 8)
     assert next(m for m in conductor if m.type == "key_signature").key == "E"
+
+
+def test_plot_writes_a_png_with_a_row_per_stem(tmp_path: Path) -> None:
+    from engine_core.export.plot import plot_variant
+
+    variant = band_variants().variants[0]
+    path = plot_variant(variant, tmp_path / "plot.png")
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", data[16:24])
+    assert width == 12 * 80 and height == round(2.0 * (2 + len(variant.stems)) * 80)
