@@ -149,7 +149,7 @@ func _check_live_session() -> void:
 		func(header: Dictionary, data: PackedByteArray) -> void: blocks.append([header, data])
 	)
 	client.open()
-	var connected := await _until(func() -> bool: return client.online, client)
+	var connected: bool = await _until(func() -> bool: return client.online, client)
 	_check("live hello", connected, client.session_id)
 	if not connected:
 		return
@@ -173,7 +173,7 @@ func _check_live_session() -> void:
 	client.close()
 
 
-func _until(condition: Callable, client: RefCounted, timeout_msec := 10000) -> bool:
+func _until(condition: Callable, client: Client, timeout_msec := 10000) -> bool:
 	var deadline := Time.get_ticks_msec() + timeout_msec
 	while Time.get_ticks_msec() < deadline:
 		client.poll()

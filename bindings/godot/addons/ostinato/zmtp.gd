@@ -57,8 +57,8 @@ static func check_greeting(bytes: PackedByteArray) -> String:
 
 
 ## One frame: flags, 1- or 8-byte big-endian size, body.
-static func frame(body: PackedByteArray, more: bool, command := false) -> PackedByteArray:
-	var flags := (FLAG_MORE if more else 0) | (FLAG_COMMAND if command else 0)
+static func frame(body: PackedByteArray, more: bool, is_command := false) -> PackedByteArray:
+	var flags := (FLAG_MORE if more else 0) | (FLAG_COMMAND if is_command else 0)
 	var out := PackedByteArray()
 	if body.size() <= 255:
 		out.append(flags)
