@@ -288,6 +288,7 @@ async def python_reference_session(endpoint: str, stinger: str) -> dict:
         await client.credit(SCRIPT_CREDITS[4], info.stream)
         await wait_blocks(SCRIPT_BLOCKS)
         await client.stream_stop()
+        wav = await client.fetch("battle", variant=1, file_format="wav")
         await client.bye()
     data = b"".join(d for _, d in blocks)
     headers = [[h.seq, h.sample, h.state, h.variant, h.bar, h.beat] for h, _ in blocks]
@@ -299,6 +300,7 @@ async def python_reference_session(endpoint: str, stinger: str) -> dict:
         "headers": headers,
         "bytes": len(data),
         "peak": peak,
+        "fetch": {"bytes": len(wav), "sha256": hashlib.sha256(wav).hexdigest()},
     }
 
 
@@ -340,6 +342,8 @@ def test_harness_session_matches_the_python_client_bit_for_bit(harness: Path, se
     assert reference["headers"] == blocks["headers"]
     assert reference["sha256"] == blocks["sha256"]
     assert reference["peak"] > 0.01  # music, not silence
+    assert events["fetch"] == reference["fetch"]
+    assert events["fetch"]["bytes"] > 48000  # a WAV loop of the battle state
 
     beats = events["events"]["beats"]
     assert len(beats) >= 3

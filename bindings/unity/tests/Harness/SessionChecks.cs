@@ -53,6 +53,9 @@ namespace Ostinato.Harness
                 Emit("status", client.Status());
                 Emit("stop", client.StopStream());
                 Emit("ping", client.Ping());
+                byte[] wav = client.Fetch("battle", 1, "wav");
+                using (SHA256 sha = SHA256.Create())
+                    Emit("fetch", new Dictionary<string, object> { { "bytes", (long)wav.Length }, { "sha256", Json.ToHex(sha.ComputeHash(wav)) } });
                 try
                 {
                     client.SetState("no_such_state");
