@@ -421,7 +421,11 @@ class Director:
         bar_base = self._entry_bar_base(current, sample, origin, grid)
         self._current = _Timeline(plan.target, target_set, grid, origin, voice, bar_base, one_shot)
         level = plan.intensity if plan.intensity is not None else template.intensity
-        self._intensity = self._intensity.retarget(sample, level)
+        if enter == sample:
+            self._intensity = self._intensity.retarget(sample, level)
+        else:  # the layers change when the incoming music enters (after a filler)
+            self._seq += 1
+            heapq.heappush(self._queue, _Queued(enter, self._seq, "intensity", {"value": level}))
         bar, _ = self._bar_beat_at(sample)
         self._emit(
             ev.TRANSITION_STARTED, sample, **{"from": plan.source},
