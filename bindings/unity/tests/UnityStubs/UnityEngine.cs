@@ -22,6 +22,7 @@ namespace UnityEngine
     {
         public AudioClip clip;
         public bool loop;
+        public float spatialBlend;
         public void Play() { }
     }
 

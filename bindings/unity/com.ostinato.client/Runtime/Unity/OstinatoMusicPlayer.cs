@@ -109,6 +109,7 @@ namespace Ostinato.Unity
             AudioSource source = GetComponent<AudioSource>();
             source.clip = AudioClip.Create("Ostinato stream", _outputSampleRate, 2, _outputSampleRate, false);
             source.loop = true;
+            source.spatialBlend = 0f; // music is 2D: no distance attenuation
             source.Play();
             Task.Run(() =>
             {
