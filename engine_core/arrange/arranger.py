@@ -144,23 +144,51 @@ class _Context:
                 for n in notes
             )
 
+    def _spans(self, onset: int, duration: int) -> list[tuple[int, int]]:
+        stop = onset + duration
+        spans = [(onset, min(stop, self.total))]
+        if stop > self.total:
+            spans.append((0, stop - self.total))  # wraps round the seam
+        return spans
+
     def sounding(self, tracks: Sequence[str], start: int, end: int) -> list[int]:
         """Pitches of `tracks` sounding in [start, end), wrap-round notes included."""
         found: list[int] = []
         for track in tracks:
             for onset, duration, pitch, _ in self.mapped[track]:
-                stop = onset + duration
-                spans = [(onset, stop)]
-                if stop > self.total:
-                    spans.append((0, stop - self.total))
-                if any(a < end and b > start for a, b in spans):
+                if any(a < end and b > start for a, b in self._spans(onset, duration)):
                     found.append(pitch)
         return found
 
-    def chord(self, start: int, end: int) -> list[int]:
-        """Pitch classes of harmony and bass in a span, lowest sounding first."""
-        pitches = sorted(self.sounding(("bass", "harmony"), start, end))
-        return list(dict.fromkeys(p % 12 for p in pitches))
+    def chord(self, start: int, end: int, size: int = 4) -> list[int]:
+        """Up to `size` pitch classes of harmony and bass in a span, bass first.
+
+        Pitch classes are ranked by how long they sound in the span (bass counts 1.5x);
+        one a semitone from a better-ranked one is a passing note and is left out.
+        """
+        weights: dict[int, float] = {}
+        lowest: tuple[int, int] | None = None  # (onset, pitch) of the first bass note
+        for track, factor in (("bass", 1.5), ("harmony", 1.0)):
+            for onset, duration, pitch, _ in self.mapped[track]:
+                overlap = sum(
+                    max(0, min(b, end) - max(a, start)) for a, b in self._spans(onset, duration)
+                )
+                if overlap <= 0:
+                    continue
+                weights[pitch % 12] = weights.get(pitch % 12, 0.0) + factor * overlap
+                if track == "bass" and (lowest is None or (onset % self.total, pitch) < lowest):
+                    lowest = (onset % self.total, pitch)
+        ranked = sorted(weights, key=lambda pc: (-weights[pc], pc))
+        if lowest is not None:
+            ranked.remove(lowest[1] % 12)
+            ranked.insert(0, lowest[1] % 12)
+        chosen: list[int] = []
+        for pc in ranked:
+            if all(min((pc - c) % 12, (c - pc) % 12) > 1 for c in chosen):
+                chosen.append(pc)
+            if len(chosen) == size:
+                break
+        return chosen
 
 
 def _track_part(context: _Context, track: str, stem: StemSpec) -> list[PartNote]:
@@ -191,7 +219,7 @@ def _pad_part(context: _Context, stem: StemSpec, density: float) -> list[PartNot
     centre = low + (high - low) * 0.4
     part: list[PartNote] = []
     for start, end in _slots(context, length):
-        pcs = context.chord(start, end)[:4]
+        pcs = context.chord(start, end)
         voicing = sorted({_nearest(pc, centre, low, high) for pc in pcs})
         if voicing:
             centre = 0.5 * centre + 0.5 * float(np.mean(voicing))

@@ -87,6 +87,7 @@ def plot_variant(variant: Variant, path: str | Path) -> Path:
     spectrum = figure.add_subplot(grid[1, :])
     spectrum.specgram(mono, NFFT=1024, Fs=rate, noverlap=512, cmap="magma")
     spectrum.set_ylim(0, 8000)
+    spectrum.set_xlim(0, mono.shape[0] / rate)
     spectrum.set_ylabel("Hz")
     for bar in meta.bar_samples:
         spectrum.axvline(bar / rate, color="white", linewidth=0.6, alpha=0.5)
