@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import mmap
 import sqlite3
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -297,3 +299,17 @@ def test_usage_times_are_written_back(cache):
     cache.get_set(state, ENGINE)
     cache.flush_usage()
     assert cache.list_sets()[0].last_used_at > before
+
+
+def test_a_claim_held_by_a_live_process_excludes_others(cache):
+    skey = set_key(make_state(), ENGINE)
+    assert cache.claim(skey) and cache.claim(skey)  # re-entrant for its holder
+    probe = (
+        "import sys; from middleware.cache import VariantCache;"
+        "print(VariantCache(sys.argv[1]).claim(sys.argv[2]))"
+    )
+    other = [sys.executable, "-c", probe, str(cache.root), skey]
+    assert subprocess.run(other, capture_output=True, text=True).stdout.strip() == "False"
+    cache.release(skey)
+    assert subprocess.run(other, capture_output=True, text=True).stdout.strip() == "True"
+    assert cache.claim(skey)  # the other process is gone: its claim is void

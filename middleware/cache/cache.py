@@ -36,13 +36,14 @@ from middleware.cache.keys import (
     variant_count,
     variant_key,
 )
-from middleware.cache.store import ObjectStore, StagedFile, hash_file
+from middleware.cache.store import ObjectStore, StagedFile, hash_file, pid_alive
 
 ENV_ROOT = "OSTINATO_CACHE"
 ENV_BUDGET_MB = "OSTINATO_CACHE_BUDGET_MB"
 DEFAULT_BUDGET_BYTES = 8 * 1024**3
 USAGE_FLUSH_S = 5.0
 MIDI_MEMO_ENTRIES = 512
+CLAIM_STALE_S = 3600.0
 
 #: progress(stage, done, total)
 ProgressCallback = Callable[[str, int, int], None]
@@ -459,6 +460,32 @@ class VariantCache:
             self.put_variant(state, engine_key, v, variants=count) for v in variant_set.variants
         )
 
+    # -- claims ---------------------------------------------------------------------------
+
+    def claim(self, skey: str, *, stale_s: float = CLAIM_STALE_S) -> bool:
+        """Claim the right to generate a set; ``False`` while another live process holds it.
+
+        A claim of a process that is gone (or older than `stale_s`) is taken over.
+        """
+        now = time.time()
+        with self.index.write() as tx:
+            row = tx.execute("SELECT pid, claimed_at FROM claims WHERE set_key = ?", (skey,))
+            held = row.fetchone()
+            if held is not None:
+                pid, claimed_at = int(held[0]), float(held[1])
+                if pid != os.getpid() and pid_alive(pid) and now - claimed_at < stale_s:
+                    return False
+            tx.execute(
+                "INSERT OR REPLACE INTO claims (set_key, pid, claimed_at) VALUES (?, ?, ?)",
+                (skey, os.getpid(), now),
+            )
+        return True
+
+    def release(self, skey: str) -> None:
+        """Drop this process's claim on a set."""
+        with self.index.write() as tx:
+            tx.execute("DELETE FROM claims WHERE set_key = ? AND pid = ?", (skey, os.getpid()))
+
     # -- pins -----------------------------------------------------------------------------
 
     def pin(
@@ -498,11 +525,9 @@ class VariantCache:
 
     def _live_pins(self, tx: sqlite3.Connection) -> set[str]:
         """Pinned set keys; drops pins whose process is gone."""
-        from middleware.cache.store import _pid_alive
-
         pinned: set[str] = set()
         for skey, owner, pid in tx.execute("SELECT set_key, owner, pid FROM pins").fetchall():
-            if pid is not None and not _pid_alive(int(pid)):
+            if pid is not None and not pid_alive(int(pid)):
                 tx.execute("DELETE FROM pins WHERE set_key = ? AND owner = ?", (skey, owner))
             else:
                 pinned.add(skey)

@@ -6,6 +6,8 @@ Tables:
   metadata JSON, the digests of its audio and MIDI files, size and times.
 - ``pins``: sets that eviction must keep, per owner (a session, a bake); a pin held by a
   process records its pid and is dropped once that process is gone.
+- ``claims``: sets a process is generating right now, so another process waits for
+  them instead of making them twice (a claim of a dead process is void).
 - ``engines``: engine keys recorded by processes that loaded the engine, by fingerprint
   (see `middleware.cache.engine`), so a warm start need not load the model.
 
@@ -57,6 +59,11 @@ CREATE TABLE IF NOT EXISTS engines (
     fingerprint TEXT PRIMARY KEY,
     key_json TEXT NOT NULL,
     recorded_at REAL NOT NULL
+);
+CREATE TABLE IF NOT EXISTS claims (
+    set_key TEXT PRIMARY KEY,
+    pid INTEGER NOT NULL,
+    claimed_at REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS pins (
     set_key TEXT NOT NULL,

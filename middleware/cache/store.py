@@ -63,7 +63,7 @@ class _HashingWriter:
         return self._digest.hexdigest()[:DIGEST_CHARS]
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -194,7 +194,7 @@ class ObjectStore:
                 age_s = now - path.stat().st_mtime
             except FileNotFoundError:
                 continue
-            dead = pid <= 0 or not _pid_alive(pid) or (include_own and pid == own_pid)
+            dead = pid <= 0 or not pid_alive(pid) or (include_own and pid == own_pid)
             if dead or age_s > STALE_TEMP_S:
                 with contextlib.suppress(FileNotFoundError):
                     path.unlink()

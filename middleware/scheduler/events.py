@@ -18,6 +18,7 @@ class EventKind(StrEnum):
     PROGRESS = "progress"  # engine progress: `stage`, `done` of `total`
     VARIANT_READY = "variant_ready"  # variant `variant_index` is in the cache
     SET_READY = "set_ready"  # the whole set is in the cache (`generated` False: it was)
+    WAITING = "waiting"  # another process is generating the set; looked at again soon
     RETRYING = "retrying"  # an attempt failed (`error`); the set is queued again
     FAILED = "failed"  # every attempt failed; `error` holds the last cause
     CANCELLED = "cancelled"

@@ -42,6 +42,8 @@ from middleware.scheduler.worker import DEFAULT_ENGINE_FACTORY, Task, WorkerConf
 _REQUEST_ENGINE = EngineKey("request", "request", "")
 
 Listener = Callable[[SchedulerEvent], None]
+#: How often a set another process is generating is looked at again.
+CLAIM_POLL_S = 0.5
 
 
 def request_key(state: StateLike, variants: int | None = None) -> str:
@@ -177,6 +179,7 @@ class Scheduler:
         self._queue = RequestQueue()
         self._jobs: dict[str, _Job] = {}  # queued or running, by request key
         self._workers: dict[int, _Worker] = {}
+        self._deferred: list[tuple[float, _Job]] = []  # (monotonic time, job) claimed elsewhere
         self._next_worker_id = 0
         self._next_task_id = 0
         self._events: list[SchedulerEvent] = []
@@ -344,6 +347,7 @@ class Scheduler:
                 self._event(EventKind.CANCELLED, job)
                 self._resolutions.append((job.future, None))
             self._jobs.clear()
+            self._deferred.clear()
             for worker in self._workers.values():
                 if worker.state == "busy" or worker.state == "starting":
                     worker.process.kill()
@@ -433,7 +437,7 @@ class Scheduler:
                 for worker in self._workers.values():
                     if worker.state != "dead":
                         watched += [worker.conn, worker.process.sentinel]
-            ready = wait_for(watched, timeout=0.5)
+            ready = wait_for(watched, timeout=CLAIM_POLL_S / 2)
             with self._lock:
                 if self._wake_r in ready:
                     with contextlib.suppress(BlockingIOError):
@@ -516,6 +520,11 @@ class Scheduler:
         elif kind == "failed":
             self._finish(worker)
             self._attempt_failed(job, message[2])
+        elif kind == "elsewhere":  # another process holds the set's claim: look again soon
+            self._finish(worker)
+            job.attempts -= 1
+            self._deferred.append((time.monotonic() + CLAIM_POLL_S, job))
+            self._event(EventKind.WAITING, job)
 
     def _finish(self, worker: _Worker) -> None:
         worker.job = None
@@ -554,6 +563,12 @@ class Scheduler:
     def _dispatch(self) -> None:
         if self._closing:
             return
+        now = time.monotonic()
+        due = [job for when, job in self._deferred if when <= now]
+        self._deferred = [(when, job) for when, job in self._deferred if when > now]
+        for job in due:
+            if not job.cancelled:
+                self._queue.push(job.request, job.priority)
         for worker in self._workers.values():
             if worker.state != "idle" or not self._queue:
                 continue

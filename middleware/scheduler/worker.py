@@ -93,27 +93,44 @@ def _run_task(task: Task, engine: Any, engine_key: Any, cache: Any, conn: Any) -
         if have >= set(range(task.variants)):
             conn.send(("done", task.task_id, False, time.monotonic() - started))
             return
-        last_sent = [0.0, ""]
-
-        def progress(stage: str, done: int, total: int) -> None:
-            now = time.monotonic()
-            if stage != last_sent[1] or done == total or now - last_sent[0] > PROGRESS_INTERVAL_S:
-                last_sent[0], last_sent[1] = now, stage
-                conn.send(("progress", task.task_id, stage, done, total))
-
-        variant_set = engine.generate(
-            task.state.spec,
-            state=task.state.name,
-            seed=task.state.seed,
-            variants=task.variants,
-            progress=progress,
-        )
-        for variant in variant_set.variants:
-            cache.put_variant(task.state, engine_key, variant, variants=task.variants)
-            conn.send(("variant", task.task_id, variant.meta.index))
-        conn.send(("done", task.task_id, True, time.monotonic() - started))
+        skey = cache.set_key(task.state, engine_key, task.variants)
+        if not cache.claim(skey):
+            conn.send(("elsewhere", task.task_id))  # another process is making it
+            return
+        try:
+            have = cache.cached_indices(task.state, engine_key, variants=task.variants)
+            if have >= set(range(task.variants)):  # finished elsewhere just before the claim
+                conn.send(("done", task.task_id, False, time.monotonic() - started))
+                return
+            _generate(task, engine, engine_key, cache, conn, started)
+        finally:
+            cache.release(skey)
     except Exception as error:  # reported to the scheduler, which retries or fails the set
         # (if the pipe itself is gone, this send raises and the worker loop ends)
         conn.send(
             ("failed", task.task_id, f"{type(error).__name__}: {error}", traceback.format_exc())
         )
+
+
+def _generate(
+    task: Task, engine: Any, engine_key: Any, cache: Any, conn: Any, started: float
+) -> None:
+    last_sent = [0.0, ""]
+
+    def progress(stage: str, done: int, total: int) -> None:
+        now = time.monotonic()
+        if stage != last_sent[1] or done == total or now - last_sent[0] > PROGRESS_INTERVAL_S:
+            last_sent[0], last_sent[1] = now, stage
+            conn.send(("progress", task.task_id, stage, done, total))
+
+    variant_set = engine.generate(
+        task.state.spec,
+        state=task.state.name,
+        seed=task.state.seed,
+        variants=task.variants,
+        progress=progress,
+    )
+    for variant in variant_set.variants:
+        cache.put_variant(task.state, engine_key, variant, variants=task.variants)
+        conn.send(("variant", task.task_id, variant.meta.index))
+    conn.send(("done", task.task_id, True, time.monotonic() - started))
