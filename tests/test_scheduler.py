@@ -24,7 +24,10 @@ from middleware.scheduler import (
     SchedulerClosedError,
     SchedulerConfigError,
     SetFailedError,
+    likely_next,
+    pack_requests,
 )
+from middleware.templates.loader import load_pack
 
 TONE = "test_cache_support:make_tone_engine"
 
@@ -220,3 +223,17 @@ def test_bad_settings_raise_typed_errors(tmp_path):
         Scheduler(tmp_path, retries=-1)
     with pytest.raises(SchedulerConfigError):
         Scheduler(tmp_path, engine_factory="engine_core.generate")
+
+
+def test_focus_moves_a_sessions_state_and_its_targets_to_the_front(tmp_path, tone_pace):
+    tone_pace(2.0, frames=2000)
+    pack = load_pack("templates/fantasy_rpg")
+    with Scheduler(tmp_path, workers=1, engine_factory=TONE) as scheduler:
+        scheduler.submit(make_state("blocker", variants=1))
+        wait_until(lambda: scheduler.running() == ["blocker"])
+        everything = [(state, Priority.BACKGROUND) for state, _ in pack_requests(pack)]
+        scheduler.submit_many(everything)
+        assert scheduler.queued()[0] == pack.start_state
+        scheduler.focus(pack, "battle")
+        nearby = likely_next(pack, "battle")
+        assert scheduler.queued()[: 1 + len(nearby)] == ["battle", *nearby]
