@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import mmap
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from middleware.cache import (
     VariantCache,
     set_key,
 )
+from middleware.templates.loader import load_pack
 
 ENGINE = EngineKey("1.0", "weights-a", "sf-a")
 
@@ -313,3 +315,24 @@ def test_a_claim_held_by_a_live_process_excludes_others(cache):
     cache.release(skey)
     assert subprocess.run(other, capture_output=True, text=True).stdout.strip() == "True"
     assert cache.claim(skey)  # the other process is gone: its claim is void
+
+
+def _pack_keys(pack_dir) -> dict[str, str]:
+    pack = load_pack(pack_dir)
+    return {name: set_key(state, ENGINE) for name, state in pack.states.items()}
+
+
+def test_editing_a_real_pack_invalidates_only_what_changed(tmp_path):
+    pack_dir = tmp_path / "fantasy_rpg"
+    shutil.copytree("templates/fantasy_rpg", pack_dir)
+    before = _pack_keys(pack_dir)
+    pack_toml = pack_dir / "pack.toml"
+    text = pack_toml.read_text()
+    edited = text.replace('fade_length = "2 beats"', 'fade_length = "4 beats"', 1)
+    assert edited != text
+    pack_toml.write_text("# a new comment at the top\n" + edited)
+    assert _pack_keys(pack_dir) == before  # transitions and comments change no audio
+    battle = pack_dir / "battle.toml"
+    battle.write_text(battle.read_text().replace("relentless", "restless"))
+    after = _pack_keys(pack_dir)
+    assert [name for name in before if after[name] != before[name]] == ["battle"]
