@@ -114,8 +114,9 @@ class ToneEngine:
     """The engine interface over synthesised tones; `seconds_per_variant` sets its pace.
 
     The pace and the frame count can be set through the environment of the worker
-    processes (``TONE_ENGINE_SECONDS``, ``TONE_ENGINE_FRAMES``) and a state whose prompt
-    contains "fail" raises, so the scheduler's retry path runs for real.
+    processes (``TONE_ENGINE_SECONDS``, ``TONE_ENGINE_FRAMES``); a state whose prompt
+    contains "fail" raises, so the scheduler's retry path runs for real, and one whose
+    prompt contains "slow" takes 1.5 s more (to keep a worker busy while a test queues).
     """
 
     engine_version = "tone-1"
@@ -138,6 +139,8 @@ class ToneEngine:
     ) -> VariantSet:
         if "fail" in spec.prompt:
             raise RuntimeError(f"tone engine refuses {state!r}")
+        if "slow" in spec.prompt:
+            time.sleep(1.5)
         made = []
         for index in range(variants):
             time.sleep(self.seconds_per_variant)

@@ -93,7 +93,7 @@ def test_a_cached_set_resolves_at_once_without_work(tmp_path, tone_pace):
 
 def test_requests_run_by_priority_and_duplicates_are_joined(tmp_path, tone_pace):
     tone_pace(0.15)
-    blocker = make_state("blocker", prompt="keeps the worker busy", variants=1)
+    blocker = make_state("blocker", prompt="slow: keeps the worker busy", variants=1)
     names = ["rest1", "near", "rest2", "now"]
     states = {n: make_state(n, prompt=f"theme {n}", variants=1) for n in names}
     with Scheduler(tmp_path, workers=1, engine_factory=TONE) as scheduler:
@@ -169,7 +169,7 @@ def test_a_worker_killed_mid_write_is_replaced_and_the_set_redone(tmp_path, tone
 
 def test_cancelling_queued_and_running_sets(tmp_path, tone_pace):
     tone_pace(0.5)
-    running, queued = make_state("running", prompt="one"), make_state("queued", prompt="two")
+    running, queued = make_state("running", prompt="slow one"), make_state("queued", prompt="two")
     with Scheduler(tmp_path, workers=1, engine_factory=TONE) as scheduler:
         events = []
         scheduler.add_listener(events.append)
