@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -237,8 +238,9 @@ class Director:
     def _submit(self, kind: str, at_sample: int | None, args: dict[str, Any]) -> Any:
         if at_sample is None or at_sample == self._position:
             return self._apply(kind, self._position, args)
-        if isinstance(at_sample, bool) or not isinstance(at_sample, int):
+        if isinstance(at_sample, bool) or not isinstance(at_sample, numbers.Integral):
             raise InvalidEventError("at_sample must be an integer", {"value": repr(at_sample)})
+        at_sample = int(at_sample)
         if at_sample < self._position:
             raise InvalidEventError(
                 f"at_sample {at_sample} was already played (clock is at {self._position})",
