@@ -108,6 +108,8 @@ class Voice:
         self.fade_in: Envelope | None = None
         self.fade_out: Envelope | None = None  # the fade-out that ends first
         self._envelopes: tuple[Envelope, ...] = ()  # all gain envelopes, multiplied
+        self._memo_level: float | None = None
+        self._memo_sources: list[tuple[np.ndarray, float]] = []
         ranges = variant.meta.stem_intensity
         if music and variant.stems:
             self.stems = tuple(
@@ -226,14 +228,21 @@ class Voice:
 
     def _sources(self, level: float) -> list[tuple[np.ndarray, float]]:
         """(audio, gain) pairs at a constant intensity: the premixed mix when every stem is
-        fully on (the engine's stems sum to its mix), else each audible stem."""
+        fully on (the engine's stems sum to its mix), else each audible stem. Memoised for
+        the last intensity (it is constant between intensity changes)."""
+        if level == self._memo_level:
+            return self._memo_sources
         if not self.music:
-            return [(self.stems[0].audio, 1.0)]
-        layers = [(s.audio, stem_gain(level, s.low, s.high)) for s in self.stems]
-        if self.mix is not None and all(layer == 1.0 for _, layer in layers):
-            return [(self.mix, 1.0)]
-        audible = [pair for pair in layers if pair[1] != 0.0]
-        return audible or [(self.stems[0].audio, 0.0)]
+            sources = [(self.stems[0].audio, 1.0)]
+        else:
+            layers = [(s.audio, stem_gain(level, s.low, s.high)) for s in self.stems]
+            if self.mix is not None and all(layer == 1.0 for _, layer in layers):
+                sources = [(self.mix, 1.0)]
+            else:
+                sources = [pair for pair in layers if pair[1] != 0.0]
+                sources = sources or [(self.stems[0].audio, 0.0)]
+        self._memo_level, self._memo_sources = level, sources
+        return sources
 
     def _render_ramping(
         self,
