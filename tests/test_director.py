@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from engine_core.spec import GenerationSpec, Meter, StemSpec, beat_to_sample
 from middleware.director import events as ev
@@ -162,6 +164,25 @@ def test_transition_starts_on_the_planned_sample(mode: LeaveAt, bpm: float, mete
     assert audio[expected + GUARD, 0] == 0.0
 
 
+@settings(max_examples=25, deadline=None)
+@given(
+    bpm=st.floats(min_value=60.0, max_value=180.0),
+    meter=st.sampled_from(["3/4", "4/4", "6/8"]),
+    mode=st.sampled_from(list(LeaveAt)),
+    fade=st.sampled_from([Fade.NONE, Fade.CROSS, Fade.IN, Fade.OUT]),
+    event_at=st.integers(min_value=1, max_value=300_000),
+    block=st.sampled_from([64, 333, 1024, 8192]),
+)
+def test_any_transition_sounds_on_its_reference_sample(bpm, meter, mode, fade, event_at, block):
+    rule = TransitionRule("a", "b", leave_at=mode, fade=fade, phrase_bars=2)
+    the_pack = pack([state("a", bpm=bpm, meter=meter), state("b", bpm=bpm, meter=meter)], [rule])
+    director = Director(the_pack, sets_for(the_pack, {"a": dc(0), "b": dc(1)}).get)
+    director.set_state("b", at_sample=event_at)
+    expected = reference_sync(event_at, bpm, meter, 2, mode, phrase=2)
+    audio = render(director, (expected // block + 2) * block, block=block)
+    assert first_nonzero(audio[:, 1]) == expected
+
+
 @pytest.mark.parametrize(
     ("fade", "length", "fade_samples"),
     [
@@ -305,6 +326,21 @@ def test_one_shot_plays_once_then_continues_to_its_next_state() -> None:
     assert np.all(audio[192000 : 192000 + 4800, 1] == LEVEL)
     assert np.all(audio[192000 + 4800 :, 1] == 0)
     assert audio[192000 + GUARD, 0] == LEVEL
+
+
+def test_one_shot_with_hold_previous_returns_to_where_it_came_from() -> None:
+    rules = [
+        TransitionRule("*", "*", leave_at=LeaveAt.NEXT_BAR, fade=Fade.NONE),
+        TransitionRule("*", "hit", leave_at=LeaveAt.NEXT_BEAT, fade=Fade.NONE, hold_previous=True),
+    ]
+    the_pack = pack([state("a"), state("b"), state("hit", one_shot=True, bars=1)], rules)
+    fills = {"a": dc(0), "b": dc(1), "hit": dc(0, 0.0625)}
+    director = Director(the_pack, sets_for(the_pack, fills).get)
+    director.set_state("b", at_sample=10)  # b from 96000
+    director.set_state("hit", at_sample=100_000)  # next beat: 120000, one bar long
+    render(director, 5 * SR)
+    states = [(e.data["state"], e.sample) for e in director.drain_events() if e.kind == "state"]
+    assert states == [("a", 0), ("b", 96000), ("hit", 120000), ("b", 216000)]
 
 
 def test_stinger_lands_on_the_next_beat_and_ducks_the_music() -> None:

@@ -318,8 +318,8 @@ class Director:
                 self._intensity = self._intensity.retarget(sample, intensity)
             return None
         plan, rule = self._plan(name, sample, intensity)
-        if self._variant_set(name) is None:
-            self._emit(ev.WAITING_FOR_AUDIO, sample, state=name)
+        if plan.at_sample > sample and self._variant_set(name) is None:
+            self._emit(ev.WAITING_FOR_AUDIO, sample, state=name)  # told early; planned anyway
         self._pending = _Pending(plan, rule)
         self._emit(ev.TRANSITION_PLANNED, sample, **plan.to_json())
         if plan.at_sample == sample:
