@@ -6,6 +6,7 @@ import asyncio
 import tracemalloc
 
 import numpy as np
+import pytest
 import zmq
 import zmq.asyncio
 
@@ -95,6 +96,7 @@ async def test_a_client_granting_no_credit_costs_the_server_nothing() -> None:
         assert grown < 256 * 1024
 
 
+@pytest.mark.slow
 async def test_a_client_that_grants_credit_but_never_reads_is_bounded_by_the_queue() -> None:
     async with make_service(max_credits=64) as service:
         context = zmq.asyncio.Context()

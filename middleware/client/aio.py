@@ -73,6 +73,7 @@ class AsyncClient:
         self.reconnects = 0
         self._context = zmq.asyncio.Context()
         self._dealer: zmq.asyncio.Socket | None = None
+        self._dealer_reader: asyncio.Task | None = None
         self._sub: zmq.asyncio.Socket | None = None
         self._ids = itertools.count(1)
         self._pending: dict[int, asyncio.Future] = {}
@@ -98,7 +99,8 @@ class AsyncClient:
         self._secure(dealer)
         dealer.connect(self.endpoint)
         self._dealer = dealer
-        self._readers.append(asyncio.create_task(self._read_dealer(dealer)))
+        self._dealer_reader = asyncio.create_task(self._read_dealer(dealer))
+        self._readers.append(self._dealer_reader)
 
     async def connect(self) -> AsyncClient:
         if self._dealer is None:
@@ -107,8 +109,13 @@ class AsyncClient:
 
     async def _reopen(self) -> None:
         """A new DEALER (new routing id); the old one's replies are abandoned."""
-        old = self._dealer
+        old, reader = self._dealer, self._dealer_reader
         self._dealer = None
+        if reader is not None:
+            reader.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reader
+            self._readers.remove(reader)
         if old is not None:
             old.close(0)
         self._open()

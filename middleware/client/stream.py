@@ -83,27 +83,27 @@ class StreamPlayer:
         return self.block_frames / rate
 
     async def _play(self) -> None:
+        """Consume one block per block period (real time) or as soon as one arrives."""
         await self._filled.wait()
         started = time.perf_counter()
         played = 0
         while True:
-            if self.realtime:
-                deadline = started + played * self.block_period_s
-                delay = deadline - time.perf_counter()
-                if delay > 0:
-                    await asyncio.sleep(delay)
+            if not self.realtime:
+                header, data = await self._buffer.get()
+                self._consume(header, data)
+                continue
+            deadline = started + played * self.block_period_s
+            delay = deadline - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            played += 1
             if self._buffer.empty():
                 self.stats.underruns += 1
                 if self.record:
                     self._played.append(np.zeros((self.block_frames, 2), np.float32))
-                played += 1
-                if not self.realtime:
-                    header, data = await self._buffer.get()
-                    self._consume(header, data)
                 continue
             header, data = self._buffer.get_nowait()
             self._consume(header, data)
-            played += 1
 
     def _consume(self, header: codec.PcmHeader, data: bytes) -> None:
         self.stats.blocks_played += 1

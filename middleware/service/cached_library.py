@@ -78,6 +78,9 @@ class CachedLibrary:
     def progress(self) -> tuple[int, int]:
         return len(self._sets), len(self._items)
 
+    def counts(self) -> dict[str, int]:
+        return {"cached": self.sets_from_cache, "generated": self.sets_generated}
+
     def subscribe(self, listener: LibraryListener) -> None:
         self._listeners.append(listener)
 

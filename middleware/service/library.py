@@ -26,6 +26,10 @@ class MusicLibrary(Protocol):
         """(variant sets ready, variant sets wanted) over every served pack."""
         ...
 
+    def counts(self) -> dict[str, int]:
+        """`{"cached": sets found in the cache at start, "generated": sets made since}`."""
+        ...
+
     def prioritise(self, pack: str, names: Sequence[str]) -> None:
         """Generate these first (most urgent first): a session is in, or heading to, them."""
         ...
@@ -49,6 +53,9 @@ class StaticLibrary:
 
     def progress(self) -> tuple[int, int]:
         return len(self._sets), len(self._sets)
+
+    def counts(self) -> dict[str, int]:
+        return {"cached": len(self._sets), "generated": 0}
 
     def prioritise(self, pack: str, names: Sequence[str]) -> None:
         return None

@@ -170,7 +170,7 @@ def status(service: Service, routing_id: bytes, session: Session | None, body: B
     result: Body = {
         "session": None,
         "ready": total > 0 and done >= total,
-        "pregen": {"done": done, "total": total},
+        "pregen": {"done": done, "total": total, **service.library.counts()},
         "sessions": len(service.sessions),
         "state": None,
         "variant": None,

@@ -63,7 +63,6 @@ class Service:
         self.stats = {"requests": 0, "errors": 0, "dropped_replies": 0, "internal": 0}
         self._context: zmq.asyncio.Context | None = None
         self._router: zmq.asyncio.Socket | None = None
-        self._router_send: zmq.Socket | None = None
         self._pub: zmq.Socket | None = None
         self._auth: Any = None
         self._tasks: list[asyncio.Task] = []
@@ -101,7 +100,6 @@ class Service:
         self.endpoint = router.getsockopt_string(zmq.LAST_ENDPOINT)
         self.pub_endpoint = pub.getsockopt_string(zmq.LAST_ENDPOINT)
         self._router = router
-        self._router_send = zmq.Socket.shadow(router.underlying)
         self._pub = zmq.Socket.shadow(pub.underlying)
         self._pub_async = pub
         self.library.subscribe(self._on_library_news)
@@ -232,19 +230,23 @@ class Service:
         task.add_done_callback(self._background.discard)
 
     def _send(self, routing_id: bytes, frames: list[bytes]) -> str:
-        """Send without blocking: 'sent', 'full' (peer's queue at its limit) or 'gone'."""
-        sock = self._router_send
+        """Send without blocking: 'sent', 'full' (peer's queue at its limit) or 'gone'.
+
+        Goes through the asyncio socket (not a shadow) so that pyzmq re-checks the socket's
+        events after the send and a pending receive is never left asleep.
+        """
+        sock = self._router
         if sock is None:
             return "gone"
-        try:
-            sock.send_multipart([routing_id, *frames], flags=zmq.DONTWAIT, copy=False)
-        except zmq.Again:
+        future = sock.send_multipart([routing_id, *frames], flags=zmq.DONTWAIT, copy=False)
+        error = future.exception() if future.done() else None
+        if error is None:
+            return "sent"
+        if isinstance(error, zmq.Again):
             return "full"
-        except zmq.ZMQError as error:
-            if error.errno == zmq.EHOSTUNREACH:
-                return "gone"
-            raise
-        return "sent"
+        if isinstance(error, zmq.ZMQError) and error.errno == zmq.EHOSTUNREACH:
+            return "gone"
+        raise error
 
     def _reply(self, routing_id: bytes, prefix: list[bytes], reply: bytes) -> None:
         if self._send(routing_id, [*prefix, reply]) != "sent":

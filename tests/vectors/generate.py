@@ -134,7 +134,7 @@ def _requests() -> list[tuple[str, codec.Request, dict[str, Any]]]:
             {
                 "session": SESSION,
                 "ready": True,
-                "pregen": {"done": 6, "total": 6},
+                "pregen": {"done": 6, "total": 6, "cached": 4, "generated": 2},
                 "sessions": 1,
                 "state": "explore",
                 "variant": 1,

@@ -1,0 +1,113 @@
+"""Play the scripted session through the Python client over real sockets and record it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from middleware.client import AsyncClient, StreamPlayer
+from middleware.protocol.codec import PcmHeader
+from sample_game.script import SESSION, SESSION_LENGTH_S, Step
+
+
+@dataclass
+class SessionReport:
+    sample_rate: int
+    audio: np.ndarray
+    headers: list[PcmHeader]
+    ack_latencies_s: list[float] = field(default_factory=list)
+    ping_latencies_s: list[float] = field(default_factory=list)
+    planned: list[dict[str, Any]] = field(default_factory=list)  # from the event replies
+    started: list[dict[str, Any]] = field(default_factory=list)  # from PUB
+    stingers: list[dict[str, Any]] = field(default_factory=list)
+    beats_heard: int = 0
+    underruns: int = 0
+    seq_gaps: int = 0
+    log: list[str] = field(default_factory=list)
+
+
+async def _perform(client: AsyncClient, step: Step, report: SessionReport) -> None:
+    started = time.perf_counter()
+    if step.action == "event":
+        ack = await client.event(step.target, intensity=step.value, params=step.params)
+        if ack.transition is not None:
+            report.planned.append(
+                {
+                    "to": ack.transition.target,
+                    "at_sample": ack.transition.at_sample,
+                    "leave_at": ack.transition.leave_at,
+                    "fade": ack.transition.fade,
+                }
+            )
+    elif step.action == "intensity":
+        await client.intensity(float(step.value or 0.0))
+    elif step.action == "stinger":
+        report.stingers.append(await client.stinger(step.target))
+    report.ack_latencies_s.append(time.perf_counter() - started)
+
+
+async def play_session(
+    client: AsyncClient,
+    *,
+    steps: Sequence[Step] = SESSION,
+    length_s: float = SESSION_LENGTH_S,
+    realtime: bool = True,
+    buffer_blocks: int = 8,
+    block_frames: int = 1024,
+    progress: Any = None,
+) -> SessionReport:
+    """Run `steps` at their music times while streaming; `progress(seconds)` is called."""
+    report_started: list[dict[str, Any]] = []
+    beats = [0]
+    client.on("transition.started", lambda n: report_started.append(dict(n.body)))
+    client.on("beat", lambda n: beats.__setitem__(0, beats[0] + 1))
+    player = StreamPlayer(
+        client, block_frames=block_frames, buffer_blocks=buffer_blocks, realtime=realtime
+    )
+    info = await player.start()
+    report = SessionReport(info.sample_rate, np.zeros((0, 2), np.float32), [])
+    pending = list(steps)
+    last_ping = 0.0
+    while True:
+        played_s = player.stats.blocks_played * block_frames / info.sample_rate
+        while pending and pending[0].at_s <= played_s:
+            step = pending.pop(0)
+            report.log.append(f"{played_s:6.2f}s {step.action} {step.target} {step.note}")
+            await _perform(client, step, report)
+        if played_s >= length_s:
+            break
+        if played_s - last_ping >= 0.5:
+            last_ping = played_s
+            sent = time.perf_counter()
+            await client.ping(played_s)
+            report.ping_latencies_s.append(time.perf_counter() - sent)
+        if progress is not None:
+            progress(played_s)
+        await asyncio.sleep(0.01 if realtime else 0)
+    await player.stop()
+    await asyncio.sleep(0.05)  # let the last notifications arrive
+    report.audio = player.audio()
+    report.headers = list(player.stats.headers)
+    report.started = report_started
+    report.beats_heard = beats[0]
+    report.underruns = player.stats.underruns
+    report.seq_gaps = player.stats.seq_gaps
+    return report
+
+
+def on_plan(report: SessionReport) -> list[dict[str, Any]]:
+    """Each transition that started, with the plan it followed (same target, same sample)."""
+    rows = []
+    plans = {(p["to"], p["at_sample"]) for p in report.planned}
+    for item in report.started:
+        rows.append({**item, "planned": (item.get("to"), item.get("sample")) in plans})
+    return rows
+
+
+def percentile_ms(values: Sequence[float], q: float) -> float:
+    return float(np.percentile(np.asarray(values) * 1000.0, q)) if values else float("nan")

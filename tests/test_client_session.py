@@ -1,0 +1,46 @@
+"""The sample game's scripted session, driven by the Python client against a real service."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from middleware.client import AsyncClient, Client
+from sample_game.session import on_plan, play_session
+from tests.service_support import ServiceThread, make_service
+
+
+@pytest.mark.slow
+async def test_scripted_session_follows_the_script_on_planned_samples() -> None:
+    async with make_service() as service, AsyncClient(service.endpoint) as client:
+        await client.hello()
+        report = await play_session(client, realtime=False)
+        await client.bye()
+    assert report.underruns == 0 and report.seq_gaps == 0
+    states = [h.state for h in report.headers]
+    visited = [s for i, s in enumerate(states) if i == 0 or s != states[i - 1]]
+    assert visited == ["menu", "town", "explore", "battle", "victory", "explore"]
+    rows = on_plan(report)
+    assert [r["to"] for r in rows][-5:] == ["town", "explore", "battle", "victory", "explore"]
+    assert all(r["planned"] for r in rows if r.get("from") not in (None, "victory"))
+    # every transition started on the sample its event reply announced
+    for row in rows:
+        if row["planned"]:
+            block = next(h for h in report.headers if h.sample + h.frames > row["sample"])
+            assert block.sample <= row["sample"]
+    assert report.stingers and report.stingers[0]["name"] == "level_up"
+    assert report.beats_heard > 40
+    assert report.audio.shape == (len(report.headers) * 1024, 2)
+    assert float(np.abs(report.audio).max()) > 0.01
+
+
+def test_sync_client_sends_events_and_hears_transitions() -> None:
+    with ServiceThread(make_service()) as service, Client(service.endpoint) as client:
+        hello = client.hello()
+        planned: list[dict] = []
+        client.on("transition.planned", lambda note: planned.append(note.body))
+        ack = client.event("battle", intensity=0.5)
+        assert ack.transition is not None and ack.transition.target == "battle"
+        assert ack.latency_s > 0
+        assert client.status()["session"] == hello.session
+        client.bye()
