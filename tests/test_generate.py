@@ -32,8 +32,11 @@ def test_metadata_matches_the_timing_maths() -> None:
         assert meta.bar_samples == tuple(beat_to_sample(4 * b, 120.0, 48000) for b in range(5))
         assert (meta.bpm, meta.meter, meta.key, meta.bars) == (120.0, "4/4", "D minor", 4)
         assert meta.stem_intensity == {
-            "lead": (0.3, 1.0), "strings": (0.0, 1.0), "bass": (0.0, 1.0), "drums": (0.6, 1.0)
-        }  # fmt: skip
+            "lead": (0.3, 1.0),
+            "strings": (0.0, 1.0),
+            "bass": (0.0, 1.0),
+            "drums": (0.6, 1.0),
+        }
         assert meta.seed == 3 and meta.generation_hash == spec.generation_hash()
         assert meta.engine_version.startswith(ENGINE_VERSION + "+sf.")
         assert meta.weights_version == "chorales-music21"
@@ -51,8 +54,9 @@ def test_variants_of_a_set_differ() -> None:
 
 def test_same_inputs_and_seed_give_bit_identical_audio() -> None:
     spec = band_spec(bars=2)
-    runs = [Engine(ChoraleComposer()).generate(spec, state="s", seed=5, variants=1)
-            for _ in range(2)]  # fmt: skip
+    runs = [
+        Engine(ChoraleComposer()).generate(spec, state="s", seed=5, variants=1) for _ in range(2)
+    ]
     first, second = (run.variants[0] for run in runs)
     assert first.mix.tobytes() == second.mix.tobytes()
     for name in first.stems:
@@ -103,9 +107,12 @@ def test_one_shot_keeps_its_tail_and_is_not_a_loop() -> None:
 def test_progress_reports_every_stage_in_order() -> None:
     seen: list[tuple[str, int, int]] = []
     Engine(ChoraleComposer()).generate(
-        band_spec(bars=1), state="s", seed=0, variants=2,
+        band_spec(bars=1),
+        state="s",
+        seed=0,
+        variants=2,
         progress=lambda stage, done, total: seen.append((stage, done, total)),
-    )  # fmt: skip
+    )
     stages = list(dict.fromkeys(stage for stage, _, _ in seen))
     assert stages == ["model", "arrange", "render", "normalise", "export"]
     assert ("render", 8, 8) in seen and ("export", 2, 2) in seen
@@ -143,3 +150,14 @@ def test_a_named_groove_is_used() -> None:
     assert all(m.channel == 9 for m in kicks)
     meta = variant.variants[0].meta
     assert meta.true_peak_db <= -1.0 and meta.loudness_lufs <= -16.0 + 0.05
+
+
+def test_a_stem_without_notes_is_silent_and_still_sums_to_the_mix() -> None:
+    spec = band_spec(
+        bars=1, stems=(StemSpec("lead", "melody", program=73), StemSpec("bass", "bass", program=32))
+    )
+    score = chorale_score(bars=1)
+    tune_only = replace(score, notes=tuple(n for n in score.notes if n.track == "melody"))
+    variant = Engine().render_scores(spec, [tune_only], state="s", seed=0).variants[0]
+    assert not np.any(variant.stems["bass"]) and np.any(variant.stems["lead"])
+    np.testing.assert_allclose(variant.stems["lead"], variant.mix, atol=1e-6)

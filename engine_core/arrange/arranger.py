@@ -3,9 +3,10 @@
 Steps, per stem: move the score into the spec's key and mode (scale degrees of the
 score's mode map onto the target mode's), write the stem's part for its role (melody,
 counter-line, harmony, pad, arpeggio, bass, drums, percussion), fold it into the stem's
-register, set velocities from the energy, then humanise: a seeded jitter of at most
-`HUMANISE_MS` on timing (never before the loop start, never past the loop end) and of
-`HUMANISE_VELOCITY` on velocity. Same inputs and seed, same arrangement.
+register, set velocities from the energy (and the intensity at which the stem joins),
+then humanise: a seeded jitter of at most `HUMANISE_MS` on timing (never before the loop
+start, never past the loop end) and of `HUMANISE_VELOCITY` on velocity. Same inputs and
+seed, same arrangement.
 """
 
 from __future__ import annotations
@@ -288,12 +289,14 @@ def _humanise(
     context: _Context,
     bpm: float,
     energy: float,
+    entry_intensity: float,
     rng: np.random.Generator,
 ) -> tuple[ArrangedNote, ...]:
     steps_per_beat = context.steps_per_beat
     loop_beats = context.total / steps_per_beat
     jitter_beats = HUMANISE_MS / 1000.0 * bpm / 60.0
-    loudness = 0.55 + 0.45 * energy
+    # Louder with energy; layers that join at high intensity play a little harder.
+    loudness = (0.55 + 0.45 * energy) * (1.0 + 0.15 * entry_intensity)
     notes: list[ArrangedNote] = []
     for onset, duration, pitch, velocity in sorted(part):
         start = onset / steps_per_beat + float(rng.uniform(-jitter_beats, jitter_beats))
@@ -371,6 +374,13 @@ def arrange(
             )
             part = _drum_part(context, groove, energy)
         rng = np.random.default_rng([seed & 0xFFFFFFFF, variant_index, stem_index])
-        notes = _humanise(part, context=context, bpm=spec.bpm, energy=energy, rng=rng)
+        notes = _humanise(
+            part,
+            context=context,
+            bpm=spec.bpm,
+            energy=energy,
+            entry_intensity=stem.intensity[0],
+            rng=rng,
+        )
         stems.append(ArrangedStem(stem, notes, groove.name if groove else None))
     return Arrangement(spec.bpm, spec.meter, spec.key, spec.bars, tuple(stems))

@@ -61,8 +61,11 @@ def render_stems(
     stems: dict[str, np.ndarray] = {}
     total = len(arrangement.stems)
     for index, stem in enumerate(arrangement.stems):
-        midi = stem_render_midi(arrangement, index, tail_beats=tail_beats)
-        audio = _fit_tail(soundfont.render(midi), loop_48k + tail_frames, loop_48k)
+        if stem.notes:
+            midi = stem_render_midi(arrangement, index, tail_beats=tail_beats)
+            audio = _fit_tail(soundfont.render(midi), loop_48k + tail_frames, loop_48k)
+        else:  # a part with no notes (e.g. a silent track) is silence; skip the synthesiser
+            audio = np.zeros((loop_48k + tail_frames, 2), dtype=np.float32)
         audio = fold_tail(audio, loop_48k) if not one_shot else audio
         if stem.stem.gain_db:
             audio = audio * np.float32(db_to_gain(stem.stem.gain_db))
