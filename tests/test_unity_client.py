@@ -442,7 +442,9 @@ def test_client_reconnects_and_resumes_after_a_service_restart(
     )
     try:
         streaming = json.loads(proc.stdout.readline())
-        assert streaming["event"] == "streaming"
+        if streaming["event"] != "streaming":
+            proc.wait(timeout=30)
+            pytest.fail(f"harness failed before the restart: {proc.stderr.read()}")
         first.__exit__(None, None, None)  # the service goes away mid-stream...
         second = make_service(bind=endpoint, pub_bind="tcp://127.0.0.1:*", state_dir=state_dir)
         with ServiceThread(second):  # ...and comes back on the same endpoint
@@ -450,6 +452,11 @@ def test_client_reconnects_and_resumes_after_a_service_restart(
     finally:
         if proc.poll() is None:
             proc.kill()
+        proc.wait(timeout=10)
+        proc.stdout.close()
+        proc.stderr.close()
+        if first.thread.is_alive() and not first.loop.is_closed():
+            first.__exit__(None, None, None)
     assert proc.returncode == 0, err
     result = json.loads(out.splitlines()[-1])
     assert result == {

@@ -12,7 +12,7 @@ namespace Ostinato.Harness
     {
         public static int Run(string endpoint)
         {
-            var options = new OstinatoOptions { Endpoint = endpoint, ClientName = "unity-harness/0.1", ReconnectDelayMs = 200 };
+            var options = new OstinatoOptions { Endpoint = endpoint, ClientName = "unity-harness/0.1", RequestTimeoutMs = 20000, ReconnectDelayMs = 200 };
             using (var client = new OstinatoClient(options))
             {
                 var stop = false;

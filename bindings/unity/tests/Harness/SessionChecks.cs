@@ -21,7 +21,7 @@ namespace Ostinato.Harness
         {
             var options = new OstinatoOptions
             {
-                Endpoint = endpoint, ClientName = "unity-harness/0.1", Format = "f32",
+                Endpoint = endpoint, ClientName = "unity-harness/0.1", RequestTimeoutMs = 20000, Format = "f32",
                 BlockFrames = 1024, BufferBlocks = 64, AutoCredit = false,
             };
             var blocks = new List<StreamBlock>();

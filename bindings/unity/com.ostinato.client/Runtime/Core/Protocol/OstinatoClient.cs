@@ -430,6 +430,12 @@ namespace Ostinato.Client
                 {
                     _clock.Enqueue(new MusicEvent { Kind = MusicEventKind.Error, Code = "bad_message", Message = e.Message });
                 }
+                catch (Exception e)
+                {
+                    // A bug must not silently kill the thread every reply depends on.
+                    if (_disposed) return;
+                    _clock.Enqueue(new MusicEvent { Kind = MusicEventKind.Error, Code = "internal", Message = e.ToString() });
+                }
             }
         }
 
