@@ -16,6 +16,7 @@ from engine_core.spec import GenerationSpec, Meter, StemSpec, beat_to_sample
 from middleware.director import events as ev
 from middleware.director.director import Director
 from middleware.director.errors import AudioNotReadyError, DirectorError, InvalidEventError
+from middleware.director.intensity import stem_gain
 from middleware.director.synthetic import synthetic_variant_set
 from middleware.errors import UnknownStateError, UnknownStingerError
 from middleware.mixer import equal_power_in, equal_power_out
@@ -412,6 +413,21 @@ def test_intensity_moves_stem_gains_smoothly() -> None:
     assert audio[999, 0] == pytest.approx(0.2)  # pad + soft at intensity 0
     assert audio[20_000, 0] == pytest.approx(0.3)  # at 0.79: pad, lead, drums
     assert audio[-1, 0] == pytest.approx(0.2)  # back at 0.5: pad and lead
+
+
+@pytest.mark.parametrize("level", [0.62, 0.45, 0.25, 1.0])  # mix-based and per-stem paths
+def test_constant_intensity_weights_each_stem_by_its_range(level: float) -> None:
+    stems = {"pad": (0.0, 1.0), "lead": (0.3, 1.0), "drums": (0.6, 1.0)}
+    the_pack = pack([state("a", intensity=level)])
+    sets = {"a": synthetic_variant_set("a", bpm=120, meter="4/4", bars=2, variants=1,
+                                       stems=stems)}  # fmt: skip
+    audio = render(Director(the_pack, sets.get), 4096)
+    variant = sets["a"].variants[0]
+    expected = sum(
+        stem_gain(level, *stems[name]) * audio_of_stem
+        for name, audio_of_stem in variant.stems.items()
+    )
+    np.testing.assert_allclose(audio[GUARD:], expected[GUARD:4096], rtol=0, atol=1e-6)
 
 
 def test_variants_rotate_without_immediate_repeats() -> None:

@@ -227,20 +227,23 @@ class Voice:
         mixer.add_enveloped(out, voice, vector)
 
     def _sources(self, level: float) -> list[tuple[np.ndarray, float]]:
-        """(audio, gain) pairs at a constant intensity: the premixed mix when every stem is
-        fully on (the engine's stems sum to its mix), else each audible stem. Memoised for
-        the last intensity (it is constant between intensity changes)."""
+        """(audio, gain) pairs at a constant intensity, whichever takes fewer operations:
+        each audible stem, or the premixed mix corrected by the stems that are not fully on
+        (the engine's stems sum to its mix, to 6e-8). Memoised for the last intensity (it
+        is constant between intensity changes)."""
         if level == self._memo_level:
             return self._memo_sources
         if not self.music:
             sources = [(self.stems[0].audio, 1.0)]
         else:
             layers = [(s.audio, stem_gain(level, s.low, s.high)) for s in self.stems]
-            if self.mix is not None and all(layer == 1.0 for _, layer in layers):
-                sources = [(self.mix, 1.0)]
+            audible = [pair for pair in layers if pair[1] != 0.0]
+            changed = [(audio, layer - 1.0) for audio, layer in layers if layer != 1.0]
+            if self.mix is not None and len(changed) + 1 < len(audible):
+                # Fewer operations from the mix: mix + sum((gain - 1) * stem).
+                sources = [(self.mix, 1.0), *changed]
             else:
-                sources = [pair for pair in layers if pair[1] != 0.0]
-                sources = sources or [(self.stems[0].audio, 0.0)]
+                sources = audible or [(self.stems[0].audio, 0.0)]
         self._memo_level, self._memo_sources = level, sources
         return sources
 
