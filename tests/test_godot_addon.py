@@ -92,8 +92,8 @@ def godot_command(godot_bin: str, *user_args: str) -> list[str]:
     ]
 
 
-async def python_reference_pcm(endpoint: str, blocks: int) -> str:
-    """The GDScript live check's script, run by the Python client: the PCM's sha256."""
+async def python_reference_pcm(endpoint: str, blocks: int) -> tuple[str, str]:
+    """The GDScript live check's script, run by the Python client: sha256 of PCM and fetch."""
     import asyncio
     import hashlib
 
@@ -113,8 +113,9 @@ async def python_reference_pcm(endpoint: str, blocks: int) -> str:
             if len(received) >= blocks:
                 break
             await asyncio.sleep(0.005)
+        wav = await client.fetch("battle", variant=1, file_format="wav")
         await client.bye()
-    return hashlib.sha256(b"".join(received)).hexdigest()
+    return hashlib.sha256(b"".join(received)).hexdigest(), hashlib.sha256(wav).hexdigest()
 
 
 @pytest.mark.slow
@@ -138,7 +139,7 @@ def test_gdscript_suite_runs_in_godot(capsys: pytest.CaptureFixture[str]) -> Non
         proc = subprocess.run(
             godot_command(godot_bin, *args), capture_output=True, text=True, timeout=120
         )
-        reference = asyncio.run(python_reference_pcm(service.endpoint, blocks))
+        pcm_sha256, fetch_sha256 = asyncio.run(python_reference_pcm(service.endpoint, blocks))
     lines = proc.stdout.splitlines()
     summary = [ln for ln in lines if ln.startswith("OSTINATO-GODOT-TESTS")]
     cost = [ln for ln in lines if ln.startswith("COST")]
@@ -146,4 +147,5 @@ def test_gdscript_suite_runs_in_godot(capsys: pytest.CaptureFixture[str]) -> Non
         print(f"\nGodot GDScript test: RAN with {godot_bin}: {summary} {cost}")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert summary and "failed=0" in summary[0]
-    assert f"PCM sha256 {reference}" in lines
+    assert f"PCM sha256 {pcm_sha256}" in lines
+    assert f"FETCH sha256 {fetch_sha256}" in lines

@@ -170,6 +170,18 @@ func _check_live_session() -> void:
 	for block in blocks:
 		hashing.update(block[1])
 	print("PCM sha256 ", hashing.finish().hex_encode())
+	var fetched: Array = []
+	client.fetch_completed.connect(
+		func(_state: String, _variant: int, data: PackedByteArray) -> void: fetched.append(data)
+	)
+	client.fetch("battle", 1, "wav")
+	await _until(func() -> bool: return not fetched.is_empty(), client)
+	_check("live fetch", not fetched.is_empty() and not fetched[0].is_empty())
+	if not fetched.is_empty():
+		var file_hash := HashingContext.new()
+		file_hash.start(HashingContext.HASH_SHA256)
+		file_hash.update(fetched[0])
+		print("FETCH sha256 ", file_hash.finish().hex_encode())
 	client.close()
 
 

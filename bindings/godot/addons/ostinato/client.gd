@@ -10,6 +10,8 @@ signal disconnected(reason: String)
 signal reply_received(id: int, type: String, ok: bool, result: Dictionary, error: Dictionary)
 signal block_received(header: Dictionary, data: PackedByteArray)
 signal notification_received(topic: String, body: Dictionary)
+## A [method fetch] finished: the whole file, its SHA-256 checked (empty on failure).
+signal fetch_completed(state: String, variant: int, data: PackedByteArray)
 
 const Zmtp := preload("zmtp.gd")
 const MsgPack := preload("msgpack.gd")
@@ -38,6 +40,7 @@ var _outbox: Array = []
 var _last_send_msec := 0
 var _retry_at_msec := -1
 var _outage := false
+var _fetches := {}  # request id -> {state, variant, format, chunks: Array, sha256}
 
 
 ## Connects and says hello (resuming [param resume_session] when given).
@@ -105,6 +108,56 @@ func stream_start(block_frames: int, credits: int) -> int:
 
 func credit(blocks: int, stream: int) -> int:
 	return request("credit", {"credits": blocks, "stream": stream})
+
+
+func stream_stop() -> int:
+	return request("stream_stop")
+
+
+func status() -> int:
+	return request("status")
+
+
+func list() -> int:
+	return request("list")
+
+
+func bye() -> int:
+	return request("bye")
+
+
+## Downloads a variant's encoded loop chunk by chunk; ends with [signal fetch_completed].
+func fetch(state: String, variant := 0, file_format := "wav") -> int:
+	var job := {"state": state, "variant": variant, "format": file_format, "parts": []}
+	return _fetch_chunk(job, 0)
+
+
+func _fetch_chunk(job: Dictionary, chunk: int) -> int:
+	var body := {
+		"state": job["state"], "variant": job["variant"], "format": job["format"], "chunk": chunk
+	}
+	var id := request("fetch", body)
+	_fetches[id] = job
+	return id
+
+
+func _on_fetch_reply(job: Dictionary, ok: bool, result: Dictionary) -> void:
+	if not ok:
+		fetch_completed.emit(job["state"], job["variant"], PackedByteArray())
+		return
+	job["parts"].append(result.get("data", PackedByteArray()))
+	if job["parts"].size() < int(result.get("chunks", 1)):
+		_fetch_chunk(job, job["parts"].size())
+		return
+	var data := PackedByteArray()
+	for part in job["parts"]:
+		data.append_array(part)
+	var hashing := HashingContext.new()
+	hashing.start(HashingContext.HASH_SHA256)
+	hashing.update(data)
+	if hashing.finish().hex_encode() != str(result.get("sha256", "")):
+		data = PackedByteArray()
+	fetch_completed.emit(job["state"], job["variant"], data)
 
 
 ## The envelope bytes of a request (docs/protocol.md, "Envelope").
@@ -175,6 +228,9 @@ func _on_dealer_message(message: Array) -> void:
 	var ok: bool = reply.get("ok", false)
 	var result: Dictionary = reply.get("result", {}) if ok else {}
 	var error: Dictionary = {} if ok else reply.get("error", {})
+	if _fetches.has(id):
+		_on_fetch_reply(_fetches[id], ok, result)
+		_fetches.erase(id)
 	if id == _hello_id:
 		_hello_id = -1
 		if ok:
