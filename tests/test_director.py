@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import tracemalloc
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -557,6 +558,19 @@ def test_bad_events_raise_typed_errors() -> None:
         director.render(np.zeros((32, 2), dtype=np.float32))
     with pytest.raises(DirectorError):
         director.render(np.zeros((1024, 2), dtype=np.float64))
+
+
+def test_audio_the_mixer_cannot_play_is_a_typed_error() -> None:
+    the_pack = pack([state("a")])
+    wrong_rate = synthetic_variant_set("a", bpm=120, meter="4/4", bars=2, sample_rate=44100)
+    with pytest.raises(DirectorError) as caught:
+        Director(the_pack, {"a": wrong_rate}.get)
+    assert "44100 Hz" in caught.value.message and caught.value.detail["state"] == "a"
+    good = synthetic_variant_set("a", bpm=120, meter="4/4", bars=2, variants=1)
+    variant = good.variants[0]
+    short = replace(variant, stems={"pad": variant.mix[:-10]})
+    with pytest.raises(DirectorError):
+        Director(the_pack, {"a": replace(good, variants=(short,))}.get)
 
 
 def test_int16_render_is_the_rounded_float_render() -> None:

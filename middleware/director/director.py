@@ -299,8 +299,30 @@ class Director:
         if ready is None:
             found = self._lookup(name)
             if found is not None and found.variants:
+                self._check_set(name, found)
                 self._sets[name] = ready = found
         return ready
+
+    def _check_set(self, name: str, variant_set: VariantSet) -> None:
+        """Refuse audio the mixer cannot play as it is (rate, shape, dtype, loop points)."""
+        for variant in variant_set.variants:
+            meta = variant.meta
+            frames = variant.mix.shape[0] if variant.mix.ndim == 2 else -1
+            problem = None
+            if meta.sample_rate != self.sample_rate:
+                problem = f"is {meta.sample_rate} Hz, the session plays at {self.sample_rate} Hz"
+            elif any(
+                a.dtype != np.float32 or a.ndim != 2 or a.shape != (frames, 2)
+                for a in (variant.mix, *variant.stems.values())
+            ):
+                problem = "needs float32 (frames, 2) mix and stems of one length"
+            elif meta.is_loop and not 0 < meta.loop_end <= frames:
+                problem = f"has loop_end {meta.loop_end} outside its {frames} frames"
+            if problem is not None:
+                raise DirectorError(
+                    f"variant {meta.index} of {name!r} {problem}",
+                    {"state": name, "variant": meta.index},
+                )
 
     def _request_state(
         self, name: str, intensity: float | None, sample: int
