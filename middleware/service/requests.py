@@ -56,7 +56,7 @@ def hello(service: Service, routing_id: bytes, session: Session | None, body: Bo
         chosen = _new_session(service, routing_id, pack.name, body, new_session_id(), None)
     chosen.touch()
     service.records.save(chosen)
-    service.prioritise(chosen)
+    service.prioritise(chosen, chosen.player.state)
     config = service.config
     return {
         "version": max(common),
@@ -215,7 +215,7 @@ def event(service: Service, routing_id: bytes, session: Session | None, body: Bo
     transition = session.player.event(body["state"], body["intensity"])
     session.params = body["params"]
     service.records.save(session)
-    service.prioritise(session)
+    service.prioritise(session, body["state"])
     return {"state": body["state"], "previous": previous, "transition": transition}
 
 

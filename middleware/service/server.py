@@ -70,6 +70,7 @@ class Service:
         self._background: set[asyncio.Task] = set()
         self._stopped = asyncio.Event()
         self.encoded_files = EncodedFiles()
+        self._reachable: dict[tuple[str, str], list[str]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------
 
@@ -291,10 +292,13 @@ class Service:
         library = self.library
         return lambda name: library.variant_set(pack, name)
 
-    def prioritise(self, session: Session) -> None:
-        pack = self.packs[session.pack]
-        state = session.player.state
-        self.library.prioritise(session.pack, [state, *pack.reachable_from(state)])
+    def prioritise(self, session: Session, state: str) -> None:
+        """Tell the library what this session needs first: `state`, then where it leads."""
+        key = (session.pack, state)
+        order = self._reachable.get(key)
+        if order is None:
+            order = self._reachable[key] = [state, *self.packs[session.pack].reachable_from(state)]
+        self.library.prioritise(session.pack, order)
 
     # -- the PCM stream -----------------------------------------------------------------
 
