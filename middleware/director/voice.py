@@ -1,8 +1,9 @@
 """Voices (one variant playing from a given session sample) and ducks (music gain dips).
 
 A voice's gain is a product of pieces that are each either constant over a segment or a
-slice of a precomputed table indexed by session sample: its fade-in, its fade-out, the
-ducks of stingers above it, and per stem the intensity gain. The director cuts every
+function of the session sample (a table slice, or an equal-power curve evaluated for the
+segment): its fade-in, its fade-outs, the ducks of stingers above it, and per stem the
+intensity gain. The director cuts every
 block into segments at the samples where one of these pieces changes (`next_break`), so
 each segment is mixed with a few vectorised operations and no allocation.
 """
