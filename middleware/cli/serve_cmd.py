@@ -40,6 +40,16 @@ from middleware.protocol.messages import DEFAULT_MAX_CREDITS
 )
 @click.option("--workers", type=int, default=None, help="generation worker processes")
 @click.option(
+    "--no-pregen",
+    is_flag=True,
+    help="serve only what the cache holds; generate nothing (no model is loaded)",
+)
+@click.option(
+    "--no-pregen",
+    is_flag=True,
+    help="serve only what the cache holds; generate nothing (no model is loaded)",
+)
+@click.option(
     "--state-dir",
     type=click.Path(path_type=Path),
     default=None,
@@ -75,6 +85,7 @@ def serve(
     pub_bind: str | None,
     cache_root: Path | None,
     workers: int | None,
+    no_pregen: bool,
     state_dir: Path | None,
     curve_secret: Path | None,
     curve_clients: Path | None,
@@ -111,17 +122,28 @@ def serve(
         curve=curve,
     )
     loaded = [load_pack(path) for path in packs]
-    asyncio.run(_serve(loaded, config, cache_root, workers, engine_factory))
+    asyncio.run(_serve(loaded, config, cache_root, workers, engine_factory, not no_pregen))
 
 
-async def _serve(packs, config, cache_root, workers, engine_factory) -> None:
+async def _serve(
+    packs: list,
+    config: object,
+    cache_root: Path | None,
+    workers: int | None,
+    engine_factory: str | None,
+    pregenerate: bool,
+) -> None:
     from middleware.scheduler import DEFAULT_ENGINE_FACTORY
     from middleware.service.cached_library import CachedLibrary
     from middleware.service.director_player import director_player_factory
     from middleware.service.server import Service
 
     library = CachedLibrary(
-        packs, cache_root, workers=workers, engine_factory=engine_factory or DEFAULT_ENGINE_FACTORY
+        packs,
+        cache_root,
+        workers=workers,
+        engine_factory=engine_factory or DEFAULT_ENGINE_FACTORY,
+        pregenerate=pregenerate,
     )
     service = Service(packs, library, director_player_factory, config)
     stop = asyncio.Event()

@@ -51,11 +51,13 @@ class CachedLibrary:
         *,
         workers: int | None = None,
         engine_factory: str = DEFAULT_ENGINE_FACTORY,
+        pregenerate: bool = True,
     ) -> None:
         self.packs = {pack.name: pack for pack in packs}
         self.cache_root = cache_root
         self.workers = workers
         self.engine_factory = engine_factory
+        self.pregenerate = pregenerate
         self.cache: VariantCache | None = None
         self.scheduler: Scheduler | None = None
         self.engine_key: EngineKey | None = None
@@ -104,7 +106,7 @@ class CachedLibrary:
                 if found is not None:
                     self._ready(pack, name, found, cached=True)
         missing = [key for key in self._items if key not in self._sets]
-        if missing:
+        if missing and self.pregenerate:
             log.info("%d variant sets to generate; starting the scheduler", len(missing))
             self.scheduler = await self._loop.run_in_executor(None, self._make_scheduler)
             for pack in self.packs.values():
