@@ -469,3 +469,15 @@ def test_client_reconnects_and_resumes_after_a_service_restart(
         "blocks_after": result["blocks_after"],
     }
     assert result["blocks_after"] >= 10
+
+
+@pytest.mark.parametrize(("output_rate", "chunk_frames"), [(44100, 512), (96000, 333)])
+def test_resampler_follows_a_sine_across_callbacks(
+    harness: Path, output_rate: int, chunk_frames: int
+) -> None:
+    (line,) = run_harness(harness, "resample", str(output_rate), str(chunk_frames))
+    # Linear interpolation of 1 kHz at 48 kHz errs by at most (pi f / fs)^2 / 2 = 0.00214;
+    # a click at a callback boundary or a lost frame would be far larger.
+    assert line["max_error"] < 0.0025
+    expected_input = line["output_frames"] * 48000 / output_rate
+    assert abs(line["input_frames_consumed"] - expected_input) <= 2

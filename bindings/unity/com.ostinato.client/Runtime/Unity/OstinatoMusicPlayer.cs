@@ -8,6 +8,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Threading.Tasks;
 using Ostinato.Client;
+using Ostinato.Client.Audio;
 using UnityEngine;
 using UnityEngine.Events;
 
@@ -53,7 +54,7 @@ namespace Ostinato.Unity
         [Tooltip("Blocks kept in flight and buffered (jitter buffer). 8 x 1024 frames = 171 ms at 48 kHz.")]
         [Range(2, 64)] public int bufferBlocks = 8;
         [Range(128, 16384)] public int blockFrames = 1024;
-        [Tooltip("Switch Unity's output to the pack's sample rate (48 kHz) so no resampling is needed.")]
+        [Tooltip("Switch Unity's output to the pack's sample rate (48 kHz); off: resample linearly instead.")]
         public bool matchOutputSampleRate = true;
 
         [Header("Events (main thread, when audible)")]
@@ -71,6 +72,8 @@ namespace Ostinato.Unity
         private float[] _stereo = new float[8192];
         private int _outputSampleRate;
         private volatile bool _playing;
+        private StereoResampler _resampler;        // only when the output rate differs
+        private StereoResampler.Reader _reader;
 
         public OstinatoClient Client { get { return _client; } }
         public string SessionId { get { return _client != null ? _client.SessionId : null; } }
@@ -116,8 +119,9 @@ namespace Ostinato.Unity
                 try
                 {
                     client.Connect();
+                    _reader = client.ReadAudio;
                     if (client.SampleRate != _outputSampleRate)
-                        ReportError("sample_rate", "output runs at " + _outputSampleRate + " Hz, the music at " + client.SampleRate + " Hz");
+                        _resampler = new StereoResampler(client.SampleRate, _outputSampleRate);
                     client.StartStream();
                     _playing = true;
                     if (!string.IsNullOrEmpty(startState)) client.SetState(startState);
@@ -176,15 +180,22 @@ namespace Ostinato.Unity
         private void OnAudioFilterRead(float[] data, int channels)
         {
             OstinatoClient client = _client;
+            StereoResampler resampler = _resampler;
             if (client == null || !_playing) return;
-            if (channels == 2)
+            int frames = data.Length / channels;
+            if (channels == 2 && resampler == null)
             {
                 client.ReadAudio(data, 0, data.Length);
                 return;
             }
-            int frames = data.Length / channels;
             if (_stereo.Length < frames * 2) _stereo = new float[frames * 2];
-            client.ReadAudio(_stereo, 0, frames * 2);
+            if (resampler != null) resampler.Process(_reader, _stereo, 0, frames);
+            else client.ReadAudio(_stereo, 0, frames * 2);
+            if (channels == 2)
+            {
+                Array.Copy(_stereo, data, frames * 2);
+                return;
+            }
             for (int i = 0; i < frames; i++)
             {
                 float left = _stereo[2 * i], right = _stereo[2 * i + 1];
