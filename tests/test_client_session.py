@@ -44,3 +44,14 @@ def test_sync_client_sends_events_and_hears_transitions() -> None:
         assert ack.latency_s > 0
         assert client.status()["session"] == hello.session
         client.bye()
+
+
+def test_a_wildcard_pub_endpoint_is_reached_on_the_request_host() -> None:
+    from middleware.client.aio import reachable_pub_endpoint
+
+    assert reachable_pub_endpoint("tcp://10.0.0.5:5570", "tcp://0.0.0.0:5571") == (
+        "tcp://10.0.0.5:5571"
+    )
+    assert reachable_pub_endpoint("tcp://10.0.0.5:5570", "tcp://127.0.0.1:5571") == (
+        "tcp://127.0.0.1:5571"
+    )

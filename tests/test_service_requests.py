@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 
+import numpy as np
 import pytest
 import zmq
 import zmq.asyncio
@@ -268,3 +269,26 @@ async def test_internal_errors_are_answered_and_the_service_keeps_running(
         "detail": {"exception": "RuntimeError"},
     }
     assert (await client.ping(1))["t"] == 1
+
+
+@pytest.mark.parametrize("file_format", ["wav", "flac", "ogg"])
+async def test_fetch_in_several_chunks_decodes_to_the_variant(file_format: str) -> None:
+    import io
+
+    import soundfile
+
+    async with (
+        make_service(fetch_chunk_bytes=8192) as service,
+        AsyncClient(service.endpoint) as client,
+    ):
+        await client.hello(subscribe=False)
+        first = await client.request("fetch", {"state": "level_up", "format": file_format})
+        assert first["chunks"] >= 2 or file_format == "ogg"
+        data = await client.fetch("level_up", file_format=file_format)
+        assert len(data) == first["total_bytes"]
+        audio, rate = soundfile.read(io.BytesIO(data), dtype="float32")
+        variant = service.library.variant_set("fantasy_rpg", "level_up").variants[0]
+        assert rate == variant.meta.sample_rate
+        assert audio.shape == variant.mix.shape
+        if file_format != "ogg":  # lossless: equal within 16-bit quantisation
+            assert float(np.abs(audio - variant.mix).max()) < 1e-4

@@ -259,7 +259,7 @@ class AsyncClient:
         self.hello_result = Hello.from_wire(result)
         self.session = self.hello_result.session
         if subscribe and self._sub is None:
-            self._subscribe(self.hello_result.pub_endpoint)
+            self._subscribe(reachable_pub_endpoint(self.endpoint, self.hello_result.pub_endpoint))
         if heartbeat and self._heartbeat is None:
             self._heartbeat = asyncio.create_task(self._heartbeat_loop())
         return self.hello_result
@@ -385,3 +385,13 @@ class AsyncClient:
             if time.monotonic() - self._last_sent_s >= period_s / 2 and self.session:
                 with contextlib.suppress(RemoteError, TimeoutError):
                     await self.ping()
+
+
+def reachable_pub_endpoint(request_endpoint: str, pub_endpoint: str) -> str:
+    """`pub_endpoint` with a wildcard host replaced by the host of `request_endpoint`."""
+    scheme, _, rest = pub_endpoint.partition("://")
+    host, _, port = rest.rpartition(":")
+    if scheme != "tcp" or host not in ("0.0.0.0", "*", "[::]", "::"):
+        return pub_endpoint
+    request_host = request_endpoint.partition("://")[2].rpartition(":")[0]
+    return f"tcp://{request_host}:{port}"
