@@ -560,17 +560,21 @@ def test_bad_events_raise_typed_errors() -> None:
         director.render(np.zeros((1024, 2), dtype=np.float64))
 
 
-def test_audio_the_mixer_cannot_play_is_a_typed_error() -> None:
-    the_pack = pack([state("a")])
+def test_audio_the_mixer_cannot_play_is_reported_and_never_played() -> None:
+    stinger = StingerTemplate("hit", None, None, 0)
+    the_pack = pack([state("a")], stingers=[stinger])
     wrong_rate = synthetic_variant_set("a", bpm=120, meter="4/4", bars=2, sample_rate=44100)
+    good = synthetic_variant_set("hit", bpm=120, meter="4/4", bars=1, variants=1)
+    short = replace(good.variants[0], stems={"pad": good.variants[0].mix[:-10]})
+    sets = {"a": wrong_rate, "hit": replace(good, variants=(short,))}
+    director = Director(the_pack, sets.get)
+    assert np.all(render(director, 4096) == 0)  # rendering goes on, silent: nothing playable
+    errors = [e for e in director.drain_events() if e.kind == ev.AUDIO_ERROR]
+    assert len(errors) == 1 and "44100 Hz" in errors[0].data["message"]
+    assert errors[0].data["code"] == "bad_director_request"
     with pytest.raises(DirectorError) as caught:
-        Director(the_pack, {"a": wrong_rate}.get)
-    assert "44100 Hz" in caught.value.message and caught.value.detail["state"] == "a"
-    good = synthetic_variant_set("a", bpm=120, meter="4/4", bars=2, variants=1)
-    variant = good.variants[0]
-    short = replace(variant, stems={"pad": variant.mix[:-10]})
-    with pytest.raises(DirectorError):
-        Director(the_pack, {"a": replace(good, variants=(short,))}.get)
+        director.play_stinger("hit")
+    assert "one length" in caught.value.message and caught.value.detail["state"] == "hit"
 
 
 def test_int16_render_is_the_rounded_float_render() -> None:

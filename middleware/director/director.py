@@ -112,6 +112,7 @@ class Director:
         self.emit_beats = emit_beats
         self._lookup = variants
         self._sets: dict[str, VariantSet] = {}
+        self._broken: dict[str, DirectorError] = {}  # sets refused by `_check_set`
         self._rotations: dict[str, VariantRotation] = {}
         self._mixer = BlockMixer(max_block_frames)
         self._clipper = SoftClipper(max_block_frames)
@@ -171,6 +172,8 @@ class Director:
         self.pack.stinger(name)
         now = at_sample is None or at_sample == self._position
         if now and self._variant_set(name) is None:
+            if name in self._broken:
+                raise self._broken[name]
             raise AudioNotReadyError(f"stinger {name!r} is not generated yet", {"name": name})
         return self._submit("stinger", at_sample, {"name": name})
 
@@ -295,11 +298,18 @@ class Director:
     # ---------------------------------------------------------------- state changes
 
     def _variant_set(self, name: str) -> VariantSet | None:
+        """The ready set of a state or stinger, or None. A set the mixer cannot play is
+        reported once (`audio.error`) and treated as missing: rendering never raises."""
         ready = self._sets.get(name)
-        if ready is None:
+        if ready is None and name not in self._broken:
             found = self._lookup(name)
             if found is not None and found.variants:
-                self._check_set(name, found)
+                try:
+                    self._check_set(name, found)
+                except DirectorError as error:
+                    self._broken[name] = error
+                    self._emit(ev.AUDIO_ERROR, self._position, state=name, **error.to_wire())
+                    return None
                 self._sets[name] = ready = found
         return ready
 

@@ -23,6 +23,7 @@ STINGER_DROPPED = "stinger.dropped"
 WAITING_FOR_AUDIO = "waiting_for_audio"
 AUDIO_READY = "audio_ready"
 BRIDGE_FALLBACK = "bridge.fallback"
+AUDIO_ERROR = "audio.error"
 
 
 @dataclass(frozen=True)
