@@ -29,7 +29,13 @@ from rich.table import Table
 
 from engine_core.errors import OstinatoError
 from middleware.client import AsyncClient
-from sample_game.session import SessionReport, on_plan, percentile_ms, play_session
+from sample_game.session import (
+    SessionReport,
+    on_plan,
+    percentile_ms,
+    play_session,
+    session_render,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PACK = ROOT / "templates" / "fantasy_rpg"
@@ -199,16 +205,13 @@ async def run_demo(args: argparse.Namespace, console: Console) -> int:
             process.kill()
             shutdown["exit_code"] = await process.wait()
         shutdown["seconds"] = time.perf_counter() - stopping
-    from sample_game.timeline import plot_session
+    from middleware.director.timeline import plot_session
 
     wav = _write_wav(report, out / "demo_session.wav")
     png = plot_session(
-        report.audio,
-        report.sample_rate,
-        report.headers,
-        report.started,
-        report.stingers,
+        session_render(report),
         out / "demo_timeline.png",
+        title="Ostinato demo: what the headless game heard, over real sockets",
     )
     console.print(summary_table(report, status, ready_s, shutdown))
     for line in report.log:

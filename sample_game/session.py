@@ -14,6 +14,17 @@ from middleware.client import AsyncClient, StreamPlayer
 from middleware.protocol.codec import PcmHeader
 from sample_game.script import SESSION, SESSION_LENGTH_S, Step
 
+#: notifications the session keeps for its timeline
+TIMELINE_TOPICS = (
+    "beat",
+    "bar",
+    "state",
+    "transition.planned",
+    "transition.started",
+    "stinger.planned",
+    "waiting_for_audio",
+)
+
 
 @dataclass
 class SessionReport:
@@ -25,6 +36,7 @@ class SessionReport:
     planned: list[dict[str, Any]] = field(default_factory=list)  # from the event replies
     started: list[dict[str, Any]] = field(default_factory=list)  # from PUB
     stingers: list[dict[str, Any]] = field(default_factory=list)
+    notifications: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (topic, body)
     beats_heard: int = 0
     underruns: int = 0
     seq_gaps: int = 0
@@ -63,9 +75,10 @@ async def play_session(
 ) -> SessionReport:
     """Run `steps` at their music times while streaming; `progress(seconds)` is called."""
     report_started: list[dict[str, Any]] = []
-    beats = [0]
+    heard: list[tuple[str, dict[str, Any]]] = []
     client.on("transition.started", lambda n: report_started.append(dict(n.body)))
-    client.on("beat", lambda n: beats.__setitem__(0, beats[0] + 1))
+    for topic in TIMELINE_TOPICS:
+        client.on(topic, lambda n: heard.append((n.topic, dict(n.body))))
     player = StreamPlayer(
         client, block_frames=block_frames, buffer_blocks=buffer_blocks, realtime=realtime
     )
@@ -94,7 +107,8 @@ async def play_session(
     report.audio = player.audio()
     report.headers = list(player.stats.headers)
     report.started = report_started
-    report.beats_heard = beats[0]
+    report.notifications = heard
+    report.beats_heard = sum(1 for topic, _ in heard if topic == "beat")
     report.underruns = player.stats.underruns
     report.seq_gaps = player.stats.seq_gaps
     return report
@@ -107,6 +121,25 @@ def on_plan(report: SessionReport) -> list[dict[str, Any]]:
     for item in report.started:
         rows.append({**item, "planned": (item.get("to"), item.get("sample")) in plans})
     return rows
+
+
+def session_render(report: SessionReport):  # -> middleware.director.session.SessionRender
+    """The recorded session in the director's `SessionRender` form, for its timeline plot."""
+    from middleware.director.events import DirectorEvent
+    from middleware.director.session import SessionRender
+
+    origin = report.headers[0].sample if report.headers else 0
+    events = []
+    for topic, body in report.notifications:
+        data = {k: v for k, v in body.items() if k not in ("session", "t_ns", "sample")}
+        if topic == "stinger.planned":
+            data["at_sample"] = int(data["at_sample"]) - origin
+        events.append(DirectorEvent(topic, int(body["sample"]) - origin, data))
+    events.sort(key=lambda event: event.sample)
+    audio = np.rint(np.clip(report.audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+    starts = np.asarray([h.sample - origin for h in report.headers], dtype=np.int64)
+    levels = np.asarray([h.intensity for h in report.headers], dtype=np.float64)
+    return SessionRender(audio, report.sample_rate, tuple(events), starts, levels)
 
 
 def percentile_ms(values: Sequence[float], q: float) -> float:

@@ -55,3 +55,20 @@ def test_a_wildcard_pub_endpoint_is_reached_on_the_request_host() -> None:
     assert reachable_pub_endpoint("tcp://10.0.0.5:5570", "tcp://127.0.0.1:5571") == (
         "tcp://127.0.0.1:5571"
     )
+
+
+@pytest.mark.slow
+async def test_recorded_session_draws_the_directors_timeline(tmp_path) -> None:
+    from middleware.director.timeline import plot_session
+    from sample_game.session import session_render
+
+    async with make_service() as service, AsyncClient(service.endpoint) as client:
+        await client.hello()
+        report = await play_session(client, realtime=False, length_s=12.0)
+    render = session_render(report)
+    kinds = {event.kind for event in render.events}
+    assert {"beat", "bar", "transition.started", "state"} <= kinds
+    assert render.audio.shape == report.audio.shape and render.audio.dtype == np.int16
+    assert render.block_starts[0] == 0
+    path = plot_session(render, tmp_path / "timeline.png")
+    assert path.stat().st_size > 10_000
