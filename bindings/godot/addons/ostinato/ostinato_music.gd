@@ -46,6 +46,7 @@ var underruns := 0
 
 var _player: AudioStreamPlayer
 var _playback: AudioStreamGeneratorPlayback
+var _generator_frames := 0  # the generator's real capacity (Godot rounds it up to a power of two)
 var _queue: Array = []  # PackedVector2Array blocks waiting for the generator
 var _stream_id := -1
 var _stream_request := -1
@@ -98,8 +99,7 @@ func play_stinger(stinger: String) -> int:
 func audible_sample() -> int:
 	if _playback == null:
 		return -1
-	var capacity := int(buffer_length * sample_rate)
-	var queued := capacity - _playback.get_frames_available()
+	var queued := _generator_frames - _playback.get_frames_available()
 	var latency := int(AudioServer.get_output_latency() * sample_rate)
 	var frame := _frames_pushed - queued - latency
 	for i in range(_segments.size() - 1, -1, -1):
@@ -138,6 +138,7 @@ func _setup_player() -> void:
 	_player.stream = generator
 	_player.play()
 	_playback = _player.get_stream_playback()
+	_generator_frames = _playback.get_frames_available()  # empty right after play()
 
 
 func _on_reply(id: int, type: String, ok: bool, result: Dictionary, err: Dictionary) -> void:
