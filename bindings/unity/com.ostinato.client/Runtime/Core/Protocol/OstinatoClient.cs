@@ -33,6 +33,7 @@ namespace Ostinato.Client
 
         private readonly OstinatoOptions _options;
         private readonly object _pendingLock = new object();
+        private readonly object _creditLock = new object();
         private readonly Dictionary<long, Pending> _pending = new Dictionary<long, Pending>();
         private readonly Dictionary<string, StateInfo> _states = new Dictionary<string, StateInfo>();
         private readonly PlaybackClock _clock = new PlaybackClock();
@@ -337,12 +338,13 @@ namespace Ostinato.Client
             {
                 { "format", _options.Format }, { "block_frames", (long)_options.BlockFrames }, { "credits", 0L },
             });
-            lock (_pendingLock)
+            lock (_creditLock)
             {
                 _blockFrames = (int)Fields.Int(result, "block_frames", _options.BlockFrames);
                 Interlocked.Exchange(ref _streamId, Fields.Int(result, "stream"));
                 _nextSeq = 0;
-                _blocksGranted = _blocksWritten + 0;
+                // Blocks already in the ring count as granted: the new stream tops up to BufferBlocks.
+                Interlocked.Exchange(ref _blocksGranted, Interlocked.Read(ref _blocksWritten));
                 _streaming = true;
             }
             GrantCredits();
@@ -369,11 +371,14 @@ namespace Ostinato.Client
         public void GrantCredits()
         {
             if (!_options.AutoCredit || !_streaming || !_connected || _blockFrames == 0) return;
-            long playedBlocks = Ring.TotalRead / (2L * _blockFrames);
-            long want = playedBlocks + _options.BufferBlocks - Interlocked.Read(ref _blocksGranted);
-            if (want <= 0) return;
-            Interlocked.Add(ref _blocksGranted, want);
-            Send("credit", new Dictionary<string, object> { { "credits", want }, { "stream", Interlocked.Read(ref _streamId) } }, false);
+            lock (_creditLock) // the supervisor and StartStream both grant: never twice for one block
+            {
+                long playedBlocks = Ring.TotalRead / (2L * _blockFrames);
+                long want = playedBlocks + _options.BufferBlocks - Interlocked.Read(ref _blocksGranted);
+                if (want <= 0) return;
+                Interlocked.Add(ref _blocksGranted, want);
+                Send("credit", new Dictionary<string, object> { { "credits", want }, { "stream", Interlocked.Read(ref _streamId) } }, false);
+            }
         }
 
         /// <summary>
