@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from engine_core.spec import GenerationSpec, Meter, StemSpec, beat_to_sample
 from middleware.director import events as ev
-from middleware.director.director import Director
+from middleware.director.director import Director, bridge_name
 from middleware.director.errors import AudioNotReadyError, DirectorError, InvalidEventError
 from middleware.director.intensity import stem_gain
 from middleware.director.synthetic import synthetic_variant_set
@@ -380,7 +380,23 @@ def test_filler_stinger_plays_between_the_states() -> None:
     assert np.all(audio[192000 + GUARD :, 1] == LEVEL)  # then b (the filler has ended)
 
 
-def test_bridge_without_inpainting_falls_back_to_a_crossfade() -> None:
+def test_generated_bridge_plays_between_the_states() -> None:
+    rule = TransitionRule("a", "b", fade=Fade.NONE, filler=Filler(bridge_bars=1))
+    the_pack = pack([state("a"), state("b")], [rule])
+    sets = sets_for(the_pack, {"a": dc(0), "b": dc(1)})
+    sets[bridge_name("a", "b")] = synthetic_variant_set(
+        "bridge", bpm=120, meter="4/4", bars=1, variants=1, one_shot=True,
+        stems={"pad": (0.0, 1.0)}, fill=dc(1, 0.0625),
+    )  # fmt: skip
+    director = Director(the_pack, sets.get)
+    director.set_state("b", at_sample=10)
+    audio = render(director, 5 * SR)
+    assert np.all(audio[96000 + GUARD : 192000, 1] == np.float32(0.0625))  # the bridge bar
+    assert np.all(audio[192000 + GUARD :, 1] == LEVEL)  # then b
+    assert ev.BRIDGE_FALLBACK not in [e.kind for e in director.drain_events()]
+
+
+def test_bridge_without_audio_falls_back_to_a_crossfade() -> None:
     rule = TransitionRule("a", "b", fade=Fade.CROSS, filler=Filler(bridge_bars=2))
     the_pack = pack([state("a"), state("b")], [rule])
     director = Director(the_pack, sets_for(the_pack, {"a": dc(0), "b": dc(1)}).get)

@@ -421,6 +421,8 @@ class Director:
         grid = LoopGrid.from_meta(first)
         one_shot = template.one_shot or not first.is_loop
         current = self._current
+        # Stingers ring on; a finished one-shot rings out its tail; fillers come after this.
+        outgoing = [v for v in self._voices if v.music and not (plan.automatic and not v.looping)]
         enter = sample
         if plan.stinger is not None:
             stinger_voice = self._stinger_voice(plan.stinger, sample)
@@ -428,16 +430,21 @@ class Director:
                 self._emit(ev.BRIDGE_FALLBACK, sample, reason="filler stinger not ready")
             else:
                 enter = sample + _musical_length(stinger_voice)
-        elif plan.bridge_bars > 0:
-            self._emit(ev.BRIDGE_FALLBACK, sample, reason="the engine offers no inpainting")
+        elif plan.bridge_bars > 0 and plan.source is not None:
+            bridge = self._bridge_voice(plan.source, plan.target, sample)
+            if bridge is None:
+                self._emit(
+                    ev.BRIDGE_FALLBACK, sample, reason="no bridge audio for this pair",
+                    bridge=bridge_name(plan.source, plan.target),
+                )  # fmt: skip
+            else:
+                enter = sample + _musical_length(bridge)
         fade = self._effective_fade(rule, plan, current, first.bpm, grid.beats_per_bar)
         offset = 0
         if current is not None and rule.enter_at is EnterAt.SAME_POSITION and not one_shot:
             offset = same_position_offset(enter - current.origin, current.grid, grid)
         origin = enter - offset
-        for voice in self._voices:
-            if not voice.music or (plan.automatic and not voice.looping):
-                continue  # stingers ring on; a finished one-shot rings out its tail
+        for voice in outgoing:
             length = plan.fade_samples if fade in (Fade.CROSS, Fade.OUT) else self._guard
             voice.stop_with(self._fade(sample, length, "out"))
         index = self._rotation(plan.target).next(len(target_set.variants))
@@ -546,6 +553,20 @@ class Director:
         self._emit(ev.STINGER_PLANNED, sample, **plan.to_json())
         return plan
 
+    def _bridge_voice(self, source: str, target: str, at: int) -> Voice | None:
+        """The generated bridge from `source` to `target` as a music voice, if there is one."""
+        name = bridge_name(source, target)
+        bridge_set = self._variant_set(name)
+        if bridge_set is None:
+            return None
+        voice = Voice(
+            state=name, index=0, variant=bridge_set.variants[0], origin=at, start=at,
+            looping=False,
+        )  # fmt: skip
+        voice.begin_with(self._fade(at, self._guard, "in"))
+        self._voices.append(voice)
+        return voice
+
     def _stinger_voice(self, name: str, at: int) -> Voice | None:
         stinger_set = self._variant_set(name)
         if stinger_set is None:
@@ -647,6 +668,12 @@ class Director:
 
     def _emit(self, kind: str, sample: int, **data: Any) -> None:
         self._events.append(DirectorEvent(kind, sample, data))
+
+
+def bridge_name(source: str, target: str) -> str:
+    """The name the variant lookup answers with a generated bridge from `source` to `target`
+    (a one-shot set of the rule's `bridge_bars` bars, in the target's tempo)."""
+    return f"bridge:{source}->{target}"
 
 
 def _musical_length(voice: Voice) -> int:
