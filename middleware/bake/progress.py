@@ -56,8 +56,10 @@ class BakeProgressView:
 
 def summary_table(report: BakeReport) -> Table:
     table = Table(title=f"baked {report.pack} -> {report.out_dir}")
-    for column in ("job", "variants", "files", "music s", "how", "time s"):
-        table.add_column(column, justify="left" if column in ("job", "how") else "right")
+    for column in ("job", "var", "files", "music s", "how", "time s"):
+        table.add_column(
+            column, justify="left" if column in ("job", "how") else "right", no_wrap=True
+        )
     for result in report.results:
         variants = len(result.record.get("variants", [])) or 1
         table.add_row(
@@ -88,17 +90,24 @@ def summary_table(report: BakeReport) -> Table:
 
 def dry_run_table(report: BakeReport) -> Table:
     table = Table(title=f"would bake {report.pack} -> {report.out_dir}")
-    for column in ("job", "variants", "bars", "bpm", "stems", "seed", "music s", "source"):
-        table.add_column(column, justify="left" if column in ("job", "source") else "right")
+    for column in ("job", "var", "bars", "bpm", "stems", "seed", "music s", "source"):
+        table.add_column(
+            column, justify="left" if column in ("job", "source") else "right", no_wrap=True
+        )
     for row in report.plan.describe():
         table.add_row(
             f"{row['kind']} {row['name']}",
             str(row["variants"]),
             str(row["bars"] or "-"),
-            str(row["bpm"] or "-"),
+            f"{row['bpm']:g}" if row["bpm"] else "-",
             str(row["stems"]),
             str(row["seed"]),
             f"{row['music_seconds']:.1f}",
-            row["source"],
+            "file" if row["source"] == "file" else "model",
         )
+    generated = sum(1 for row in report.plan.describe() if row["source"] == "generated")
+    table.caption = (
+        f"{len(report.plan.jobs)} jobs ({generated} to generate, before reuse), "
+        f"{report.music_seconds:.1f} s of music"
+    )
     return table
