@@ -538,6 +538,58 @@ def test_block_size_does_not_change_a_single_sample() -> None:
     assert np.array_equal(scripted(64), scripted(4096))
 
 
+def random_session_pack():
+    stinger = StingerTemplate("hit", None, None, 0, sync=SyncPoint.NEXT_BEAT, duck_db=-9.0)
+    rules = [
+        TransitionRule("*", "*", leave_at=LeaveAt.NEXT_BEAT, fade=Fade.CROSS,
+                       fade_length=FadeLength(0.1, LengthUnit.SECONDS)),
+        TransitionRule("*", "b", leave_at=LeaveAt.NEXT_BAR, fade=Fade.AUTO,
+                       enter_at=EnterAt.SAME_POSITION),
+        TransitionRule("*", "v", leave_at=LeaveAt.IMMEDIATE, fade=Fade.OUT,
+                       filler=Filler(stinger="hit")),
+    ]  # fmt: skip
+    the_pack = pack(
+        [state("a", bpm=150, bars=1), state("b", bpm=97, meter="6/8", bars=1),
+         state("v", one_shot=True, bars=1, next="a"), state("hit", one_shot=True, bars=1)],
+        rules, stingers=[stinger],
+    )  # fmt: skip
+    sets = {
+        name: synthetic_variant_set(name, bpm=t.spec.bpm, meter=t.spec.meter, bars=t.spec.bars,
+                                    one_shot=t.one_shot, tail_samples=2000)
+        for name, t in the_pack.states.items()
+    }  # fmt: skip
+    return the_pack, sets
+
+
+events_strategy = st.lists(
+    st.tuples(
+        st.integers(min_value=0, max_value=140_000),
+        st.sampled_from(["a", "b", "v", "hit", 0.0, 0.5, 1.0]),
+    ),
+    max_size=6,
+)
+
+
+@settings(max_examples=12, deadline=None)
+@given(events=events_strategy, blocks=st.sampled_from([(64, 4096), (100, 8192), (777, 1024)]))
+def test_random_event_logs_render_identically_at_any_block_size(events, blocks) -> None:
+    the_pack, sets = random_session_pack()
+    renders = []
+    for block in blocks:
+        director = Director(the_pack, sets.get, seed=5)
+        for at, what in sorted(events, key=lambda e: e[0]):
+            at += 1  # sample 0 is the start state's
+            if isinstance(what, float):
+                director.set_intensity(what, at_sample=at)
+            elif what == "hit":
+                director.play_stinger("hit", at_sample=at)
+            else:
+                director.set_state(what, at_sample=at)
+        renders.append(render(director, 150_000 // block * block + block, block=block))
+    shortest = min(len(r) for r in renders)
+    assert np.array_equal(renders[0][:shortest], renders[1][:shortest])
+
+
 # ------------------------------------------------------------------ clock, errors, int16
 
 
