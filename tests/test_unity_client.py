@@ -481,3 +481,15 @@ def test_resampler_follows_a_sine_across_callbacks(
     assert line["max_error"] < 0.0025
     expected_input = line["output_frames"] * 48000 / output_rate
     assert abs(line["input_frames_consumed"] - expected_input) <= 2
+
+
+@pytest.mark.slow
+def test_realtime_playback_with_automatic_credit(harness: Path, service) -> None:
+    """An audio-callback-paced consumer: no underruns, no gaps, buffer bounded by credit."""
+    # 12 blocks (256 ms) of jitter buffer: margin for this shared, loaded CI machine
+    (line,) = run_harness(harness, "realtime", service.endpoint, "12", "1500", timeout_s=60)
+    assert line["gaps"] == 0
+    assert line["underruns"] == 0
+    assert line["max_buffered_blocks"] <= 12
+    assert line["played_frames"] == 150 * 480  # 1.5 s of 10 ms callbacks
+    assert line["blocks"] >= 70 + 12  # 1.5 s of audio plus the jitter buffer

@@ -25,6 +25,7 @@ namespace Ostinato.Harness
                     case "bench": return Bench.Run(int.Parse(args[1]));
                     case "reconnect": return ReconnectCheck.Run(args[1]);
                     case "resample": return ResampleCheck.Run(int.Parse(args[1]), int.Parse(args[2]));
+                    case "realtime": return RealtimeCheck.Run(args[1], int.Parse(args[2]), int.Parse(args[3]));
                     case "vectors": return VectorChecks.Run(args[1]);
                 }
                 Console.Error.WriteLine("unknown command " + args[0]);
