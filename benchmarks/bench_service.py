@@ -229,6 +229,47 @@ async def measure_streaming(endpoint: str, clients: int, seconds: float) -> dict
     }
 
 
+def measure_start(runs: int = 3) -> tuple[float, float]:
+    """(median s to the 'listening' line of `ostinato serve --no-pregen`, bare Python start)."""
+    import json
+    import signal
+    import subprocess
+    import sys
+
+    serve, bare = [], []
+    with tempfile.TemporaryDirectory() as cache:
+        for _ in range(runs):
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", "pass"], check=True)
+            bare.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            process = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "middleware.cli",
+                    "serve",
+                    str(PACK_DIR),
+                    "--bind",
+                    "tcp://127.0.0.1:*",
+                    "--pub-bind",
+                    "tcp://127.0.0.1:*",
+                    "--cache",
+                    cache,
+                    "--no-pregen",
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=ROOT,
+            )
+            assert process.stdout is not None
+            json.loads(process.stdout.readline())
+            serve.append(time.perf_counter() - started)
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=30)
+    return float(np.median(serve)), float(np.median(bare))
+
+
 def _weights_installed() -> bool:
     folder = ROOT / "engine_core" / "weights"
     return folder.is_dir() and any(folder.glob("*.safetensors"))
@@ -242,6 +283,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv if argv is not None else [])
     pregen = args.pregen == "on" or (args.pregen == "auto" and _weights_installed())
     rows: list[str] = []
+    start_s, bare_s = measure_start()
     with ServerProcess(_run_echo) as echo:
         floor = {n: asyncio.run(measure_latency(echo, n, args.seconds, "echo")) for n in (1, 100)}
     with (
@@ -269,6 +311,10 @@ def main(argv: list[str] | None = None) -> None:
         f"| {stream['clients']} clients streaming 48 kHz stereo s16 for {args.stream_seconds:.0f} s"
         f" (2048-frame blocks, 8 in flight){' with pre-generation running' if pregen else ''} | "
         f"{stream['underruns']} underruns in {stream['blocks']} blocks, {stream['gaps']} gaps | — |"
+    )
+    rows.append(
+        f"| `ostinato serve` start to listening (no model loaded) | {start_s * 1000:.0f} ms | "
+        f"bare `python -c pass`: {bare_s * 1000:.0f} ms |"
     )
     print("\n".join(rows))
 

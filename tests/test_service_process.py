@@ -45,7 +45,8 @@ def _start(tmp_path: Path, bind: str = "tcp://127.0.0.1:*") -> tuple[subprocess.
 
 def _stop(process: subprocess.Popen) -> tuple[int, dict]:
     process.send_signal(signal.SIGTERM)
-    out, _ = process.communicate(timeout=30)
+    out, err = process.communicate(timeout=30)
+    assert "Warning" not in err, err
     return process.returncode, json.loads(out.strip().splitlines()[-1])
 
 

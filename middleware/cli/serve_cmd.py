@@ -45,11 +45,6 @@ from middleware.protocol.messages import DEFAULT_MAX_CREDITS
     help="serve only what the cache holds; generate nothing (no model is loaded)",
 )
 @click.option(
-    "--no-pregen",
-    is_flag=True,
-    help="serve only what the cache holds; generate nothing (no model is loaded)",
-)
-@click.option(
     "--state-dir",
     type=click.Path(path_type=Path),
     default=None,
