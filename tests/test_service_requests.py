@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator
 
@@ -292,3 +293,34 @@ async def test_fetch_in_several_chunks_decodes_to_the_variant(file_format: str) 
         assert audio.shape == variant.mix.shape
         if file_format != "ogg":  # lossless: equal within 16-bit quantisation
             assert float(np.abs(audio - variant.mix).max()) < 1e-4
+
+
+async def test_a_second_hello_on_one_connection_replaces_the_session(
+    service: Service, client: AsyncClient
+) -> None:
+    first = await client.hello(subscribe=False, heartbeat=False)
+    second = await client.hello(subscribe=False, heartbeat=False)
+    assert second.session != first.session
+    assert [s.session_id for s in service.sessions] == [second.session]
+
+
+async def test_event_to_an_ungenerated_state_keeps_the_music_playing(
+    client: AsyncClient,
+) -> None:
+    await client.hello()
+    waiting: list = []
+    client.on("waiting_for_audio", waiting.append)
+    ack = await client.event("boss")  # the test library never generates boss
+    assert ack.previous == "menu"
+    blocks: list = []
+    await client.stream_start(lambda h, d: blocks.append((h, d)), credits=8)
+    for _ in range(300):
+        if len(blocks) == 8 and waiting:
+            break
+        await asyncio.sleep(0.01)
+    header, data = blocks[-1]
+    assert header.state == "menu" and header.variant >= 0  # still the menu music
+    assert float(np.abs(codec.pcm_from_bytes(data, "s16")).max()) > 0.01
+    assert waiting and waiting[0].body["state"] == "boss"
+    status = await client.status()
+    assert (status["state"], status["target"]) == ("menu", "boss")

@@ -173,6 +173,7 @@ def status(service: Service, routing_id: bytes, session: Session | None, body: B
         "pregen": {"done": done, "total": total, **service.library.counts()},
         "sessions": len(service.sessions),
         "state": None,
+        "target": None,
         "variant": None,
         "intensity": None,
         "sample": None,
@@ -188,6 +189,7 @@ def status(service: Service, routing_id: bytes, session: Session | None, body: B
     result.update(
         session=session.session_id,
         state=where.state,
+        target=session.player.state,
         variant=where.variant,
         intensity=float(where.intensity),
         sample=where.sample,

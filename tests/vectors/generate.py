@@ -137,6 +137,7 @@ def _requests() -> list[tuple[str, codec.Request, dict[str, Any]]]:
                 "pregen": {"done": 6, "total": 6, "cached": 4, "generated": 2},
                 "sessions": 1,
                 "state": "explore",
+                "target": "explore",
                 "variant": 1,
                 "intensity": 0.25,
                 "sample": 480000,
