@@ -277,8 +277,10 @@ class Director:
             and (position - current.origin) % current.voice.length == 0
         ):
             self._rotate(current, position)
-        self._voices = [v for v in self._voices if v.end > position]
-        self._ducks = [d for d in self._ducks if d.end > position]
+        if any(v.end <= position for v in self._voices):
+            self._voices = [v for v in self._voices if v.end > position]
+        if any(d.end <= position for d in self._ducks):
+            self._ducks = [d for d in self._ducks if d.end > position]
 
     def _next_break(self, position: int) -> int:
         best = self._queue[0].sample if self._queue else math.inf
