@@ -64,6 +64,8 @@ class Service:
         self._context: zmq.asyncio.Context | None = None
         self._router: zmq.asyncio.Socket | None = None
         self._pub: zmq.Socket | None = None
+        self._pub_socket: zmq.asyncio.Socket | None = None
+        self._subscriptions: set[bytes] = set()  # topic prefixes some subscriber wants
         self._auth: Any = None
         self._tasks: list[asyncio.Task] = []
         self._pumps: dict[str, asyncio.Task] = {}
@@ -77,7 +79,7 @@ class Service:
     async def start(self) -> None:
         self._context = zmq.asyncio.Context()
         router = self._context.socket(zmq.ROUTER)
-        pub = self._context.socket(zmq.PUB)
+        pub = self._context.socket(zmq.XPUB)  # a PUB that also tells us what is subscribed
         for sock in (router, pub):
             sock.setsockopt(zmq.LINGER, 0)
         router.setsockopt(zmq.ROUTER_MANDATORY, 1)
@@ -101,8 +103,8 @@ class Service:
         self.endpoint = router.getsockopt_string(zmq.LAST_ENDPOINT)
         self.pub_endpoint = pub.getsockopt_string(zmq.LAST_ENDPOINT)
         self._router = router
-        self._pub = zmq.Socket.shadow(pub.underlying)
-        self._pub_async = pub
+        self._pub_socket = pub
+        self._pub = zmq.Socket.shadow(pub.underlying)  # only ever used without blocking
         self.library.subscribe(self._on_library_news)
         self._tasks = [
             asyncio.create_task(self._receive_loop(), name="ostinato-receive"),
@@ -124,7 +126,7 @@ class Service:
         self._tasks.clear()
         self._pumps.clear()
         await self.library.close()
-        for sock in (self._router, self._pub_async):
+        for sock in (self._router, self._pub_socket):
             if sock is not None:
                 sock.close(0)
         if self._auth is not None:
@@ -256,12 +258,32 @@ class Service:
     # -- notifications ------------------------------------------------------------------
 
     def publish(self, topic: str, session_id: str | None, fields: dict[str, Any]) -> None:
-        """Send a PUB notification; never blocks (a slow subscriber loses messages)."""
-        if self._pub is None:
+        """Send a PUB notification if anyone subscribed to it; never blocks (a slow
+        subscriber loses messages, the service never waits)."""
+        if self._pub is None or not self._wanted(codec.pub_topic(topic, session_id).encode()):
             return
         frames = codec.encode_pub(topic, session_id, time.monotonic_ns(), fields)
-        with contextlib.suppress(zmq.Again):
+        with contextlib.suppress(zmq.Again):  # a subscriber's queue is full: dropped
             self._pub.send_multipart(frames, flags=zmq.DONTWAIT)
+
+    def _wanted(self, topic: bytes) -> bool:
+        self._read_subscriptions()
+        subscriptions = self._subscriptions
+        if not subscriptions:
+            return False
+        return any(topic[:length] in subscriptions for length in range(len(topic) + 1))
+
+    def _read_subscriptions(self) -> None:
+        """XPUB queues b"\x01<prefix>" for a new subscription and b"\x00<prefix>" when the
+        last subscriber of a prefix leaves; read them just before they matter."""
+        pub = self._pub
+        assert pub is not None
+        while pub.get(zmq.EVENTS) & zmq.POLLIN:
+            message = pub.recv(zmq.NOBLOCK)
+            if message[:1] == b"\x01":
+                self._subscriptions.add(message[1:])
+            elif message[:1] == b"\x00":
+                self._subscriptions.discard(message[1:])
 
     def publish_marks(self, session: Session, marks: Sequence[Mark]) -> None:
         for mark in marks:
