@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -67,9 +68,11 @@ async def start_service(
         command += ["--cache", str(cache)]
     if workers is not None:
         command += ["--workers", str(workers)]
-    process = await asyncio.create_subprocess_exec(
-        *command, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
+    log_path = state_dir.parent / "service.log"
+    with log_path.open("wb") as log:  # the child keeps its own handle
+        process = await asyncio.create_subprocess_exec(
+            *command, stdout=asyncio.subprocess.PIPE, stderr=log
+        )
     assert process.stdout is not None
     try:
         line = await asyncio.wait_for(process.stdout.readline(), START_TIMEOUT_S)
@@ -77,8 +80,8 @@ async def start_service(
         process.kill()
         raise DemoError("the service did not start in time") from None
     if not line:
-        stderr = (await process.stderr.read()).decode() if process.stderr else ""
-        raise DemoError(f"the service failed to start:\n{stderr}")
+        await process.wait()
+        raise DemoError(f"the service failed to start:\n{log_path.read_text()[-4000:]}")
     return process, json.loads(line)
 
 
@@ -256,7 +259,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return asyncio.run(run_demo(args, console))
     except OstinatoError as error:
-        console.print(f"[red]error [{error.code}]: {error.message}")
+        console.print(f"[red]error \\[{error.code}]: {escape(error.message)}")
+        cause = error.detail.get("detail", {}).get("error") if error.detail else None
+        if cause:
+            console.print(escape(str(cause)))
         return error.exit_code
     except KeyboardInterrupt:
         return 130
