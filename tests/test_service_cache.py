@@ -1,0 +1,98 @@
+"""The service on a real variant cache: a warm start maps cached sets and loads no model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from middleware.cache import EngineKey, VariantCache
+from middleware.cache.engine import engine_fingerprint, record_engine_key
+from middleware.client import AsyncClient
+from middleware.director.synthetic import synthetic_variant_set
+from middleware.protocol import codec
+from middleware.scheduler import pack_requests
+from middleware.service.cached_library import CachedLibrary
+from middleware.service.config import ServiceConfig
+from middleware.service.director_player import director_player_factory
+from middleware.service.server import Service
+from tests.service_support import cheap_fill, fantasy_pack
+
+ENGINE = EngineKey("synthetic-engine", "synthetic-weights", "")
+
+
+def _fill_cache(root: Path, skip: tuple[str, ...] = ()) -> int:
+    """Store synthetic sets (the templates' exact timing) for the pack's states and stingers."""
+    pack = fantasy_pack()
+    stored = 0
+    with VariantCache(root) as cache:
+        record_engine_key(cache, engine_fingerprint(), ENGINE)
+        for item, _ in pack_requests(pack):
+            if item.name in skip:
+                continue
+            spec = item.spec
+            variant_set = synthetic_variant_set(
+                item.name,
+                bpm=spec.bpm,
+                meter=spec.meter,
+                bars=spec.bars,
+                variants=item.variants,
+                stems={s.name: s.intensity for s in spec.stems},
+                one_shot=spec.one_shot or item.name in pack.stingers,
+                fill=cheap_fill,
+            )
+            cache.put_set(item, ENGINE, variant_set)
+            stored += 1
+    return stored
+
+
+def _service(root: Path, *, pregenerate: bool) -> Service:
+    pack = fantasy_pack()
+    library = CachedLibrary([pack], root, pregenerate=pregenerate)
+    config = ServiceConfig(bind="tcp://127.0.0.1:*", pub_bind="tcp://127.0.0.1:*")
+    return Service([pack], library, director_player_factory, config)
+
+
+MISSING = ("explore", "boss", "level_up")
+
+
+@pytest.fixture(scope="module")
+def partial_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("cache")
+    assert _fill_cache(root, skip=MISSING) == 8
+    return root
+
+
+@pytest.mark.slow
+async def test_cached_sets_are_mapped_at_start_and_streamed(partial_cache: Path) -> None:
+    service = _service(partial_cache, pregenerate=False)
+    async with service, AsyncClient(service.endpoint) as client:
+        await client.hello(subscribe=False)
+        status = await client.status()
+        assert status["ready"] is False
+        assert status["pregen"] == {"done": 8, "total": 11, "cached": 8, "generated": 0}
+        assert service.library.scheduler is None  # --no-pregen: no model, no workers
+        blocks: list = []
+        await client.stream_start(lambda h, d: blocks.append((h, d)), credits=4)
+        for _ in range(200):
+            if len(blocks) == 4:
+                break
+            await client.ping()
+        header, data = blocks[-1]
+        assert header.state == "menu" and header.variant >= 0
+        assert float(np.abs(codec.pcm_from_bytes(data, "s16")).max()) > 0.01
+
+
+@pytest.mark.slow
+async def test_missing_sets_are_reported_not_ready(partial_cache: Path) -> None:
+    service = _service(partial_cache, pregenerate=False)
+    async with service, AsyncClient(service.endpoint) as client:
+        await client.hello(subscribe=False)
+        listing = await client.list()
+        ready = {s["name"]: s["ready_variants"] for s in listing["states"]}
+        assert ready["boss"] == 0 and ready["explore"] == 0 and ready["battle"] == 3
+        assert {s["name"]: s["ready"] for s in listing["stingers"]}["level_up"] is False
+        assert listing["ready"] is False
+        reply = await client.request_raw("stinger", {"name": "level_up"})
+        assert reply.error_code == "not_ready"
