@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from engine_core.generate import Engine
+from engine_core.spec import GenerationSpec, StemSpec
 from middleware.director import events as ev
 from middleware.director.director import Director
 from middleware.templates.model import (
@@ -19,10 +20,28 @@ from middleware.templates.model import (
     TemplatePack,
     TransitionRule,
 )
-from tests.chorale_scores import ChoraleComposer, band_spec
+from tests.chorale_scores import ChoraleComposer
 
 GUARD = 48
 THRESHOLD = 0.5  # below -6 dBFS the soft clipper passes samples unchanged
+
+
+def four_stem_spec(bpm: float) -> GenerationSpec:
+    """Flute tune, string pad, bass, drums; the tune and the drums are intensity layers."""
+    return GenerationSpec(
+        prompt="a steadfast march over a chorale",
+        tags=("orchestral", "heroic"),
+        bpm=bpm,
+        meter="4/4",
+        key="D minor",
+        bars=2,
+        stems=(
+            StemSpec("lead", "melody", program=73, register=(62, 86), intensity=(0.3, 1.0)),
+            StemSpec("strings", "pad", program=48, register=(48, 72), gain_db=-3.0, pan=-0.3),
+            StemSpec("bass", "bass", program=32, register=(28, 52)),
+            StemSpec("drums", "drums", program=0, intensity=(0.6, 1.0)),
+        ),
+    )
 
 
 def below_threshold(reference: np.ndarray) -> np.ndarray:
@@ -32,7 +51,7 @@ def below_threshold(reference: np.ndarray) -> np.ndarray:
 @pytest.mark.slow
 def test_director_plays_engine_loops_on_the_engines_grid() -> None:
     engine = Engine(ChoraleComposer())
-    explore_spec, battle_spec = band_spec(bars=2), band_spec(bars=2, bpm=150.0)
+    explore_spec, battle_spec = four_stem_spec(120.0), four_stem_spec(150.0)
     explore = engine.generate(explore_spec, state="explore", seed=1, variants=2)
     battle = engine.generate(battle_spec, state="battle", seed=2, variants=1)
     pack = TemplatePack(
