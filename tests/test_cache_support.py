@@ -165,3 +165,13 @@ def fill_main(argv: list[str]) -> None:
             state = make_state(name, prompt=f"theme {name}", seed=sum(map(ord, name)))
             cache.put_set(state, engine, tone_set(state, frames=int(frames) or None))
             print(f"stored {name} {number}", flush=True)
+
+
+def make_chorale_engine():  # -> engine_core.generate.Engine
+    """The real engine (arrangement, SoundFont rendering, loudness) over real chorale scores
+    from music21's corpus in place of the diffusion model (`chorale_scores.ChoraleComposer`)."""
+    from chorale_scores import ChoraleComposer
+
+    from engine_core.generate import Engine
+
+    return Engine(ChoraleComposer())
