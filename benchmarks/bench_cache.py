@@ -34,7 +34,7 @@ PACK = REPO / "templates" / "fantasy_rpg"
 CACHE_ROOT = REPO / "out" / "bench" / "cache"
 HIT_ROUNDS = 2000
 WARM_RUNS = 7
-THROUGHPUT_SETS = 4
+THROUGHPUT_SETS = 6
 
 WARM_START = """
 import sys
@@ -189,15 +189,22 @@ def memory(root: Path) -> dict[str, float]:
 
 
 def throughput(engine_factory: str, workers: int) -> float:
-    """Sets per minute: `THROUGHPUT_SETS` sets of the pack's battle state (seeds 1..N, so
-    equal work and distinct keys), from submission (workers ready) to the last one done."""
+    """Steady-state sets per minute: `THROUGHPUT_SETS` sets of the pack's battle state
+    (seeds 1..N: equal work, distinct keys), from submission to the last one done, after
+    every worker has loaded its engine and made one short warm-up set (lazy loads)."""
     battle = load_pack(PACK).state("battle")
     states = [dataclasses.replace(battle, seed=seed) for seed in range(1, THROUGHPUT_SETS + 1)]
+    warm_up = dataclasses.replace(battle, spec=dataclasses.replace(battle.spec, bars=1))
     with (
         tempfile.TemporaryDirectory() as root,
         Scheduler(root, workers=workers, engine_factory=engine_factory) as scheduler,
     ):
         scheduler.wait_ready()
+        # all workers are idle: one warm-up set goes to each
+        for future in [
+            scheduler.submit(dataclasses.replace(warm_up, seed=-1 - n)) for n in range(workers)
+        ]:
+            future.result()
         started = time.perf_counter()
         for future in [scheduler.submit(state) for state in states]:
             future.result()
