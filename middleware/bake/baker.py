@@ -241,7 +241,7 @@ def bake_pack(
     if versions is None:
         from middleware.bake.work import engine_versions
 
-        versions = engine_versions()
+        versions = engine_versions(options.engine_factory)
     old_dir = out_root / f".{pack.name}.bake-old"
     new_dir = out_root / f".{pack.name}.bake-new"
     _recover_swap(out_dir, old_dir)
@@ -273,6 +273,7 @@ def bake_pack(
         scheduler=options.scheduler,
         cache_dir=str(options.cache_dir) if options.cache_dir else None,
         on_progress=on_progress,
+        engine_factory=options.engine_factory,
     ):
         work.save(result)
         job_id = _job_id(result.kind, result.name)

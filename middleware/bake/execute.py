@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from middleware.bake.errors import BakeError
-from middleware.bake.plan import BakeJob
+from middleware.bake.plan import DEFAULT_ENGINE_FACTORY, BakeJob
 from middleware.bake.work import JobResult, run_job
 
 OnProgress = Callable[[str, float], None]
@@ -37,18 +37,19 @@ def run_jobs(
     scheduler: str | None = None,
     cache_dir: str | None = None,
     on_progress: OnProgress | None = None,
+    engine_factory: str = DEFAULT_ENGINE_FACTORY,
 ) -> Iterator[JobResult]:
     """Yield each pending job's result as it finishes."""
     if not pending:
         return
     if scheduler is not None:
-        yield from _run_dask(pending, scheduler, cache_dir, on_progress)
+        yield from _run_dask(pending, scheduler, cache_dir, on_progress, engine_factory)
     elif min(workers, len(pending)) <= 1:  # one job: no pool to start, the engine is loaded
         for item in pending:
             report = _reporter(item.job_id, on_progress)
-            yield run_job(item.job, item.bake_key, cache_dir, report)
+            yield run_job(item.job, item.bake_key, cache_dir, report, engine_factory)
     else:
-        yield from _run_pool(pending, workers, cache_dir, on_progress)
+        yield from _run_pool(pending, workers, cache_dir, on_progress, engine_factory)
 
 
 def _reporter(job_id: str, on_progress: OnProgress | None) -> Callable[[float], None] | None:
@@ -80,6 +81,7 @@ def _run_pool(
     workers: int,
     cache_dir: str | None,
     on_progress: OnProgress | None,
+    engine_factory: str,
 ) -> Iterator[JobResult]:
     context = multiprocessing.get_context("spawn")
     threads = max(1, (os.cpu_count() or 1) // workers)
@@ -95,6 +97,7 @@ def _run_pool(
                     item.bake_key,
                     cache_dir,
                     _QueueProgress(item.job_id, channel),
+                    engine_factory,
                 ): item
                 for item in pending
             }
@@ -122,6 +125,7 @@ def _run_dask(
     scheduler: str,
     cache_dir: str | None,
     on_progress: OnProgress | None,
+    engine_factory: str,
 ) -> Iterator[JobResult]:
     from distributed import Client, as_completed
 
@@ -139,6 +143,7 @@ def _run_dask(
                 item.bake_key,
                 cache_dir,
                 None,
+                engine_factory,
                 pure=False,
                 key=f"bake-{item.job_id}-{item.bake_key}",
             )

@@ -24,6 +24,8 @@ from middleware.templates.model import TemplatePack
 
 #: Bumped when the bake writes different bytes for the same inputs.
 BAKE_FORMAT_VERSION = 1
+#: What makes the engine in every worker: `engine_core.generate.Engine()`, the shipped model.
+DEFAULT_ENGINE_FACTORY = "engine_core.generate:Engine"
 #: AudioStreamInteractive holds at most this many clips (Godot's MAX_CLIPS).
 GODOT_MAX_CLIPS = 63
 _SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -40,6 +42,7 @@ class BakeOptions:
     workers: int = 1
     scheduler: str | None = None  # "tcp://host:8786": run on a Dask cluster
     cache_dir: Path | None = None  # a VariantCache shared by the workers
+    engine_factory: str = DEFAULT_ENGINE_FACTORY  # "module:callable" returning an engine
 
 
 @dataclass(frozen=True)
@@ -150,6 +153,9 @@ def plan_bake(pack: TemplatePack, options: BakeOptions) -> BakePlan:
         problems.append(f"workers {options.workers} must be at least 1")
     if options.scheduler is not None and not options.scheduler.startswith(("tcp://", "tls://")):
         problems.append(f"scheduler {options.scheduler!r} is not a tcp:// or tls:// address")
+    module_name, _, attribute = options.engine_factory.partition(":")
+    if not module_name or not attribute:
+        problems.append(f"engine factory {options.engine_factory!r} is not 'module:callable'")
     if not pack.states:
         problems.append("the pack has no states")
     jobs: list[BakeJob] = []

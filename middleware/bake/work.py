@@ -9,6 +9,7 @@ or in the calling process. Only the coordinating process writes files.
 from __future__ import annotations
 
 import hashlib
+import importlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ import numpy as np
 
 from engine_core.variant import Variant, VariantSet
 from middleware.bake.audio import decode_audio, encode_audio
-from middleware.bake.plan import BakeJob, EngineVersions
+from middleware.bake.plan import DEFAULT_ENGINE_FACTORY, BakeJob, EngineVersions
 
 ProgressCallback = Callable[[float], None]
 
@@ -62,24 +63,26 @@ def stinger_file(name: str, audio_format: str) -> str:
     return f"audio/stingers/{name}.{audio_format}"
 
 
-@lru_cache(maxsize=1)
-def _engine() -> Any:
-    """The process's engine (loading weights once per worker process, not once per job)."""
-    from engine_core.generate import Engine
+@lru_cache(maxsize=2)
+def _engine(factory: str = DEFAULT_ENGINE_FACTORY) -> Any:
+    """The process's engine, made once per worker process (not once per job).
 
-    return Engine()
+    `factory` is "module:callable"; the default is the shipped `Engine()`.
+    """
+    module_name, _, attribute = factory.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)()
 
 
-def engine_versions() -> EngineVersions:
-    engine = _engine()
+def engine_versions(factory: str = DEFAULT_ENGINE_FACTORY) -> EngineVersions:
+    engine = _engine(factory)
     return EngineVersions(str(engine.engine_version), str(engine.weights_version))
 
 
 def _generate(
-    job: BakeJob, cache_dir: str | None, progress: ProgressCallback | None
+    job: BakeJob, cache_dir: str | None, progress: ProgressCallback | None, factory: str
 ) -> tuple[VariantSet, str]:
     """The job's variant set, from the cache when it holds it; returns (set, origin)."""
-    engine = _engine()
+    engine = _engine(factory)
     if cache_dir is None:
         return _run_engine(engine, job, progress), "generated"
     from middleware.cache import EngineKey, VariantCache
@@ -170,12 +173,13 @@ def run_job(
     bake_key: str,
     cache_dir: str | None = None,
     progress: ProgressCallback | None = None,
+    engine_factory: str = DEFAULT_ENGINE_FACTORY,
 ) -> JobResult:
     """Make one job's files. Runs anywhere the project is installed."""
     started = time.perf_counter()
     if job.spec is None:
         return _run_file_stinger(job, bake_key, started)
-    variant_set, origin = _generate(job, cache_dir, progress)
+    variant_set, origin = _generate(job, cache_dir, progress, engine_factory)
     files: list[BakedFile] = []
     records = []
     for variant in variant_set.variants:

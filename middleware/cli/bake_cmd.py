@@ -45,6 +45,14 @@ from middleware.bake.plan import BakeOptions
     help="Variant cache folder the workers read and fill [default: the user cache].",
 )
 @click.option("--no-cache", is_flag=True, help="Generate without reading or filling a cache.")
+@click.option(
+    "--engine",
+    "engine_factory",
+    default="engine_core.generate:Engine",
+    show_default=True,
+    metavar="MODULE:CALLABLE",
+    help="What makes the engine in every worker.",
+)
 @click.option("--dry-run", is_flag=True, help="List what would be generated, then stop.")
 def bake(
     packs: tuple[Path, ...],
@@ -57,6 +65,7 @@ def bake(
     scheduler: str | None,
     cache_dir: Path | None,
     no_cache: bool,
+    engine_factory: str,
     dry_run: bool,
 ) -> None:
     """Bake template PACKS (folders) into audio, manifest.json and Godot resources."""
@@ -82,6 +91,7 @@ def bake(
         workers=workers,
         scheduler=scheduler,
         cache_dir=cache_dir,
+        engine_factory=engine_factory,
     )
     loaded = [load_pack(path) for path in packs]
     plans = [plan_bake(pack, options) for pack in loaded]  # every pack checked before any work
