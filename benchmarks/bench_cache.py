@@ -35,6 +35,7 @@ CACHE_ROOT = REPO / "out" / "bench" / "cache"
 HIT_ROUNDS = 2000
 WARM_RUNS = 7
 THROUGHPUT_SETS = 6
+THROUGHPUT_ROUNDS = 2
 
 WARM_START = """
 import sys
@@ -232,8 +233,15 @@ def main(
     cold_s = cold_start() if engine_factory == DEFAULT_ENGINE_FACTORY else float("nan")
     hits = cache_hits(cache_root)
     mem = memory(cache_root)
-    one = throughput(throughput_engine, 1)
-    two = throughput(throughput_engine, 2)
+    # alternate 1 and 2 workers, best of two each: the machine is shared, and a run that
+    # overlaps someone else's work only measures that
+    runs: dict[int, list[float]] = {1: [], 2: []}
+    loads: list[float] = []
+    for _ in range(THROUGHPUT_ROUNDS):
+        for workers in (1, 2):
+            loads.append(round(os.getloadavg()[0], 2))
+            runs[workers].append(round(throughput(throughput_engine, workers), 2))
+    one, two = max(runs[1]), max(runs[2])
     rows = [
         ("warm start to first state ready (median of 7)", f"{warm['warm_s']:.3f} s", "<= 0.5 s",
          f"bare interpreter {warm['bare_s']:.3f} s; cold start (model + generate) {cold_s:.1f} s"),
@@ -251,6 +259,8 @@ def main(
          f"{mem['mapped_mb']:.1f} MiB", "flat", f"read into memory {mem['read_mb']:.1f} MiB"),
         (f"throughput, 2 workers ({THROUGHPUT_SETS} sets)", f"{two:.2f} sets/min", ">= 1.7x",
          f"1 worker {one:.2f} sets/min: x{two / one:.2f}"),
+        ("throughput runs (sets/min)", f"2 workers {runs[2]}", "",
+         f"1 worker {runs[1]}; load averages before each run {loads}"),
         ("filling the full cache (first run only)", f"{fill_s:.1f} s", "", f"cache {cache_root}"),
         ("engines", engine_factory, "", f"throughput: {throughput_engine}"),
     ]  # fmt: skip
