@@ -130,14 +130,21 @@ def cache_hits(root: Path) -> dict[str, float]:
     with VariantCache(root) as cache:
         key = resolve_engine_key(cache, load=False)
         state = pack.state(pack.start_state)
-        mapped = []
+        mapped, fresh = [], []
         cpu_started = time.process_time()
+        for _ in range(HIT_ROUNDS):  # a fresh mapping each time: nothing else holds the set
+            started = time.perf_counter()
+            found = cache.get_set(state, key)
+            fresh.append(time.perf_counter() - started)
+            assert found is not None
+            del found
+        cpu_ms = 1e3 * (time.process_time() - cpu_started) / HIT_ROUNDS
+        playing = cache.get_set(state, key)  # the set a session is playing stays mapped
         for _ in range(HIT_ROUNDS):
             started = time.perf_counter()
             found = cache.get_set(state, key)
             mapped.append(time.perf_counter() - started)
-            assert found is not None
-        cpu_ms = 1e3 * (time.process_time() - cpu_started) / HIT_ROUNDS
+            assert found is not None and playing is not None
         rows = cache.index.query(
             "SELECT audio_digest FROM variants WHERE set_key = ?", (cache.set_key(state, key),)
         )
@@ -149,8 +156,10 @@ def cache_hits(root: Path) -> dict[str, float]:
                 np.load(path)
             full.append(time.perf_counter() - started)
     return {
-        "hit_p50_ms": _percentile_ms(mapped, 50),
-        "hit_p99_ms": _percentile_ms(mapped, 99),
+        "hit_p50_ms": _percentile_ms(fresh, 50),
+        "hit_p99_ms": _percentile_ms(fresh, 99),
+        "held_p50_ms": _percentile_ms(mapped, 50),
+        "held_p99_ms": _percentile_ms(mapped, 99),
         "hit_cpu_ms": cpu_ms,
         "read_p50_ms": _percentile_ms(full, 50),
         "read_p99_ms": _percentile_ms(full, 99),
@@ -249,11 +258,13 @@ def main(
         ("warm start without bytecode (PYTHONDONTWRITEBYTECODE)", f"{warm['source_s']:.3f} s",
          "", "every module compiled from source on each start"),
         ("torch imported on the warm path", str(warm["torch"]), "False", ""),
-        ("cache hit p50 (get_set, mmap)", f"{hits['hit_p50_ms']:.3f} ms", "",
+        ("cache hit p50 (get_set, new memory map)", f"{hits['hit_p50_ms']:.3f} ms", "",
          f"full read of the same audio {hits['read_p50_ms']:.3f} ms"),
-        ("cache hit p99 (get_set, mmap)", f"{hits['hit_p99_ms']:.3f} ms", "<= 1 ms",
+        ("cache hit p99 (get_set, new memory map)", f"{hits['hit_p99_ms']:.3f} ms", "<= 1 ms",
          f"full read {hits['read_p99_ms']:.3f} ms"),
-        ("cache hit, CPU time per call", f"{hits['hit_cpu_ms']:.3f} ms", "",
+        ("cache hit p50 / p99, set already mapped (playing)",
+         f"{hits['held_p50_ms']:.3f} / {hits['held_p99_ms']:.3f} ms", "<= 1 ms", ""),
+        ("cache hit, CPU time per call (new mapping)", f"{hits['hit_cpu_ms']:.3f} ms", "",
          f"load average at start {load_average:.2f} on {os.cpu_count()} cores"),
         (f"RSS growth, all states loaded ({mem['audio_mb']:.0f} MiB audio)",
          f"{mem['mapped_mb']:.1f} MiB", "flat", f"read into memory {mem['read_mb']:.1f} MiB"),

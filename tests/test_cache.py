@@ -336,3 +336,17 @@ def test_editing_a_real_pack_invalidates_only_what_changed(tmp_path):
     battle.write_text(battle.read_text().replace("relentless", "restless"))
     after = _pack_keys(pack_dir)
     assert [name for name in before if after[name] != before[name]] == ["battle"]
+
+
+def test_a_set_in_use_is_mapped_once_and_released_with_its_last_user(cache):
+    import gc
+
+    state = make_state()
+    cache.put_set(state, ENGINE, tone_set(state))
+    playing = cache.get_set(state, ENGINE)
+    again = cache.get_set(state, ENGINE)
+    assert np.shares_memory(playing.variants[0].mix, again.variants[0].mix)
+    assert len(cache._mapped) == 2
+    del playing, again
+    gc.collect()
+    assert len(cache._mapped) == 0  # no mapping outlives its users

@@ -18,6 +18,7 @@ import mmap
 import os
 import sqlite3
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,7 +43,7 @@ ENV_ROOT = "OSTINATO_CACHE"
 ENV_BUDGET_MB = "OSTINATO_CACHE_BUDGET_MB"
 DEFAULT_BUDGET_BYTES = 8 * 1024**3
 USAGE_FLUSH_S = 5.0
-MIDI_MEMO_ENTRIES = 512
+MEMO_ENTRIES = 512
 CLAIM_STALE_S = 3600.0
 
 #: progress(stage, done, total)
@@ -202,7 +203,12 @@ class VariantCache:
             ) from error
         self.index = Index(self.root / "index.sqlite")
         self._touched: dict[str, float] = {}
+        # Content under a name never changes, so what was read once is reused: parsed
+        # metadata and MIDI (small, bounded memos) and the memory maps of audio that is
+        # still in use somewhere in this process (weak references: no memory is held).
         self._midi_memo: dict[str, bytes] = {}
+        self._parsed: dict[str, tuple[VariantMeta, tuple[str, ...]]] = {}
+        self._mapped: weakref.WeakValueDictionary[str, np.ndarray] = weakref.WeakValueDictionary()
         self._last_flush = time.monotonic()
         self.hits = 0
         self.misses = 0
@@ -256,10 +262,19 @@ class VariantCache:
 
     def _load_variant(self, row: tuple[Any, ...]) -> Variant:
         _, stems_json, audio_digest, midi_digest, meta_json = row
-        names = json.loads(stems_json)
-        meta = VariantMeta.from_json(json.loads(meta_json))
+        parsed = self._parsed.get(meta_json)
+        if parsed is None:
+            parsed = (VariantMeta.from_json(json.loads(meta_json)), tuple(json.loads(stems_json)))
+            if len(self._parsed) >= MEMO_ENTRIES:
+                self._parsed.pop(next(iter(self._parsed)))
+            self._parsed[meta_json] = parsed
+        meta, names = parsed
         shape = (len(names) + 1, meta.frames, 2)
-        audio = map_audio(self.store.object_path(audio_digest, ".npy"), shape)
+        flat = self._mapped.get(audio_digest)  # every view of a mapping keeps `flat` alive
+        if flat is None or flat.size != shape[0] * shape[1] * shape[2]:
+            flat = map_audio(self.store.object_path(audio_digest, ".npy"), shape).base
+            self._mapped[audio_digest] = flat
+        audio = flat.reshape(shape)
         stems = {name: audio[i] for i, name in enumerate(names)}
         return Variant(meta, stems, audio[len(names)], self._midi(midi_digest))
 
@@ -269,7 +284,7 @@ class VariantCache:
         if data is None:
             with open(self.store.object_path(digest, ".mid"), "rb") as handle:
                 data = handle.read()
-            if len(self._midi_memo) >= MIDI_MEMO_ENTRIES:
+            if len(self._midi_memo) >= MEMO_ENTRIES:
                 self._midi_memo.pop(next(iter(self._midi_memo)))
             self._midi_memo[digest] = data
         return data
