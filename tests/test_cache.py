@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import mmap
 import shutil
 import sqlite3
@@ -339,8 +340,6 @@ def test_editing_a_real_pack_invalidates_only_what_changed(tmp_path):
 
 
 def test_a_set_in_use_is_mapped_once_and_released_with_its_last_user(cache):
-    import gc
-
     state = make_state()
     cache.put_set(state, ENGINE, tone_set(state))
     playing = cache.get_set(state, ENGINE)
