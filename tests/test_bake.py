@@ -138,6 +138,17 @@ def test_ogg_encoding_is_byte_identical_and_keeps_every_frame() -> None:
     assert float(np.corrcoef(decoded[:, 0], samples[:, 0])[0, 1]) > 0.95
 
 
+def test_long_loops_encode_to_ogg() -> None:
+    """libsndfile's Vorbis encoder crashes the process on a 60 s write in one call."""
+    import numpy as np
+
+    from middleware.bake.audio import encode_audio
+
+    samples = (0.1 * np.random.default_rng(4).standard_normal((48000 * 60, 2))).astype(np.float32)
+    decoded, _ = decode_audio(encode_audio(samples, 48000, "ogg"))
+    assert decoded.shape == samples.shape
+
+
 # -- what a bake writes ----------------------------------------------------------------------
 
 

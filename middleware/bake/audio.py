@@ -21,6 +21,7 @@ AUDIO_FORMATS: tuple[str, ...] = ("ogg", "wav", "flac")
 #: The serial number every baked Ogg stream gets ("OSTN").
 OGG_SERIAL = 0x4E54534F
 _OGG_QUALITY = 0.6  # libvorbis VBR quality 0-1 (about 160 kbit/s stereo at 48 kHz)
+_OGG_BLOCK_FRAMES = 16384
 
 
 @lru_cache(maxsize=1)
@@ -78,14 +79,18 @@ def encode_audio(
     clipped = np.clip(np.asarray(samples, dtype=np.float32), -1.0, 1.0)
     buffer = io.BytesIO()
     if audio_format == "ogg":
-        soundfile.write(
+        # libsndfile's Vorbis encoder crashes on long single writes: feed it in blocks
+        with soundfile.SoundFile(
             buffer,
-            clipped,
-            sample_rate,
+            "w",
+            samplerate=sample_rate,
+            channels=clipped.shape[1],
             format="OGG",
             subtype="VORBIS",
             compression_level=1.0 - _OGG_QUALITY,
-        )
+        ) as ogg:
+            for start in range(0, clipped.shape[0], _OGG_BLOCK_FRAMES):
+                ogg.write(clipped[start : start + _OGG_BLOCK_FRAMES])
         return normalize_ogg(buffer.getvalue())
     if audio_format == "flac":
         soundfile.write(buffer, clipped, sample_rate, format="FLAC", subtype="PCM_24")
