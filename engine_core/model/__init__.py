@@ -1,0 +1,1 @@
+"""The latent diffusion model: bar autoencoder, linear-attention denoiser, sampling, composer."""

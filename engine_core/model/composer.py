@@ -1,0 +1,193 @@
+"""`DiffusionComposer`: the default `engine_core.composer.Composer`, backed by the shipped weights.
+
+compose: spec -> controls (fields, tags, prompt text) -> seeded base noise and retake
+noise per variant -> flow-matching sampling over bar latents (circular, guided) -> the bar
+decoder -> onset/active rolls -> `Score`s in the tonic-C frame.
+
+``DiffusionComposer.load()`` reads ``engine_core/weights/`` (or a folder you name) and checks
+it (`CheckpointError` on mismatch); it does not load the text model, which is loaded on the
+first prompt that is not in the prompt cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import torch
+
+from engine_core.composer import ProgressCallback
+from engine_core.data.pianoroll import bars_to_notes, score_to_bars, valid_step_mask
+from engine_core.errors import InvalidSpecError
+from engine_core.model.checkpoint import Checkpoint, load_checkpoint
+from engine_core.model.controls import Controls, controls_for_spec
+from engine_core.model.sampling import SamplerSettings, retake_noise, sample_latents
+from engine_core.model.text import PromptInterpreter
+from engine_core.score import Score, ScoreNote
+from engine_core.spec import GenerationSpec, Meter
+
+MAX_VARIANTS = 64
+MAX_STEPS = 64
+
+
+class DiffusionComposer:
+    def __init__(self, checkpoint: Checkpoint, prompts: PromptInterpreter | None = None) -> None:
+        self.checkpoint = checkpoint
+        self.prompts = prompts or PromptInterpreter()
+
+    @classmethod
+    def load(
+        cls, path: str | Path | None = None, *, expect_data_hash: str | None = None
+    ) -> DiffusionComposer:
+        return cls(
+            load_checkpoint(
+                Path(path) if path is not None else None, expect_data_hash=expect_data_hash
+            )
+        )
+
+    @property
+    def weights_version(self) -> str:
+        return self.checkpoint.weights_version
+
+    @property
+    def sampler(self) -> SamplerSettings:
+        return self.checkpoint.sampler
+
+    # ------------------------------------------------------------------ conditioning
+
+    def controls(self, spec: GenerationSpec) -> Controls:
+        text = self.prompts.controls(spec.prompt) if spec.prompt.strip() else None
+        return controls_for_spec(spec, text)
+
+    def _condition(self, controls: Controls, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
+        cond = torch.from_numpy(controls.features())[None].expand(batch, -1, -1)
+        null = torch.from_numpy(controls.unconditional().features())[None].expand(batch, -1, -1)
+        return cond.contiguous(), null.contiguous()
+
+    def _settings(self, steps: int | None) -> SamplerSettings:
+        settings = self.checkpoint.sampler
+        if steps is None:
+            return settings
+        if not 1 <= steps <= MAX_STEPS:
+            raise InvalidSpecError(f"steps {steps} outside 1-{MAX_STEPS}", {"field": "steps"})
+        return SamplerSettings(**{**settings.__dict__, "steps": steps})
+
+    # ------------------------------------------------------------------ latents <-> scores
+
+    def _decode(self, latents: torch.Tensor, meter: str, mode: str, velocity: float) -> list[Score]:
+        ckpt = self.checkpoint
+        with torch.no_grad():
+            flat = latents.reshape(-1, latents.shape[-1]) * ckpt.latent_std + ckpt.latent_mean
+            probs = ckpt.autoencoder.decode(flat).numpy()
+        probs = probs.reshape(latents.shape[0], latents.shape[1], *probs.shape[1:])
+        probs[..., ~valid_step_mask(meter), :] = 0.0
+        steps = Meter.parse(meter).steps_per_bar
+        return [
+            Score(
+                meter=meter,
+                bars=latents.shape[1],
+                mode=mode,
+                notes=tuple(bars_to_notes(rolls, steps, velocity=velocity)),
+            )
+            for rolls in probs
+        ]
+
+    def encode_score(self, score: Score) -> torch.Tensor:
+        """A score's bars as normalised latents (bars, latent_dim)."""
+        ckpt = self.checkpoint
+        rolls = torch.from_numpy(score_to_bars(score))
+        with torch.no_grad():
+            latent = ckpt.autoencoder.encode(rolls)
+        return (latent - ckpt.latent_mean) / ckpt.latent_std
+
+    # ------------------------------------------------------------------ Composer protocol
+
+    def compose(
+        self,
+        spec: GenerationSpec,
+        *,
+        seed: int,
+        variants: int,
+        variance: float | None = None,
+        steps: int | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> list[Score]:
+        if not 1 <= variants <= MAX_VARIANTS:
+            raise InvalidSpecError(
+                f"variants {variants} outside 1-{MAX_VARIANTS}", {"field": "variants"}
+            )
+        variance = spec.variance if variance is None else variance
+        if not 0.0 <= variance <= 1.0:
+            raise InvalidSpecError(f"variance {variance} outside 0-1", {"field": "variance"})
+        settings = self._settings(steps)
+        controls = self.controls(spec)
+        dim = self.checkpoint.denoiser.config.latent_dim
+        generator = torch.Generator().manual_seed(int(seed))
+        base = torch.randn(1, spec.bars, dim, generator=generator)
+        fresh = torch.randn(variants, spec.bars, dim, generator=generator)
+        noise = retake_noise(base.expand(variants, -1, -1), fresh, variance)
+        noise[0] = base[0]  # variant 0 is the set's centre
+        cond, null = self._condition(controls, variants)
+
+        def on_step(done: int, total: int) -> None:
+            if progress is not None:
+                progress("compose", done, total)
+
+        latents = sample_latents(
+            self.checkpoint.denoiser,
+            noise,
+            cond,
+            null,
+            settings,
+            roll_generator=generator,
+            on_step=on_step,
+        )
+        energy = 0.5 if controls.energy is None else controls.energy
+        mode = controls.mode or "major"
+        return self._decode(latents, spec.meter, mode, velocity=round(0.6 + 0.3 * energy, 3))
+
+    def inpaint(
+        self,
+        spec: GenerationSpec,
+        *,
+        fixed: Score,
+        keep_bars: Sequence[int],
+        seed: int,
+        steps: int | None = None,
+    ) -> Score:
+        if fixed.meter != spec.meter:
+            raise InvalidSpecError(
+                f"fixed score is in {fixed.meter}, spec asks for {spec.meter}", {"field": "meter"}
+            )
+        keep = sorted(set(int(b) for b in keep_bars))
+        if any(not 0 <= b < fixed.bars for b in keep):
+            raise InvalidSpecError(
+                f"keep_bars {keep} outside 0-{fixed.bars - 1}", {"field": "keep_bars"}
+            )
+        settings = self._settings(steps)
+        controls = self.controls(spec)
+        dim = self.checkpoint.denoiser.config.latent_dim
+        generator = torch.Generator().manual_seed(int(seed))
+        noise = torch.randn(1, fixed.bars, dim, generator=generator)
+        mask = torch.zeros(1, fixed.bars, dtype=torch.bool)
+        mask[0, keep] = True
+        cond, null = self._condition(controls, 1)
+        latents = sample_latents(
+            self.checkpoint.denoiser,
+            noise,
+            cond,
+            null,
+            settings,
+            roll_generator=generator,
+            keep_latents=self.encode_score(fixed)[None],
+            keep_mask=mask,
+        )
+        energy = 0.5 if controls.energy is None else controls.energy
+        velocity = round(0.6 + 0.3 * energy, 3)
+        written = self._decode(latents, fixed.meter, fixed.mode, velocity)[0]
+        kept = set(keep)
+        notes: list[ScoreNote] = [n for n in fixed.notes if n.bar in kept]
+        notes += [n for n in written.notes if n.bar not in kept]
+        return Score(
+            meter=fixed.meter, bars=fixed.bars, mode=fixed.mode, notes=tuple(sorted(notes))
+        )

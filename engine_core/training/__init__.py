@@ -1,0 +1,1 @@
+"""Training: windows of bars with measured controls, the training loops, `make train`."""
