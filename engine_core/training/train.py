@@ -36,6 +36,7 @@ from engine_core.model.autoencoder import AutoencoderConfig, BarAutoencoder
 from engine_core.model.checkpoint import default_weights_dir, save_checkpoint
 from engine_core.model.denoiser import Denoiser, DenoiserConfig
 from engine_core.model.sampling import SamplerSettings
+from engine_core.training.augment import octave_augment
 from engine_core.training.windows import WindowSampler
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -69,7 +70,7 @@ def train_autoencoder(
     *,
     steps: int,
     batch: int = 256,
-    lr: float = 2e-3,
+    lr: float = 5e-3,
     seed: int = 0,
     log: TrainingLog | None = None,
     progress: ProgressCallback | None = None,
@@ -86,7 +87,7 @@ def train_autoencoder(
         for group in optimiser.param_groups:
             group["lr"] = lr_at(step, steps, lr)
         chosen = rng.choice(filled, size=batch)
-        bars = torch.from_numpy(dataset.bars[chosen])
+        bars = torch.from_numpy(octave_augment(dataset.bars[chosen], rng))
         loss, parts = model.loss(bars)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -313,8 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    ae_steps = args.ae_steps or (300 if args.tiny else 6000)
-    steps = args.steps or (400 if args.tiny else 12000)
+    ae_steps = args.ae_steps or (300 if args.tiny else 8000)
+    steps = args.steps or (400 if args.tiny else 6000)
     last: dict[str, float] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
