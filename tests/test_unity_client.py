@@ -364,22 +364,24 @@ def test_harness_session_matches_the_python_client_bit_for_bit(harness: Path, se
     }
 
 
-def test_unity_layer_and_sample_type_check_against_the_engine_api(
-    harness: Path, tmp_path: Path
-) -> None:
-    """Runtime/Unity and the sample compile against compile-only UnityEngine stand-ins."""
+def test_unity_layer_and_sample_type_check_against_the_engine_api(tmp_path: Path) -> None:
+    """Runtime/Unity and the sample compile against compile-only UnityEngine stand-ins.
+
+    Unity builds every file under Runtime/Core (Baked/ included) into one Ostinato.Core
+    assembly, so the Unity layer is checked against exactly that assembly.
+    """
     stubs = tmp_path / "UnityEngine.dll"
-    subprocess.run(
-        [
-            "mcs",
-            "-target:library",
-            f"-out:{stubs}",
-            str(ROOT / "bindings" / "unity" / "tests" / "UnityStubs" / "UnityEngine.cs"),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
+    core = tmp_path / "Ostinato.Core.dll"
+    for target, sources in (
+        (stubs, [ROOT / "bindings" / "unity" / "tests" / "UnityStubs" / "UnityEngine.cs"]),
+        (core, sorted(CORE.rglob("*.cs"))),
+    ):
+        built = subprocess.run(
+            ["mcs", "-target:library", "-warnaserror+", f"-out:{target}", *map(str, sources)],
+            capture_output=True,
+            text=True,
+        )
+        assert built.returncode == 0, built.stdout + built.stderr
     sources = sorted((PACKAGE / "Runtime" / "Unity").glob("*.cs"))
     sources += sorted((PACKAGE / "Samples~").rglob("*.cs"))
     proc = subprocess.run(
@@ -388,7 +390,7 @@ def test_unity_layer_and_sample_type_check_against_the_engine_api(
             "-target:library",
             "-warnaserror+",
             f"-out:{tmp_path / 'Ostinato.Runtime.dll'}",
-            f"-r:{harness.parent / 'Ostinato.Core.dll'}",
+            f"-r:{core}",
             f"-r:{stubs}",
             *map(str, sources),
         ],
@@ -396,24 +398,57 @@ def test_unity_layer_and_sample_type_check_against_the_engine_api(
         text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert any(path.name == "OstinatoMusicPlayer.cs" for path in sources)
+    names = {path.name for path in sources}
+    assert {"OstinatoMusicPlayer.cs", "BakedMusicPlayer.cs"} <= names
+    assert not list((PACKAGE / "Runtime").glob("*.cs")), "scripts live in Runtime/Core or Unity"
 
 
-def test_package_manifest_asmdefs_and_meta_files() -> None:
+def unity_assets(folder: Path) -> list[Path]:
+    """What Unity imports from a package: every file and folder but .meta files, hidden
+    entries and folders ending in '~' (Samples~ is copied into Assets/ only on request)."""
+    assets = []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith(".") or path.name.endswith((".meta", "~")):
+            continue
+        assets.append(path)
+        if path.is_dir():
+            assets.extend(unity_assets(path))
+    return assets
+
+
+def test_package_manifest_and_asmdefs() -> None:
     manifest = json.loads((PACKAGE / "package.json").read_text(encoding="utf-8"))
     assert manifest["name"] == "com.ostinato.client"
     assert (PACKAGE / manifest["samples"][0]["path"]).is_dir()
     core = json.loads((CORE / "Ostinato.Core.asmdef").read_text(encoding="utf-8"))
     assert core["noEngineReferences"] is True and core["references"] == []
     runtime = json.loads((PACKAGE / "Runtime" / "Ostinato.Runtime.asmdef").read_text("utf-8"))
-    assert runtime["references"] == ["Ostinato.Core"]
+    assert runtime["references"] == [core["name"]]
+    assert runtime["name"] == "Ostinato.Runtime"
+
+
+def test_every_package_asset_and_folder_has_a_meta_with_a_unique_guid() -> None:
     # Unity ignores assets without a .meta in an immutable (git/registry) package.
-    guids = []
-    for path in [*core_sources(), PACKAGE / "package.json", *(PACKAGE / "Runtime").glob("*/")]:
-        meta = path.with_name(path.name + ".meta")
-        assert meta.is_file(), meta
-        guids.append(meta.read_text(encoding="utf-8").split("guid: ")[1].split()[0])
+    assets = unity_assets(PACKAGE)
+    assert PACKAGE / "Runtime" / "Core" / "Baked" / "BakedScheduler.cs" in assets
+    missing = [str(p.relative_to(PACKAGE)) for p in assets if not meta_of(p).is_file()]
+    assert missing == []
+    orphans = [
+        str(meta.relative_to(PACKAGE))
+        for meta in PACKAGE.rglob("*.meta")
+        if "~" not in meta.relative_to(PACKAGE).parts[0] and not meta.with_suffix("").exists()
+    ]
+    assert orphans == []
+    guids = [meta_of(p).read_text(encoding="utf-8").split("guid: ")[1].split()[0] for p in assets]
+    assert all(len(g) == 32 and set(g) <= set("0123456789abcdef") for g in guids), guids
     assert len(set(guids)) == len(guids)
+    for path in assets:
+        folder_meta = "folderAsset: yes" in meta_of(path).read_text(encoding="utf-8")
+        assert folder_meta == path.is_dir(), path
+
+
+def meta_of(path: Path) -> Path:
+    return path.with_name(path.name + ".meta")
 
 
 def test_bench_command_reports_cost_per_audio_second(harness: Path) -> None:

@@ -5,13 +5,20 @@ using System;
 
 namespace UnityEngine
 {
-    public class Object { }
+    public class Object { public string name; }
+    public sealed class GameObject : Object
+    {
+        public T AddComponent<T>() where T : Component { return null; }
+    }
     public class Component : Object
     {
+        public GameObject gameObject { get { return null; } }
         public T GetComponent<T>() { return default(T); }
     }
     public class Behaviour : Component { public bool enabled; }
     public class MonoBehaviour : Behaviour { }
+
+    public class TextAsset : Object { public string text { get { return null; } } }
 
     public sealed class AudioClip : Object
     {
@@ -23,7 +30,14 @@ namespace UnityEngine
         public AudioClip clip;
         public bool loop;
         public float spatialBlend;
+        public float volume;
+        public bool playOnAwake;
+        public int timeSamples;
+        public bool isPlaying { get { return false; } }
         public void Play() { }
+        public void PlayScheduled(double time) { }
+        public void SetScheduledEndTime(double time) { }
+        public void Stop() { }
     }
 
     public struct AudioConfiguration { public int sampleRate; public int dspBufferSize; }
@@ -31,6 +45,7 @@ namespace UnityEngine
     public static class AudioSettings
     {
         public static int outputSampleRate { get { return 48000; } }
+        public static double dspTime { get { return 0.0; } }
         public static AudioConfiguration GetConfiguration() { return new AudioConfiguration(); }
         public static bool Reset(AudioConfiguration config) { return true; }
         public static void GetDSPBufferSize(out int bufferLength, out int numBuffers) { bufferLength = 1024; numBuffers = 4; }
@@ -40,6 +55,12 @@ namespace UnityEngine
     {
         public static float Clamp01(float value) { return value; }
         public static float Max(float a, float b) { return a > b ? a : b; }
+        public static float MoveTowards(float current, float target, float maxDelta) { return target; }
+    }
+
+    public static class Time
+    {
+        public static float unscaledDeltaTime { get { return 0f; } }
     }
 
     public static class Debug
