@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import numpy as np
 import pytest
+from test_templates_support import CALM_TOML, FIGHT_TOML, write_pack
 
 from middleware.cache import EngineKey, VariantCache
 from middleware.cache.engine import engine_fingerprint, record_engine_key
@@ -17,9 +19,11 @@ from middleware.service.cached_library import CachedLibrary
 from middleware.service.config import ServiceConfig
 from middleware.service.director_player import director_player_factory
 from middleware.service.server import Service
+from middleware.templates.loader import load_pack
 from tests.service_support import cheap_fill, fantasy_pack
 
 ENGINE = EngineKey("synthetic-engine", "synthetic-weights", "")
+TONE = "test_cache_support:make_tone_engine"
 
 
 def _fill_cache(root: Path, skip: tuple[str, ...] = ()) -> int:
@@ -96,3 +100,41 @@ async def test_missing_sets_are_reported_not_ready(partial_cache: Path) -> None:
         assert listing["ready"] is False
         reply = await client.request_raw("stinger", {"name": "level_up"})
         assert reply.error_code == "not_ready"
+
+
+@pytest.mark.slow
+async def test_a_set_that_fails_to_generate_is_published_as_generation_failed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pre-generation with real worker processes: the tone engine refuses a state whose
+    prompt says "fail"; after its retries the service publishes PUB `error` with
+    `generation_failed` and keeps serving. The start state is "slow" (1.5 s), so the
+    client is subscribed before the failing state is even tried (one worker)."""
+    monkeypatch.setenv("TONE_ENGINE_SECONDS", "0.01")
+    root = write_pack(
+        tmp_path / "pack",
+        calm_toml=CALM_TOML.replace("peaceful", "peaceful, slow"),
+        fight_toml=FIGHT_TOML.replace("brass, urgent", "brass, urgent, fail"),
+    )
+    pack = load_pack(root)
+    library = CachedLibrary(
+        [pack], tmp_path / "cache", workers=1, engine_factory=TONE, pregenerate=True
+    )
+    config = ServiceConfig(bind="tcp://127.0.0.1:*", pub_bind="tcp://127.0.0.1:*")
+    service = Service([pack], library, director_player_factory, config)
+    async with service, AsyncClient(service.endpoint) as client:
+        await client.hello()
+        errors: list = []
+        client.on("error", errors.append)
+        deadline = asyncio.get_running_loop().time() + 120
+        while not errors and asyncio.get_running_loop().time() < deadline:
+            await asyncio.sleep(0.05)
+        assert errors, "no PUB error for the failing state"
+        body = errors[0].body
+        assert body["code"] == "generation_failed"
+        assert body["detail"]["state"] == "fight"
+        assert "tone engine refuses 'fight'" in body["detail"]["error"]
+        assert (await client.ping(t=7))["t"] == 7  # still answering
+        listing = await client.list()
+        assert {s["name"]: s["ready_variants"] for s in listing["states"]}["fight"] == 0
+        assert listing["ready"] is False
