@@ -92,4 +92,4 @@ class BarAutoencoder(nn.Module):
         bce = F.binary_cross_entropy_with_logits(logits, target, weight=weight)
         l2 = latent.pow(2).mean()
         total = bce + l2_weight * l2
-        return total, {"bce": float(bce), "latent_l2": float(l2)}
+        return total, {"bce": float(bce.detach()), "latent_l2": float(l2.detach())}

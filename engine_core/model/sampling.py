@@ -119,19 +119,19 @@ def sample_latents(
         x_rolled = torch.roll(x, shifts=shift, dims=1)
         t_batch = torch.full((x.shape[0] * (2 if guided else 1),), t)
         inputs = torch.cat([x_rolled, x_rolled]) if guided else x_rolled
-        velocity = denoiser(inputs, t_batch, both)
+        # back in the loop's own frame at once: APG's momentum spans steps with other rolls
+        velocity = torch.roll(denoiser(inputs, t_batch, both), shifts=-shift, dims=1)
         if guided:
             v_cond, v_uncond = velocity.chunk(2)
             if apg is not None:
                 # guidance on the predicted clean latents, turned back into a velocity
-                x0_cond = x_rolled - t * v_cond
-                x0_uncond = x_rolled - t * v_uncond
+                x0_cond = x - t * v_cond
+                x0_uncond = x - t * v_uncond
                 x0 = apg(x0_cond, x0_uncond)
-                velocity = (x_rolled - x0) / max(t, 1e-4)
+                velocity = (x - x0) / max(t, 1e-4)
             else:
                 velocity = v_uncond + settings.guidance_scale * (v_cond - v_uncond)
-        x_rolled = x_rolled + (s - t) * velocity
-        x = torch.roll(x_rolled, shifts=-shift, dims=1)
+        x = x + (s - t) * velocity
         if on_step is not None:
             on_step(index + 1, settings.steps)
     if mask is not None and keep_latents is not None:
