@@ -45,6 +45,15 @@ def _manifest(out: Path) -> dict:
 # -- planning and errors (no generation) -----------------------------------------------------
 
 
+def test_the_documented_schema_is_the_one_the_baker_validates_with() -> None:
+    root = Path(__file__).resolve().parents[1]
+    documented = root / "docs" / "manifest.schema.json"
+    shipped = root / "middleware" / "schemas" / "manifest.schema.json"
+    assert documented.read_bytes() == shipped.read_bytes()
+    with pytest.raises(BakeOutputError):  # the schema has teeth: a manifest without states fails
+        validate_manifest({"manifest_version": 1, "pack": {"name": "x"}})
+
+
 def test_dry_run_lists_every_job_and_writes_nothing(tmp_path: Path) -> None:
     pack = load_pack(write_pack(tmp_path / "pack"))
     report = bake_pack(pack, tmp_path / "out", BakeOptions(), dry_run=True)
