@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
+import soundfile
 import zmq
 import zmq.asyncio
 
@@ -78,6 +80,22 @@ async def test_realtime_player_has_no_underruns_and_hears_beats() -> None:
         assert len(beats) >= 2  # menu is >= 60 bpm
         assert all(b.session == client.session for b in beats)
         assert player.audio().shape[0] == player.stats.blocks_played * 1024
+
+
+async def test_the_client_records_the_stream_into_a_wav_file(tmp_path: Path) -> None:
+    async with make_service() as service, AsyncClient(service.endpoint) as client:
+        await client.hello(subscribe=False)
+        player = StreamPlayer(client, block_frames=1024, buffer_blocks=4, realtime=False)
+        await player.start()
+        await _wait_for(lambda: player.stats.blocks_played >= 20)
+        await player.stop()
+        heard = player.audio()
+        path = player.write_wav(tmp_path / "nested" / "session.wav")
+    written, rate = soundfile.read(str(path), dtype="int16")
+    assert rate == 48000 and written.shape == heard.shape
+    assert heard.shape[0] == player.stats.blocks_played * 1024
+    lsb = np.abs(written.astype(np.int32) - np.round(heard * 32768).astype(np.int32))
+    assert lsb.max() <= 1 and np.abs(heard).max() > 0.01  # the music, within one LSB
 
 
 async def test_a_client_granting_no_credit_costs_the_server_nothing() -> None:
