@@ -15,9 +15,13 @@ Each block follows the Sana/ACE-Step v1 recipe, at laptop scale:
 
 **Circularity.** RoPE angles are ``2π·k·(i mod n)/n`` (k = 1, 2, …): positions live on a
 circle of the loop's length n, so the relative phase between bars i and j depends only
-on (i - j) mod n. The depthwise conv pads circularly. Every layer is therefore
-equivariant to rolling the bar axis: the join bar n-1 -> bar 0 is treated exactly like any
-inner join. `Denoiser(attention="softmax")` swaps in softmax self-attention (the
+on (i - j) mod n, and the depthwise conv pads circularly: no bar is a sequence edge.
+Softmax attention over rotated queries and keys is then exactly equivariant to rolling
+the bar axis. The ReLU kernel is applied after the rotation (as in ACE-Step v1), which
+keeps attention weights non-negative but makes them depend slightly on absolute phase,
+so the linear-attention model is equivariant only approximately; the sampler rolls the
+sequence by a random offset before every step (see `sampling.py`), so what residual bias
+remains falls on every join in turn, the seam bar n-1 -> bar 0 included. `Denoiser(attention="softmax")` swaps in softmax self-attention (the
 benchmark's O(n²) baseline).
 """
 
