@@ -21,7 +21,7 @@ $(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# Debian packages: ffmpeg (pydub's OGG/FLAC export), mono (the C# client's tests).
+# Debian packages: ffmpeg (pydub, the mixer benchmark's baseline), mono (the C# client's tests).
 debs:
 	@missing=""; \
 	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
