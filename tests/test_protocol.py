@@ -43,6 +43,18 @@ def test_documented_pub_topics_are_the_codec_topics() -> None:
     assert documented == set(codec.PUB_TOPICS)
 
 
+def test_every_vector_kind_and_entry_field_is_documented() -> None:
+    import json
+
+    index = json.loads((Path(__file__).parent / "vectors" / "index.json").read_text())
+    section = _doc_section("Test vectors")
+    bullets = dict(re.findall(r"^- `([a-z_]+)`: (.*(?:\n  .*)*)", section, flags=re.MULTILINE))
+    kinds = set(re.findall(r"`([a-z_]+)`", bullets["kind"]))
+    assert {entry["kind"] for entry in index["vectors"]} <= kinds
+    fields = {key for entry in index["vectors"] for key in entry} - {"name"}
+    assert fields <= set(bullets), sorted(fields - set(bullets))
+
+
 def test_request_round_trips_through_bytes() -> None:
     request = codec.Request(41, "event", {"state": "battle", "intensity": 0.5})
     assert codec.decode_request(codec.encode_request(request)) == request
