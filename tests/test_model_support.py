@@ -44,12 +44,24 @@ def tiny_denoiser(seed: int = 0, attention: str = "linear") -> Denoiser:
     return model.eval()
 
 
+def sparse_autoencoder(seed: int = 0) -> BarAutoencoder:
+    """A random decoder that, like a trained one, turns a few percent of the cells on
+    (a fresh one outputs ~0.5 everywhere, thousands of notes a bar)."""
+    model = tiny_autoencoder(seed)
+    with torch.no_grad():
+        layer = model.pitch_out[-1]
+        assert isinstance(layer, nn.Linear)
+        layer.weight.mul_(20.0)
+        layer.bias.mul_(20.0).sub_(3.0)
+    return model
+
+
 def tiny_checkpoint(seed: int = 0) -> Checkpoint:
     quantiles = torch.stack(
         [torch.linspace(0.0, 1.0, 11), torch.linspace(0.0, 40.0, 11), torch.linspace(53, 89, 11)]
     )
     return Checkpoint(
-        autoencoder=tiny_autoencoder(seed),
+        autoencoder=sparse_autoencoder(seed),
         denoiser=tiny_denoiser(seed),
         latent_mean=torch.zeros(LATENT_DIM),
         latent_std=torch.ones(LATENT_DIM),
