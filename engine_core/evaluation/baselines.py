@@ -3,8 +3,11 @@
 - **held-out**: windows of the test pieces (split "test", never trained on), cut on phrase
   boundaries (a multiple of 4 bars) with the loop lengths the model is asked for, with
   the piece's mode label: what real music of the corpus scores.
-- **untrained**: the model's architecture with random weights (a fixed seed) and the
-  trained checkpoint's sampler and control tables: what the pipeline gives without learning.
+- **untrained**: the denoiser's architecture with random weights (a fixed seed), sampled
+  exactly like the model, decoded by the trained bar codec: what the pipeline writes
+  without a learned prior over bar sequences and controls. (A random bar decoder as well
+  would only add noise: probabilities near 0.5 everywhere, hundreds of notes a bar; the
+  shuffled baseline already stands for structureless notes.)
 - **shuffled**: the held-out windows with every note moved to a random onset on the loop's
   grid and a random pitch in its track's range (count and durations kept): real density,
   no musical structure.
@@ -20,7 +23,6 @@ import torch
 
 from engine_core.data.dataset import MODE_LABELS, BarDataset
 from engine_core.data.pianoroll import PITCHES, TRACK_LOW, bars_to_notes
-from engine_core.model.autoencoder import BarAutoencoder
 from engine_core.model.checkpoint import Checkpoint
 from engine_core.model.denoiser import Denoiser
 from engine_core.score import TRACKS, Score
@@ -34,13 +36,16 @@ def heldout_windows(
 ) -> list[Score]:
     """One phrase-aligned test-split window per entry of `lengths` (as many as exist)."""
     pieces = dataset.pieces("test")
+    by_length: dict[int, list[tuple[int, int]]] = {}
     windows: list[Score] = []
     for length in lengths:
-        candidates = [
-            (int(piece), start)
-            for piece in pieces
-            for start in range(0, int(dataset.piece_length[piece]) - length + 1, PHRASE_BARS)
-        ]
+        if length not in by_length:
+            by_length[length] = [
+                (int(piece), start)
+                for piece in pieces
+                for start in range(0, int(dataset.piece_length[piece]) - length + 1, PHRASE_BARS)
+            ]
+        candidates = by_length[length]
         if not candidates:
             continue
         piece, start = candidates[int(rng.integers(len(candidates)))]
@@ -81,15 +86,14 @@ def shuffled(score: Score, rng: np.random.Generator) -> Score:
 
 
 def untrained_checkpoint(trained: Checkpoint, seed: int = 0) -> Checkpoint:
-    """The trained checkpoint's architecture and tables with freshly initialised weights."""
+    """The trained checkpoint with its denoiser replaced by a freshly initialised one."""
     torch.manual_seed(seed)
-    autoencoder = BarAutoencoder(trained.autoencoder.config).eval()
     denoiser = Denoiser(trained.denoiser.config).eval()
     return Checkpoint(
-        autoencoder=autoencoder,
+        autoencoder=trained.autoencoder,
         denoiser=denoiser,
-        latent_mean=torch.zeros_like(trained.latent_mean),
-        latent_std=torch.ones_like(trained.latent_std),
+        latent_mean=trained.latent_mean,
+        latent_std=trained.latent_std,
         control_quantiles=trained.control_quantiles,
         sampler=trained.sampler,
         config=trained.config,
