@@ -115,7 +115,10 @@ class ServerProcess:
     def __init__(self, target, *args) -> None:
         context = multiprocessing.get_context("spawn")
         self.conn, child = context.Pipe()
-        self.process = context.Process(target=target, args=(child, *args), daemon=True)
+        # not a daemon: the service process starts the scheduler's worker processes itself
+        # (daemonic processes may not have children); __exit__ always stops it, and a
+        # closed pipe ends it if this process dies first
+        self.process = context.Process(target=target, args=(child, *args), daemon=False)
 
     def __enter__(self) -> str:
         self.process.start()
