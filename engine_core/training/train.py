@@ -5,7 +5,7 @@
 
 Everything runs on the CPU. The default schedule (data build on both cores, then both
 models) fits the project's budget of 60 minutes on 2 cores; ``--tiny`` trains on a few
-dozen pieces in a couple of minutes (a smoke test of the pipeline). The output folder gets
+dozen pieces (a smoke test of the pipeline: about 15 minutes, most of it parsing). The output folder gets
 the checkpoint (`engine_core.model.checkpoint`), ``training_log.json`` (losses, timings,
 held-out autoencoder metrics, the data manifest) and ``loss.png``.
 """
@@ -314,8 +314,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    ae_steps = args.ae_steps or (300 if args.tiny else 8000)
-    steps = args.steps or (400 if args.tiny else 6000)
+    ae_steps = args.ae_steps or (300 if args.tiny else 3000)
+    steps = args.steps or (400 if args.tiny else 3000)
     last: dict[str, float] = {}
 
     def progress(stage: str, done: int, total: int) -> None:
