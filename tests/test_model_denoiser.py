@@ -17,7 +17,7 @@ import pytest
 import torch
 
 from engine_core.model.controls import Controls
-from engine_core.model.denoiser import circular_rope
+from engine_core.model.denoiser import circular_rope, relu_linear_attention
 from tests.test_model_support import LATENT_DIM, TINY_DENOISER, tiny_denoiser
 
 TOKENS = TINY_DENOISER.condition_tokens
@@ -96,6 +96,15 @@ def test_the_feed_forward_and_cross_attention_are_roll_equivariant() -> None:
             assert torch.allclose(
                 block.cross(rolled, context), torch.roll(cross, shift, dims=1), atol=1e-5
             )
+
+
+def test_the_linear_kernel_is_normalised_relu_attention_computed_in_linear_time() -> None:
+    """out_i = sum_j phi(q_i)·phi(k_j) v_j / sum_j phi(q_i)·phi(k_j), phi = relu."""
+    generator = torch.Generator().manual_seed(3)
+    q, k, v = torch.randn(3, 2, 2, 10, 8, generator=generator)
+    weights = torch.relu(q) @ torch.relu(k).transpose(-1, -2)  # (batch, heads, n, n)
+    expected = (weights @ v) / (weights.sum(-1, keepdim=True) + 1e-6)
+    assert torch.allclose(relu_linear_attention(q, k, v), expected, atol=1e-5)
 
 
 def test_rope_phase_between_two_bars_depends_only_on_their_distance_round_the_loop() -> None:

@@ -21,8 +21,9 @@ the bar axis. The ReLU kernel is applied after the rotation (as in ACE-Step v1),
 keeps attention weights non-negative but makes them depend slightly on absolute phase,
 so the linear-attention model is equivariant only approximately; the sampler rolls the
 sequence by a random offset before every step (see `sampling.py`), so what residual bias
-remains falls on every join in turn, the seam bar n-1 -> bar 0 included. `Denoiser(attention="softmax")` swaps in softmax self-attention (the
-benchmark's O(n²) baseline).
+remains falls on every join in turn, the seam bar n-1 -> bar 0 included.
+`Denoiser(attention="softmax")` swaps in softmax self-attention (the benchmark's O(n²)
+baseline); `relu_linear_attention` is the linear kernel on its own.
 """
 
 from __future__ import annotations
@@ -83,6 +84,15 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
+def relu_linear_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    """The ReLU-kernel linear attention over (batch, heads, length, head_dim): O(length)."""
+    q, k = F.relu(q), F.relu(k)
+    kv = torch.einsum("bhnd,bhne->bhde", k, v)  # (head_dim, head_dim) per head
+    numerator = torch.einsum("bhnd,bhde->bhne", q, kv)
+    denominator = torch.einsum("bhnd,bhd->bhn", q, k.sum(dim=2))[..., None]
+    return numerator / (denominator + 1e-6)
+
+
 class SelfAttention(nn.Module):
     def __init__(self, width: int, heads: int, kind: str) -> None:
         super().__init__()
@@ -103,11 +113,7 @@ class SelfAttention(nn.Module):
         if self.kind == "softmax":
             out = F.scaled_dot_product_attention(q, k, v)
         else:
-            q, k = F.relu(q), F.relu(k)
-            kv = torch.einsum("bhnd,bhne->bhde", k, v)  # (head_dim, head_dim) per head
-            numerator = torch.einsum("bhnd,bhde->bhne", q, kv)
-            denominator = torch.einsum("bhnd,bhd->bhn", q, k.sum(dim=2))[..., None]
-            out = numerator / (denominator + 1e-6)
+            out = relu_linear_attention(q, k, v)
         return self.out(out.transpose(1, 2).reshape(batch, length, width))
 
 
