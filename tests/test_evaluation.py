@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine_core.data.corpus import PieceBars, piece_split
-from engine_core.data.dataset import pieces_from_list
+from engine_core.data.dataset import TINY_COLLECTIONS, pieces_from_list
 from engine_core.data.pianoroll import TRACK_LOW, TrackNote, notes_to_bars
 from engine_core.evaluation.adherence import control_sweep, mode_rate
 from engine_core.evaluation.baselines import heldout_windows, shuffled
@@ -318,6 +318,16 @@ def test_eval_model_without_weights_fails_with_a_checkpoint_error(
 def test_build_data_rejects_two_corpora(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert _exit_code(["build-data", "--tiny", "--data", str(tmp_path)]) == 2
     assert "--data and --tiny" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_build_data_prints_the_manifest_of_the_cached_corpus() -> None:
+    result = CliRunner().invoke(cli, ["build-data", "--tiny"])
+    assert result.exit_code == 0, result.output
+    manifest = json.loads(result.stdout)
+    assert set(manifest["files"]) == set(TINY_COLLECTIONS)
+    assert manifest["bars"] == sum(manifest["bars_by_split"].values())
+    assert len(manifest["hash"]) == 16
 
 
 @pytest.mark.slow
