@@ -48,6 +48,7 @@ def format_table(report: EvaluationReport) -> str:
             [f"{_number(c.seam.inner_q1, 2)}-{_number(c.seam.inner_q3, 2)}" for c in columns],
         )
     )
+    lines.append(_row("seam median in inner IQR", [_verdict(c.seam.passed) for c in columns]))
     lines.append(_row("mode match", [_number(c.mode_rate) for c in columns]))
     lines.append(
         _row("loops copying >= 2 bars", [str(c.originality.loops_copying) for c in columns])
