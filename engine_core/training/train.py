@@ -6,8 +6,8 @@
 Everything runs on the CPU. The default schedule (data build on both cores, then both
 models) fits the project's budget of 60 minutes on 2 cores; ``--tiny`` trains on a few
 dozen pieces (a smoke test of the pipeline: about 15 minutes, most of it parsing). The
-output folder gets the checkpoint (`engine_core.model.checkpoint`), ``training_log.json`` (losses, timings,
-held-out autoencoder metrics, the data manifest) and ``loss.png``.
+output folder gets the checkpoint (`engine_core.model.checkpoint`), ``training_log.json``
+(losses, timings, held-out autoencoder metrics, the data manifest) and ``loss.png``.
 """
 
 from __future__ import annotations
