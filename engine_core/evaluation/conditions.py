@@ -12,7 +12,7 @@ only thing that changes between them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 
 import numpy as np
 
@@ -88,7 +88,7 @@ def main_spread(loops: int, seed: int) -> list[Request]:
     return requests
 
 
-def control_sweep(control: str, level: float, loops: int, seed: int) -> list[Request]:
+def control_requests(control: str, level: float, loops: int, seed: int) -> list[Request]:
     """`loops` independent loops (variance 1) with only `control` set to `level`,
     half in major, half in minor; the same seeds at every level."""
     requests = []
@@ -110,7 +110,7 @@ def control_sweep(control: str, level: float, loops: int, seed: int) -> list[Req
     return requests
 
 
-def variance_sweep(variance: float, sets: int, seed: int) -> list[Request]:
+def variance_requests(variance: float, sets: int, seed: int) -> list[Request]:
     """The first `sets` requests of the main spread at another variance (same seeds)."""
     base = main_spread(sets * SET_SIZE, seed)
-    return [Request(**{**r.__dict__, "variance": variance, "variants": SET_SIZE}) for r in base]
+    return [replace(r, variance=variance, variants=SET_SIZE) for r in base]

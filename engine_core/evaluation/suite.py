@@ -122,7 +122,9 @@ def score_column(scores: Sequence[Score], modes: Sequence[str], index: CopyIndex
 class _Generator:
     """Runs requests through a composer, counting loops for the progress callback."""
 
-    def __init__(self, composer: DiffusionComposer, total: int, progress: ProgressCallback | None):
+    def __init__(
+        self, composer: DiffusionComposer, total: int, progress: ProgressCallback | None
+    ) -> None:
         self.composer = composer
         self.total = total
         self.done = 0
@@ -166,14 +168,14 @@ def run_evaluation(
 
     main = conditions.main_spread(settings.loops, settings.seed)
     sweeps = {
-        (control, level): conditions.control_sweep(
+        (control, level): conditions.control_requests(
             control, level, settings.loops_per_level, settings.seed
         )
         for control in SCALARS
         for level in settings.control_levels
     }
     by_variance = {
-        variance: conditions.variance_sweep(variance, settings.sets_per_variance, settings.seed)
+        variance: conditions.variance_requests(variance, settings.sets_per_variance, settings.seed)
         for variance in settings.variance_levels
     }
     total = (
