@@ -20,8 +20,9 @@ O(n) projections and the gated-conv feed-forward dominate a step. Ratios 512/64:
 goal <= 10x (8x the bars), softmax kernel ~quadratic (64x). Also the 512/64 step ratio for
 a 4-variant set (batch 8). The curves go to ``out/bench/model_attention.png``.
 
-Every figure is the best of N runs after a warm-up; wall clock and this process's CPU
-time are both shown, with the load average (the machine is shared).
+Every figure is the best of N runs after a warm-up (in (b), rounds over all lengths);
+wall clock and this process's CPU time are both shown, with the load average (the
+machine is shared).
 """
 
 from __future__ import annotations
@@ -164,9 +165,18 @@ class Scaling:
 
 
 def attention_scaling(
-    models: dict[str, Denoiser], batch: int, bars_list: tuple[int, ...], *, parts: bool = True
+    models: dict[str, Denoiser],
+    batch: int,
+    bars_list: tuple[int, ...],
+    *,
+    parts: tuple[str, ...] = PARTS,
+    rounds: int = 5,
 ) -> dict[str, dict[int, Scaling]]:
-    """kernel name -> bars -> timings."""
+    """kernel name -> bars -> timings, each the best of `rounds` after a warm-up round.
+
+    Rounds go over every (length, kernel, part) in turn, so a burst of load from other
+    processes lands on all lengths alike instead of on one of them.
+    """
     import torch
     from torch.nn import functional as F
 
@@ -178,36 +188,46 @@ def attention_scaling(
     generator = torch.Generator().manual_seed(0)
     condition = torch.zeros(batch, config.condition_tokens, config.condition_dim)
     t = torch.full((batch,), 0.5)
-    results: dict[str, dict[int, Scaling]] = {name: {} for name in models}
+    runs: dict[tuple[str, int, str], Callable[[], object]] = {}
     for bars in bars_list:
         x = torch.randn(batch, bars, config.latent_dim, generator=generator)
         hidden = torch.randn(batch, bars, config.width, generator=generator)
         q, k, v = torch.randn(3, batch, config.heads, bars, head_dim, generator=generator)
         rope = circular_rope(bars, head_dim, torch.device("cpu"))
-        repeats = 7 if bars * batch <= 512 else 3
         for name, model in models.items():
             kernel = kernels[name]
 
             def step(model=model, x=x) -> None:
-                with torch.no_grad():
-                    model(x, t, condition)
+                model(x, t, condition)
 
             def layers(model=model, hidden=hidden, rope=rope) -> None:
-                with torch.no_grad():
-                    for block in model.blocks:
-                        block.attn(hidden, rope)
+                for block in model.blocks:
+                    block.attn(hidden, rope)
 
             def kernel_only(kernel=kernel, q=q, k=k, v=v) -> None:
                 for _ in range(config.depth):
                     kernel(q, k, v)
 
-            skipped = Timing(float("nan"), float("nan"))
-            results[name][bars] = Scaling(
-                step=best_of(step, repeats),
-                layers=best_of(layers, repeats) if parts else skipped,
-                kernel=best_of(kernel_only, repeats) if parts else skipped,
-            )
-    return results
+            for part, run in (("step", step), ("layers", layers), ("kernel", kernel_only)):
+                if part in parts:
+                    runs[(name, bars, part)] = run
+    best: dict[tuple[str, int, str], Timing] = {}
+    with torch.no_grad():
+        for key, run in runs.items():
+            best[key] = best_of(run, repeats=1)  # includes the warm-up run
+        for _ in range(rounds - 1):
+            for key, run in runs.items():
+                timing = best_of(run, repeats=1, warmup=0)
+                if timing.wall < best[key].wall:
+                    best[key] = timing
+    skipped = Timing(float("nan"), float("nan"))
+    return {
+        name: {
+            bars: Scaling(*(best.get((name, bars, part), skipped) for part in PARTS))
+            for bars in bars_list
+        }
+        for name in models
+    }
 
 
 def plot(results: dict[str, dict[int, Scaling]], path: Path) -> None:
@@ -284,7 +304,7 @@ def print_scaling(composer) -> None:
     models = kernel_models(composer.checkpoint.denoiser)
     results = attention_scaling(models, LOOP_BATCH, ATTENTION_BARS + LONG_BARS)
     first, last = ATTENTION_BARS[0], ATTENTION_BARS[-1]
-    sets = attention_scaling(models, SET_BATCH, (first, last), parts=False)
+    sets = attention_scaling(models, SET_BATCH, (first, last), parts=("step",), rounds=3)
     torch.set_num_threads(default_threads)
     print(
         f"\nOne denoiser step, batch {LOOP_BATCH} (one loop, guided), {CURVE_THREADS} torch "
