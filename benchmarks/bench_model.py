@@ -294,6 +294,12 @@ def print_set(composer, spec) -> None:
         f"\nbest set time {best:.3f} s: {'meets' if best <= GOAL_SET_S else 'misses'} the "
         f"{GOAL_SET_S} s goal; sampling is {share:.0%} of the 1-thread set's CPU time"
     )
+    slowdown = sets[2]["set"].wall / sets[1]["set"].wall
+    if slowdown > 1.2:
+        print(
+            f"two torch threads were {slowdown:.1f}x slower than one: another process holds a "
+            "core, and each parallel region of every layer waits for the second thread"
+        )
 
 
 def print_scaling(composer) -> None:
