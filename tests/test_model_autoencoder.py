@@ -7,7 +7,11 @@ import torch
 from engine_core.data.pianoroll import BAR_CELLS, BAR_SHAPE
 from engine_core.model.autoencoder import AutoencoderConfig, BarAutoencoder
 from engine_core.model.checkpoint import load_checkpoint
-from tests.test_model_support import LATENT_DIM, tiny_autoencoder
+from tests.test_model_support import (
+    LATENT_DIM,
+    one_torch_thread,  # noqa: F401 (autouse fixture)
+    tiny_autoencoder,
+)
 
 
 def random_bars(count: int, seed: int = 0) -> torch.Tensor:

@@ -19,7 +19,12 @@ from engine_core.model.checkpoint import (
 )
 from engine_core.model.composer import DiffusionComposer
 from engine_core.model.sampling import SamplerSettings
-from tests.test_model_support import LATENT_DIM, tiny_autoencoder, tiny_denoiser
+from tests.test_model_support import (
+    LATENT_DIM,
+    one_torch_thread,  # noqa: F401 (autouse fixture)
+    tiny_autoencoder,
+    tiny_denoiser,
+)
 
 DATA_HASH = "0123456789abcdef"
 

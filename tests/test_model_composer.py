@@ -7,7 +7,12 @@ import pytest
 from engine_core.data.pianoroll import PITCHES, TRACK_LOW
 from engine_core.errors import InvalidSpecError
 from engine_core.score import TRACKS, Score
-from tests.test_model_support import TINY_SAMPLER, model_spec, tiny_composer
+from tests.test_model_support import (
+    TINY_SAMPLER,
+    model_spec,
+    one_torch_thread,  # noqa: F401 (autouse fixture)
+    tiny_composer,
+)
 
 COMPOSER = tiny_composer()
 

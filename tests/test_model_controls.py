@@ -21,7 +21,11 @@ from engine_core.model.controls import (
     to_percentile,
 )
 from engine_core.model.text import PromptInterpreter
-from tests.test_model_support import model_spec, tiny_composer
+from tests.test_model_support import (
+    model_spec,
+    one_torch_thread,  # noqa: F401 (autouse fixture)
+    tiny_composer,
+)
 
 LOUD_TEXT = Controls(
     mode="minor", meter="3/4", style="folk", energy=0.95, density=0.9, register=0.9

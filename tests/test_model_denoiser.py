@@ -18,7 +18,12 @@ import torch
 
 from engine_core.model.controls import Controls
 from engine_core.model.denoiser import circular_rope, relu_linear_attention
-from tests.test_model_support import LATENT_DIM, TINY_DENOISER, tiny_denoiser
+from tests.test_model_support import (
+    LATENT_DIM,
+    TINY_DENOISER,
+    one_torch_thread,  # noqa: F401 (autouse fixture)
+    tiny_denoiser,
+)
 
 TOKENS = TINY_DENOISER.condition_tokens
 FEATURES = TINY_DENOISER.condition_dim

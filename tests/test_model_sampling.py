@@ -8,7 +8,12 @@ import torch
 
 from engine_core.model.controls import Controls
 from engine_core.model.sampling import SamplerSettings, retake_noise, sample_latents, timesteps
-from tests.test_model_support import LATENT_DIM, TINY_SAMPLER, tiny_denoiser
+from tests.test_model_support import (
+    LATENT_DIM,
+    TINY_SAMPLER,
+    one_torch_thread,  # noqa: F401 (autouse fixture)
+    tiny_denoiser,
+)
 
 
 def conditions(batch: int, energy: float = 0.8) -> tuple[torch.Tensor, torch.Tensor]:

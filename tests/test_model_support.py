@@ -1,5 +1,9 @@
 """Small random-init models and specs for the model tests (fast on a loaded 2-core box).
 
+`one_torch_thread` (autouse in every model test module) runs torch on one thread: these
+models are small, and on a busy 2-core machine a second thread makes each layer wait for
+a core another process holds (tens of times slower), which says nothing about the model.
+
 The denoiser zero-initialises its output projection and AdaLN layer (a trained-from-scratch
 default); a fresh one predicts zero velocity for every input, which would make every
 property test pass trivially. `tiny_denoiser` gives those layers random weights too.
@@ -7,7 +11,10 @@ property test pass trivially. `tiny_denoiser` gives those layers random weights 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pretty_midi
+import pytest
 import torch
 from torch import nn
 
@@ -23,6 +30,14 @@ LATENT_DIM = 16
 TINY_AUTOENCODER = AutoencoderConfig(latent_dim=LATENT_DIM, step_features=4, hidden=32)
 TINY_DENOISER = DenoiserConfig(latent_dim=LATENT_DIM, width=32, depth=2, heads=2)
 TINY_SAMPLER = SamplerSettings(steps=4)
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread() -> Iterator[None]:
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
 
 
 def tiny_autoencoder(seed: int = 0) -> BarAutoencoder:

@@ -26,6 +26,7 @@ from tests.test_model_support import (
     TINY_AUTOENCODER,
     TINY_DENOISER,
     model_spec,
+    one_torch_thread,  # noqa: F401 (autouse fixture)
     write_midi,
 )
 
