@@ -152,3 +152,14 @@ def test_rolling_between_steps_is_an_identity_up_to_rounding_with_softmax_attent
     assert torch.allclose(rolled, still, atol=1e-4)
     shifted = sample_latents(model, torch.roll(x, 3, dims=1), cond, null, settings)
     assert torch.allclose(shifted, torch.roll(still, 3, dims=1), atol=1e-4)
+
+
+def test_variants_drift_further_from_the_set_centre_as_the_variance_grows() -> None:
+    """Retake noise through the sampler: the knob moves the sampled latents, not just the noise."""
+    base, fresh = noise(1, 8, seed=0), noise(6, 8, seed=100)
+    distances = []
+    for variance in (0.1, 0.3, 0.6, 0.9):
+        start = torch.cat([base, retake_noise(base.expand(6, -1, -1), fresh, variance)])
+        out = sample(start)
+        distances.append(float((out[1:] - out[:1]).norm(dim=(1, 2)).mean()))
+    assert all(a < b for a, b in itertools.pairwise(distances))
