@@ -91,6 +91,8 @@ class BarDataset:
 
     def bar_indices(self, split: str) -> np.ndarray:
         chosen = self.pieces(split)
+        if len(chosen) == 0:  # a small folder may have no held-out piece
+            return np.empty(0, dtype=np.int64)
         return np.concatenate(
             [
                 np.arange(self.piece_start[i], self.piece_start[i] + self.piece_length[i])

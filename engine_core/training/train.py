@@ -29,9 +29,11 @@ from engine_core.data.dataset import (
     DEFAULT_COLLECTIONS,
     TINY_COLLECTIONS,
     BarDataset,
+    DatasetError,
     build_dataset,
 )
 from engine_core.data.pianoroll import ONSET
+from engine_core.errors import OstinatoError
 from engine_core.model.autoencoder import AutoencoderConfig, BarAutoencoder
 from engine_core.model.checkpoint import default_weights_dir, save_checkpoint
 from engine_core.model.denoiser import Denoiser, DenoiserConfig
@@ -109,8 +111,14 @@ def encode_all(model: BarAutoencoder, bars: np.ndarray, chunk: int = 2048) -> to
 
 @torch.no_grad()
 def onset_f1(model: BarAutoencoder, bars: np.ndarray, limit: int = 4000) -> dict[str, float]:
-    """Note-onset precision/recall/F1 of encode->decode on `bars` (onset channel only)."""
+    """Note-onset precision/recall/F1 of encode->decode on `bars` (onset channel only).
+
+    With no bars (a folder too small to hold a piece out) there is nothing to measure:
+    only ``{"bars": 0}`` is returned.
+    """
     bars = bars[:limit]
+    if len(bars) == 0:
+        return {"bars": 0}
     probs = torch.cat(
         [
             model.decode(model.encode(torch.from_numpy(bars[i : i + 1024])))
@@ -228,6 +236,11 @@ def run(
         progress=progress,
     )
     timings["data_seconds"] = round(time.perf_counter() - started, 1)
+    if len(dataset.pieces("train")) == 0:
+        raise DatasetError(
+            f"no training piece: all {len(dataset.piece_ids)} piece(s) fell into the "
+            "held-out split (one piece in ten, by a hash of its file name); add more scores"
+        )
 
     phase = time.perf_counter()
     ae_config = AutoencoderConfig()
@@ -328,16 +341,20 @@ def main(argv: list[str] | None = None) -> int:
                 flush=True,
             )
 
-    summary = run(
-        out=args.out,
-        data_dir=args.data,
-        tiny=args.tiny,
-        ae_steps=ae_steps,
-        steps=steps,
-        workers=args.workers,
-        seed=args.seed,
-        progress=progress,
-    )
+    try:
+        summary = run(
+            out=args.out,
+            data_dir=args.data,
+            tiny=args.tiny,
+            ae_steps=ae_steps,
+            steps=steps,
+            workers=args.workers,
+            seed=args.seed,
+            progress=progress,
+        )
+    except OstinatoError as error:
+        print(f"error [{error.code}]: {error}", file=sys.stderr)
+        return error.exit_code
     print(json.dumps(summary, indent=2))
     return 0
 
