@@ -4,13 +4,6 @@ Rolling a loop's bars by k (bar i moves to i + k mod n) must roll the predicted 
 by k and change nothing else: then the join bar n-1 -> bar 0 is computed exactly like every
 inner join. The check runs on small random-init models in eval mode, for both attention
 kernels; a non-cyclic reordering must *not* commute, so the model does use positions.
-
-Known gap (strict xfail below): the ReLU-kernel linear attention applies RoPE *before* the
-kernel, and relu(R_i q)·relu(R_j k) is not a function of i - j, so the linear denoiser is
-only approximately roll-equivariant (the sampler's random roll between steps spreads the
-error over every join). Applying the kernel first and RoPE to the kernel features in the
-numerator only (RoFormer's linear-attention form) makes it exact; that changes the model's
-function, so it waits for a retrain.
 """
 
 import pytest
@@ -57,14 +50,7 @@ def test_the_same_weights_and_inputs_give_identical_output() -> None:
     assert not torch.allclose(first, other)
 
 
-LINEAR_NOT_EQUIVARIANT = pytest.mark.xfail(
-    strict=True, reason="RoPE before the ReLU kernel: see the module docstring"
-)
-
-
-@pytest.mark.parametrize(
-    "attention", [pytest.param("linear", marks=LINEAR_NOT_EQUIVARIANT), "softmax"]
-)
+@pytest.mark.parametrize("attention", ["linear", "softmax"])
 @pytest.mark.parametrize("bars", [4, 7, 16])
 def test_rolling_the_bars_rolls_the_output_and_nothing_else(attention: str, bars: int) -> None:
     model = tiny_denoiser(seed=1, attention=attention)

@@ -31,7 +31,7 @@ from engine_core.model.autoencoder import AutoencoderConfig, BarAutoencoder
 from engine_core.model.denoiser import Denoiser, DenoiserConfig
 from engine_core.model.sampling import SamplerSettings
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: linear attention rotates after the ReLU kernel
 WEIGHTS_FILE = "ostinato.safetensors"
 CONFIG_FILE = "ostinato.json"
 

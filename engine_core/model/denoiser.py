@@ -2,10 +2,11 @@
 
 Each block follows the Sana/ACE-Step v1 recipe, at laptop scale:
 
-- **linear self-attention** with the ReLU kernel: ``phi(x) = relu(x)``,
-  ``out_i = sum_j phi(q_i)·phi(k_j) v_j / sum_j phi(q_i)·phi(k_j)``, computed as
-  ``phi(q) (phi(K)^T V)`` so the cost is O(n·d²) in the number of bars n; queries and keys
-  are RMS-normalised per head and rotated with RoPE before the kernel;
+- **linear self-attention** with the ReLU kernel ``phi(x) = relu(x)`` over RMS-normalised
+  queries and keys, ``out_i = sum_j phi(q_i)·phi(k_j) v_j / sum_j phi(q_i)·phi(k_j)``,
+  computed as ``phi(q) (phi(K)^T V)`` so the cost is O(n·d²) in the number of bars n;
+  RoPE rotates the kernel features in the numerator (RoFormer's linear form, see
+  `relu_linear_attention`);
 - **cross-attention** (softmax; the condition has only a handful of tokens) from bars to
   the condition tokens;
 - a **gated depthwise-conv feed-forward** (GLU-MBConv: pointwise expand, depthwise conv
@@ -16,12 +17,12 @@ Each block follows the Sana/ACE-Step v1 recipe, at laptop scale:
 **Circularity.** RoPE angles are ``2π·k·(i mod n)/n`` (k = 1, 2, …): positions live on a
 circle of the loop's length n, so the relative phase between bars i and j depends only
 on (i - j) mod n, and the depthwise conv pads circularly: no bar is a sequence edge.
-Softmax attention over rotated queries and keys is then exactly equivariant to rolling
-the bar axis. The ReLU kernel is applied after the rotation (as in ACE-Step v1), which
-keeps attention weights non-negative but makes them depend slightly on absolute phase,
-so the linear-attention model is equivariant only approximately; the sampler rolls the
-sequence by a random offset before every step (see `sampling.py`), so what residual bias
-remains falls on every join in turn, the seam bar n-1 -> bar 0 included.
+Attention weights depend on positions only through the rotation R_i^T R_j, a function of
+(i - j) mod n: with the kernel applied before the rotation (ACE-Step v1 rotates first,
+which leaves the ReLU'd weights a small dependence on absolute phase) the model is
+exactly equivariant to rolling the bar axis, softmax and linear alike. The join bar n-1 ->
+bar 0 is computed like every inner join; the sampler's roll between steps
+(`sampling.py`) then changes nothing but float rounding.
 `Denoiser(attention="softmax")` swaps in softmax self-attention (the benchmark's O(n²)
 baseline); `relu_linear_attention` is the linear kernel on its own.
 """
@@ -84,12 +85,25 @@ class RMSNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
 
 
-def relu_linear_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """The ReLU-kernel linear attention over (batch, heads, length, head_dim): O(length)."""
+def relu_linear_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    rope: tuple[torch.Tensor, ...] | None = None,
+) -> torch.Tensor:
+    """The ReLU-kernel linear attention over (batch, heads, length, head_dim): O(length).
+
+    ``out_i = sum_j (R_i phi(q_i))·(R_j phi(k_j)) v_j / sum_j phi(q_i)·phi(k_j)`` with
+    ``phi = relu`` and R the RoPE rotations (RoFormer's linear-attention form): the kernel
+    acts first, the rotation only in the numerator, so the weights depend on positions
+    through R_i^T R_j alone, a function of i - j.
+    """
     q, k = F.relu(q), F.relu(k)
+    denominator = torch.einsum("bhnd,bhd->bhn", q, k.sum(dim=2))[..., None]
+    if rope is not None:
+        q, k = apply_rope(q, *rope), apply_rope(k, *rope)
     kv = torch.einsum("bhnd,bhne->bhde", k, v)  # (head_dim, head_dim) per head
     numerator = torch.einsum("bhnd,bhde->bhne", q, kv)
-    denominator = torch.einsum("bhnd,bhd->bhn", q, k.sum(dim=2))[..., None]
     return numerator / (denominator + 1e-6)
 
 
@@ -108,12 +122,11 @@ class SelfAttention(nn.Module):
         batch, length, width = x.shape
         qkv = self.qkv(x).reshape(batch, length, 3, self.heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each (batch, heads, length, head_dim)
-        q = apply_rope(self.norm_q(q), *rope)
-        k = apply_rope(self.norm_k(k), *rope)
+        q, k = self.norm_q(q), self.norm_k(k)
         if self.kind == "softmax":
-            out = F.scaled_dot_product_attention(q, k, v)
+            out = F.scaled_dot_product_attention(apply_rope(q, *rope), apply_rope(k, *rope), v)
         else:
-            out = relu_linear_attention(q, k, v)
+            out = relu_linear_attention(q, k, v, rope)
         return self.out(out.transpose(1, 2).reshape(batch, length, width))
 
 

@@ -9,10 +9,9 @@ data; the denoiser predicts the velocity ``v = ε - x_0``; an Euler step from t 
   predicted clean latents is rescaled to a norm threshold, smoothed with negative
   momentum, and only its component orthogonal to the conditional prediction is kept.
 - **Circular sampling**: before each step the bar axis is rolled by a seeded offset and
-  rolled back after it. The denoiser's circular RoPE and circular conv make this nearly
-  an identity (exactly so with softmax attention; the ReLU kernel after rotation leaves a
-  small dependence on absolute phase); the roll makes that residual bias land on every
-  join in turn instead of always on the seam.
+  rolled back after it. The denoiser is equivariant to rolls (circular RoPE, kernel
+  before rotation, circular conv), so this is an identity up to float rounding; it keeps
+  any position bias a future denoiser might learn from always landing on the seam.
 - **Retake variants**: variant i starts from ``cos(a)·z + sin(a)·z_i`` with
   ``a = variance·π/2``: the same base noise z for the whole set, fresh noise z_i per
   variant, unit variance kept.
