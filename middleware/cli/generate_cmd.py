@@ -13,6 +13,8 @@ from pathlib import Path
 
 import click
 
+from middleware.cli.progress import stage_progress
+
 
 def _spec_for(pack, name: str):  # -> (GenerationSpec, seed, variants)
     """The spec of a state, or of a generated stinger with that name."""
@@ -66,8 +68,6 @@ def generate(
     soundfont: Path | None,
 ) -> None:
     """Generate the variants of one state of PACK into --out."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from engine_core.export.plot import plot_variant
     from engine_core.export.variant_files import write_variant_set
@@ -79,22 +79,7 @@ def generate(
     seed = template_seed if seed is None else seed
     count = template_variants if variants is None else variants
     engine = Engine(soundfont=soundfont)
-    console = Console(stderr=True)
-    with Progress(
-        TextColumn("{task.description:<10}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=False,
-    ) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
+    with stage_progress() as progress:
         variant_set = engine.generate(
             spec, state=state_name, seed=seed, variants=count, progress=progress
         )

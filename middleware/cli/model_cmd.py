@@ -14,11 +14,11 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
+
+from middleware.cli.progress import stage_progress
 
 DATA_OPTION = click.option(
     "--data",
@@ -30,29 +30,6 @@ DATA_OPTION = click.option(
 TINY_OPTION = click.option(
     "--tiny", is_flag=True, help="The small development corpus (a few dozen pieces)."
 )
-
-
-@contextmanager
-def _progress_bar() -> Iterator[Callable[[str, int, int], None]]:
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description:<10}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    ) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
-        yield progress
 
 
 def _check_corpus_choice(data_dir: Path | None, tiny: bool) -> None:
@@ -70,7 +47,7 @@ def build_data(data_dir: Path | None, tiny: bool, workers: int | None, force: bo
     from engine_core.data.dataset import DEFAULT_COLLECTIONS, TINY_COLLECTIONS, build_dataset
 
     _check_corpus_choice(data_dir, tiny)
-    with _progress_bar() as progress:
+    with stage_progress(transient=True) as progress:
         dataset = build_dataset(
             data_dir=data_dir,
             collections=TINY_COLLECTIONS if tiny else DEFAULT_COLLECTIONS,
@@ -122,7 +99,7 @@ def eval_model(
     torch.set_num_threads(1)
     started = time.perf_counter()
     composer = DiffusionComposer.load(weights_dir)
-    with _progress_bar() as progress:
+    with stage_progress(transient=True) as progress:
         dataset = corpus_for(composer.checkpoint, data_dir=data_dir, tiny=tiny, progress=progress)
         report = run_evaluation(
             composer, dataset, EvaluationSettings(loops=loops, seed=seed), progress=progress

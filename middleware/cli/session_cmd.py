@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from middleware.cli.cache_cmd import CACHE_OPTION
+from middleware.cli.progress import stage_progress
 
 
 def _file_stinger_set(stinger, sample_rate: int):  # -> VariantSet
@@ -138,8 +139,6 @@ def render_session(
 ) -> None:
     """Play the event log in SCRIPT.toml through PACK's director into --out."""
     import soundfile
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from middleware.director import events as ev
     from middleware.director.session import load_script
@@ -149,20 +148,7 @@ def render_session(
     pack = load_pack(pack_path)
     script = load_script(script_path, pack)
     names = script.states(pack) + script.stingers(pack)
-    with Progress(
-        TextColumn("{task.description:<28}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=Console(stderr=True),
-    ) as bar:
-        tasks: dict[str, int] = {}
-
-        def progress(stage: str, done: int, total: int) -> None:
-            if stage not in tasks:
-                tasks[stage] = bar.add_task(stage, total=total)
-            bar.update(tasks[stage], completed=done, total=total)
-
+    with stage_progress(label_width=28) as progress:
         if synthetic:
             sets = synthetic_sets(pack, names)
         else:
