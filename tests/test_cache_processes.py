@@ -130,3 +130,38 @@ def test_two_processes_fill_one_cache_without_duplicates_or_corruption(tmp_path)
                 assert got.midi == want.midi
         report = cache.verify()
         assert report.clean and report.files_checked == len(digests)
+
+
+def _open_index(path: str, barrier, results) -> None:  # runs in a child process
+    from middleware.cache.index import Index
+
+    barrier.wait()
+    try:
+        Index(Path(path))
+        results.put("ok")
+    except Exception as error:  # reported to the test, which names it
+        results.put(repr(error))
+
+
+@pytest.mark.slow
+def test_processes_opening_a_new_index_at_once_all_succeed(tmp_path: Path) -> None:
+    """Several processes creating the same new index meet in SQLite's WAL switch, which
+    reports "database is locked" at once instead of waiting; every opener must get in."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    outcomes: list[str] = []
+    for round_number in range(12):
+        path = tmp_path / f"root{round_number}" / "index.sqlite"
+        path.parent.mkdir()
+        barrier, results = context.Barrier(4), context.Queue()
+        openers = [
+            context.Process(target=_open_index, args=(str(path), barrier, results))
+            for _ in range(4)
+        ]
+        for opener in openers:
+            opener.start()
+        outcomes += [results.get(timeout=60) for _ in openers]
+        for opener in openers:
+            opener.join(30)
+    assert [o for o in outcomes if o != "ok"] == []

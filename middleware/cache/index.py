@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -75,6 +76,24 @@ CREATE TABLE IF NOT EXISTS pins (
 """
 
 
+def _enter_wal(conn: sqlite3.Connection, timeout_s: float) -> None:
+    """Switch a (possibly brand-new) index to WAL, waiting for other processes doing the same.
+
+    Two processes opening a new index at once can meet in a lock SQLite reports at once as
+    "database is locked" (its busy handler is skipped when waiting could deadlock), so the
+    switch is retried until `timeout_s`.
+    """
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.02)
+
+
 class Index:
     """A connection to a cache root's index, safe to share between threads of one process."""
 
@@ -85,7 +104,7 @@ class Index:
             self._conn = sqlite3.connect(
                 path, timeout=busy_timeout_s, isolation_level=None, check_same_thread=False
             )
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            _enter_wal(self._conn, busy_timeout_s)
             self._conn.execute("PRAGMA synchronous=NORMAL")
             self._conn.execute("PRAGMA foreign_keys=OFF")
             with self.write() as conn:
