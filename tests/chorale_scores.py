@@ -23,7 +23,7 @@ PART_TRACKS: tuple[str, ...] = ("melody", "harmony", "harmony", "bass")
 def _parsed(name: str):  # -> (music21 score, tonic pitch class, mode)
     from music21 import corpus
 
-    chorale = corpus.parse(name)
+    chorale = corpus.parse(name, forceSource=True)  # music21's pickle reader leaks a file
     key = chorale.analyze("key")
     return chorale, key.tonic.pitchClass, key.mode
 

@@ -118,7 +118,9 @@ def parse_file(source: SourceFile) -> tuple[list[PieceBars], dict[str, int]]:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            parsed = converter.parse(source.path)
+            # from the source file: the bar dataset is the cache; music21's own pickle
+            # cache leaves a file open on every read (a ResourceWarning at collection)
+            parsed = converter.parse(source.path, forceSource=True)
     except Exception:  # music21 raises many types on malformed files
         return [], {"unreadable": 1}
     scores = list(parsed.scores) if isinstance(parsed, stream.Opus) else [parsed]
