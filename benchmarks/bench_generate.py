@@ -44,17 +44,17 @@ def bench_spec():  # -> GenerationSpec
     )
 
 
-def make_engine():  # -> (Engine, composer description)
+def make_engine(render_workers: int = 1):  # -> (Engine, composer description)
     from engine_core.errors import CheckpointError
     from engine_core.generate import Engine
 
-    engine = Engine()
+    engine = Engine(render_workers=render_workers)
     try:
         description = f"diffusion model ({engine.weights_version})"
     except (CheckpointError, ImportError) as error:
         from tests.chorale_scores import CHORALES, ChoraleComposer
 
-        engine = Engine(ChoraleComposer(CHORALES))
+        engine = Engine(ChoraleComposer(CHORALES), render_workers=render_workers)
         description = f"music21 chorales (no weights: {type(error).__name__})"
     return engine, description
 
@@ -87,11 +87,16 @@ def run_once(engine, spec) -> tuple[dict[str, float], object]:
 def main() -> None:
     from engine_core.export.variant_files import write_variant_set
     from engine_core.render.soundfont import SoundFont
+    from middleware.cli.generate_cmd import default_render_workers
 
     spec = bench_spec()
-    engine, composer = make_engine()
-    run_once(engine, spec)  # warm-up
-    durations, variant_set = run_once(engine, spec)
+    workers = default_render_workers()
+    runs: dict[int, dict[str, float]] = {}
+    for count in sorted({1, workers}):
+        engine, composer = make_engine(render_workers=count)
+        with engine:
+            run_once(engine, spec)  # warm-up (and the render workers' start)
+            runs[count], variant_set = run_once(engine, spec)
 
     with tempfile.TemporaryDirectory() as folder:
         started = time.perf_counter()
@@ -110,18 +115,26 @@ def main() -> None:
         f"{VARIANTS} variants x {BARS} bars at {BPM:g} bpm = {music_s:g} s of music, "
         f"{stems} stems; composer: {composer}\n"
     )
-    print("| stage | seconds | x real time | baseline: SoundFont render of the same MIDI |")
-    print("| --- | ---: | ---: | ---: |")
+    columns = sorted(runs)
+    header = " | ".join(f"{c} render worker{'s' if c > 1 else ''} (s)" for c in columns)
+    print(f"| stage | {header} | baseline: SoundFont render of the same MIDI, 1 process |")
+    print("| --- |" + " ---: |" * len(columns) + " ---: |")
     for stage in ("model", *ENGINE_STAGES):
-        print(f"| {stage} | {durations[stage]:.3f} | | |")
-    total = durations["total"]
+        cells = " | ".join(f"{runs[c][stage]:.3f}" for c in columns)
+        print(f"| {stage} | {cells} | |")
+    totals = " | ".join(
+        f"**{runs[c]['total']:.3f} ({music_s / runs[c]['total']:.1f}x)**" for c in columns
+    )
     print(
-        f"| **generate total** | **{total:.3f}** | **{music_s / total:.1f}x** | "
+        f"| **generate total (x real time)** | {totals} | "
         f"{baseline_s:.3f} s ({music_s / baseline_s:.1f}x) |"
     )
-    print(f"| write files (WAV + smpl, stems, MIDI, manifest) | {write_s:.3f} | | |")
     print(
-        f"\nrender / baseline: {durations['render'] / baseline_s:.2f}x "
+        f"| write files (WAV + smpl, stems, MIDI, manifest) | {write_s:.3f} |" + " |" * len(columns)
+    )
+    best = min(columns, key=lambda c: runs[c]["total"])
+    print(
+        f"\nrender / baseline: {runs[best]['render'] / baseline_s:.2f}x with {best} worker(s) "
         f"({stems} stems rendered separately with a {2.0:g} s tail each)"
     )
 

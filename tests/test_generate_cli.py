@@ -81,3 +81,11 @@ def test_an_unknown_format_is_refused(tmp_path: Path) -> None:
         ]
     )
     assert code == 2
+
+
+def test_jobs_must_be_positive(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pack = Path(__file__).parents[1] / "templates" / "fantasy_rpg"
+    argv = ["generate", str(pack), "--state", "battle", "--out", str(tmp_path / "o")]
+    assert _run([*argv, "--jobs", "0"]) == 2
+    assert "--jobs" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -42,6 +42,39 @@ def _fit_tail(audio: np.ndarray, frames: int, loop: int) -> np.ndarray:
     return fitted
 
 
+def render_stem(
+    arrangement: Arrangement,
+    index: int,
+    soundfont: SoundFont,
+    *,
+    sample_rate: int,
+    one_shot: bool = False,
+) -> np.ndarray:
+    """Stem `index` of `arrangement` as float32 (frames, 2) at `sample_rate`.
+
+    Loops are exactly `loop_length_samples` long (tail folded onto the head); one-shots
+    are the loop length plus the tail, at either rate.
+    """
+    stem = arrangement.stems[index]
+    loop_48k = loop_frames(arrangement, RENDER_SAMPLE_RATE)
+    tail_frames = int(TAIL_SECONDS * RENDER_SAMPLE_RATE)
+    if stem.notes:
+        tail_beats = TAIL_SECONDS * arrangement.bpm / 60.0
+        midi = stem_render_midi(arrangement, index, tail_beats=tail_beats)
+        audio = _fit_tail(soundfont.render(midi), loop_48k + tail_frames, loop_48k)
+    else:  # a part with no notes (e.g. a silent track) is silence; skip the synthesiser
+        audio = np.zeros((loop_48k + tail_frames, 2), dtype=np.float32)
+    audio = fold_tail(audio, loop_48k) if not one_shot else audio
+    if stem.stem.gain_db:
+        audio = audio * np.float32(db_to_gain(stem.stem.gain_db))
+    if sample_rate != RENDER_SAMPLE_RATE:
+        if one_shot:
+            audio = resample_one_shot(audio, RENDER_SAMPLE_RATE, sample_rate)
+        else:
+            audio = resample_loop(audio, loop_frames(arrangement, sample_rate))
+    return np.ascontiguousarray(audio, dtype=np.float32)
+
+
 def render_stems(
     arrangement: Arrangement,
     soundfont: SoundFont,
@@ -50,31 +83,13 @@ def render_stems(
     one_shot: bool = False,
     progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Stem name -> float32 (frames, 2) at `sample_rate`.
-
-    Loops are exactly `loop_length_samples` long (tail folded onto the head); one-shots
-    are the loop length plus the tail, at either rate.
-    """
-    loop_48k = loop_frames(arrangement, RENDER_SAMPLE_RATE)
-    tail_frames = int(TAIL_SECONDS * RENDER_SAMPLE_RATE)
-    tail_beats = TAIL_SECONDS * arrangement.bpm / 60.0
+    """Stem name -> float32 (frames, 2) at `sample_rate`, one stem after another."""
     stems: dict[str, np.ndarray] = {}
     total = len(arrangement.stems)
     for index, stem in enumerate(arrangement.stems):
-        if stem.notes:
-            midi = stem_render_midi(arrangement, index, tail_beats=tail_beats)
-            audio = _fit_tail(soundfont.render(midi), loop_48k + tail_frames, loop_48k)
-        else:  # a part with no notes (e.g. a silent track) is silence; skip the synthesiser
-            audio = np.zeros((loop_48k + tail_frames, 2), dtype=np.float32)
-        audio = fold_tail(audio, loop_48k) if not one_shot else audio
-        if stem.stem.gain_db:
-            audio = audio * np.float32(db_to_gain(stem.stem.gain_db))
-        if sample_rate != RENDER_SAMPLE_RATE:
-            if one_shot:
-                audio = resample_one_shot(audio, RENDER_SAMPLE_RATE, sample_rate)
-            else:
-                audio = resample_loop(audio, loop_frames(arrangement, sample_rate))
-        stems[stem.stem.name] = np.ascontiguousarray(audio, dtype=np.float32)
+        stems[stem.stem.name] = render_stem(
+            arrangement, index, soundfont, sample_rate=sample_rate, one_shot=one_shot
+        )
         if progress is not None:
             progress(index + 1, total)
     return stems

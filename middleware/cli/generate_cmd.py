@@ -9,11 +9,17 @@ per variant (waveform, bar grid, seam, piano roll per stem).
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import click
 
 from middleware.cli.progress import stage_progress
+
+
+def default_render_workers() -> int:
+    """One render worker per core this process may run on."""
+    return max(1, len(os.sched_getaffinity(0)))
 
 
 def _spec_for(pack, name: str):  # -> (GenerationSpec, seed, variants)
@@ -57,6 +63,12 @@ def _spec_for(pack, name: str):  # -> (GenerationSpec, seed, variants)
     default=None,
     help="A .sf2 bank to use instead of the default General MIDI bank.",
 )
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=None,
+    help="Processes that synthesise stems (default: one per core).",
+)
 def generate(
     pack_path: Path,
     state_name: str,
@@ -66,6 +78,7 @@ def generate(
     audio_format: str,
     plot: bool,
     soundfont: Path | None,
+    jobs: int | None,
 ) -> None:
     """Generate the variants of one state of PACK into --out."""
 
@@ -78,8 +91,8 @@ def generate(
     spec, template_seed, template_variants = _spec_for(pack, state_name)
     seed = template_seed if seed is None else seed
     count = template_variants if variants is None else variants
-    engine = Engine(soundfont=soundfont)
-    with stage_progress() as progress:
+    engine = Engine(soundfont=soundfont, render_workers=jobs or default_render_workers())
+    with engine, stage_progress() as progress:
         variant_set = engine.generate(
             spec, state=state_name, seed=seed, variants=count, progress=progress
         )

@@ -1,0 +1,151 @@
+"""Stem synthesis on several cores: one task per (variant, stem) in worker processes.
+
+FluidSynth (inside `midirenderer`) holds the GIL while it synthesises, so threads do not
+overlap; processes do. A `StemRenderPool` keeps its workers (spawned on first use, so
+the parent's torch threads are never forked) and each worker keeps the SoundFonts it has
+read, keyed by path and checked by digest. Tasks run `stems.render_stem`, the same
+function the serial path calls, so the audio is bit-identical with any worker count.
+
+A pool with one worker, or one created inside a daemonic process (the scheduler's and
+bake's workers, which are already one per core and may not have children), renders in
+the calling process instead. A pool whose worker died is rebuilt for the next call and
+the current call finishes serially.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import functools
+import multiprocessing
+from collections.abc import Callable, Sequence
+from concurrent.futures.process import BrokenProcessPool
+
+import numpy as np
+
+from engine_core.arrange.arranger import Arrangement
+from engine_core.errors import SoundFontError
+from engine_core.render.soundfont import SoundFont
+from engine_core.render.stems import render_stem
+
+Progress = Callable[[int, int], None]
+
+
+@functools.lru_cache(maxsize=4)
+def _worker_soundfont(path: str, digest: str) -> SoundFont:
+    """A worker's copy of the parent's bank; a file changed since the parent read it fails."""
+    soundfont = SoundFont.load(path)
+    if soundfont.digest != digest:
+        raise SoundFontError(
+            f"SoundFont {path} changed on disk while rendering (digest {soundfont.digest}, "
+            f"expected {digest})",
+            {"path": path},
+        )
+    return soundfont
+
+
+def _render_task(
+    arrangement: Arrangement,
+    index: int,
+    soundfont_path: str,
+    soundfont_digest: str,
+    sample_rate: int,
+    one_shot: bool,
+) -> np.ndarray:
+    soundfont = _worker_soundfont(soundfont_path, soundfont_digest)
+    return render_stem(arrangement, index, soundfont, sample_rate=sample_rate, one_shot=one_shot)
+
+
+class StemRenderPool:
+    """Renders every stem of a set of arrangements, on `workers` processes."""
+
+    def __init__(self, workers: int = 1) -> None:
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"render workers must be a positive integer, got {workers!r}")
+        self.workers = workers
+        self._executor: cf.ProcessPoolExecutor | None = None
+
+    @property
+    def parallel(self) -> bool:
+        """True when this pool renders in worker processes (see the module docstring)."""
+        return self.workers > 1 and not multiprocessing.current_process().daemon
+
+    def render(
+        self,
+        arrangements: Sequence[Arrangement],
+        soundfont: SoundFont,
+        *,
+        sample_rate: int,
+        one_shot: bool,
+        progress: Progress | None = None,
+    ) -> list[dict[str, np.ndarray]]:
+        """For each arrangement, stem name -> float32 (frames, 2) at `sample_rate`.
+
+        `progress(done, total)` is called as each stem finishes, in completion order.
+        """
+        keys = [
+            (a, index)
+            for a, arrangement in enumerate(arrangements)
+            for index in range(len(arrangement.stems))
+        ]
+        audio: dict[tuple[int, int], np.ndarray] = {}
+
+        def finished(key: tuple[int, int], stem_audio: np.ndarray) -> None:
+            audio[key] = stem_audio
+            if progress is not None:
+                progress(len(audio), len(keys))
+
+        if self.parallel and len(keys) > 1:
+            self._render_parallel(keys, arrangements, soundfont, sample_rate, one_shot, finished)
+        for a, index in keys:
+            if (a, index) not in audio:  # the serial path, or what a broken pool left
+                finished(
+                    (a, index),
+                    render_stem(
+                        arrangements[a],
+                        index,
+                        soundfont,
+                        sample_rate=sample_rate,
+                        one_shot=one_shot,
+                    ),
+                )
+        return [
+            {stem.stem.name: audio[(a, i)] for i, stem in enumerate(arrangement.stems)}
+            for a, arrangement in enumerate(arrangements)
+        ]
+
+    def _render_parallel(
+        self,
+        keys: list[tuple[int, int]],
+        arrangements: Sequence[Arrangement],
+        soundfont: SoundFont,
+        sample_rate: int,
+        one_shot: bool,
+        finished: Callable[[tuple[int, int], np.ndarray], None],
+    ) -> None:
+        path, digest = str(soundfont.path), soundfont.digest
+        try:
+            executor = self._ensure_executor()
+            futures = {
+                executor.submit(
+                    _render_task, arrangements[a], index, path, digest, sample_rate, one_shot
+                ): (a, index)
+                for a, index in keys
+            }
+            for future in cf.as_completed(futures):
+                finished(futures[future], future.result())
+        except BrokenProcessPool:
+            # a worker died (killed, out of memory): finish serially, rebuild next time
+            self.close()
+
+    def _ensure_executor(self) -> cf.ProcessPoolExecutor:
+        if self._executor is None:
+            self._executor = cf.ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        return self._executor
+
+    def close(self) -> None:
+        """Stop the workers (a later `render` starts new ones)."""
+        if self._executor is not None:
+            self._executor.shutdown(wait=True, cancel_futures=True)
+            self._executor = None
