@@ -1,7 +1,7 @@
 """Stem synthesis on several cores: one task per (variant, stem) in worker processes.
 
-FluidSynth (inside `midirenderer`) holds the GIL while it synthesises, so threads do not
-overlap; processes do. A `StemRenderPool` keeps its workers (spawned on first use, so
+The synthesiser (RustySynth inside `midirenderer`) holds the GIL while it renders, so
+threads do not overlap; processes do. A `StemRenderPool` keeps its workers (spawned on first use, so
 the parent's torch threads are never forked) and each worker keeps the SoundFonts it has
 read, keyed by path and checked by digest. Tasks run `stems.render_stem`, the same
 function the serial path calls, so the audio is bit-identical with any worker count.

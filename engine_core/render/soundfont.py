@@ -1,7 +1,8 @@
 """SoundFont synthesis: Standard MIDI File bytes in, float32 stereo frames out.
 
-The synthesiser is FluidSynth inside the `midirenderer` wheel. It always renders at
-`RENDER_SAMPLE_RATE` (48 kHz); other rates are made by `engine_core.render.resample`.
+The synthesiser is RustySynth (a Rust port of FluidSynth) inside the `midirenderer`
+wheel. It always renders at `RENDER_SAMPLE_RATE` (48 kHz); other rates are made by
+`engine_core.render.resample`.
 The default bank is the General MIDI SoundFont shipped in the `pretty_midi` wheel
 (`TimGM6mb.sf2`); a template or the engine may name any other `.sf2` file instead.
 """
@@ -63,7 +64,7 @@ class SoundFont:
     def render(self, midi: bytes) -> np.ndarray:
         """Synthesise a Standard MIDI File: float32 (frames, 2) at `RENDER_SAMPLE_RATE`.
 
-        FluidSynth stops at the file's last event, so callers that want release and
+        The synthesiser stops at the file's last event, so callers that want release and
         reverb tails put an event (e.g. a controller) where the audio should end.
         """
         import midirenderer
