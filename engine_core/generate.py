@@ -44,12 +44,12 @@ class Engine:
         *,
         render_workers: int = 1,
     ) -> None:
-        from engine_core.render.pool import StemRenderPool
+        from engine_core.render.pool import RenderPool
 
         self._composer = composer
         self._soundfont_path = soundfont
         self._soundfonts: dict[str, object] = {}
-        self._render_pool = StemRenderPool(render_workers)
+        self._render_pool = RenderPool(render_workers)
 
     def close(self) -> None:
         """Stop the render worker processes, if any (the engine stays usable)."""
@@ -133,7 +133,8 @@ class Engine:
         from engine_core.arrange.arranger import arrange
         from engine_core.arrange.grooves import load_library
         from engine_core.export.midi import loop_midi
-        from engine_core.render.loudness import db_to_gain, normalising_gain
+        from engine_core.render.loudness import LoudnessGain, db_to_gain, normalising_gain
+        from engine_core.render.pool import Deferred
 
         _check_request(state, seed, max(len(scores), 1))
         for index, score in enumerate(scores):
@@ -150,24 +151,37 @@ class Engine:
             )
             report("arrange", index + 1, count)
 
+        # each variant's loudness is measured (in a worker, with render workers) as soon
+        # as its stems are done, while the other variants' stems still render
+        measuring: dict[int, tuple[np.ndarray, Deferred[LoudnessGain]]] = {}
+
+        def measure(index: int, stems: dict[str, np.ndarray]) -> None:
+            mix = _mix(stems.values())
+            measuring[index] = (
+                mix,
+                self._render_pool.call(
+                    normalising_gain,
+                    mix,
+                    spec.sample_rate,
+                    loudness_lufs=spec.loudness_lufs,
+                    ceiling_db=spec.true_peak_db,
+                    circular=not spec.one_shot,
+                ),
+            )
+
         rendered = self._render_pool.render(
             arrangements,
             soundfont,
             sample_rate=spec.sample_rate,
             one_shot=spec.one_shot,
             progress=lambda done, total: report("render", done, total),
+            on_variant=measure,
         )
 
         mixed: list[tuple[dict[str, np.ndarray], np.ndarray, float, float]] = []
         for index, stems in enumerate(rendered):
-            mix = _mix(stems.values())
-            gain = normalising_gain(
-                mix,
-                spec.sample_rate,
-                loudness_lufs=spec.loudness_lufs,
-                ceiling_db=spec.true_peak_db,
-                circular=not spec.one_shot,
-            )
+            mix, deferred = measuring[index]
+            gain = deferred.result()
             scale = db_to_gain(gain.gain_db)
             stems = {name: (audio * scale).astype(np.float32) for name, audio in stems.items()}
             mixed.append(

@@ -4,6 +4,7 @@ a worker killed under it, falls back inside daemonic processes, and carries erro
 import multiprocessing
 import os
 import signal
+import time
 
 import numpy as np
 import pytest
@@ -11,7 +12,7 @@ import pytest
 from engine_core.arrange.arranger import arrange
 from engine_core.errors import SoundFontError
 from engine_core.generate import Engine
-from engine_core.render.pool import StemRenderPool
+from engine_core.render.pool import RenderPool
 from engine_core.render.soundfont import SoundFont
 from tests.chorale_scores import ChoraleComposer, band_spec, chorale_score
 
@@ -49,7 +50,7 @@ def test_two_workers_give_the_serial_audio_bit_for_bit() -> None:
 def test_progress_counts_every_stem_once() -> None:
     spec, arrangements = _arrangements()
     seen: list[tuple[int, int]] = []
-    pool = StemRenderPool(2)
+    pool = RenderPool(2)
     try:
         pool.render(
             arrangements,
@@ -67,10 +68,10 @@ def test_progress_counts_every_stem_once() -> None:
 def test_a_killed_worker_loses_no_stem() -> None:
     spec, arrangements = _arrangements()
     soundfont = SoundFont.load()
-    serial = StemRenderPool(1).render(
+    serial = RenderPool(1).render(
         arrangements, soundfont, sample_rate=spec.sample_rate, one_shot=False
     )
-    pool = StemRenderPool(2)
+    pool = RenderPool(2)
     try:
         pool.render(arrangements[:1], soundfont, sample_rate=spec.sample_rate, one_shot=False)
         executor = pool._executor
@@ -93,7 +94,7 @@ def test_a_soundfont_error_in_a_worker_reaches_the_caller(tmp_path) -> None:
     bank.write_bytes(SoundFont.load().data)
     soundfont = SoundFont.load(bank)
     bank.write_bytes(b"RIFF\x00\x00\x00\x00sfbk")  # changed after the parent read it
-    pool = StemRenderPool(2)
+    pool = RenderPool(2)
     try:
         with pytest.raises(SoundFontError) as raised:
             pool.render(arrangements, soundfont, sample_rate=spec.sample_rate, one_shot=False)
@@ -104,7 +105,7 @@ def test_a_soundfont_error_in_a_worker_reaches_the_caller(tmp_path) -> None:
 
 
 def _report_parallel(queue) -> None:
-    queue.put(StemRenderPool(2).parallel)
+    queue.put(RenderPool(2).parallel)
 
 
 def test_inside_a_daemonic_process_the_pool_renders_serially() -> None:
@@ -116,11 +117,41 @@ def test_inside_a_daemonic_process_the_pool_renders_serially() -> None:
         assert queue.get(timeout=60) is False
     finally:
         process.join(timeout=60)
-    assert StemRenderPool(2).parallel is True
-    assert StemRenderPool(1).parallel is False
+    assert RenderPool(2).parallel is True
+    assert RenderPool(1).parallel is False
 
 
 @pytest.mark.parametrize("workers", [0, -1, 1.5, True, "2"])
 def test_a_bad_worker_count_is_refused(workers) -> None:
     with pytest.raises(ValueError, match="render workers"):
-        StemRenderPool(workers)
+        RenderPool(workers)
+
+
+def _wait_until_broken(executor) -> None:
+    deadline = time.monotonic() + 30
+    while not executor._broken and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert executor._broken
+
+
+def test_call_runs_in_a_worker_and_here_once_the_pool_broke() -> None:
+    pool = RenderPool(2)
+    try:
+        assert pool.call(os.getpid).result() != os.getpid()
+        executor = pool._executor
+        assert executor is not None
+        os.kill(next(iter(executor._processes)), signal.SIGKILL)
+        _wait_until_broken(executor)
+        assert pool.call(os.getpid).result() == os.getpid()
+        assert pool._executor is None  # dropped; the next call starts fresh workers
+        assert pool.call(os.getpid).result() != os.getpid()
+    finally:
+        pool.close()
+
+
+def test_a_serial_pool_defers_calls_until_their_result_is_asked_for() -> None:
+    seen: list[int] = []
+    deferred = RenderPool(1).call(seen.append, 7)
+    assert deferred.future is None and seen == []
+    deferred.result()
+    assert seen == [7]

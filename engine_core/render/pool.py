@@ -1,10 +1,14 @@
-"""Stem synthesis on several cores: one task per (variant, stem) in worker processes.
+"""Rendering on several cores: one task per (variant, stem) in worker processes, and the
+loudness measurement of each variant as soon as its stems are done.
 
 The synthesiser (RustySynth inside `midirenderer`) holds the GIL while it renders, so
 threads do not overlap; processes do. A `StemRenderPool` keeps its workers (spawned on first use, so
 the parent's torch threads are never forked) and each worker keeps the SoundFonts it has
 read, keyed by path and checked by digest. Tasks run `stems.render_stem`, the same
 function the serial path calls, so the audio is bit-identical with any worker count.
+`RenderPool.call` runs any other picklable function (the engine's loudness measurement)
+in a worker and hands back a `Deferred`; a serial pool runs it when its result is asked
+for, so stage timings stay separate.
 
 A pool with one worker, or one created inside a daemonic process (the scheduler's and
 bake's workers, which are already one per core and may not have children), renders in
@@ -19,6 +23,8 @@ import functools
 import multiprocessing
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -28,6 +34,7 @@ from engine_core.render.soundfont import SoundFont
 from engine_core.render.stems import render_stem
 
 Progress = Callable[[int, int], None]
+T = TypeVar("T")
 
 
 @functools.lru_cache(maxsize=4)
@@ -55,7 +62,26 @@ def _render_task(
     return render_stem(arrangement, index, soundfont, sample_rate=sample_rate, one_shot=one_shot)
 
 
-class StemRenderPool:
+@dataclass
+class Deferred(Generic[T]):
+    """The result of `RenderPool.call`: from a worker, or computed here when asked for."""
+
+    pool: RenderPool
+    function: Callable[..., T]
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    future: cf.Future[T] | None = None
+
+    def result(self) -> T:
+        if self.future is not None:
+            try:
+                return self.future.result()
+            except BrokenProcessPool:
+                self.pool.close()  # compute it here instead; the next call starts new workers
+        return self.function(*self.args, **self.kwargs)
+
+
+class RenderPool:
     """Renders every stem of a set of arrangements, on `workers` processes."""
 
     def __init__(self, workers: int = 1) -> None:
@@ -77,10 +103,12 @@ class StemRenderPool:
         sample_rate: int,
         one_shot: bool,
         progress: Progress | None = None,
+        on_variant: Callable[[int, dict[str, np.ndarray]], None] | None = None,
     ) -> list[dict[str, np.ndarray]]:
         """For each arrangement, stem name -> float32 (frames, 2) at `sample_rate`.
 
-        `progress(done, total)` is called as each stem finishes, in completion order.
+        `progress(done, total)` is called as each stem finishes, in completion order;
+        `on_variant(index, stems)` as soon as all stems of arrangement `index` are done.
         """
         keys = [
             (a, index)
@@ -88,11 +116,18 @@ class StemRenderPool:
             for index in range(len(arrangement.stems))
         ]
         audio: dict[tuple[int, int], np.ndarray] = {}
+        remaining = [len(arrangement.stems) for arrangement in arrangements]
+
+        def stems_of(a: int) -> dict[str, np.ndarray]:
+            return {s.stem.name: audio[(a, i)] for i, s in enumerate(arrangements[a].stems)}
 
         def finished(key: tuple[int, int], stem_audio: np.ndarray) -> None:
             audio[key] = stem_audio
             if progress is not None:
                 progress(len(audio), len(keys))
+            remaining[key[0]] -= 1
+            if remaining[key[0]] == 0 and on_variant is not None:
+                on_variant(key[0], stems_of(key[0]))
 
         if self.parallel and len(keys) > 1:
             self._render_parallel(keys, arrangements, soundfont, sample_rate, one_shot, finished)
@@ -108,10 +143,18 @@ class StemRenderPool:
                         one_shot=one_shot,
                     ),
                 )
-        return [
-            {stem.stem.name: audio[(a, i)] for i, stem in enumerate(arrangement.stems)}
-            for a, arrangement in enumerate(arrangements)
-        ]
+        return [stems_of(a) for a in range(len(arrangements))]
+
+    def call(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> Deferred[T]:
+        """`function(*args, **kwargs)` in a worker (a module-level function, picklable
+        arguments); a serial pool defers it to `Deferred.result()`."""
+        deferred = Deferred(self, function, args, kwargs)
+        if self.parallel:
+            try:
+                deferred.future = self._ensure_executor().submit(function, *args, **kwargs)
+            except BrokenProcessPool:
+                self.close()
+        return deferred
 
     def _render_parallel(
         self,
