@@ -226,3 +226,65 @@ def test_make_train_on_a_folder_with_no_training_piece_says_so(tmp_path: Path) -
     assert result.returncode == 6
     assert "error [dataset_error]: no training piece: all 1 piece(s)" in result.stderr
     assert not (tmp_path / "weights").exists()
+
+
+@pytest.mark.slow
+def test_train_can_reuse_the_autoencoder_of_a_checkpoint_on_the_same_data(tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    data = tmp_path / "studio"
+    data.mkdir()
+    write_midi(str(data / "2.mid"), numerator=4, bars=8, scale=MAJOR, tonic=2)
+    write_midi(str(data / "d.mid"), numerator=3, bars=6, scale=MAJOR)
+    cache = tmp_path / "cache"
+    first, second = tmp_path / "first", tmp_path / "second"
+    assert run_train(data, first, cache).returncode == 0
+    env = {**os.environ, "OSTINATO_CACHE": str(cache), "OMP_NUM_THREADS": "1"}
+    reuse = [*train_command(data, second), "--autoencoder-from", str(first)]
+    result = subprocess.run(reuse, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads(result.stdout)
+    assert summary["autoencoder_source"]["trained"] is False
+    assert summary["autoencoder_source"]["checkpoint"].startswith("ostinato-")
+    old, new = (
+        load_file(str(first / "ostinato.safetensors")),
+        load_file(str(second / "ostinato.safetensors")),
+    )
+    encoder = [name for name in old if name.startswith("autoencoder.")]
+    assert encoder and all(torch.equal(old[name], new[name]) for name in encoder)
+    # the reused autoencoder is the stored float16 one, so the latent statistics differ
+    # from the first run's (made with the float32 weights) only by that rounding
+    assert torch.allclose(old["latent_mean"], new["latent_mean"], rtol=1e-2, atol=1e-3)
+
+    other = tmp_path / "other"
+    other.mkdir()
+    write_midi(str(other / "a.mid"), numerator=4, bars=8, scale=MAJOR, tonic=7)
+    refused = subprocess.run(
+        [*train_command(other, tmp_path / "third"), "--autoencoder-from", str(first)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert refused.returncode == 4
+    assert "checkpoint_error" in refused.stderr and "trained on data" in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--autoencoder-config", '{"bogus": 1}', "not AutoencoderConfig fields"),
+        ("--autoencoder-config", "[1", "not AutoencoderConfig fields"),
+        ("--condition-dropout", "1.5", "is not in [0, 1)"),
+    ],
+)
+def test_bad_training_options_are_refused_before_any_work(
+    option: str, value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from engine_core.training.train import main
+
+    with pytest.raises(SystemExit) as exit_info:
+        main([option, value])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err

@@ -27,8 +27,13 @@ class AutoencoderConfig:
     latent_dim: int = 64
     step_features: int = 24  # per (track, step) features after the pitch MLP
     hidden: int = 1024
+    pitch_hidden: int = 96  # width of the per-step pitch MLPs
+    #: training-time Gaussian noise on the latents; `relative_noise` scales it by each
+    #: dimension's standard deviation in the batch (so it keeps pace as latents grow)
+    latent_noise: float = 0.05
+    relative_noise: bool = False
 
-    def to_dict(self) -> dict[str, int]:
+    def to_dict(self) -> dict[str, int | float | bool]:
         return asdict(self)
 
 
@@ -39,7 +44,9 @@ class BarAutoencoder(nn.Module):
         per_step_in = CHANNELS * PITCHES
         flat = TRACK_COUNT * MAX_STEPS * config.step_features
         self.pitch_in = nn.Sequential(
-            nn.Linear(per_step_in, 96), nn.GELU(), nn.Linear(96, config.step_features)
+            nn.Linear(per_step_in, config.pitch_hidden),
+            nn.GELU(),
+            nn.Linear(config.pitch_hidden, config.step_features),
         )
         self.encode_mlp = nn.Sequential(
             nn.Linear(flat, config.hidden), nn.GELU(), nn.Linear(config.hidden, config.latent_dim)
@@ -55,7 +62,9 @@ class BarAutoencoder(nn.Module):
             torch.zeros(TRACK_COUNT, MAX_STEPS, config.step_features)
         )
         self.pitch_out = nn.Sequential(
-            nn.Linear(config.step_features, 96), nn.GELU(), nn.Linear(96, per_step_in)
+            nn.Linear(config.step_features, config.pitch_hidden),
+            nn.GELU(),
+            nn.Linear(config.pitch_hidden, per_step_in),
         )
 
     def encode(self, bars: torch.Tensor) -> torch.Tensor:
@@ -79,11 +88,17 @@ class BarAutoencoder(nn.Module):
         return torch.sigmoid(self.decode_logits(latent))
 
     def loss(
-        self, bars: torch.Tensor, *, noise_std: float = 0.05, l2_weight: float = 1e-4
+        self, bars: torch.Tensor, *, noise_std: float | None = None, l2_weight: float = 1e-4
     ) -> tuple[torch.Tensor, dict[str, float]]:
-        """Weighted BCE on both channels (onsets are rare) plus a latent L2 term."""
+        """Weighted BCE on both channels (onsets are rare) plus a latent L2 term.
+
+        `noise_std` overrides the config's `latent_noise` (0 measures the clean loss).
+        """
         latent = self.encode(bars)
-        noisy = latent + noise_std * torch.randn_like(latent)
+        scale = self.config.latent_noise if noise_std is None else noise_std
+        if self.config.relative_noise:
+            scale = scale * latent.detach().std(dim=0, keepdim=True)
+        noisy = latent + scale * torch.randn_like(latent)
         logits = self.decode_logits(noisy)
         target = bars.float()
         # notes are ~1% of cells: weigh positives up, mildly (a heavier weight buys recall

@@ -1,7 +1,8 @@
 """`make train`: data -> bar autoencoder -> latent statistics -> denoiser -> checkpoint.
 
     python -m engine_core.training.train [--data DIR] [--tiny] [--out DIR]
-        [--ae-steps N] [--steps N] [--workers N] [--seed N]
+        [--ae-steps N] [--steps N] [--workers N] [--seed N] [--autoencoder-from DIR]
+        [--autoencoder-config JSON] [--condition-dropout P]
 
 Everything runs on the CPU. The default schedule (data build on both cores, then both
 models) fits the project's budget of 60 minutes on 2 cores; ``--tiny`` trains on a few
@@ -42,6 +43,9 @@ from engine_core.training.augment import octave_augment
 from engine_core.training.windows import WindowSampler
 
 ProgressCallback = Callable[[str, int, int], None]
+#: each control is dropped from a training window with this probability (and all but the
+#: meter with 0.1), so the model knows unconditional and partial requests for guidance
+CONDITION_DROPOUT = 0.15
 
 
 @dataclass
@@ -96,7 +100,7 @@ def train_autoencoder(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         optimiser.step()
         if log is not None and (step % 25 == 0 or step == steps - 1):
-            log.add("autoencoder", step, loss=float(loss), **parts)
+            log.add("autoencoder", step, loss=float(loss.detach()), **parts)
         if progress is not None and (step % 10 == 0 or step == steps - 1):
             progress("autoencoder", step + 1, steps)
     model.eval()
@@ -156,6 +160,7 @@ def train_denoiser(
     batch: int = 64,
     lr: float = 1e-3,
     seed: int = 0,
+    condition_dropout: float = CONDITION_DROPOUT,
     log: TrainingLog | None = None,
     progress: ProgressCallback | None = None,
 ) -> Denoiser:
@@ -169,7 +174,7 @@ def train_denoiser(
     for step in range(steps):
         for group in optimiser.param_groups:
             group["lr"] = lr_at(step, steps, lr, warmup=200)
-        index, tokens, _ = sampler.draw(batch, quantiles)
+        index, tokens, _ = sampler.draw(batch, quantiles, drop_each=condition_dropout)
         loss = flow_matching_loss(model, latents[torch.from_numpy(index)], torch.from_numpy(tokens))
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
@@ -177,13 +182,28 @@ def train_denoiser(
         optimiser.step()
         ema.update_parameters(model)
         if log is not None and (step % 25 == 0 or step == steps - 1):
-            log.add("denoiser", step, loss=float(loss), bars=index.shape[1])
+            log.add("denoiser", step, loss=float(loss.detach()), bars=index.shape[1])
         if progress is not None and (step % 10 == 0 or step == steps - 1):
             progress("denoiser", step + 1, steps)
     final = Denoiser(config)
     final.load_state_dict(ema.module.state_dict())
     final.eval()
     return final
+
+
+def reused_autoencoder(folder: Path, dataset: BarDataset) -> tuple[BarAutoencoder, dict[str, Any]]:
+    """The bar autoencoder of the checkpoint in `folder`, which must have been trained on
+    this data set, and where it came from (for the training summary)."""
+    from engine_core.model.checkpoint import load_checkpoint
+
+    checkpoint = load_checkpoint(folder, expect_data_hash=str(dataset.manifest["hash"]))
+    summary = checkpoint.config.get("training", {})
+    return checkpoint.autoencoder, {
+        "trained": False,
+        "checkpoint": checkpoint.weights_version,
+        "autoencoder_steps": summary.get("autoencoder_steps", 0),
+        "autoencoder_seconds": summary.get("timings", {}).get("autoencoder_seconds", 0.0),
+    }
 
 
 def plot_losses(log: TrainingLog, path: Path) -> None:
@@ -223,6 +243,9 @@ def run(
     steps: int,
     workers: int | None,
     seed: int,
+    autoencoder_from: Path | None = None,
+    ae_config: AutoencoderConfig | None = None,
+    condition_dropout: float = CONDITION_DROPOUT,
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
@@ -243,11 +266,18 @@ def run(
         )
 
     phase = time.perf_counter()
-    ae_config = AutoencoderConfig()
-    autoencoder = train_autoencoder(
-        dataset, ae_config, steps=ae_steps, seed=seed, log=log, progress=progress
-    )
-    timings["autoencoder_seconds"] = round(time.perf_counter() - phase, 1)
+    ae_config = ae_config or AutoencoderConfig()
+    if autoencoder_from is None:
+        autoencoder = train_autoencoder(
+            dataset, ae_config, steps=ae_steps, seed=seed, log=log, progress=progress
+        )
+        timings["autoencoder_seconds"] = round(time.perf_counter() - phase, 1)
+        ae_source: dict[str, Any] = {"trained": True}
+    else:
+        autoencoder, ae_source = reused_autoencoder(autoencoder_from, dataset)
+        ae_steps = int(ae_source["autoencoder_steps"])
+        timings["autoencoder_seconds"] = float(ae_source["autoencoder_seconds"])
+    ae_config = autoencoder.config  # the reused checkpoint's, when one is reused
     test_bars = dataset.bars[dataset.bar_indices("test")]
     ae_metrics = onset_f1(autoencoder, test_bars)
 
@@ -268,6 +298,7 @@ def run(
         denoiser_config,
         steps=steps,
         seed=seed,
+        condition_dropout=condition_dropout,
         log=log,
         progress=progress,
     )
@@ -279,7 +310,9 @@ def run(
         "seed": seed,
         "tiny": tiny,
         "autoencoder_steps": ae_steps,
+        "autoencoder_source": ae_source,
         "denoiser_steps": steps,
+        "condition_dropout": condition_dropout,
         "autoencoder_heldout": ae_metrics,
         "compression": {
             "bar_cells": bar_cells,
@@ -317,6 +350,21 @@ def run(
     return training
 
 
+def _autoencoder_config(text: str) -> AutoencoderConfig:
+    try:
+        fields = json.loads(text)
+        return AutoencoderConfig(**fields)
+    except (ValueError, TypeError) as error:
+        raise argparse.ArgumentTypeError(f"not AutoencoderConfig fields: {error}") from None
+
+
+def _probability(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value < 1.0:
+        raise argparse.ArgumentTypeError(f"{value} is not in [0, 1)")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=None, help="a folder of MIDI/MusicXML/ABC/krn")
@@ -326,6 +374,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=None)
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--autoencoder-from",
+        type=Path,
+        default=None,
+        help="reuse the bar autoencoder of this checkpoint folder (same data) and train "
+        "only the denoiser",
+    )
+    parser.add_argument(
+        "--autoencoder-config",
+        type=_autoencoder_config,
+        default=AutoencoderConfig(),
+        help="JSON fields of AutoencoderConfig, e.g. '{\"step_features\": 48}'",
+    )
+    parser.add_argument(
+        "--condition-dropout",
+        type=_probability,
+        default=CONDITION_DROPOUT,
+        help="probability of dropping each control in a training window (CFG)",
+    )
     args = parser.parse_args(argv)
     ae_steps = args.ae_steps or (300 if args.tiny else 3000)
     steps = args.steps or (400 if args.tiny else 3000)
@@ -350,6 +417,9 @@ def main(argv: list[str] | None = None) -> int:
             steps=steps,
             workers=args.workers,
             seed=args.seed,
+            autoencoder_from=args.autoencoder_from,
+            ae_config=args.autoencoder_config,
+            condition_dropout=args.condition_dropout,
             progress=progress,
         )
     except OstinatoError as error:
