@@ -80,3 +80,8 @@ def test_a_loop_without_the_fold_fails() -> None:
     bars = [spec.loop_samples * b // spec.bars for b in range(spec.bars + 1)]
     assert seam_report(folded, bars, RATE).passed
     assert not seam_report(unfolded, bars, RATE).passed
+
+
+def test_fold_tail_refuses_audio_shorter_than_the_loop() -> None:
+    with pytest.raises(ValueError, match="shorter than the loop"):
+        fold_tail(np.zeros((479, 2), dtype=np.float32), 480)

@@ -20,7 +20,7 @@ TRUE_PEAK_OVERSAMPLING = 4
 #: the 4x points can exceed it by a few hundredths of a dB).
 TRUE_PEAK_GUARD_DB = 0.05
 #: Blocks of the true-peak search, their filter context, and the candidate range.
-PEAK_BLOCK = 4096
+PEAK_BLOCK = 512
 BLOCK_PAD = 64
 CANDIDATE_RANGE_DB = 6.0
 
@@ -64,10 +64,10 @@ def true_peak_db(audio: np.ndarray, *, circular: bool = True) -> float:
     if sample_peak <= 0.0:
         return -200.0
     threshold = sample_peak * 10.0 ** (-CANDIDATE_RANGE_DB / 20.0)
-    block_peaks = [
-        float(np.max(np.abs(data[start : start + PEAK_BLOCK])))
-        for start in range(0, frames, PEAK_BLOCK)
-    ]
+    blocks = -(-frames // PEAK_BLOCK)
+    magnitude = np.zeros((blocks * PEAK_BLOCK, data.shape[1]))
+    np.abs(data, out=magnitude[:frames])
+    block_peaks = magnitude.reshape(blocks, -1).max(axis=1)
     segments = []
     for number, block_peak in enumerate(block_peaks):
         if block_peak < threshold:

@@ -38,11 +38,15 @@ def fold_tail(audio: np.ndarray, loop_frames: int) -> np.ndarray:
     """
     if loop_frames <= 0:
         raise ValueError(f"loop_frames must be positive, got {loop_frames}")
-    channels = audio.shape[1]
-    periods = -(-audio.shape[0] // loop_frames)
-    padded = np.zeros((periods * loop_frames, channels), dtype=np.float64)
-    padded[: audio.shape[0]] = audio
-    return padded.reshape(periods, loop_frames, channels).sum(axis=0).astype(np.float32)
+    if audio.shape[0] < loop_frames:
+        raise ValueError(f"{audio.shape[0]} frames is shorter than the loop ({loop_frames})")
+    # period by period from +0.0, in order: the sum a reduction over the stacked periods
+    # gives, bit for bit (signed zeros included), without a padded float64 copy
+    folded = np.zeros((loop_frames, audio.shape[1]), dtype=np.float64)
+    for start in range(0, audio.shape[0], loop_frames):
+        part = audio[start : start + loop_frames]
+        folded[: part.shape[0]] += part
+    return folded.astype(np.float32)
 
 
 @dataclass(frozen=True)
