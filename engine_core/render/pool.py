@@ -2,18 +2,18 @@
 loudness measurement of each variant as soon as its stems are done.
 
 The synthesiser (RustySynth inside `midirenderer`) holds the GIL while it renders, so
-threads do not overlap; processes do. A `StemRenderPool` keeps its workers (spawned on first use, so
-the parent's torch threads are never forked) and each worker keeps the SoundFonts it has
-read, keyed by path and checked by digest. Tasks run `stems.render_stem`, the same
-function the serial path calls, so the audio is bit-identical with any worker count.
-`RenderPool.call` runs any other picklable function (the engine's loudness measurement)
-in a worker and hands back a `Deferred`; a serial pool runs it when its result is asked
-for, so stage timings stay separate.
+threads do not overlap; processes do. A `RenderPool` keeps its workers (spawned on first
+use, so the parent's torch threads are never forked) and each worker keeps the
+SoundFonts it has read, keyed by path and checked by digest. Tasks run
+`stems.render_stem`, the same function the serial path calls, so the audio is
+bit-identical with any worker count. `RenderPool.call` runs any other picklable function
+(the engine's loudness measurement) in a worker and hands back a `Deferred`; a serial
+pool runs it when its result is asked for, so stage timings stay separate.
 
-A pool with one worker, or one created inside a daemonic process (the scheduler's and
-bake's workers, which are already one per core and may not have children), renders in
-the calling process instead. A pool whose worker died is rebuilt for the next call and
-the current call finishes serially.
+A pool with one worker, or one created inside a daemonic process (the scheduler's
+generation workers, already one per core, which may not have children), renders in the
+calling process instead. A pool whose worker died is rebuilt for the next call and the
+current call finishes serially.
 """
 
 from __future__ import annotations
