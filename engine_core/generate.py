@@ -14,10 +14,8 @@ SoundFont precedence: the spec's `soundfont` (named by a template), else the eng
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-
-import numpy as np
 
 from engine_core import ENGINE_VERSION
 from engine_core.composer import Composer, ProgressCallback
@@ -133,8 +131,7 @@ class Engine:
         from engine_core.arrange.arranger import arrange
         from engine_core.arrange.grooves import load_library
         from engine_core.export.midi import loop_midi
-        from engine_core.render.loudness import LoudnessGain, db_to_gain, normalising_gain
-        from engine_core.render.pool import Deferred
+        from engine_core.render.pool import LoudnessTarget
 
         _check_request(state, seed, max(len(scores), 1))
         for index, score in enumerate(scores):
@@ -151,83 +148,44 @@ class Engine:
             )
             report("arrange", index + 1, count)
 
-        # each variant's loudness is measured (in a worker, with render workers) as soon
-        # as its stems are done, while the other variants' stems still render
-        measuring: dict[int, tuple[np.ndarray, Deferred[LoudnessGain]]] = {}
-
-        def measure(index: int, stems: dict[str, np.ndarray]) -> None:
-            mix = _mix(stems.values())
-            measuring[index] = (
-                mix,
-                self._render_pool.call(
-                    normalising_gain,
-                    mix,
-                    spec.sample_rate,
-                    loudness_lufs=spec.loudness_lufs,
-                    ceiling_db=spec.true_peak_db,
-                    circular=not spec.one_shot,
-                ),
-            )
-
+        # stems render, and each variant is mixed, measured and normalised as soon as its
+        # stems are done (on the render workers when there are several)
         rendered = self._render_pool.render(
             arrangements,
             soundfont,
             sample_rate=spec.sample_rate,
             one_shot=spec.one_shot,
-            progress=lambda done, total: report("render", done, total),
-            on_variant=measure,
+            target=LoudnessTarget(
+                spec.sample_rate, spec.loudness_lufs, spec.true_peak_db, not spec.one_shot
+            ),
+            progress=report,
         )
-
-        mixed: list[tuple[dict[str, np.ndarray], np.ndarray, float, float]] = []
-        for index, stems in enumerate(rendered):
-            mix, deferred = measuring[index]
-            gain = deferred.result()
-            # in place: the rendered arrays are this call's own, and fresh copies of a
-            # whole set cost more (page faults) than the multiplications themselves
-            scale = db_to_gain(gain.gain_db)
-            for audio in stems.values():
-                np.multiply(audio, np.float32(scale), out=audio)
-            np.multiply(mix, scale, out=mix)
-            mixed.append((stems, mix.astype(np.float32), gain.loudness_lufs, gain.true_peak_db))
-            report("normalise", index + 1, count)
 
         engine_version = self.engine_version
         weights_version = self._weights_version_or_none()
         variants: list[Variant] = []
-        for index, (arrangement, (stems, mix, loudness, peak)) in enumerate(
-            zip(arrangements, mixed, strict=True)
-        ):
+        for index, (arrangement, variant) in enumerate(zip(arrangements, rendered, strict=True)):
             meta = _meta(
                 spec,
                 state=state,
                 index=index,
                 seed=seed,
-                frames=mix.shape[0],
-                loudness_lufs=loudness,
-                true_peak_db=peak,
+                frames=variant.mix.shape[0],
+                loudness_lufs=variant.gain.loudness_lufs,
+                true_peak_db=variant.gain.true_peak_db,
                 engine_version=engine_version,
                 weights_version=weights_version,
             )
-            variants.append(Variant(meta=meta, stems=stems, mix=mix, midi=loop_midi(arrangement)))
+            variants.append(
+                Variant(
+                    meta=meta, stems=variant.stems, mix=variant.mix, midi=loop_midi(arrangement)
+                )
+            )
             report("export", index + 1, count)
         return VariantSet(state, spec.generation_hash(), seed, tuple(variants))
 
     def _weights_version_or_none(self) -> str:
         return self._composer.weights_version if self._composer is not None else "none"
-
-
-def _mix(stems: Iterable[np.ndarray]) -> np.ndarray:
-    """The float64 sum of equally long stems (accumulated in place: stacking them first
-    and reducing over the stack axis is several times slower)."""
-    mix: np.ndarray | None = None
-    for audio in stems:
-        if mix is None:
-            mix = audio.astype(np.float64)
-        else:
-            mix += audio
-    if mix is None:
-        raise GenerationError("a variant has no stems")
-    return mix
 
 
 def _check_request(state: str, seed: int, variants: int) -> None:

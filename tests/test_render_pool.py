@@ -1,10 +1,12 @@
 """Stem synthesis in worker processes: the same audio as the serial path, and it survives
-a worker killed under it, falls back inside daemonic processes, and carries errors back."""
+a worker killed under it, falls back inside daemonic processes, carries errors back, and
+leaves no shared buffer file behind."""
 
+import glob
 import multiprocessing
 import os
 import signal
-import time
+import tempfile
 
 import numpy as np
 import pytest
@@ -12,7 +14,8 @@ import pytest
 from engine_core.arrange.arranger import arrange
 from engine_core.errors import SoundFontError
 from engine_core.generate import Engine
-from engine_core.render.pool import RenderPool
+from engine_core.render.pool import LoudnessTarget, RenderedVariant, RenderPool
+from engine_core.render.set_buffer import SHM_DIRECTORY
 from engine_core.render.soundfont import SoundFont
 from tests.chorale_scores import ChoraleComposer, band_spec, chorale_score
 
@@ -26,13 +29,36 @@ def _arrangements(count: int = 2, bars: int = 2):
     ]
 
 
-def _assert_same(first: list[dict[str, np.ndarray]], second: list[dict[str, np.ndarray]]) -> None:
+def _target(spec) -> LoudnessTarget:
+    return LoudnessTarget(spec.sample_rate, spec.loudness_lufs, spec.true_peak_db, True)
+
+
+def _render(pool: RenderPool, arrangements, spec, soundfont=None, **options):
+    return pool.render(
+        arrangements,
+        soundfont or SoundFont.load(),
+        sample_rate=spec.sample_rate,
+        one_shot=False,
+        target=_target(spec),
+        **options,
+    )
+
+
+def _buffer_files() -> set[str]:
+    pattern = "ostinato-render-*.f32"
+    found = glob.glob(os.path.join(tempfile.gettempdir(), pattern))
+    return set(found + glob.glob(os.path.join(SHM_DIRECTORY, pattern)))
+
+
+def _assert_same(first: list[RenderedVariant], second: list[RenderedVariant]) -> None:
     assert len(first) == len(second)
     for one, other in zip(first, second, strict=True):
-        assert list(one) == list(other)
-        for name in one:
-            assert one[name].dtype == np.float32
-            assert np.array_equal(one[name], other[name]), name
+        assert list(one.stems) == list(other.stems)
+        for name in one.stems:
+            assert one.stems[name].dtype == np.float32
+            assert np.array_equal(one.stems[name], other.stems[name]), name
+        assert np.array_equal(one.mix, other.mix)
+        assert one.gain == other.gain
 
 
 def test_two_workers_give_the_serial_audio_bit_for_bit() -> None:
@@ -43,45 +69,59 @@ def test_two_workers_give_the_serial_audio_bit_for_bit() -> None:
         assert engine._render_pool.parallel
     for one, other in zip(serial.variants, parallel.variants, strict=True):
         assert np.array_equal(one.mix, other.mix)
-        _assert_same([one.stems], [other.stems])
+        assert list(one.stems) == list(other.stems)
+        for name, audio in one.stems.items():
+            assert np.array_equal(audio, other.stems[name]), name
         assert one.meta == other.meta
 
 
-def test_progress_counts_every_stem_once() -> None:
+def test_progress_counts_every_stem_and_variant_once() -> None:
     spec, arrangements = _arrangements()
-    seen: list[tuple[int, int]] = []
+    seen: list[tuple[str, int, int]] = []
     pool = RenderPool(2)
     try:
-        pool.render(
-            arrangements,
-            SoundFont.load(),
-            sample_rate=spec.sample_rate,
-            one_shot=False,
-            progress=lambda done, total: seen.append((done, total)),
-        )
+        _render(pool, arrangements, spec, progress=lambda *event: seen.append(event))
     finally:
         pool.close()
     stems = sum(len(a.stems) for a in arrangements)
-    assert seen == [(n, stems) for n in range(1, stems + 1)]
+    assert [e for e in seen if e[0] == "render"] == [
+        ("render", n, stems) for n in range(1, stems + 1)
+    ]
+    assert [e for e in seen if e[0] == "normalise"] == [("normalise", 1, 2), ("normalise", 2, 2)]
+
+
+def test_the_shared_buffer_file_is_gone_after_the_call_and_the_audio_stays() -> None:
+    spec, arrangements = _arrangements()
+    before = _buffer_files()
+    pool = RenderPool(2)
+    try:
+        rendered = _render(pool, arrangements, spec)
+    finally:
+        pool.close()
+    assert _buffer_files() == before
+    # the stems are views of the unlinked mapping; they still hold the audio and sum to the mix
+    for variant in rendered:
+        assert variant.mix.flags.writeable
+        total = sum(stem.astype(np.float64) for stem in variant.stems.values())
+        np.testing.assert_allclose(variant.mix, total.astype(np.float32), atol=1e-6)
+        assert np.abs(variant.mix).max() > 0.01
 
 
 def test_a_killed_worker_loses_no_stem() -> None:
     spec, arrangements = _arrangements()
     soundfont = SoundFont.load()
-    serial = RenderPool(1).render(
-        arrangements, soundfont, sample_rate=spec.sample_rate, one_shot=False
-    )
+    serial = _render(RenderPool(1), arrangements, spec, soundfont)
     pool = RenderPool(2)
     try:
-        pool.render(arrangements[:1], soundfont, sample_rate=spec.sample_rate, one_shot=False)
+        _render(pool, arrangements[:1], spec, soundfont)
         executor = pool._executor
         assert executor is not None
         victim = next(iter(executor._processes))
         os.kill(victim, signal.SIGKILL)
-        again = pool.render(arrangements, soundfont, sample_rate=spec.sample_rate, one_shot=False)
+        again = _render(pool, arrangements, spec, soundfont)
         _assert_same(serial, again)
         # the broken pool was dropped; the next call starts fresh workers and uses them
-        third = pool.render(arrangements, soundfont, sample_rate=spec.sample_rate, one_shot=False)
+        third = _render(pool, arrangements, spec, soundfont)
         assert pool._executor is not None and pool._executor is not executor
         _assert_same(serial, third)
     finally:
@@ -94,12 +134,14 @@ def test_a_soundfont_error_in_a_worker_reaches_the_caller(tmp_path) -> None:
     bank.write_bytes(SoundFont.load().data)
     soundfont = SoundFont.load(bank)
     bank.write_bytes(b"RIFF\x00\x00\x00\x00sfbk")  # changed after the parent read it
+    before = _buffer_files()
     pool = RenderPool(2)
     try:
         with pytest.raises(SoundFontError) as raised:
-            pool.render(arrangements, soundfont, sample_rate=spec.sample_rate, one_shot=False)
+            _render(pool, arrangements, spec, soundfont)
     finally:
         pool.close()
+    assert _buffer_files() == before
     assert raised.value.detail == {"path": str(bank)}
     assert "changed on disk" in raised.value.message
 
@@ -125,33 +167,3 @@ def test_inside_a_daemonic_process_the_pool_renders_serially() -> None:
 def test_a_bad_worker_count_is_refused(workers) -> None:
     with pytest.raises(ValueError, match="render workers"):
         RenderPool(workers)
-
-
-def _wait_until_broken(executor) -> None:
-    deadline = time.monotonic() + 30
-    while not executor._broken and time.monotonic() < deadline:
-        time.sleep(0.05)
-    assert executor._broken
-
-
-def test_call_runs_in_a_worker_and_here_once_the_pool_broke() -> None:
-    pool = RenderPool(2)
-    try:
-        assert pool.call(os.getpid).result() != os.getpid()
-        executor = pool._executor
-        assert executor is not None
-        os.kill(next(iter(executor._processes)), signal.SIGKILL)
-        _wait_until_broken(executor)
-        assert pool.call(os.getpid).result() == os.getpid()
-        assert pool._executor is None  # dropped; the next call starts fresh workers
-        assert pool.call(os.getpid).result() != os.getpid()
-    finally:
-        pool.close()
-
-
-def test_a_serial_pool_defers_calls_until_their_result_is_asked_for() -> None:
-    seen: list[int] = []
-    deferred = RenderPool(1).call(seen.append, 7)
-    assert deferred.future is None and seen == []
-    deferred.result()
-    assert seen == [7]

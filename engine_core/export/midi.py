@@ -48,11 +48,17 @@ def _pan_value(pan: float) -> int:
     return max(0, min(127, round(64 + 63 * pan)))
 
 
+def _data_byte(value: int, what: str) -> int:
+    if not 0 <= value <= 127:
+        raise ValueError(f"{what} {value} is outside MIDI's 0-127")
+    return value
+
+
 def _stem_events(
-    notes: Sequence[ArrangedNote], channel: int, meter: Meter, clip_beats: float | None
-) -> list[tuple[int, int, mido.Message]]:
-    """(tick, order, message): note-offs sort before note-ons at the same tick."""
-    events: list[tuple[int, int, mido.Message]] = []
+    notes: Sequence[ArrangedNote], meter: Meter, clip_beats: float | None
+) -> list[tuple[int, int, str, int, int]]:
+    """(tick, order, type, note, velocity): note-offs sort before note-ons at a tick."""
+    events: list[tuple[int, int, str, int, int]] = []
     for note in notes:
         end = note.start_beats + note.duration_beats
         if clip_beats is not None:
@@ -60,16 +66,9 @@ def _stem_events(
         start_tick, end_tick = _tick(note.start_beats, meter), _tick(end, meter)
         if end_tick <= start_tick:
             end_tick = start_tick + 1
-        events.append(
-            (
-                start_tick,
-                1,
-                mido.Message("note_on", channel=channel, note=note.pitch, velocity=note.velocity),
-            )
-        )
-        events.append(
-            (end_tick, 0, mido.Message("note_off", channel=channel, note=note.pitch, velocity=0))
-        )
+        pitch = _data_byte(note.pitch, "note")
+        events.append((start_tick, 1, "note_on", pitch, _data_byte(note.velocity, "velocity")))
+        events.append((end_tick, 0, "note_off", pitch, 0))
     return events
 
 
@@ -89,14 +88,27 @@ def _track(
     track.append(
         mido.Message("control_change", channel=channel, control=10, value=_pan_value(stem.stem.pan))
     )
-    events = sorted(_stem_events(stem.notes, channel, meter, clip_beats), key=lambda e: e[:2])
-    if end_tick is not None:
-        marker = mido.Message("control_change", channel=channel, control=7, value=100)
-        events.append((max(end_tick, events[-1][0] if events else 0), 2, marker))
+    events = sorted(_stem_events(stem.notes, meter, clip_beats), key=lambda e: e[:2])
     now = 0
-    for tick, _, message in events:
-        track.append(message.copy(time=tick - now))
+    # every data byte was range-checked above, so mido's per-message checks (most of the
+    # cost of writing a file) are skipped
+    for tick, _, kind, pitch, velocity in events:
+        track.append(
+            mido.Message(
+                kind,
+                skip_checks=True,
+                channel=channel,
+                note=pitch,
+                velocity=velocity,
+                time=tick - now,
+            )
+        )
         now = tick
+    if end_tick is not None:
+        tick = max(end_tick, now)
+        track.append(
+            mido.Message("control_change", channel=channel, control=7, value=100, time=tick - now)
+        )
     return track
 
 

@@ -1,14 +1,18 @@
-"""Rendering on several cores: one task per (variant, stem) in worker processes, and the
-loudness measurement of each variant as soon as its stems are done.
+"""Rendering a variant set on several cores: one task per (variant, stem), then one
+per variant that mixes and measures it, in worker processes.
 
 The synthesiser (RustySynth inside `midirenderer`) holds the GIL while it renders, so
 threads do not overlap; processes do. A `RenderPool` keeps its workers (spawned on first
 use, so the parent's torch threads are never forked) and each worker keeps the
-SoundFonts it has read, keyed by path and checked by digest. Tasks run
-`stems.render_stem`, the same function the serial path calls, so the audio is
-bit-identical with any worker count. `RenderPool.call` runs any other picklable function
-(the engine's loudness measurement) in a worker and hands back a `Deferred`; a serial
-pool runs it when its result is asked for, so stage timings stay separate.
+SoundFonts it has read, keyed by path and checked by digest. Workers write stems and
+mixes into a shared `FileSetBuffer` rather than sending them back through a pipe.
+
+Scheduling: at most `workers + 1` tasks are in flight. A variant's normalise task (mix
+its stems, measure loudness and true peak, write the normalised mix) is queued ahead of
+the remaining stems as soon as its last stem is done, so the measurements overlap the
+synthesis instead of waiting behind it. Stem tasks run `stems.render_stem` and normalise
+tasks run `normalise_variant`, exactly what the serial path runs, so the audio is
+bit-identical with any worker count.
 
 A pool with one worker, or one created inside a daemonic process (the scheduler's
 generation workers, already one per core, which may not have children), renders in the
@@ -21,20 +25,41 @@ from __future__ import annotations
 import concurrent.futures as cf
 import functools
 import multiprocessing
+from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
 
 import numpy as np
 
 from engine_core.arrange.arranger import Arrangement
 from engine_core.errors import SoundFontError
+from engine_core.render.loudness import LoudnessGain, db_to_gain, normalising_gain
+from engine_core.render.set_buffer import ArraySetBuffer, FileSetBuffer, SetBuffer, SetLayout
 from engine_core.render.soundfont import SoundFont
-from engine_core.render.stems import render_stem
+from engine_core.render.stems import mix_stems, render_stem, stem_frames
 
-Progress = Callable[[int, int], None]
-T = TypeVar("T")
+#: progress(stage, done, total), stage "render" per stem and "normalise" per variant.
+Progress = Callable[[str, int, int], None]
+
+
+@dataclass(frozen=True)
+class LoudnessTarget:
+    """What a variant's mix is normalised to (see `loudness.normalising_gain`)."""
+
+    sample_rate: int
+    loudness_lufs: float
+    ceiling_db: float
+    circular: bool
+
+
+@dataclass(frozen=True)
+class RenderedVariant:
+    """A variant's normalised stems (name -> float32 (frames, 2)), mix and gain."""
+
+    stems: dict[str, np.ndarray]
+    mix: np.ndarray
+    gain: LoudnessGain
 
 
 @functools.lru_cache(maxsize=4)
@@ -50,39 +75,55 @@ def _worker_soundfont(path: str, digest: str) -> SoundFont:
     return soundfont
 
 
-def _render_task(
+def render_stem_into(
+    buffer: SetBuffer,
     arrangement: Arrangement,
+    variant: int,
+    index: int,
+    soundfont: SoundFont,
+    sample_rate: int,
+    one_shot: bool,
+) -> None:
+    """Render stem `index` of `arrangement` into its slot of `buffer`."""
+    audio = render_stem(arrangement, index, soundfont, sample_rate=sample_rate, one_shot=one_shot)
+    buffer.put(buffer.layout.stems[variant][index], audio)
+
+
+def normalise_variant(buffer: SetBuffer, variant: int, target: LoudnessTarget) -> LoudnessGain:
+    """Mix variant `variant`'s stems, find its normalising gain, write the normalised mix.
+
+    The stems stay as rendered (the gain is applied as they are taken), so running this
+    twice, as a finished-serially call may, gives the same result.
+    """
+    mix = mix_stems(buffer.view(slot) for slot in buffer.layout.stems[variant])
+    gain = normalising_gain(
+        mix,
+        target.sample_rate,
+        loudness_lufs=target.loudness_lufs,
+        ceiling_db=target.ceiling_db,
+        circular=target.circular,
+    )
+    np.multiply(mix, db_to_gain(gain.gain_db), out=mix)
+    buffer.put(buffer.layout.mixes[variant], mix)
+    return gain
+
+
+def _render_task(
+    buffer: FileSetBuffer,
+    arrangement: Arrangement,
+    variant: int,
     index: int,
     soundfont_path: str,
     soundfont_digest: str,
     sample_rate: int,
     one_shot: bool,
-) -> np.ndarray:
+) -> None:
     soundfont = _worker_soundfont(soundfont_path, soundfont_digest)
-    return render_stem(arrangement, index, soundfont, sample_rate=sample_rate, one_shot=one_shot)
-
-
-@dataclass
-class Deferred(Generic[T]):
-    """The result of `RenderPool.call`: from a worker, or computed here when asked for."""
-
-    pool: RenderPool
-    function: Callable[..., T]
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    future: cf.Future[T] | None = None
-
-    def result(self) -> T:
-        if self.future is not None:
-            try:
-                return self.future.result()
-            except BrokenProcessPool:
-                self.pool.close()  # compute it here instead; the next call starts new workers
-        return self.function(*self.args, **self.kwargs)
+    render_stem_into(buffer, arrangement, variant, index, soundfont, sample_rate, one_shot)
 
 
 class RenderPool:
-    """Renders every stem of a set of arrangements, on `workers` processes."""
+    """Renders and normalises every variant of a set, on `workers` processes."""
 
     def __init__(self, workers: int = 1) -> None:
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
@@ -102,83 +143,34 @@ class RenderPool:
         *,
         sample_rate: int,
         one_shot: bool,
+        target: LoudnessTarget,
         progress: Progress | None = None,
-        on_variant: Callable[[int, dict[str, np.ndarray]], None] | None = None,
-    ) -> list[dict[str, np.ndarray]]:
-        """For each arrangement, stem name -> float32 (frames, 2) at `sample_rate`.
+    ) -> list[RenderedVariant]:
+        """Each arrangement's stems rendered, mixed and normalised to `target`.
 
-        `progress(done, total)` is called as each stem finishes, in completion order;
-        `on_variant(index, stems)` as soon as all stems of arrangement `index` are done.
+        `progress("render", done, total)` is called as each stem finishes and
+        `progress("normalise", done, total)` as each variant does, in completion order.
         """
-        keys = [
-            (a, index)
-            for a, arrangement in enumerate(arrangements)
-            for index in range(len(arrangement.stems))
-        ]
-        audio: dict[tuple[int, int], np.ndarray] = {}
-        remaining = [len(arrangement.stems) for arrangement in arrangements]
-
-        def stems_of(a: int) -> dict[str, np.ndarray]:
-            return {s.stem.name: audio[(a, i)] for i, s in enumerate(arrangements[a].stems)}
-
-        def finished(key: tuple[int, int], stem_audio: np.ndarray) -> None:
-            audio[key] = stem_audio
-            if progress is not None:
-                progress(len(audio), len(keys))
-            remaining[key[0]] -= 1
-            if remaining[key[0]] == 0 and on_variant is not None:
-                on_variant(key[0], stems_of(key[0]))
-
-        if self.parallel and len(keys) > 1:
-            self._render_parallel(keys, arrangements, soundfont, sample_rate, one_shot, finished)
-        for a, index in keys:
-            if (a, index) not in audio:  # the serial path, or what a broken pool left
-                finished(
-                    (a, index),
-                    render_stem(
-                        arrangements[a],
-                        index,
-                        soundfont,
-                        sample_rate=sample_rate,
-                        one_shot=one_shot,
-                    ),
-                )
-        return [stems_of(a) for a in range(len(arrangements))]
-
-    def call(self, function: Callable[..., T], /, *args: Any, **kwargs: Any) -> Deferred[T]:
-        """`function(*args, **kwargs)` in a worker (a module-level function, picklable
-        arguments); a serial pool defers it to `Deferred.result()`."""
-        deferred = Deferred(self, function, args, kwargs)
-        if self.parallel:
-            try:
-                deferred.future = self._ensure_executor().submit(function, *args, **kwargs)
-            except BrokenProcessPool:
-                self.close()
-        return deferred
-
-    def _render_parallel(
-        self,
-        keys: list[tuple[int, int]],
-        arrangements: Sequence[Arrangement],
-        soundfont: SoundFont,
-        sample_rate: int,
-        one_shot: bool,
-        finished: Callable[[tuple[int, int], np.ndarray], None],
-    ) -> None:
-        path, digest = str(soundfont.path), soundfont.digest
+        if any(not arrangement.stems for arrangement in arrangements):
+            raise ValueError("a variant has no stems")
+        layout = SetLayout.of(
+            [stem_frames(a, sample_rate, one_shot=one_shot) for a in arrangements],
+            [len(a.stems) for a in arrangements],
+        )
+        parallel = self.parallel and sum(len(a.stems) for a in arrangements) > 1
+        buffer: SetBuffer = FileSetBuffer.create(layout) if parallel else ArraySetBuffer(layout)
+        run = _SetRun(arrangements, buffer, soundfont, sample_rate, one_shot, target, progress)
         try:
-            executor = self._ensure_executor()
-            futures = {
-                executor.submit(
-                    _render_task, arrangements[a], index, path, digest, sample_rate, one_shot
-                ): (a, index)
-                for a, index in keys
-            }
-            for future in cf.as_completed(futures):
-                finished(futures[future], future.result())
-        except BrokenProcessPool:
-            # a worker died (killed, out of memory): finish serially, rebuild next time
-            self.close()
+            if parallel:
+                try:
+                    run.in_workers(self._ensure_executor(), self.workers + 1)
+                except BrokenProcessPool:
+                    # a worker died (killed, out of memory): finish here, rebuild next time
+                    self.close()
+            run.here()
+            return run.results()
+        finally:
+            buffer.close()
 
     def _ensure_executor(self) -> cf.ProcessPoolExecutor:
         if self._executor is None:
@@ -192,3 +184,124 @@ class RenderPool:
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+
+
+class _SetRun:
+    """One `RenderPool.render` call: which tasks are done, and the results taken so far."""
+
+    def __init__(
+        self,
+        arrangements: Sequence[Arrangement],
+        buffer: SetBuffer,
+        soundfont: SoundFont,
+        sample_rate: int,
+        one_shot: bool,
+        target: LoudnessTarget,
+        progress: Progress | None,
+    ) -> None:
+        self.arrangements = arrangements
+        self.buffer = buffer
+        self.soundfont = soundfont
+        self.sample_rate = sample_rate
+        self.one_shot = one_shot
+        self.target = target
+        self.progress = progress or (lambda stage, done, total: None)
+        self.stems_total = sum(len(a.stems) for a in arrangements)
+        self.rendered: set[tuple[int, int]] = set()
+        self.remaining = [len(a.stems) for a in arrangements]
+        self.taken: dict[int, RenderedVariant] = {}
+
+    def _stem_done(self, key: tuple[int, int]) -> bool:
+        """Count a finished stem; True when it was its variant's last."""
+        self.rendered.add(key)
+        self.progress("render", len(self.rendered), self.stems_total)
+        self.remaining[key[0]] -= 1
+        return self.remaining[key[0]] == 0
+
+    def _variant_done(self, variant: int, gain: LoudnessGain) -> None:
+        scale = np.float32(db_to_gain(gain.gain_db))
+        slots = self.buffer.layout.stems[variant]
+        stems = {
+            stem.stem.name: self.buffer.take_stem(slot, scale)
+            for stem, slot in zip(self.arrangements[variant].stems, slots, strict=True)
+        }
+        mix = self.buffer.take_mix(self.buffer.layout.mixes[variant])
+        self.taken[variant] = RenderedVariant(stems, mix, gain)
+        self.progress("normalise", len(self.taken), len(self.arrangements))
+
+    def in_workers(self, executor: cf.ProcessPoolExecutor, in_flight: int) -> None:
+        path, digest = str(self.soundfont.path), self.soundfont.digest
+        stems = deque(
+            (variant, index)
+            for variant, arrangement in enumerate(self.arrangements)
+            for index in range(len(arrangement.stems))
+        )
+        ready: deque[int] = deque()  # variants whose stems are all rendered
+        running: dict[cf.Future, tuple[str, tuple[int, int]]] = {}
+        try:
+            self._schedule(executor, in_flight, stems, ready, running, path, digest)
+        except BaseException:
+            for future in running:  # an error ends the call; queued work is dropped
+                future.cancel()
+            raise
+
+    def _schedule(
+        self,
+        executor: cf.ProcessPoolExecutor,
+        in_flight: int,
+        stems: deque[tuple[int, int]],
+        ready: deque[int],
+        running: dict[cf.Future, tuple[str, tuple[int, int]]],
+        path: str,
+        digest: str,
+    ) -> None:
+        while stems or ready or running:
+            while len(running) < in_flight and (ready or stems):
+                if ready:
+                    variant = ready.popleft()
+                    future = executor.submit(normalise_variant, self.buffer, variant, self.target)
+                    running[future] = ("normalise", (variant, -1))
+                else:
+                    variant, index = stems.popleft()
+                    future = executor.submit(
+                        _render_task,
+                        self.buffer,
+                        self.arrangements[variant],
+                        variant,
+                        index,
+                        path,
+                        digest,
+                        self.sample_rate,
+                        self.one_shot,
+                    )
+                    running[future] = ("render", (variant, index))
+            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for future in done:
+                kind, key = running.pop(future)
+                result = future.result()
+                if kind == "normalise":
+                    self._variant_done(key[0], result)
+                elif self._stem_done(key):
+                    ready.append(key[0])
+
+    def here(self) -> None:
+        """Render and normalise in this process whatever is not done yet."""
+        for variant, arrangement in enumerate(self.arrangements):
+            for index in range(len(arrangement.stems)):
+                if (variant, index) in self.rendered:
+                    continue
+                render_stem_into(
+                    self.buffer,
+                    arrangement,
+                    variant,
+                    index,
+                    self.soundfont,
+                    self.sample_rate,
+                    self.one_shot,
+                )
+                self._stem_done((variant, index))
+            if variant not in self.taken:
+                self._variant_done(variant, normalise_variant(self.buffer, variant, self.target))
+
+    def results(self) -> list[RenderedVariant]:
+        return [self.taken[variant] for variant in range(len(self.arrangements))]

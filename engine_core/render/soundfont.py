@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import wave
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +20,8 @@ import numpy as np
 from engine_core.errors import SoundFontError
 
 RENDER_SAMPLE_RATE = 48000
+#: int16 PCM -> float in [-1, 1): exact in float32.
+PCM_SCALE = np.float32(1.0 / 32768.0)
 
 
 def default_soundfont_path() -> Path:
@@ -67,20 +70,32 @@ class SoundFont:
         The synthesiser stops at the file's last event, so callers that want release and
         reverb tails put an event (e.g. a controller) where the audio should end.
         """
+        return self.render_pcm(midi).astype(np.float32) * PCM_SCALE
+
+    def render_pcm(self, midi: bytes) -> np.ndarray:
+        """The synthesiser's own output: int16 (frames, 2) at `RENDER_SAMPLE_RATE`.
+
+        `render_pcm(midi) * PCM_SCALE` in float32 is `render(midi)`, exactly.
+        """
         import midirenderer
-        import soundfile
 
         try:
-            wave = midirenderer.render_wave_from(self.data, midi)
+            wave_bytes = midirenderer.render_wave_from(self.data, midi)
         except RuntimeError as error:
             raise SoundFontError(
                 f"SoundFont {self.path} failed to render: {error}", {"path": str(self.path)}
             ) from None
-        audio, sample_rate = soundfile.read(io.BytesIO(wave), dtype="float32", always_2d=True)
-        if sample_rate != RENDER_SAMPLE_RATE or audio.shape[1] != 2:
-            raise SoundFontError(
-                f"synthesiser returned {audio.shape[1]} channel(s) at {sample_rate} Hz, "
-                f"expected stereo at {RENDER_SAMPLE_RATE} Hz",
-                {"path": str(self.path)},
+        with wave.open(io.BytesIO(wave_bytes)) as reader:
+            rate, channels, width = (
+                reader.getframerate(),
+                reader.getnchannels(),
+                reader.getsampwidth(),
             )
-        return np.ascontiguousarray(audio)
+            if (rate, channels, width) != (RENDER_SAMPLE_RATE, 2, 2):
+                raise SoundFontError(
+                    f"synthesiser returned {channels} channel(s) of {8 * width}-bit audio at "
+                    f"{rate} Hz, expected 16-bit stereo at {RENDER_SAMPLE_RATE} Hz",
+                    {"path": str(self.path)},
+                )
+            frames = reader.readframes(reader.getnframes())
+        return np.frombuffer(frames, dtype="<i2").reshape(-1, 2)

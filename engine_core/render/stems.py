@@ -9,7 +9,7 @@ resampled to the spec's sample rate when it is not 48 kHz (see `resample`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -18,7 +18,7 @@ from engine_core.export.midi import stem_render_midi
 from engine_core.render.loudness import db_to_gain
 from engine_core.render.resample import resample_loop, resample_one_shot
 from engine_core.render.seam import fold_tail
-from engine_core.render.soundfont import RENDER_SAMPLE_RATE, SoundFont
+from engine_core.render.soundfont import PCM_SCALE, RENDER_SAMPLE_RATE, SoundFont
 from engine_core.spec import loop_length_samples
 
 TAIL_SECONDS = 2.0
@@ -42,6 +42,30 @@ def _fit_tail(audio: np.ndarray, frames: int, loop: int) -> np.ndarray:
     return fitted
 
 
+def stem_frames(arrangement: Arrangement, sample_rate: int, *, one_shot: bool = False) -> int:
+    """How many frames `render_stem` returns for any stem of `arrangement`."""
+    if not one_shot:
+        return loop_frames(arrangement, sample_rate)
+    frames = loop_frames(arrangement, RENDER_SAMPLE_RATE) + int(TAIL_SECONDS * RENDER_SAMPLE_RATE)
+    if sample_rate == RENDER_SAMPLE_RATE:
+        return frames
+    return -(-frames * sample_rate // RENDER_SAMPLE_RATE)  # a polyphase filter's ceil
+
+
+def mix_stems(stems: Iterable[np.ndarray]) -> np.ndarray:
+    """The float64 sum of equally long stems (accumulated in place: stacking them first
+    and reducing over the stack axis is several times slower)."""
+    mix: np.ndarray | None = None
+    for audio in stems:
+        if mix is None:
+            mix = audio.astype(np.float64)
+        else:
+            mix += audio
+    if mix is None:
+        raise ValueError("a variant has no stems")
+    return mix
+
+
 def render_stem(
     arrangement: Arrangement,
     index: int,
@@ -60,19 +84,43 @@ def render_stem(
     tail_frames = int(TAIL_SECONDS * RENDER_SAMPLE_RATE)
     if stem.notes:
         tail_beats = TAIL_SECONDS * arrangement.bpm / 60.0
-        midi = stem_render_midi(arrangement, index, tail_beats=tail_beats)
-        audio = _fit_tail(soundfont.render(midi), loop_48k + tail_frames, loop_48k)
+        pcm = soundfont.render_pcm(stem_render_midi(arrangement, index, tail_beats=tail_beats))
     else:  # a part with no notes (e.g. a silent track) is silence; skip the synthesiser
-        audio = np.zeros((loop_48k + tail_frames, 2), dtype=np.float32)
-    audio = fold_tail(audio, loop_48k) if not one_shot else audio
+        pcm = np.zeros((0, 2), dtype=np.int16)
+    if not one_shot and tail_frames <= loop_48k:
+        audio = _folded_loop(pcm, loop_48k, tail_frames)
+    else:
+        audio = _fit_tail(pcm.astype(np.float32) * PCM_SCALE, loop_48k + tail_frames, loop_48k)
+        audio = fold_tail(audio, loop_48k) if not one_shot else audio
     if stem.stem.gain_db:
-        audio = audio * np.float32(db_to_gain(stem.stem.gain_db))
+        np.multiply(audio, np.float32(db_to_gain(stem.stem.gain_db)), out=audio)
     if sample_rate != RENDER_SAMPLE_RATE:
         if one_shot:
             audio = resample_one_shot(audio, RENDER_SAMPLE_RATE, sample_rate)
         else:
             audio = resample_loop(audio, loop_frames(arrangement, sample_rate))
     return np.ascontiguousarray(audio, dtype=np.float32)
+
+
+def _folded_loop(pcm: np.ndarray, loop: int, tail: int) -> np.ndarray:
+    """`fold_tail(_fit_tail(pcm * PCM_SCALE, loop + tail, loop), loop)`, bit for bit, for
+    a tail no longer than the loop, without the padded and float64 copies.
+
+    One fold is a single float32 addition per sample, and adding two float32 values in
+    float64 and rounding gives that same addition's result. The head holds no -0.0
+    (it is scaled int16), so starting the sum from +0.0 changes nothing either.
+    """
+    head = np.zeros((loop, 2), dtype=np.float32)
+    count = min(loop, pcm.shape[0])
+    np.multiply(pcm[:count], PCM_SCALE, out=head[:count])
+    ringing = np.zeros((tail, 2), dtype=np.float32)
+    count = min(tail, max(pcm.shape[0] - loop, 0))
+    np.multiply(pcm[loop : loop + count], PCM_SCALE, out=ringing[:count])
+    fade = min(int(TAIL_FADE_SECONDS * RENDER_SAMPLE_RATE), tail)
+    if fade > 0:
+        ringing[tail - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+    head[:tail] += ringing
+    return head
 
 
 def render_stems(
