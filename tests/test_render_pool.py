@@ -167,3 +167,49 @@ def test_inside_a_daemonic_process_the_pool_renders_serially() -> None:
 def test_a_bad_worker_count_is_refused(workers) -> None:
     with pytest.raises(ValueError, match="render workers"):
         RenderPool(workers)
+
+
+def test_without_room_in_dev_shm_the_buffer_lives_in_the_temporary_directory(
+    monkeypatch, tmp_path
+) -> None:
+    from engine_core.render import set_buffer
+
+    monkeypatch.setattr(set_buffer, "SHM_DIRECTORY", str(tmp_path / "no-shm"))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    spec, arrangements = _arrangements()
+    serial = _render(RenderPool(1), arrangements, spec)
+    created: list[str] = []
+    create = set_buffer.FileSetBuffer.create
+
+    def recording_create(layout):
+        buffer = create(layout)
+        created.append(buffer.path)
+        return buffer
+
+    monkeypatch.setattr(set_buffer.FileSetBuffer, "create", staticmethod(recording_create))
+    pool = RenderPool(2)
+    try:
+        parallel = _render(pool, arrangements, spec)
+    finally:
+        pool.close()
+    assert len(created) == 1 and os.path.dirname(created[0]) == str(tmp_path)
+    assert not os.path.exists(created[0])
+    _assert_same(serial, parallel)
+
+
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_set_buffer_refuses_audio_of_the_wrong_length(shared: bool) -> None:
+    from engine_core.render.set_buffer import ArraySetBuffer, FileSetBuffer, SetLayout
+
+    layout = SetLayout.of([100], [2])
+    buffer = FileSetBuffer.create(layout) if shared else ArraySetBuffer(layout)
+    try:
+        slot = layout.stems[0][1]
+        with pytest.raises(ValueError, match="does not fit 100 frames"):
+            buffer.put(slot, np.zeros((99, 2), dtype=np.float32))
+        buffer.put(slot, np.full((100, 2), 0.5, dtype=np.float32))
+        taken = buffer.take_stem(slot, np.float32(2.0))
+        assert taken.shape == (100, 2) and bool((taken == 1.0).all())
+    finally:
+        buffer.close()
+    assert layout.mixes[0].offset == 2 * 100 * 8 and layout.size == 3 * 100 * 8
