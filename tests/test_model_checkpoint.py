@@ -7,8 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
+from engine_core.data.corpus import STYLE_FAMILIES
 from engine_core.errors import CheckpointError
 from engine_core.model.checkpoint import (
+    AUTOENCODER_FORMATS,
     CONFIG_FILE,
     FORMAT_VERSION,
     WEIGHTS_FILE,
@@ -29,14 +31,16 @@ from tests.test_model_support import (
 DATA_HASH = "0123456789abcdef"
 
 
-def save_tiny(folder: Path) -> Path:
+def save_tiny(folder: Path, quantiles: torch.Tensor | None = None) -> Path:
+    if quantiles is None:
+        quantiles = torch.linspace(0, 1, 33).repeat(len(STYLE_FAMILIES), 3, 1)
     return save_checkpoint(
         folder,
         autoencoder=tiny_autoencoder(seed=4),
         denoiser=tiny_denoiser(seed=4),
         latent_mean=torch.linspace(-1, 1, LATENT_DIM),
         latent_std=torch.linspace(0.5, 2, LATENT_DIM),
-        control_quantiles=torch.linspace(0, 1, 33).repeat(3, 1),
+        control_quantiles=quantiles,
         sampler=SamplerSettings(steps=6, guidance_scale=2.5),
         data_manifest={"hash": DATA_HASH, "bars": 10, "pieces": 2},
         training={"seed": 0, "denoiser_steps": 1},
@@ -67,7 +71,7 @@ def test_round_trip_keeps_weights_to_half_precision_and_the_settings(saved: Path
         for name, tensor in original.state_dict().items():
             assert torch.equal(state[name], tensor.half().float()), name
     assert torch.equal(loaded.latent_std, torch.linspace(0.5, 2, LATENT_DIM))
-    assert loaded.control_quantiles.shape == (3, 33)
+    assert loaded.control_quantiles.shape == (len(STYLE_FAMILIES), 3, 33)
     assert loaded.sampler == SamplerSettings(steps=6, guidance_scale=2.5)
     assert loaded.data_hash == DATA_HASH
     assert loaded.weights_sha256 == file_sha256(saved / WEIGHTS_FILE)
@@ -129,6 +133,23 @@ def test_another_format_version_is_refused(saved: Path, version: object) -> None
     with pytest.raises(CheckpointError, match="this code reads format") as caught:
         load_checkpoint(saved)
     assert caught.value.detail["expected"] == FORMAT_VERSION
+
+
+def test_the_previous_format_is_read_only_for_its_autoencoder(saved: Path) -> None:
+    rewrite_config(saved, format_version=2)
+    with pytest.raises(CheckpointError, match="this code reads format"):
+        load_checkpoint(saved)
+    assert 2 in AUTOENCODER_FORMATS  # `train --autoencoder-from` reuses a format-2 autoencoder
+    reused = load_checkpoint(saved, formats=AUTOENCODER_FORMATS)
+    state = reused.autoencoder.state_dict()
+    for name, tensor in tiny_autoencoder(seed=4).state_dict().items():
+        assert torch.equal(state[name], tensor.half().float()), name
+
+
+def test_corpus_wide_control_percentiles_are_refused(tmp_path: Path) -> None:
+    folder = save_tiny(tmp_path / "old", quantiles=torch.linspace(0, 1, 33).repeat(3, 1))
+    with pytest.raises(CheckpointError, match="one table per style family"):
+        load_checkpoint(folder)
 
 
 def test_an_unreadable_config_is_a_checkpoint_error(saved: Path) -> None:

@@ -18,6 +18,7 @@ import pytest
 import torch
 from torch import nn
 
+from engine_core.data.corpus import STYLE_FAMILIES
 from engine_core.model.autoencoder import AutoencoderConfig, BarAutoencoder
 from engine_core.model.checkpoint import Checkpoint
 from engine_core.model.composer import DiffusionComposer
@@ -74,7 +75,7 @@ def sparse_autoencoder(seed: int = 0) -> BarAutoencoder:
 def tiny_checkpoint(seed: int = 0) -> Checkpoint:
     quantiles = torch.stack(
         [torch.linspace(0.0, 1.0, 11), torch.linspace(0.0, 40.0, 11), torch.linspace(53, 89, 11)]
-    )
+    ).repeat(len(STYLE_FAMILIES), 1, 1)
     return Checkpoint(
         autoencoder=sparse_autoencoder(seed),
         denoiser=tiny_denoiser(seed),

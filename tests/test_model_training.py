@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 import torch
 
-from engine_core.data.corpus import PieceBars
+from engine_core.data.corpus import STYLE_FAMILIES, PieceBars
 from engine_core.data.dataset import pieces_from_list
 from engine_core.data.pianoroll import ACTIVE, BAR_SHAPE, ONSET, PITCHES
 from engine_core.model.autoencoder import BarAutoencoder
 from engine_core.model.composer import DiffusionComposer
-from engine_core.model.controls import TOKEN_FEATURES, TOKENS
+from engine_core.model.controls import SCALARS, TOKEN_FEATURES, TOKENS, to_percentile
 from engine_core.model.denoiser import Denoiser
 from engine_core.training.augment import octave_augment
 from engine_core.training.train import flow_matching_loss, lr_at, train_autoencoder, train_denoiser
@@ -120,8 +120,8 @@ def test_windows_are_phrase_aligned_runs_of_one_training_piece() -> None:
     rng = np.random.default_rng(3)
     sampler = WindowSampler(dataset, "train", rng)
     quantiles = sampler.quantiles(2000)
-    assert quantiles.shape == (3, QUANTILES)
-    assert bool((np.diff(quantiles, axis=1) > 0).all())
+    assert quantiles.shape == (len(STYLE_FAMILIES), 3, QUANTILES)
+    assert bool((np.diff(quantiles, axis=2) > 0).all())
     train_pieces = set(dataset.pieces("train").tolist())
     for _ in range(20):
         index, tokens, meters = sampler.draw(6, quantiles)
@@ -136,6 +136,46 @@ def test_windows_are_phrase_aligned_runs_of_one_training_piece() -> None:
             assert start % min(4, length) == 0
             assert row[-1] < dataset.piece_start[piece] + dataset.piece_length[piece]
         assert bool((tokens[:, TOKENS.index("meter"), 0] == 1).all())  # the meter is never dropped
+
+
+def _textured_dataset():  # -> BarDataset
+    """Chorale pieces with an onset every 4th step, folk pieces with one on every step."""
+    rng = np.random.default_rng(1)
+    pieces = []
+    for index in range(16):
+        family, every = ("folk", 1) if index % 2 else ("chorale", 4)
+        bars = np.zeros((8, *BAR_SHAPE), dtype=np.uint8)
+        for bar in range(8):
+            for step in range(0, 16, every):
+                if rng.random() < 0.8:
+                    bars[bar, 0, ONSET, step, rng.integers(0, PITCHES)] = 1
+        pieces.append(PieceBars(f"toy/{index}", "toy", family, "4/4", "major", 0, bars))
+    return pieces_from_list(pieces)
+
+
+def test_control_percentiles_are_measured_within_each_style_family() -> None:
+    dataset = _textured_dataset()
+    sampler = WindowSampler(dataset, "train", np.random.default_rng(0))
+    quantiles = sampler.quantiles(4000)
+    density = SCALARS.index("density")
+    for family in ("chorale", "folk"):
+        table = quantiles[STYLE_FAMILIES.index(family)]
+        starts = np.concatenate(
+            [
+                sampler.starts[4][sampler.owner[4] == piece]
+                for piece in sampler.pieces
+                if STYLE_FAMILIES[dataset.family[piece]] == family
+            ]
+        )
+        levels = to_percentile(sampler.sums.window_raw(starts, 4), table)[:, density]
+        # the family's own windows spread over its own table (a corpus-wide table would put
+        # every chorale window below 0.5 and every folk window above it)
+        assert 0.3 < float(np.median(levels)) < 0.7, family
+    chorale, folk = (quantiles[STYLE_FAMILIES.index(f), density] for f in ("chorale", "folk"))
+    assert chorale[-1] < folk[0]  # the two textures do not overlap at all
+    # a family without windows falls back to the table over all windows
+    custom = quantiles[STYLE_FAMILIES.index("custom"), density]
+    assert custom[0] <= chorale[0] + 1e-6 and custom[-1] >= folk[-1] - 1e-6
 
 
 def test_octave_augmentation_moves_whole_tracks_by_octaves_within_their_window() -> None:

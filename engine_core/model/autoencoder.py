@@ -25,13 +25,13 @@ TRACK_COUNT = BAR_SHAPE[0]
 @dataclass(frozen=True)
 class AutoencoderConfig:
     latent_dim: int = 64
-    step_features: int = 24  # per (track, step) features after the pitch MLP
+    step_features: int = 48  # per (track, step) features after the pitch MLP
     hidden: int = 1024
-    pitch_hidden: int = 96  # width of the per-step pitch MLPs
+    pitch_hidden: int = 192  # width of the per-step pitch MLPs
     #: training-time Gaussian noise on the latents; `relative_noise` scales it by each
     #: dimension's standard deviation in the batch (so it keeps pace as latents grow)
-    latent_noise: float = 0.05
-    relative_noise: bool = False
+    latent_noise: float = 0.1
+    relative_noise: bool = True
 
     def to_dict(self) -> dict[str, int | float | bool]:
         return asdict(self)

@@ -4,7 +4,8 @@ A checkpoint is a folder (the shipped one is ``engine_core/weights/``) holding
 
 - ``ostinato.safetensors``: the autoencoder (``autoencoder.*``) and denoiser
   (``denoiser.*``) weights in float16, the latent statistics (``latent_mean``,
-  ``latent_std``) and the control percentile tables (``control_quantiles``) in float32;
+  ``latent_std``) and the control percentile tables (``control_quantiles``, one per
+  style family) in float32;
   its metadata carries ``format_version`` and ``data_hash``;
 - ``ostinato.json``: ``format_version``, the resolved model configs, sampler defaults,
   the data manifest (hash, counts), ``weights_sha256`` of the safetensors file and a
@@ -26,12 +27,16 @@ from typing import Any
 
 import torch
 
+from engine_core.data.corpus import STYLE_FAMILIES
 from engine_core.errors import CheckpointError
 from engine_core.model.autoencoder import AutoencoderConfig, BarAutoencoder
 from engine_core.model.denoiser import Denoiser, DenoiserConfig
 from engine_core.model.sampling import SamplerSettings
 
-FORMAT_VERSION = 2  # 2: linear attention rotates after the ReLU kernel
+#: 2: linear attention rotates after the ReLU kernel; 3: control percentiles per style
+FORMAT_VERSION = 3
+#: Formats whose autoencoder this code reads (`train --autoencoder-from`): unchanged since 2.
+AUTOENCODER_FORMATS: tuple[int, ...] = (2, 3)
 WEIGHTS_FILE = "ostinato.safetensors"
 CONFIG_FILE = "ostinato.json"
 
@@ -46,7 +51,7 @@ class Checkpoint:
     denoiser: Denoiser
     latent_mean: torch.Tensor
     latent_std: torch.Tensor
-    control_quantiles: torch.Tensor  # (3, Q)
+    control_quantiles: torch.Tensor  # (style families, 3, Q)
     sampler: SamplerSettings
     config: dict[str, Any]
     weights_sha256: str
@@ -112,8 +117,14 @@ def save_checkpoint(
 
 
 def load_checkpoint(
-    folder: Path | None = None, *, expect_data_hash: str | None = None
+    folder: Path | None = None,
+    *,
+    expect_data_hash: str | None = None,
+    formats: tuple[int, ...] = (FORMAT_VERSION,),
 ) -> Checkpoint:
+    """The checkpoint in `folder` (default: the shipped weights), checked as the module
+    docstring says. `formats` widens the accepted format versions for callers that use
+    only parts unchanged between them (see `AUTOENCODER_FORMATS`)."""
     from safetensors import SafetensorError, safe_open
 
     folder = Path(folder) if folder is not None else default_weights_dir()
@@ -131,7 +142,7 @@ def load_checkpoint(
             f"unreadable {config_path}: {error}", {"path": str(config_path)}
         ) from error
     version = config.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in formats:
         raise CheckpointError(
             f"checkpoint format {version} but this code reads format {FORMAT_VERSION}; "
             "retrain with `make train` or use matching code",
@@ -180,12 +191,20 @@ def load_checkpoint(
         raise CheckpointError(
             f"checkpoint in {folder} does not fit the model code: {error}"
         ) from error
+    quantiles = tensors.get("control_quantiles", torch.zeros(0)).float()
+    expected_shape = (len(STYLE_FAMILIES), 3)
+    if version == FORMAT_VERSION and tuple(quantiles.shape[:2]) != expected_shape:
+        raise CheckpointError(
+            f"control_quantiles has shape {tuple(quantiles.shape)}, expected "
+            f"{expected_shape} x quantiles (one table per style family)",
+            {"path": str(folder)},
+        )
     return Checkpoint(
         autoencoder=autoencoder,
         denoiser=denoiser,
         latent_mean=tensors["latent_mean"].float(),
         latent_std=tensors["latent_std"].float(),
-        control_quantiles=tensors["control_quantiles"].float(),
+        control_quantiles=quantiles,
         sampler=sampler,
         config=config,
         weights_sha256=sha,
