@@ -28,7 +28,14 @@ from engine_core.model.text import PromptInterpreter
 from engine_core.spec import GenerationSpec, StemSpec
 
 LATENT_DIM = 16
-TINY_AUTOENCODER = AutoencoderConfig(latent_dim=LATENT_DIM, step_features=4, hidden=32)
+TINY_AUTOENCODER = AutoencoderConfig(
+    latent_dim=LATENT_DIM,
+    step_features=4,
+    hidden=32,
+    pitch_hidden=96,
+    latent_noise=0.05,
+    relative_noise=False,
+)
 TINY_DENOISER = DenoiserConfig(latent_dim=LATENT_DIM, width=32, depth=2, heads=2)
 TINY_SAMPLER = SamplerSettings(steps=4)
 

@@ -286,6 +286,12 @@ def test_train_can_reuse_the_autoencoder_of_a_checkpoint_on_the_same_data(tmp_pa
     summary = json.loads(result.stdout)
     assert summary["autoencoder_source"]["trained"] is False
     assert summary["autoencoder_source"]["checkpoint"].startswith("ostinato-")
+    # the autoencoder phase did not run here: its loss is the source's, and no NaN is
+    # written into the JSON logs
+    first_summary = json.loads((first / "ostinato.json").read_text())["training"]
+    assert summary["final_loss"]["autoencoder"] == first_summary["final_loss"]["autoencoder"]
+    for name in ("ostinato.json", "training_log.json"):
+        assert "NaN" not in (second / name).read_text(), name
     old, new = (
         load_file(str(first / "ostinato.safetensors")),
         load_file(str(second / "ostinato.safetensors")),

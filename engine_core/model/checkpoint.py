@@ -62,7 +62,8 @@ class Checkpoint:
 
     @property
     def weights_version(self) -> str:
-        return f"ostinato-{FORMAT_VERSION}-{self.weights_sha256[:12]}"
+        version = self.config.get("format_version", FORMAT_VERSION)
+        return f"ostinato-{version}-{self.weights_sha256[:12]}"
 
 
 def file_sha256(path: Path) -> str:

@@ -8,12 +8,13 @@ Six condition tokens, each a 16-float vector whose first entry says "known" (1) 
 | mode | major, minor | Krumhansl-Schmuckler key finding per piece |
 | meter | 4/4, 3/4, 6/8 | the piece's time signature |
 | style | chorale, folk, renaissance, custom | the source collection |
-| energy | 0-1 | melody onsets per grid step (rhythmic drive), as a corpus percentile |
-| density | 0-1 | notes per bar over all tracks (texture), as a corpus percentile |
-| register | 0-1 | mean melody pitch, as a corpus percentile |
+| energy | 0-1 | melody onsets per grid step (drive), as a percentile within the style family |
+| density | 0-1 | notes per bar over all tracks (texture), as a percentile within the style family |
+| register | 0-1 | mean melody pitch, as a percentile within the style family |
 
-The scalar controls are measured per training window, so a request for energy 0.9 asks
-for the rhythmic drive of the corpus's top decile. `GenerationSpec` fields win over
+The scalar controls are measured per training window against the windows of the same
+style family, so a request for energy 0.9 with the chorale style asks for the rhythmic
+drive of the busiest tenth of chorales. `GenerationSpec` fields win over
 tags, tags win over the prompt text (see `controls_for_spec`).
 
 Pure numpy: no torch here.

@@ -194,6 +194,15 @@ def train_denoiser(
     return final
 
 
+def _final_loss(log: TrainingLog, phase: str, reused: float | None) -> float | None:
+    """Mean of the phase's last 8 logged losses; a reused autoencoder's own figure (the
+    phase did not run here), or None when there is none (never NaN: the logs are JSON)."""
+    losses = [e["loss"] for e in log.entries if e["phase"] == phase][-8:]
+    if losses:
+        return float(np.mean(losses))
+    return None if reused is None else float(reused)
+
+
 def reused_autoencoder(folder: Path, dataset: BarDataset) -> tuple[BarAutoencoder, dict[str, Any]]:
     """The bar autoencoder of the checkpoint in `folder`, which must have been trained on
     this data set, and where it came from (for the training summary)."""
@@ -208,6 +217,7 @@ def reused_autoencoder(folder: Path, dataset: BarDataset) -> tuple[BarAutoencode
         "checkpoint": checkpoint.weights_version,
         "autoencoder_steps": summary.get("autoencoder_steps", 0),
         "autoencoder_seconds": summary.get("timings", {}).get("autoencoder_seconds", 0.0),
+        "final_loss": summary.get("final_loss", {}).get("autoencoder"),
     }
 
 
@@ -330,9 +340,7 @@ def run(
         },
         "timings": timings,
         "final_loss": {
-            phase_name: float(
-                np.mean([e["loss"] for e in log.entries if e["phase"] == phase_name][-8:])
-            )
+            phase_name: _final_loss(log, phase_name, ae_source.get("final_loss"))
             for phase_name in ("autoencoder", "denoiser")
         },
     }
