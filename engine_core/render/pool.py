@@ -28,7 +28,7 @@ import multiprocessing
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -186,35 +186,36 @@ class RenderPool:
             self._executor = None
 
 
+@dataclass
 class _SetRun:
     """One `RenderPool.render` call: which tasks are done, and the results taken so far."""
 
-    def __init__(
-        self,
-        arrangements: Sequence[Arrangement],
-        buffer: SetBuffer,
-        soundfont: SoundFont,
-        sample_rate: int,
-        one_shot: bool,
-        target: LoudnessTarget,
-        progress: Progress | None,
-    ) -> None:
-        self.arrangements = arrangements
-        self.buffer = buffer
-        self.soundfont = soundfont
-        self.sample_rate = sample_rate
-        self.one_shot = one_shot
-        self.target = target
-        self.progress = progress or (lambda stage, done, total: None)
-        self.stems_total = sum(len(a.stems) for a in arrangements)
-        self.rendered: set[tuple[int, int]] = set()
-        self.remaining = [len(a.stems) for a in arrangements]
-        self.taken: dict[int, RenderedVariant] = {}
+    arrangements: Sequence[Arrangement]
+    buffer: SetBuffer
+    soundfont: SoundFont
+    sample_rate: int
+    one_shot: bool
+    target: LoudnessTarget
+    progress: Progress | None
+    rendered: set[tuple[int, int]] = field(default_factory=set)
+    taken: dict[int, RenderedVariant] = field(default_factory=dict)
+    remaining: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.remaining = [len(a.stems) for a in self.arrangements]
+
+    @property
+    def stems_total(self) -> int:
+        return sum(len(a.stems) for a in self.arrangements)
+
+    def _report(self, stage: str, done: int, total: int) -> None:
+        if self.progress is not None:
+            self.progress(stage, done, total)
 
     def _stem_done(self, key: tuple[int, int]) -> bool:
         """Count a finished stem; True when it was its variant's last."""
         self.rendered.add(key)
-        self.progress("render", len(self.rendered), self.stems_total)
+        self._report("render", len(self.rendered), self.stems_total)
         self.remaining[key[0]] -= 1
         return self.remaining[key[0]] == 0
 
@@ -227,7 +228,7 @@ class _SetRun:
         }
         mix = self.buffer.take_mix(self.buffer.layout.mixes[variant])
         self.taken[variant] = RenderedVariant(stems, mix, gain)
-        self.progress("normalise", len(self.taken), len(self.arrangements))
+        self._report("normalise", len(self.taken), len(self.arrangements))
 
     def in_workers(self, executor: cf.ProcessPoolExecutor, in_flight: int) -> None:
         path, digest = str(self.soundfont.path), self.soundfont.digest
