@@ -36,10 +36,15 @@ def _fit_tail(audio: np.ndarray, frames: int, loop: int) -> np.ndarray:
     fitted = np.zeros((frames, 2), dtype=np.float32)
     count = min(frames, audio.shape[0])
     fitted[:count] = audio[:count]
-    fade = min(int(TAIL_FADE_SECONDS * RENDER_SAMPLE_RATE), frames - loop)
-    if fade > 0:
-        fitted[frames - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+    _fade_out(fitted, frames - loop)
     return fitted
+
+
+def _fade_out(audio: np.ndarray, tail: int) -> None:
+    """Fade the last `TAIL_FADE_SECONDS` of `audio` (at most its last `tail` frames) in place."""
+    fade = min(int(TAIL_FADE_SECONDS * RENDER_SAMPLE_RATE), tail)
+    if fade > 0:
+        audio[audio.shape[0] - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
 
 
 def stem_frames(arrangement: Arrangement, sample_rate: int, *, one_shot: bool = False) -> int:
@@ -116,9 +121,7 @@ def _folded_loop(pcm: np.ndarray, loop: int, tail: int) -> np.ndarray:
     ringing = np.zeros((tail, 2), dtype=np.float32)
     count = min(tail, max(pcm.shape[0] - loop, 0))
     np.multiply(pcm[loop : loop + count], PCM_SCALE, out=ringing[:count])
-    fade = min(int(TAIL_FADE_SECONDS * RENDER_SAMPLE_RATE), tail)
-    if fade > 0:
-        ringing[tail - fade :] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None]
+    _fade_out(ringing, tail)
     head[:tail] += ringing
     return head
 
