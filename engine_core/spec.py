@@ -51,6 +51,7 @@ TAG_VOCABULARY: dict[str, tuple[str, ...]] = {
     "genre": (
         "orchestral", "chorale", "folk", "celtic", "medieval", "renaissance", "baroque",
         "chiptune", "synthwave", "electronic", "ambient", "rock", "jazz", "lofi", "cinematic",
+        "waltz", "march", "jig", "shanty", "horror", "tribal",
     ),
     "mood": (
         "calm", "peaceful", "happy", "playful", "heroic", "triumphant", "epic", "tense",
@@ -169,6 +170,7 @@ class StemSpec:
     intensity: tuple[float, float] = (0.0, 1.0)
     gain_db: float = 0.0
     pan: float = 0.0  # -1 (left) .. 1 (right)
+    optional: bool = False  # the template accepts that this stem may come out silent
 
     @property
     def is_drums(self) -> bool:

@@ -46,7 +46,7 @@ def test_misspelt_key_in_a_stem_suggests_the_close_match(tmp_path: Path) -> None
     root = write_pack(tmp_path, calm_toml=text)
     assert only_problem(root) == (
         f"{root}/calm.toml:{line_of(text, 'registr')}: stems.strings.registr: unknown key "
-        "'registr', did you mean 'register'? (allowed: gain_db, instrument, intensity, pan, "
+        "'registr', did you mean 'register'? (allowed: gain_db, instrument, intensity, optional, pan, "
         "program, register, role)"
     )
 
@@ -402,3 +402,9 @@ def test_a_file_that_is_not_utf8_is_reported(tmp_path: Path) -> None:
     problem = only_problem(root)
     assert problem.startswith(f"{root}/calm.toml: (top level): cannot read the file: ")
     assert "utf-8" in problem
+
+
+def test_optional_stem_flag_is_read_and_must_be_a_boolean(tmp_path: Path) -> None:
+    text = CALM_TOML.replace('register = ["C3", "C5"]', 'register = ["C3", "C5"]\noptional = 1')
+    root = write_pack(tmp_path, calm_toml=text)
+    assert "stems.strings.optional: 1 is not true or false" in only_problem(root)

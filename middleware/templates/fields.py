@@ -286,7 +286,9 @@ def _allowed_tags_text() -> str:
 # Stems
 # ---------------------------------------------------------------------------------------
 
-STEM_KEYS = ("role", "program", "instrument", "register", "intensity", "gain_db", "pan")
+STEM_KEYS = (
+    "role", "program", "instrument", "register", "intensity", "gain_db", "pan", "optional",
+)  # fmt: skip
 DRUM_ROLES = ("drums", "percussion")
 
 
@@ -421,6 +423,16 @@ def stem(problems: FileProblems, path: KeyPath, name: str, raw: Any) -> StemSpec
         )
     if "pan" in data:
         fields["pan"] = in_range(problems, (*path, "pan"), data["pan"], float, -1.0, 1.0)
+    if "optional" in data:
+        if isinstance(data["optional"], bool):
+            fields["optional"] = data["optional"]
+        else:
+            problems.add(
+                (*path, "optional"),
+                f"{data['optional']!r} is not true or false",
+                value=data["optional"],
+                allowed="true or false",
+            )
     if len(problems.problems) > start:
         return INVALID
     return StemSpec(name=name, **fields)
