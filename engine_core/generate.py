@@ -9,7 +9,8 @@ and metadata), each over all variants. Same spec, seed and engine version -> the
 audio, bit for bit.
 
 SoundFont precedence: the spec's `soundfont` (named by a template), else the engine's
-`soundfont` argument, else the General MIDI bank in the `pretty_midi` wheel.
+`soundfont` argument, else the default bank (`engine_core.render.bank.default_bank_path`:
+FluidR3_GM when installed, else TimGM6mb from the `pretty_midi` wheel).
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class Engine:
 
     @property
     def soundfont(self) -> str | Path | None:
-        """The SoundFont given to the engine (None = the General MIDI bank in pretty_midi)."""
+        """The SoundFont given to the engine (None = the default bank, see `render.bank`)."""
         return self._soundfont_path
 
     @property
