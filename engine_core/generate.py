@@ -33,7 +33,9 @@ class Engine:
 
     `render_workers` > 1 synthesises stems in that many worker processes
     (`engine_core.render.pool`); the audio is the same with any count. Call `close()`
-    (or use the engine as a context manager) to stop them.
+    (or use the engine as a context manager) to stop them. `renderer` is "reference"
+    (each stem synthesised in one pass, the default) or "notes" (stems built from
+    cached notes, `engine_core.render.note_renderer`; experimental, see docs/engine.md).
     """
 
     def __init__(
@@ -42,9 +44,14 @@ class Engine:
         soundfont: str | Path | None = None,
         *,
         render_workers: int = 1,
+        renderer: str = "reference",
     ) -> None:
+        from engine_core.render.note_renderer import RENDERERS
         from engine_core.render.pool import RenderPool
 
+        if renderer not in RENDERERS:
+            raise ValueError(f"renderer must be one of {RENDERERS}, got {renderer!r}")
+        self.renderer = renderer
         self._composer = composer
         self._soundfont_path = soundfont
         self._soundfonts: dict[str, object] = {}
@@ -78,8 +85,10 @@ class Engine:
 
     @property
     def engine_version(self) -> str:
-        """Code version plus the default SoundFont's digest (both change the audio)."""
-        return f"{ENGINE_VERSION}+sf.{self._soundfont(None).digest}"
+        """Code version, the default SoundFont's digest and a non-default renderer (each
+        changes the audio)."""
+        version = f"{ENGINE_VERSION}+sf.{self._soundfont(None).digest}"
+        return version if self.renderer == "reference" else f"{version}+r.{self.renderer}"
 
     @property
     def weights_version(self) -> str:
@@ -160,6 +169,7 @@ class Engine:
                 spec.sample_rate, spec.loudness_lufs, spec.true_peak_db, not spec.one_shot
             ),
             progress=report,
+            renderer=self.renderer,
         )
 
         engine_version = self.engine_version

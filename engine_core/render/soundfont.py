@@ -9,6 +9,7 @@ The default bank is FluidR3_GM when installed, else TimGM6mb from the `pretty_mi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import wave
@@ -58,7 +59,7 @@ class SoundFont:
             )
         return cls(resolved, data)
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
         """SHA-256 (hex, 12 chars) of the bank: identifies it in engine versions."""
         return hashlib.sha256(self.data).hexdigest()[:12]
