@@ -34,7 +34,7 @@ from engine_core.render.notes import (
     batch_midi,
     trim_silence,
 )
-from engine_core.render.sf2 import BankLayout
+from engine_core.render.sf2 import DEFAULT_REVERB_CC, BankLayout
 from engine_core.render.soundfont import PCM_SCALE, RENDER_SAMPLE_RATE, SoundFont
 from engine_core.render.timeline import BLOCK, event_blocks
 
@@ -58,17 +58,26 @@ class PlacedNote:
     chorus: float
 
 
-@functools.lru_cache(maxsize=2)
-def bank_context(path: str, digest: str) -> tuple[BankLayout, SoundFont]:
-    """A bank's preset layout and the bank itself, read once per process (by digest).
+@dataclass(frozen=True)
+class BankContext:
+    """A bank read once per process: its preset layout and the two variants notes are
+    synthesised from (effect sends removed; chorus sends removed)."""
 
-    Notes are synthesised from the bank as it is, with CC 91 and CC 93 at 0: with the
-    synthesiser in `midirenderer` 0.1.3 that output has no reverb or chorus at all
-    (a stem rendered so equals, sample for sample, the same stem rendered from
-    `BankLayout.dry_bank()`), so no modified copy of the bank is needed.
-    """
+    layout: BankLayout
+    dry: SoundFont
+    reverb_only: SoundFont
+
+
+@functools.lru_cache(maxsize=2)
+def bank_context(path: str, digest: str) -> BankContext:
+    """The bank at `path` (whose digest the caller has checked), parsed once per process."""
     bank = SoundFont.load(path)
-    return BankLayout.parse(bank.data, path), bank
+    layout = BankLayout.parse(bank.data, path)
+    return BankContext(
+        layout,
+        SoundFont(bank.path, layout.dry_bank()),
+        SoundFont(bank.path, layout.reverb_only_bank()),
+    )
 
 
 def plan_stem(
@@ -77,7 +86,7 @@ def plan_stem(
     """Each note of stem `index` placed and keyed; and the stem's length (48 kHz frames)."""
     meter = arrangement.meter_info
     stem = arrangement.stems[index]
-    layout, _ = bank_context(str(soundfont.path), soundfont.digest)
+    layout = bank_context(str(soundfont.path), soundfont.digest).layout
     tempo_us = midi_tempo(arrangement.bpm, meter)
     tail_beats = tail_seconds * arrangement.bpm / 60.0
     end_tick = _tick(arrangement.loop_beats + tail_beats, meter)
@@ -154,17 +163,35 @@ def _length_seconds(ticks: np.ndarray, tempo_us: int) -> float:
 
 def synthesise(keys: Sequence[NoteKey], soundfont: SoundFont, cache: NoteCache) -> None:
     """Render every key not in `cache` (in batches of `BATCH_NOTES`) and keep them there."""
-    _, dry = bank_context(str(soundfont.path), soundfont.digest)
-    release = int(MAX_RELEASE_SECONDS * RENDER_SAMPLE_RATE) // BLOCK
     missing = sorted({k for k in keys if cache.get(k) is None})
     for first in range(0, len(missing), BATCH_NOTES):
         batch = missing[first : first + BATCH_NOTES]
-        midi, starts = batch_midi(batch, release)
-        pcm = dry.render_pcm(midi)
-        for key, block in zip(batch, starts, strict=True):
-            begin = block * BLOCK
-            stop = begin + (key.blocks + release) * BLOCK
-            cache.put(key, trim_silence(pcm[begin:stop]))
+        for key, audio in zip(batch, _render_batch(batch, soundfont), strict=True):
+            cache.put(key, audio)
+
+
+def _render_batch(batch: Sequence[NoteKey], soundfont: SoundFont) -> list[np.ndarray]:
+    """Each note's (frames, 4) int16 render: dry left/right, then its reverb left/right.
+
+    The dry render uses the bank without effect sends and CC 91 = 0; the second uses the
+    bank without chorus sends and the channel's default CC 91 (40), so the difference is
+    the synthesiser's own reverb of that note, which a later sum of notes can reuse at any
+    position (the reverb is time-invariant; the chorus is not, and is applied per stem).
+    """
+    context = bank_context(str(soundfont.path), soundfont.digest)
+    release = int(MAX_RELEASE_SECONDS * RENDER_SAMPLE_RATE) // BLOCK
+    midi, starts = batch_midi(batch, release, reverb_cc=0)
+    dry = context.dry.render_pcm(midi)
+    midi, _ = batch_midi(batch, release, reverb_cc=DEFAULT_REVERB_CC)
+    wet = context.reverb_only.render_pcm(midi)
+    notes = []
+    for key, block in zip(batch, starts, strict=True):
+        begin = block * BLOCK
+        stop = begin + (key.blocks + release) * BLOCK
+        reverb = wet[begin:stop].astype(np.int32) - dry[begin:stop]
+        both = np.concatenate([dry[begin:stop], np.clip(reverb, -32768, 32767)], axis=1)
+        notes.append(trim_silence(both.astype(np.int16)))
+    return notes
 
 
 def render_stem_audio(
@@ -177,43 +204,23 @@ def render_stem_audio(
     """Stem `index` before the tail fold: float32 (frames, 2) at 48 kHz, effects included."""
     placed, frames = plan_stem(arrangement, index, soundfont, tail_seconds)
     synthesise([p.key for p in placed], soundfont, cache)
-    dry = np.zeros((frames, 2), dtype=np.float32)
-    reverb_bus = np.zeros(frames, dtype=np.float32)
-    chorus_bus = np.zeros((frames, 2), dtype=np.float32)
-    uses_chorus = any(p.chorus > 0 for p in placed)
-    reverb_scale = effects.REVERB_INPUT_GAIN / effects.MASTER_VOLUME
+    out = np.zeros((frames, 2), dtype=np.float32)
+    chorus_bus = (
+        np.zeros((frames, 2), dtype=np.float32) if any(p.chorus > 0 for p in placed) else None
+    )
     for note in placed:
         pcm = cache.get(note.key)
-        if pcm is None:  # a budget smaller than one batch: render this one alone
-            synthesise([note.key], soundfont, cache)
-            pcm = cache.get(note.key)
-            if pcm is None:
-                pcm = _render_uncached(note.key, soundfont)
+        if pcm is None:  # evicted by a budget smaller than the stem: render it alone
+            pcm = _render_batch([note.key], soundfont)[0]
         end = min(frames, note.start + pcm.shape[0])
         if note.stop >= 0:
             end = min(end, note.stop)
         if end <= note.start:
             continue
         audio = pcm[: end - note.start].astype(np.float32) * PCM_SCALE
-        dry[note.start : end] += audio
-        if note.reverb > 0:
-            reverb_bus[note.start : end] += np.float32(note.reverb * reverb_scale) * (
-                audio[:, 0] + audio[:, 1]
-            )
-        if uses_chorus and note.chorus > 0:
-            chorus_bus[note.start : end] += np.float32(note.chorus) * audio
-    out = dry
-    if np.any(reverb_bus):
-        out += effects.reverb(reverb_bus)
-    if uses_chorus:
+        out[note.start : end] += audio[:, :2] + audio[:, 2:]
+        if chorus_bus is not None and note.chorus > 0:
+            chorus_bus[note.start : end] += np.float32(note.chorus) * audio[:, :2]
+    if chorus_bus is not None:
         out += effects.chorus(chorus_bus)
     return out
-
-
-def _render_uncached(key: NoteKey, soundfont: SoundFont) -> np.ndarray:
-    _, dry = bank_context(str(soundfont.path), soundfont.digest)
-    release = int(MAX_RELEASE_SECONDS * RENDER_SAMPLE_RATE) // BLOCK
-    midi, starts = batch_midi([key], release)
-    pcm = dry.render_pcm(midi)
-    begin = starts[0] * BLOCK
-    return trim_silence(pcm[begin : begin + (key.blocks + release) * BLOCK])

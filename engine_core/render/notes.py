@@ -98,7 +98,9 @@ class NoteCache:
             self._bytes = 0
 
 
-def batch_midi(keys: Iterable[NoteKey], release_blocks: int) -> tuple[bytes, list[int]]:
+def batch_midi(
+    keys: Iterable[NoteKey], release_blocks: int, reverb_cc: int = 0
+) -> tuple[bytes, list[int]]:
     """One file playing every note in its own slot; returns it and each slot's first block.
 
     Each note-on falls in the middle of its slot's first block and its note-off in the
@@ -124,7 +126,7 @@ def batch_midi(keys: Iterable[NoteKey], release_blocks: int) -> tuple[bytes, lis
         start = block * BLOCK - half
         at(start - 4, mido.Message("control_change", channel=channel, control=121))
         at(start - 3, mido.Message("program_change", channel=channel, program=key.program))
-        for control, value in ((7, 100), (10, key.pan), (91, 0), (93, 0)):
+        for control, value in ((7, 100), (10, key.pan), (91, reverb_cc), (93, 0)):
             at(
                 start - 2,
                 mido.Message("control_change", channel=channel, control=control, value=value),
@@ -143,7 +145,8 @@ def batch_midi(keys: Iterable[NoteKey], release_blocks: int) -> tuple[bytes, lis
 
 
 def trim_silence(pcm: np.ndarray) -> np.ndarray:
-    """Cut a note's int16 render after its last sample louder than `SILENCE_LEVEL`."""
+    """Cut a note's int16 render after its last frame louder than `SILENCE_LEVEL` in any
+    channel (dry left/right and reverb left/right)."""
     loud = np.flatnonzero(np.abs(pcm).max(axis=1) > SILENCE_LEVEL)
     if loud.size == 0:
         return pcm[:0].copy()

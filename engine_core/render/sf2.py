@@ -5,7 +5,9 @@
   (channel send + the sum of the preset and instrument zones' effect-send generators,
   clamped to [0, 1]);
 - `BankLayout.dry_bank()`: the same bank with every reverb and chorus send generator set
-  to 0, so a note played with CC 91 and CC 93 at 0 comes out of the synthesiser dry.
+  to 0, so a note played with CC 91 and CC 93 at 0 comes out of the synthesiser dry;
+  `reverb_only_bank()`: only the chorus sends set to 0, so a note played with CC 93 at 0
+  comes out with its own reverb and no chorus.
 
 Only the hydra (a few hundred kB) is parsed; sample data is never copied except by
 `dry_bank`, which returns the whole file with its generator amounts rewritten in place.
@@ -62,6 +64,7 @@ class BankLayout:
     presets: dict[tuple[int, int], list[Zone]]
     instruments: list[list[Zone]]
     generator_offsets: list[int] = field(default_factory=list)  # pgen + igen amounts to zero
+    chorus_offsets: list[int] = field(default_factory=list)  # the chorus sends among them
     default_preset: tuple[int, int] = (0, 0)
 
     @classmethod
@@ -118,8 +121,15 @@ class BankLayout:
 
     def dry_bank(self) -> bytes:
         """The bank with every reverb and chorus send generator's amount set to 0."""
+        return self._zeroed(self.generator_offsets)
+
+    def reverb_only_bank(self) -> bytes:
+        """The bank with every chorus send generator's amount set to 0 (reverb kept)."""
+        return self._zeroed(self.chorus_offsets)
+
+    def _zeroed(self, offsets: list[int]) -> bytes:
         data = bytearray(self.data)
-        for offset in self.generator_offsets:
+        for offset in offsets:
             data[offset : offset + 2] = b"\x00\x00"
         return bytes(data)
 
@@ -150,6 +160,7 @@ def _parse(data: bytes) -> BankLayout:
         return offset, size // width
 
     generator_offsets: list[int] = []
+    chorus_offsets: list[int] = []
 
     def generators(chunk: bytes, first: int, last: int) -> dict[int, int]:
         offset, _ = chunks[chunk]
@@ -164,6 +175,8 @@ def _parse(data: bytes) -> BankLayout:
                 found[operator] = struct.unpack_from("<h", data, at + 2)[0]
                 if operator in (REVERB_SEND, CHORUS_SEND):
                     generator_offsets.append(at + 2)
+                if operator == CHORUS_SEND:
+                    chorus_offsets.append(at + 2)
         return found
 
     def zones(bag_chunk: bytes, gen_chunk: bytes, first_bag: int, last_bag: int, terminal: int):
@@ -205,4 +218,11 @@ def _parse(data: bytes) -> BankLayout:
             default = (bank, program)
     if default is None:
         raise ValueError("no presets")
-    return BankLayout(data, presets, instruments, sorted(set(generator_offsets)), default)
+    return BankLayout(
+        data,
+        presets,
+        instruments,
+        sorted(set(generator_offsets)),
+        sorted(set(chorus_offsets)),
+        default,
+    )
