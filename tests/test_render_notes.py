@@ -31,8 +31,10 @@ def bank() -> SoundFont:
     return SoundFont.load()
 
 
-def _key(bank: SoundFont, velocity: int, blocks: int = 300, pitch: int = 60) -> NoteKey:
-    return NoteKey(bank.digest, 0, False, 64, pitch, velocity, blocks)
+def _key(
+    bank: SoundFont, velocity: int, blocks: int = 300, pitch: int = 60, program: int = 0
+) -> NoteKey:
+    return NoteKey(bank.digest, program, False, 64, pitch, velocity, blocks)
 
 
 def test_a_note_is_synthesised_once_and_reused_bit_identically(bank: SoundFont) -> None:
@@ -41,12 +43,12 @@ def test_a_note_is_synthesised_once_and_reused_bit_identically(bank: SoundFont) 
     synthesise([key, key], bank, cache)
     first = cache.get(key)
     assert first is not None and len(cache) == 1 and _rms(first[:, :2]) > 0
-    assert first.shape[1] == 4  # dry left/right, then its own reverb left/right
-    loud = _key(bank, 127)
-    synthesise([loud], bank, cache)
-    # the synthesiser feeds its reverb only with voices above a level: a loud note has
-    # reverb, a velocity-90 piano note has none at all
-    assert _rms(cache.get(loud)[:, 2:]) > 0 and _rms(first[:, 2:]) == 0
+    assert first.shape[1] == 2  # FluidR3's piano has no chorus: dry + reverb together
+    # a note with a chorus send keeps its dry sound and its reverb apart (synth strings)
+    chorused = _key(bank, 127, program=50)
+    synthesise([chorused], bank, cache)
+    audio = cache.get(chorused)
+    assert audio.shape[1] == 4 and _rms(audio[:, :2]) > 0 and _rms(audio[:, 2:]) > 0
     synthesise([key], bank, cache)  # already there: nothing new is rendered
     again = cache.get(key)
     assert again is first and not again.flags.writeable
@@ -83,10 +85,10 @@ def test_the_cache_keeps_to_its_budget(bank: SoundFont) -> None:
         NoteCache(-1)
 
 
-def test_summed_dry_notes_equal_the_synthesisers_dry_stem(bank: SoundFont) -> None:
-    """Placement to the block, note-off and exclusive-class rules: the overlap-add of the
-    cached notes' dry parts matches the whole stem rendered dry by the synthesiser (the
-    bank without effect sends, CC 91/93 = 0)."""
+def test_summed_notes_equal_the_synthesisers_stem_without_chorus(bank: SoundFont) -> None:
+    """Placement to the block, note-off and exclusive-class rules, and each note's own
+    reverb: the overlap-add of the cached notes (dry + reverb) matches the whole stem
+    rendered by the synthesiser from the bank without chorus sends."""
     spec = band_spec()
     arrangement = arrange(chorale_score(bars=4), spec, seed=0)
     cache = NoteCache()
@@ -99,20 +101,17 @@ def test_summed_dry_notes_equal_the_synthesisers_dry_stem(bank: SoundFont) -> No
             end = min(frames, note.start + pcm.shape[0])
             if note.stop >= 0:
                 end = min(end, note.stop)
-            dry[note.start : end] += pcm[: end - note.start, :2].astype(np.float32) * PCM_SCALE
+            audio = pcm[: end - note.start].astype(np.float32) * PCM_SCALE
+            dry[note.start : end] += audio[:, :2] + (audio[:, 2:] if audio.shape[1] == 4 else 0)
         midi = mido.MidiFile(
             file=io.BytesIO(
                 stem_render_midi(arrangement, index, tail_beats=TAIL_SECONDS * spec.bpm / 60)
             )
         )
-        channel = 9 if stem.is_drum else 0
-        for control in (91, 93):
-            midi.tracks[1].insert(
-                2, mido.Message("control_change", channel=channel, control=control, value=0)
-            )
         buffer = io.BytesIO()
         midi.save(file=buffer)
-        reference = bank_context(str(bank.path), bank.digest).dry.render(buffer.getvalue())
+        context = bank_context(str(bank.path), bank.digest)
+        reference = context.reverb_only.render(buffer.getvalue())
         assert reference.shape[0] == frames
         assert _error_db(reference, dry) < -40.0, stem.stem.name
 
@@ -162,3 +161,15 @@ def test_an_unknown_renderer_is_refused() -> None:
 def test_the_bank_is_read_once_per_process(bank: SoundFont) -> None:
     first = bank_context(str(bank.path), bank.digest)
     assert bank_context(str(bank.path), bank.digest) is first
+
+
+def test_a_stem_with_mixed_chorus_sends_falls_back_to_full_synthesis(bank: SoundFont) -> None:
+    """TimGM6mb's strings layer voices with and without chorus: such a stem is synthesised
+    whole; FluidR3's strings have one chorus send and are built from notes."""
+    from engine_core.render.bank import fallback_bank_path
+    from engine_core.render.note_renderer import from_notes
+
+    arrangement = arrange(chorale_score(bars=4), band_spec(), seed=0)
+    index = next(i for i, s in enumerate(arrangement.stems) if s.stem.program == 48)
+    assert from_notes(arrangement, index, bank)
+    assert not from_notes(arrangement, index, SoundFont.load(fallback_bank_path()))

@@ -1,18 +1,24 @@
-"""The note renderer: stems built from cached dry notes, then the bank's effects per stem.
+"""The note renderer: stems built from cached notes, each synthesised once per process.
 
-For each stem: place every note where the sequencer would start and stop it (`timeline`),
-take its dry render from the process-wide `NoteCache` (synthesising the missing ones in
-one batch), add them up (overlap-add), then add the chorus and reverb the synthesiser
-would have added (`effects`, fed with each note's own sends from `sf2`), and fold the
-tail onto the head exactly as the reference renderer does (`stems`).
+For each stem: place every note where the synthesiser's sequencer would start and stop it
+(`timeline`: events apply between 64-sample blocks), take its render from the
+process-wide `NoteCache` (synthesising the missing ones in batches), add them up
+(overlap-add), apply the chorus to the stem when its instrument has a chorus send
+(`effects.chorus`, which follows absolute time), and fold the tail onto the head exactly as
+the reference renderer does (`stems`). A note's render holds its dry sound and the
+synthesiser's own reverb of it: the reverb is time-invariant, so it can be reused at any
+position, but its input is gated per voice (a voice feeds it only while 0.015 x send x
+its gain is at least 1e-3), so it cannot be rebuilt from the dry sound of a whole stem.
 
 What the full synthesis does that a sum of separate notes would not, and is reproduced:
 a note-off ends every sounding note of that key on the channel (overlapping repeats are
 cut where the synthesiser cuts them), and a drum voice with an exclusive class (open and
 closed hi-hat) is silenced at the block where the next note of its class starts.
 Not reproduced: voice stealing beyond the synthesiser's 64 voices, the 16-bit clipping of
-a stem that would exceed full scale, and the reverb's flushing of values under 1e-6 (its
-tail is kept instead); `benchmarks/bench_render.py` measures the differences.
+a stem that would exceed full scale, the reverb's flushing of values under 1e-6 (per note
+its tail is flushed a little earlier than in a full mix), the chorus bus's gating of very
+quiet voices, and the reverb tail of a hi-hat cut by the next one;
+`benchmarks/bench_render.py` measures the differences.
 """
 
 from __future__ import annotations
@@ -54,30 +60,44 @@ class PlacedNote:
     key: NoteKey
     start: int  # first sample (48 kHz) in the stem
     stop: int  # sample after which the note is cut (exclusive class), or -1
-    reverb: float
-    chorus: float
+    chorus: float  # the voices' mean chorus send
 
 
-@dataclass(frozen=True)
 class BankContext:
-    """A bank read once per process: its preset layout and the two variants notes are
-    synthesised from (effect sends removed; chorus sends removed)."""
+    """A bank read once per process: its preset layout, the bank itself, and (made when
+    first needed) the variants chorused notes are synthesised from."""
 
-    layout: BankLayout
-    dry: SoundFont
-    reverb_only: SoundFont
+    def __init__(self, bank: SoundFont) -> None:
+        self.bank = bank
+        self.layout = BankLayout.parse(bank.data, str(bank.path))
+
+    @functools.cached_property
+    def dry(self) -> SoundFont:
+        """The bank without effect sends."""
+        return SoundFont(self.bank.path, self.layout.dry_bank())
+
+    @functools.cached_property
+    def reverb_only(self) -> SoundFont:
+        """The bank without chorus sends."""
+        return SoundFont(self.bank.path, self.layout.reverb_only_bank())
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one context per bank per process
+    def chorus_send(self, program: int, drums: bool, pitch: int, velocity: int) -> float:
+        voices = self.layout.sends(program, pitch, velocity, drums=drums)
+        return float(np.mean([v.chorus for v in voices])) if voices else 0.0
+
+    @functools.lru_cache(maxsize=4096)  # noqa: B019 - one context per bank per process
+    def mixed_chorus(self, program: int, drums: bool, pitch: int, velocity: int) -> bool:
+        """True when the note's voices have different chorus sends: its chorus input is
+        then not its dry sound times one send, and the stem needs the full synthesis."""
+        voices = self.layout.sends(program, pitch, velocity, drums=drums)
+        return len({v.chorus for v in voices}) > 1
 
 
 @functools.lru_cache(maxsize=2)
 def bank_context(path: str, digest: str) -> BankContext:
     """The bank at `path` (whose digest the caller has checked), parsed once per process."""
-    bank = SoundFont.load(path)
-    layout = BankLayout.parse(bank.data, path)
-    return BankContext(
-        layout,
-        SoundFont(bank.path, layout.dry_bank()),
-        SoundFont(bank.path, layout.reverb_only_bank()),
-    )
+    return BankContext(SoundFont.load(path))
 
 
 def plan_stem(
@@ -147,7 +167,6 @@ def plan_stem(
             key,
             start * BLOCK,
             -1,
-            float(np.mean([v.reverb for v in voices])),
             float(np.mean([v.chorus for v in voices])),
         )
     notes = [replace(p, stop=stops.get(n, -1)) for n, p in placed.items()]
@@ -171,27 +190,50 @@ def synthesise(keys: Sequence[NoteKey], soundfont: SoundFont, cache: NoteCache) 
 
 
 def _render_batch(batch: Sequence[NoteKey], soundfont: SoundFont) -> list[np.ndarray]:
-    """Each note's (frames, 4) int16 render: dry left/right, then its reverb left/right.
+    """Each note's render, int16: (frames, 2) dry plus its own reverb, or for a note with
+    a chorus send (frames, 4): dry left/right, then its reverb left/right.
 
-    The dry render uses the bank without effect sends and CC 91 = 0; the second uses the
-    bank without chorus sends and the channel's default CC 91 (40), so the difference is
-    the synthesiser's own reverb of that note, which a later sum of notes can reuse at any
-    position (the reverb is time-invariant; the chorus is not, and is applied per stem).
+    A note without chorus is the bank's own output with CC 93 = 0 and the channel's
+    default CC 91 (40): dry plus the synthesiser's reverb of that note alone, which a sum
+    of notes can reuse at any position (the reverb is time-invariant). The chorus is not
+    (it follows absolute time), so a chorused note is rendered twice, from the bank
+    without effect sends (dry) and without chorus sends (dry + reverb), and the chorus is
+    applied to the stem (`effects.chorus`).
     """
     context = bank_context(str(soundfont.path), soundfont.digest)
     release = int(MAX_RELEASE_SECONDS * RENDER_SAMPLE_RATE) // BLOCK
-    midi, starts = batch_midi(batch, release, reverb_cc=0)
-    dry = context.dry.render_pcm(midi)
-    midi, _ = batch_midi(batch, release, reverb_cc=DEFAULT_REVERB_CC)
-    wet = context.reverb_only.render_pcm(midi)
-    notes = []
-    for key, block in zip(batch, starts, strict=True):
-        begin = block * BLOCK
-        stop = begin + (key.blocks + release) * BLOCK
-        reverb = wet[begin:stop].astype(np.int32) - dry[begin:stop]
-        both = np.concatenate([dry[begin:stop], np.clip(reverb, -32768, 32767)], axis=1)
-        notes.append(trim_silence(both.astype(np.int16)))
-    return notes
+    chorused = [context.chorus_send(k.program, k.drums, k.pitch, k.velocity) > 0 for k in batch]
+    plain = [k for k, c in zip(batch, chorused, strict=True) if not c]
+    rich = [k for k, c in zip(batch, chorused, strict=True) if c]
+    renders: dict[NoteKey, np.ndarray] = {}
+    if plain:
+        midi, starts = batch_midi(plain, release, reverb_cc=DEFAULT_REVERB_CC)
+        pcm = context.bank.render_pcm(midi)
+        for key, block in zip(plain, starts, strict=True):
+            begin = block * BLOCK
+            renders[key] = trim_silence(pcm[begin : begin + (key.blocks + release) * BLOCK])
+    if rich:
+        midi, starts = batch_midi(rich, release, reverb_cc=0)
+        dry = context.dry.render_pcm(midi)
+        midi, _ = batch_midi(rich, release, reverb_cc=DEFAULT_REVERB_CC)
+        wet = context.reverb_only.render_pcm(midi)
+        for key, block in zip(rich, starts, strict=True):
+            begin = block * BLOCK
+            stop = begin + (key.blocks + release) * BLOCK
+            reverb = np.clip(wet[begin:stop].astype(np.int32) - dry[begin:stop], -32768, 32767)
+            both = np.concatenate([dry[begin:stop], reverb.astype(np.int16)], axis=1)
+            renders[key] = trim_silence(both)
+    return [renders[key] for key in batch]
+
+
+def from_notes(arrangement: Arrangement, index: int, soundfont: SoundFont) -> bool:
+    """Whether stem `index` can be built from notes (no note with mixed chorus sends)."""
+    context = bank_context(str(soundfont.path), soundfont.digest)
+    stem = arrangement.stems[index]
+    return not any(
+        context.mixed_chorus(stem.stem.program, stem.is_drum, note.pitch, note.velocity)
+        for note in stem.notes
+    )
 
 
 def render_stem_audio(
@@ -201,7 +243,8 @@ def render_stem_audio(
     cache: NoteCache,
     tail_seconds: float,
 ) -> np.ndarray:
-    """Stem `index` before the tail fold: float32 (frames, 2) at 48 kHz, effects included."""
+    """Stem `index` before the tail fold: float32 (frames, 2) at 48 kHz, effects included
+    (for a stem where `from_notes` holds)."""
     placed, frames = plan_stem(arrangement, index, soundfont, tail_seconds)
     synthesise([p.key for p in placed], soundfont, cache)
     out = np.zeros((frames, 2), dtype=np.float32)
@@ -218,8 +261,11 @@ def render_stem_audio(
         if end <= note.start:
             continue
         audio = pcm[: end - note.start].astype(np.float32) * PCM_SCALE
+        if audio.shape[1] == 2:
+            out[note.start : end] += audio
+            continue
         out[note.start : end] += audio[:, :2] + audio[:, 2:]
-        if chorus_bus is not None and note.chorus > 0:
+        if chorus_bus is not None:
             chorus_bus[note.start : end] += np.float32(note.chorus) * audio[:, :2]
     if chorus_bus is not None:
         out += effects.chorus(chorus_bus)

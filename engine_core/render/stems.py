@@ -84,20 +84,21 @@ def render_stem(
 
     Loops are exactly `loop_length_samples` long (tail folded onto the head); one-shots
     are the loop length plus the tail, at either rate. `renderer` "reference" synthesises
-    the stem in one pass; "notes" builds it from cached notes (`note_renderer`).
+    the stem in one pass; "notes" builds it from cached notes (`note_renderer`), except a
+    stem with a note whose voices have different chorus sends, which it synthesises whole.
     """
     stem = arrangement.stems[index]
     loop_48k = loop_frames(arrangement, RENDER_SAMPLE_RATE)
     tail_frames = int(TAIL_SECONDS * RENDER_SAMPLE_RATE)
-    if renderer == "notes":
+    if renderer not in ("reference", "notes"):
+        raise ValueError(f"unknown renderer {renderer!r} (reference or notes)")
+    if renderer == "notes" and _from_notes(arrangement, index, soundfont):
         from engine_core.render.note_renderer import process_cache, render_stem_audio
 
         wet = render_stem_audio(arrangement, index, soundfont, process_cache(), TAIL_SECONDS)
         audio = _fit_tail(wet, loop_48k + tail_frames, loop_48k)
         audio = fold_tail(audio, loop_48k) if not one_shot else audio
         return _finish(audio, arrangement, stem.stem.gain_db, sample_rate, one_shot)
-    if renderer != "reference":
-        raise ValueError(f"unknown renderer {renderer!r} (reference or notes)")
     if stem.notes:
         tail_beats = TAIL_SECONDS * arrangement.bpm / 60.0
         pcm = soundfont.render_pcm(stem_render_midi(arrangement, index, tail_beats=tail_beats))
@@ -109,6 +110,12 @@ def render_stem(
         audio = _fit_tail(pcm.astype(np.float32) * PCM_SCALE, loop_48k + tail_frames, loop_48k)
         audio = fold_tail(audio, loop_48k) if not one_shot else audio
     return _finish(audio, arrangement, stem.stem.gain_db, sample_rate, one_shot)
+
+
+def _from_notes(arrangement: Arrangement, index: int, soundfont: SoundFont) -> bool:
+    from engine_core.render.note_renderer import from_notes
+
+    return from_notes(arrangement, index, soundfont)
 
 
 def _finish(
