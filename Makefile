@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := ffmpeg mono-mcs
+DEBIAN_PACKAGES := ffmpeg mono-mcs fluid-soundfont-gm
 PYTEST_ARGS ?=
 DATA ?=
 
@@ -21,11 +21,13 @@ $(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# Debian packages: ffmpeg (pydub, the mixer benchmark's baseline), mono (the C# client's tests).
+# Debian packages: ffmpeg (pydub, the mixer benchmark's baseline), mono (the C# client's tests),
+# fluid-soundfont-gm (FluidR3_GM, the default General MIDI bank; see engine_core/render/bank.py).
 debs:
 	@missing=""; \
 	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
 	command -v mcs >/dev/null || missing="$$missing mono-mcs"; \
+	[ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || missing="$$missing fluid-soundfont-gm"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -198,7 +198,7 @@ class GenerationSpec:
     groove: str | None = None  # a named groove from the library; None = chosen by tags
     one_shot: bool = False  # plays once (stingers, victory): rendered with its tail, no loop
     sample_rate: int = 48000
-    soundfont: str | None = None  # path to an .sf2; None = the General MIDI bank in pretty_midi
+    soundfont: str | None = None  # path to an .sf2; None = the default bank (render.bank)
     loudness_lufs: float = -16.0
     true_peak_db: float = -1.0
     variance: float = 0.35  # retake variance between variants of a set (0 = identical)
