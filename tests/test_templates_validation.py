@@ -171,7 +171,8 @@ def test_drum_stem_takes_a_kit_number_not_an_instrument_name(tmp_path: Path) -> 
     root = write_pack(tmp_path, fight_toml=text)
     assert only_problem(root) == (
         f"{root}/fight.toml:{line_of(text, 'Timpani')}: stems.drums.instrument: a drums stem "
-        "plays the General MIDI drum kit: give the kit as 'program' (allowed: program = 0 "
+        "plays the General MIDI drum kit: give the kit as 'program' (pitched percussion "
+        "such as timpani is a 'percussion' stem with an 'instrument') (allowed: program = 0 "
         "(standard kit), 8 (room), 16 (power), 24 (electronic), 25 (TR-808), 32 (jazz), "
         "40 (brush), 48 (orchestra))"
     )
