@@ -178,6 +178,16 @@ def test_drum_stem_takes_a_kit_number_not_an_instrument_name(tmp_path: Path) -> 
     )
 
 
+def test_a_percussion_stem_with_an_instrument_is_pitched_percussion(tmp_path: Path) -> None:
+    timpani = '[stems.timpani]\nrole = "percussion"\ninstrument = "Timpani"\n'
+    ranged = timpani + 'register = ["D2", "D3"]\n'
+    pack = load_pack(write_pack(tmp_path / "a", fight_toml=FIGHT_TOML + "\n" + timpani))
+    stem = pack.state("fight").spec.stems[-1]
+    assert (stem.program, stem.pitched, stem.register, stem.is_drums) == (47, True, (41, 57), False)
+    pack = load_pack(write_pack(tmp_path / "b", fight_toml=FIGHT_TOML + "\n" + ranged))
+    assert pack.state("fight").spec.stems[-1].register == (38, 50)
+
+
 def test_register_note_name_must_be_readable(tmp_path: Path) -> None:
     text = CALM_TOML.replace('register = ["C3", "C5"]', 'register = ["H3", "C5"]')
     root = write_pack(tmp_path, calm_toml=text)

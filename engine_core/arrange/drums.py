@@ -23,6 +23,7 @@ import numpy as np
 from engine_core.arrange.grooves import (
     FAMILIES,
     HIT_VELOCITY,
+    PHRASE_BARS,
     ROLL,
     TIMPANI,
     Groove,
@@ -347,17 +348,30 @@ def _mutate(
     return result
 
 
-def _swap(patterns: Patterns, rng: np.random.Generator) -> Patterns:
-    """Re-orchestrate one swappable instrument (the busiest)."""
+def _swap_choice(patterns: Patterns, rng: np.random.Generator) -> tuple[str, str] | None:
+    """A re-orchestration of the busiest swappable instrument: (instrument, replacement)."""
     swappable = [i for i in patterns if i in SWAPS]
     if not swappable:
-        return patterns
+        return None
     busiest = max(sorted(swappable), key=lambda i: sum(c != "." for c in patterns[i]))
     options = [o for o in SWAPS[busiest] if o not in patterns]
     if not options:
+        return None
+    return busiest, options[int(rng.integers(len(options)))]
+
+
+def _rename(patterns: Patterns, swap: tuple[str, str] | None) -> Patterns:
+    if swap is None:
         return patterns
-    choice = options[int(rng.integers(len(options)))]
-    return {choice if i == busiest else i: p for i, p in patterns.items()}
+    old, new = swap
+    return {new if i == old else i: p for i, p in patterns.items()}
+
+
+def _second_section(bar: int, bars: int) -> bool:
+    """Bars of the loop's second section: odd 4-bar phrases, or the second half."""
+    if bars >= 2 * PHRASE_BARS:
+        return (bar // PHRASE_BARS) % 2 == 1
+    return bar >= bars // 2
 
 
 def _fill_bar(
@@ -407,32 +421,36 @@ def _bar_plan(
     amount: float,
     swap: bool,
 ) -> tuple[list[Patterns], set[int]]:
-    """The pattern of every bar, and the bars that start a phrase after a fill."""
+    """The pattern of every bar, and the bars that start a phrase after a fill.
+
+    With `swap`, the loop's second section (see `_second_section`) is re-orchestrated
+    (the drummer moves from hat to ride for the second phrase)."""
     main = dict(groove.levels[level])
     vary = amount > 0
     if vary:
-        main = _swap(main, rng) if swap else main
         main = _mutate(main, rng, amount, steps_per_beat)
         second = _mutate(main, rng, amount * 0.6, steps_per_beat)
     else:
         second = main
+    change = _swap_choice(main, rng) if vary and swap else None
     fill = dict(groove.fill)
-    if vary and fill:
-        fill = {main_name(i, main): p for i, p in fill.items()}
     ends = fill_bars(bars)
     plan: list[Patterns] = []
     after_fill: set[int] = set()
     for bar in range(bars):
+        section = change if _second_section(bar, bars) else None
+        a_bar, b_bar = _rename(main, section), _rename(second, section)
+        bar_fill = {main_name(i, a_bar): p for i, p in fill.items()}
         if bar in ends:
             kinds = FILL_KINDS if level != "low" else LOW_FILL_KINDS
             kind = kinds[int(rng.integers(len(kinds)))] if vary else kinds[0]
             if kind == "none":
-                plan.append(second if bar % 2 else main)
+                plan.append(b_bar if bar % 2 else a_bar)
                 continue
-            plan.append(_fill_bar(main, fill, kind, steps_per_beat, rng))
+            plan.append(_fill_bar(a_bar, bar_fill, kind, steps_per_beat, rng))
             after_fill.add((bar + 1) % bars)
         else:
-            plan.append(second if bar % 2 else main)
+            plan.append(b_bar if bar % 2 else a_bar)
     return plan, after_fill
 
 
@@ -577,7 +595,7 @@ def drum_part(
     # then small ones; variant 0 keeps the main groove with light variation
     change = "none"
     if variant_index > 0 and rng.random() < min(1.0, amount * CHANGE_RATE):
-        swappable = any(i in SWAPS for i in main.levels[level_for(energy)])
+        swappable = any(i in SWAPS for i in main.levels[level_for(energy)]) and spec.bars > 1
         options = ["alternative"] * bool(alternatives) + ["swap"] * swappable
         if options:
             change = options[int(rng.integers(len(options)))]
