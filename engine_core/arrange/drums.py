@@ -157,10 +157,12 @@ SWAPS: dict[str, tuple[str, ...]] = {
 #: Instruments that carry the bottom of a groove (variation moves and adds hits here).
 LOW_DRUMS = frozenset({"kick", "bass_drum", "floor_tom", "conga_low", "timp_root"})
 #: Instruments that take ghost notes.
-GHOST_DRUMS = frozenset({"snare", "conga_mute", "rim", "tom_low", "timp_fifth"})
+GHOST_DRUMS = frozenset({"snare", "conga_mute", "rim", "tom_low"})
 #: How strongly the variance drives each kind of variation.
 CHANGE_RATE = 2.0
 FIRST_VARIANT_SHARE = 0.25
+#: Pitched percussion already follows each variant's chords: it varies its rhythm less.
+PITCHED_SHARE = 0.5
 DROP_RATE = 0.45
 MOVE_RATE = 0.5
 ADD_RATE = 0.2
@@ -609,7 +611,9 @@ def drum_part(
         spec.bars,
         steps_per_beat,
         rng,
-        amount if variant_index > 0 else amount * FIRST_VARIANT_SHARE,
+        amount
+        * (PITCHED_SHARE if stem.pitched else 1.0)
+        * (1.0 if variant_index > 0 else FIRST_VARIANT_SHARE),
         swap=change == "swap",
     )
     crash_bars = after_fill if groove.crash and level != "low" else set()
