@@ -304,7 +304,7 @@ def test_dask_local_cluster_bake_equals_the_local_bake(
     from distributed import LocalCluster
 
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         options = BakeOptions(scheduler=cluster.scheduler_address, engine_factory=CHORALE_ENGINE)
         report = bake_pack(load_pack(reference["pack"]), tmp_path / "out", options)

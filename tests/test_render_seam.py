@@ -61,21 +61,7 @@ def test_generated_loops_are_seamless() -> None:
         assert by_beat.passed, (meta.index, by_beat.to_json())
 
 
-@pytest.mark.parametrize(
-    "cut_bars",
-    [
-        pytest.param(
-            0.3,
-            marks=pytest.mark.xfail(
-                strict=True,
-                reason="with FluidR3 this cut's step (4.7) is within 1.5x of a drum onset at "
-                "one of variant 0's bar lines (3.6), so the bar-relative measure misses it",
-            ),
-        ),
-        0.55,
-        0.8,
-    ],
-)
+@pytest.mark.parametrize("cut_bars", [0.3, 0.55, 0.8])
 def test_a_deliberately_cut_loop_fails(cut_bars: float) -> None:
     variant = band_variants().variants[0]
     meta = variant.meta
