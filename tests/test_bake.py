@@ -27,6 +27,8 @@ from middleware.cli import main
 from middleware.templates.loader import load_pack
 
 
+ROOT = Path(__file__).resolve().parents[1]
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The pack baked once in this process, through a fresh variant cache."""
@@ -502,3 +504,23 @@ def test_godot_layers_and_playlists(reference: dict[str, Path]) -> None:
         "audio/menu/menu_v0.ogg",
         "audio/menu/menu_v1.ogg",
     ]
+
+
+def test_godot_music_scene_plays_the_pack_with_the_addons_baked_player(
+    reference: dict[str, Path],
+) -> None:
+    """`<pack>.music.tscn`: the addon's OstinatoBakedMusic node reading this folder's
+    manifest (layers, stingers with ducking and the director's rules live in the node)."""
+    out = reference["out"] / "tiny"
+    manifest = _manifest(reference["out"])
+    assert manifest["godot"]["player"] == "tiny.music.tscn"
+    scene = _parse_godot(out / "tiny.music.tscn")
+    assert scene.get_sections()[0].header.name == "gd_scene"
+    scripts = {s.header["id"]: s.header["path"] for s in scene.get_sections("ext_resource")}
+    node = scene.find_section("node")
+    assert node.header["type"] == "Node"
+    script = scripts[node.properties["script"].id]
+    assert script == "res://addons/ostinato/ostinato_baked_music.gd"
+    addon_file = ROOT / "bindings" / "godot" / script.removeprefix("res://")
+    assert "class_name OstinatoBakedMusic" in addon_file.read_text(encoding="utf-8")
+    assert (out / node.properties["manifest_path"]) == out / "manifest.json"
