@@ -29,6 +29,7 @@ from middleware.templates.loader import load_pack
 
 ROOT = Path(__file__).resolve().parents[1]
 
+
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """The pack baked once in this process, through a fresh variant cache."""

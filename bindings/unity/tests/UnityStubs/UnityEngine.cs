@@ -23,11 +23,16 @@ namespace UnityEngine
     public sealed class AudioClip : Object
     {
         public static AudioClip Create(string name, int lengthSamples, int channels, int frequency, bool stream) { return null; }
+        public bool SetData(float[] data, int offsetSamples) { return true; }
+        public int samples { get { return 0; } }
+        public int frequency { get { return 48000; } }
+        public int channels { get { return 2; } }
     }
 
     public sealed class AudioSource : Behaviour
     {
         public AudioClip clip;
+        public UnityEngine.Audio.AudioMixerGroup outputAudioMixerGroup;
         public bool loop;
         public float spatialBlend;
         public float volume;
@@ -71,6 +76,10 @@ namespace UnityEngine
 
     public static class Input
     {
+#if ENABLE_INPUT_SYSTEM && !ENABLE_LEGACY_INPUT_MANAGER
+        // Unity throws InvalidOperationException here when only the Input System is active.
+        [Obsolete("UnityEngine.Input throws under the Input System (Active Input Handling: Input System Package)", true)]
+#endif
         public static bool GetKeyDown(KeyCode key) { return false; }
     }
 
@@ -82,6 +91,24 @@ namespace UnityEngine
     [AttributeUsage(AttributeTargets.Field)] public sealed class SerializeField : Attribute { }
     [AttributeUsage(AttributeTargets.Class)] public sealed class AddComponentMenu : Attribute { public AddComponentMenu(string menuName) { } }
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true)] public sealed class RequireComponent : Attribute { public RequireComponent(Type type) { } }
+}
+
+namespace UnityEngine.InputSystem
+{
+    public sealed class KeyControl { public bool wasPressedThisFrame { get { return false; } } }
+    public sealed class Keyboard
+    {
+        public static Keyboard current { get { return null; } }
+        public KeyControl digit1Key { get { return null; } }
+        public KeyControl digit2Key { get { return null; } }
+        public KeyControl digit3Key { get { return null; } }
+        public KeyControl spaceKey { get { return null; } }
+    }
+}
+
+namespace UnityEngine.Audio
+{
+    public class AudioMixerGroup : UnityEngine.Object { }
 }
 
 namespace UnityEngine.Events
