@@ -5,15 +5,31 @@ using System;
 
 namespace UnityEngine
 {
-    public class Object { public string name; }
+    public class Object
+    {
+        public string name;
+        public static void Destroy(Object obj) { }
+    }
     public sealed class GameObject : Object
     {
+        public GameObject() { }
+        public GameObject(string name) { }
+        public Transform transform { get { return null; } }
         public T AddComponent<T>() where T : Component { return null; }
     }
     public class Component : Object
     {
         public GameObject gameObject { get { return null; } }
+        public Transform transform { get { return null; } }
         public T GetComponent<T>() { return default(T); }
+    }
+    public class Transform : Component
+    {
+        public void SetParent(Transform parent, bool worldPositionStays) { }
+    }
+    public static class Resources
+    {
+        public static T Load<T>(string path) where T : Object { return null; }
     }
     public class Behaviour : Component { public bool enabled; }
     public class MonoBehaviour : Behaviour { }
@@ -59,6 +75,7 @@ namespace UnityEngine
     public static class Mathf
     {
         public static float Clamp01(float value) { return value; }
+        public static float Clamp(float value, float min, float max) { return value; }
         public static float Max(float a, float b) { return a > b ? a : b; }
         public static float MoveTowards(float current, float target, float maxDelta) { return target; }
     }
