@@ -583,3 +583,28 @@ def test_realtime_playback_with_automatic_credit(harness: Path, service) -> None
     # block or two read may still be in flight when the harness stops its clock (CI saw
     # 81 of 82 once on a loaded machine)
     assert line["blocks"] >= 70 + 12 - 2
+
+
+def test_package_tests_run_under_mono(tmp_path: Path) -> None:
+    """The package's Tests/ (Unity Test Framework layout) compiled and run with mono, with
+    a minimal NUnit stand-in and runner (Unity brings the real NUnit)."""
+    asmdef = json.loads(
+        (PACKAGE / "Tests" / "Runtime" / "Ostinato.Client.Tests.asmdef").read_text("utf-8")
+    )
+    assert "Ostinato.Core" in asmdef["references"]
+    assert "UNITY_INCLUDE_TESTS" in asmdef["defineConstraints"]
+    core, runner, tests = tmp_path / "core.dll", tmp_path / "runner.exe", tmp_path / "tests.dll"
+    stub = ROOT / "bindings" / "unity" / "tests" / "UnityStubs" / "NUnitLite.cs"
+    for command in (
+        ["-target:library", f"-out:{core}", *map(str, sorted(CORE.rglob("*.cs")))],
+        [f"-out:{runner}", str(stub)],
+        ["-target:library", f"-out:{tests}", f"-r:{core}", f"-r:{runner}",
+         *map(str, sorted((PACKAGE / "Tests").rglob("*.cs")))],
+    ):  # fmt: skip
+        built = subprocess.run(["mcs", "-warnaserror+", *command], capture_output=True, text=True)
+        assert built.returncode == 0, built.stdout + built.stderr
+    ran = subprocess.run(
+        ["mono", str(runner), str(tests)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "TESTS passed=5 failed=0" in ran.stdout
