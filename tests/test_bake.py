@@ -26,7 +26,6 @@ from middleware.bake.manifest import validate_manifest
 from middleware.cli import main
 from middleware.templates.loader import load_pack
 
-
 ROOT = Path(__file__).resolve().parents[1]
 
 
