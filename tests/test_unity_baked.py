@@ -130,6 +130,11 @@ public static class BakedCheck
                 string b = R(env.GainAt(1499));
                 Console.WriteLine("fadeout-twice\t" + a + "\t" + b);
             }
+            else if (f[0] == "automatic")
+            {
+                var p = BakedScheduler.PlanTransition(manifest, f[1], long.Parse(f[2]), long.Parse(f[3]), f[4], 48, start, true);
+                Console.WriteLine("automatic\t" + p.SyncSample + "\t" + p.EnterSample);
+            }
             else if (f[0] == "stemgain")
             {
                 var state = manifest.State(f[1]);
@@ -485,3 +490,13 @@ def test_clips_load_from_the_packs_resources_folder(baked_check: Path, tmp_path:
         "audio/stingers/hit",
         "audio/x/noext",
     ]
+
+
+def test_a_one_shot_hands_over_at_its_end(baked_check: Path, tmp_path: Path) -> None:
+    """One-shots used to play once and stop: the follow-up leaves at the one-shot's end
+    (the director's automatic transition), whatever the rule's sync point says."""
+    results = _run(
+        baked_check, tmp_path, _manifest(_pack()), ["automatic\tfanfare\t5000\t5000\tcalm"]
+    )
+    end = 5000 + _grid("fanfare").loop_samples
+    assert results[0][1:] == [str(end), str(end)]

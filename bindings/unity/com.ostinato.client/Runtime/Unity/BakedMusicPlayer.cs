@@ -58,7 +58,7 @@ namespace Ostinato.Unity
         private BakedManifest _manifest;
         private Voice _current;
         private BakedTransitionPlan _pending;   // planned, sync point still ahead
-        private List<Voice> _pendingOutgoing;
+        private string _held;                   // the state a hold_previous rule remembers
         private double _sessionStartDsp;
         private string _state;
         private long _origin;
@@ -129,6 +129,15 @@ namespace Ostinato.Unity
             }
             else if (_state == name) return null;
             BakedTransitionPlan plan = BakedScheduler.PlanTransition(_manifest, _state, _origin, now, name, _guardSamples, _sessionStartDsp);
+            Execute(plan, target);
+            _pending = plan;
+            return plan;
+        }
+
+        /// <summary>Schedules a planned transition: outgoing fades, filler, the incoming voice, and a one-shot's follow-up.</summary>
+        private void Execute(BakedTransitionPlan plan, BakedState target)
+        {
+            string name = plan.Target;
             var outgoing = new List<Voice>(_voices);
             long outStart = DspSample(plan.SyncDsp);
             long outLength = OutputSamples(plan.OutFadeSamples);
@@ -143,6 +152,7 @@ namespace Ostinato.Unity
                 }
             }
             if (plan.FillerStinger != null) ScheduleStinger(_manifest.Stingers[plan.FillerStinger], plan.SyncDsp, 0.0, 0.0);
+            if (plan.Rule != null && plan.Rule.HoldPrevious) _held = plan.Source;
 
             _variant = BakedScheduler.NextVariant(target.Variants.Count, -1, target.VariantWeights, _random);
             _intensity = target.Intensity;
@@ -152,25 +162,42 @@ namespace Ostinato.Unity
             _state = name;
             _origin = plan.Origin;
             _nextRotation = target.OneShot ? long.MaxValue : BakedScheduler.NextLoopBoundary(_origin, plan.EnterSample + 1, target.LoopSamples);
-            _pending = plan;
-            _pendingOutgoing = outgoing;
-            return plan;
+            if (!target.OneShot) return;
+            // A one-shot hands over to its `next` state (or the state a hold_previous rule
+            // remembered) when it ends, like the director.
+            string follow = target.Next != null && _manifest.States.ContainsKey(target.Next) ? target.Next : _held;
+            if (follow == null) return;
+            _held = null;
+            BakedTransitionPlan next = BakedScheduler.PlanTransition(
+                _manifest, name, plan.Origin, plan.EnterSample, follow, _guardSamples, _sessionStartDsp, true);
+            Execute(next, _manifest.State(follow));
         }
 
+        /// <summary>
+        /// Drops the planned transition (and a one-shot follow-up) that has not started: voices
+        /// not yet playing are removed, fade-outs not yet begun are cancelled, and the music
+        /// playing now goes on as before. A fade already running keeps running.
+        /// </summary>
         private void CancelPending()
         {
-            long now = DspSample(AudioSettings.dspTime);
-            foreach (Voice voice in _pendingOutgoing)
+            double nowDsp = AudioSettings.dspTime;
+            long now = DspSample(nowDsp);
+            foreach (Voice voice in new List<Voice>(_voices))
+                if (voice.StartDsp > nowDsp) StopVoice(voice);
+            Voice previous = null;
+            foreach (Voice voice in _voices)
             {
-                foreach (GainEnvelope envelope in voice.Envelopes) envelope.CancelFadeOutAfter(now);
+                bool resumed = false;
+                foreach (GainEnvelope envelope in voice.Envelopes) resumed |= envelope.CancelFadeOutAfter(now);
+                if (!resumed) continue;
                 voice.EndDsp = double.MaxValue;
                 foreach (AudioSource source in voice.Sources) source.SetScheduledEndTime(double.MaxValue);
+                previous = voice;
             }
-            if (_current != null && _current.StartDsp > AudioSettings.dspTime) StopVoice(_current);
-            Voice previous = _pendingOutgoing.Count > 0 ? _pendingOutgoing[_pendingOutgoing.Count - 1] : null;
             _current = previous;
-            _state = _pending.Source;
+            _state = previous != null ? previous.State : null;
             _origin = previous != null ? previous.Origin : 0;
+            _held = null;
             if (_state != null)
             {
                 BakedState state = _manifest.State(_state);

@@ -51,11 +51,14 @@ namespace Ostinato.Client.Baked
         }
 
         /// <summary>Drops a fade-out that has not started by <paramref name="now"/> (its transition was replaced).</summary>
-        public void CancelFadeOutAfter(long now)
+        public bool CancelFadeOutAfter(long now)
         {
             lock (_lock)
             {
-                if (_outStart != long.MaxValue && _outStart > now) { _outStart = long.MaxValue; _outLength = 1; }
+                if (_outStart == long.MaxValue || _outStart <= now) return false;
+                _outStart = long.MaxValue;
+                _outLength = 1;
+                return true;
             }
         }
 
