@@ -212,10 +212,15 @@ func _run_pending() -> void:
 	var plan := _pending
 	_pending = {}
 	var sync := int(plan["sync"])
+	var kept := []
 	for voice in _voices:
-		if voice["fade_out"] < 0:
+		if voice["player"] == null and int(voice["enter"]) >= sync:
+			continue  # music that would start at or after this transition is dropped
+		if voice["fade_out"] < 0:  # a fade already running keeps running
 			voice["fade_out"] = sync
 			voice["fade_out_length"] = int(plan["out_fade"])
+		kept.append(voice)
+	_voices = kept
 	if plan["filler"] != "":
 		var stinger := Plan.plan_stinger(manifest, "", 0, sync, plan["filler"])
 		stinger["depth"] = 1.0  # a filler plays between the two musics: nothing to duck
