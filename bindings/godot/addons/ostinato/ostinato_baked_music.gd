@@ -282,7 +282,7 @@ func _start_voice(voice: Dictionary) -> void:
 	var player := AudioStreamPlayer.new()
 	player.bus = bus
 	player.volume_db = SILENT_DB
-	player.stream = _state_stream(name)
+	player.stream = _state_stream(name, voice)
 	add_child(player)
 	voice["player"] = player
 	voice["loops"] = 0
@@ -298,7 +298,7 @@ func _start_voice(voice: Dictionary) -> void:
 	if voice == _current:
 		set_intensity(level)
 		state = name
-		state_changed.emit(name, -1)
+		state_changed.emit(name, _variant_of(voice))
 		if not _started:
 			_started = true
 			music_ready.emit()
@@ -306,7 +306,7 @@ func _start_voice(voice: Dictionary) -> void:
 
 ## The state's music: a playlist of its variants in a weighted order (one-shots: one
 ## variant), each variant the AudioStreamSynchronized of its stems or its mix.
-func _state_stream(name: String) -> AudioStream:
+func _state_stream(name: String, voice: Dictionary) -> AudioStream:
 	var state_info: Dictionary = manifest["states"][name]
 	var variants: Array = state_info["variants"]
 	var layers := []
@@ -329,11 +329,14 @@ func _state_stream(name: String) -> AudioStream:
 	if state_info.get("variant_weights") is Array:
 		weights = state_info["variant_weights"]
 	if bool(state_info["one_shot"]) or parts.size() == 1:
-		return parts[Plan.next_variant(parts.size(), -1, weights, _rng.randf())]
+		var only := Plan.next_variant(parts.size(), -1, weights, _rng.randf())
+		voice["order"] = [only]
+		return parts[only]
 	var picks := []
 	for i in rotation_length:
 		picks.append(_rng.randf())
 	var order := Plan.variant_sequence(parts.size(), weights, picks)
+	voice["order"] = order
 	var playlist := AudioStreamPlaylist.new()
 	playlist.loop = true
 	playlist.shuffle = false
@@ -464,7 +467,7 @@ func _emit_beats() -> void:
 			"time_signature_upper": int(grid["beats_per_bar"]),
 			"time_signature_lower": _meter_lower(str(manifest["states"][name]["meter"])),
 			"state": name,
-			"variant": -1,
+			"variant": _variant_of(_current),
 		}
 		beat.emit(_bar, in_bar)
 		beat_info.emit(info)
@@ -475,3 +478,11 @@ func _emit_beats() -> void:
 static func _meter_lower(meter: String) -> int:
 	var parts := meter.split("/")
 	return int(parts[1]) if parts.size() == 2 else 4
+
+
+## The variant a voice plays now: its playlist order, one entry per loop pass.
+static func _variant_of(voice: Dictionary) -> int:
+	var order: Array = voice.get("order", [])
+	if order.is_empty():
+		return -1
+	return int(order[posmod(int(voice.get("loops", 0)), order.size())])
