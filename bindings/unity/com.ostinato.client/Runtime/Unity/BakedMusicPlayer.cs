@@ -38,10 +38,17 @@ namespace Ostinato.Unity
         [Tooltip("Crossfade between two variants of a state at the loop boundary (the service's default).")]
         [SerializeField] private float variantFadeMs = 20f;
 
+        [Header("Events (main thread, when the beat is mixed)")]
+        public BeatEvent onBeat = new BeatEvent();
+        public BeatEvent onBar = new BeatEvent();
+        /// <summary>(state, variant) when a state's music starts.</summary>
+        public StateEvent onStateChanged = new StateEvent();
+
         /// <summary>One variant of a state playing: its sources (one per stem, or the mix), each with its gain envelope.</summary>
         private sealed class Voice
         {
             public string State;
+            public int Variant;
             public long Origin;
             public readonly List<AudioSource> Sources = new List<AudioSource>();
             public readonly List<GainEnvelope> Envelopes = new List<GainEnvelope>();
@@ -68,6 +75,9 @@ namespace Ostinato.Unity
         private System.Random _random;
         private int _guardSamples;
         private int _outputRate;
+        private long _lastBeat = -1;   // session sample of the last beat raised
+        private int _bar = -1;
+        private Voice _announced;      // the voice onStateChanged was raised for
 
         public string CurrentState { get { return _state; } }
         public BakedManifest Manifest { get { return _manifest; } }
@@ -285,7 +295,7 @@ namespace Ostinato.Unity
         private Voice StartVoice(BakedState state, string name, BakedVariant variant, double startDsp, long offsetSamples,
             long fadeInSamples, long origin)
         {
-            var voice = new Voice { State = name, Origin = origin, StartDsp = startDsp };
+            var voice = new Voice { State = name, Variant = variant.Index, Origin = origin, StartDsp = startDsp };
             var files = new List<BakedFile>();
             if (useStems && variant.Stems.Count > 0)
             {
@@ -365,9 +375,51 @@ namespace Ostinato.Unity
                 _current = StartVoice(state, _state, state.Variants[_variant], boundaryDsp, 0, fade, _origin);
                 _nextRotation = boundary + state.LoopSamples;
             }
+            RaiseEvents(dsp);
             // Sources whose fade-out ended are released (their audio stopped on the DSP clock).
             for (int i = _voices.Count - 1; i >= 0; i--)
                 if (_voices[i] != _current && _voices[i].EndDsp + 0.1 < dsp) StopVoice(_voices[i]);
+        }
+
+        /// <summary>Beat, bar and state events for what the DSP clock has reached (at most a frame late).</summary>
+        private void RaiseEvents(double dsp)
+        {
+            Voice voice = null; // the newest music that has started and not ended
+            for (int i = _voices.Count - 1; i >= 0 && voice == null; i--)
+                if (_voices[i].StartDsp <= dsp && _voices[i].EndDsp > dsp) voice = _voices[i];
+            if (voice == null) return;
+            if (_announced != voice && _announced?.State != voice.State)
+                onStateChanged.Invoke(voice.State, voice.Variant);
+            _announced = voice;
+            BakedState state = _manifest.State(voice.State);
+            LoopGrid grid = state.Grid;
+            long heard = BakedTiming.DspToSample(_sessionStartDsp, dsp, _manifest.SampleRate);
+            long from = Math.Max(_lastBeat + 1, BakedTiming.DspToSample(_sessionStartDsp, voice.StartDsp, _manifest.SampleRate));
+            long next = voice.Origin + BakedTiming.NextSyncSample(from - voice.Origin, LeaveAt.NextBeat, grid, 1);
+            while (next <= heard)
+            {
+                long inside = ((next - voice.Origin) % grid.LoopSamples + grid.LoopSamples) % grid.LoopSamples;
+                int index = Array.BinarySearch(grid.BeatSamples, inside);
+                int beat = index < 0 ? 0 : index % grid.BeatsPerBar;
+                if (beat == 0) _bar++;
+                var info = new BeatInfo
+                {
+                    bar = _bar, beat = beat, position = (double)next / _manifest.SampleRate, tempo = state.Bpm,
+                    timeSignatureUpper = grid.BeatsPerBar, timeSignatureLower = MeterLower(state.Meter),
+                    state = voice.State, variant = voice.Variant,
+                };
+                onBeat.Invoke(info);
+                if (beat == 0) onBar.Invoke(info);
+                _lastBeat = next;
+                next = voice.Origin + BakedTiming.NextSyncSample(next + 1 - voice.Origin, LeaveAt.NextBeat, grid, 1);
+            }
+        }
+
+        private static int MeterLower(string meter)
+        {
+            int slash = meter != null ? meter.IndexOf('/') : -1;
+            int lower;
+            return slash > 0 && int.TryParse(meter.Substring(slash + 1), out lower) ? lower : 4;
         }
     }
 }
