@@ -103,6 +103,12 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     alias = SYNONYMS.get(word.lower())
     if alias in names:
         return f", did you mean {alias!r}?"
+    # a choice containing the word ("Piano" -> "Acoustic Grand Piano") beats spelling
+    # likeness ("Piano" -> "Banjo")
+    lowered = word.lower()
+    containing = [n for n in names if lowered and lowered in n.lower()]
+    if containing:
+        return f", did you mean {containing[0]!r}?"
     match = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     return f", did you mean {match[0]!r}?" if match else ""
 
