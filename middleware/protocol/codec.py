@@ -280,6 +280,28 @@ def encode_pcm(header: PcmHeader, data: bytes) -> list[bytes]:
     return [pack(header.to_wire()), data]
 
 
+#: kinds of two-frame stream messages that are not audio (header `type`, data frame empty)
+STREAM_NOTICES: tuple[str, ...] = ("stopping",)
+
+
+def encode_stream_notice(kind: str, stream: int, seq: int) -> list[bytes]:
+    """A notice on the stream (e.g. `stopping`: the service is shutting down): two frames
+    like a block, header `{type: kind, stream, seq}` (`seq`: the next block's number),
+    empty data."""
+    return [pack({"type": kind, "stream": stream, "seq": seq}), b""]
+
+
+def stream_message_type(frames: list[bytes]) -> str | None:
+    """The header `type` of a two-frame stream message (`"pcm"`, `"stopping"`...), or None
+    if the header is not a map with a string `type`."""
+    try:
+        header = unpack(frames[0])
+    except BadMessageError:
+        return None
+    kind = header.get("type") if isinstance(header, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 def decode_pcm(frames: list[bytes]) -> tuple[PcmHeader, bytes]:
     if len(frames) != 2:
         raise BadMessageError("a PCM block has two frames", {"reason": "frames"})
@@ -311,6 +333,8 @@ PUB_TOPICS: tuple[str, ...] = (
     "bridge.fallback",
     "variant.ready",
     "pregen.progress",
+    "cache.damaged",
+    "stopping",
     "error",
 )
 
