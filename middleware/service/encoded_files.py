@@ -39,7 +39,8 @@ def encode_audio(mix: np.ndarray, sample_rate: int, file_format: str) -> bytes:
 
     container, subtype = ENCODINGS[file_format]
     buffer = io.BytesIO()
-    soundfile.write(buffer, np.clip(mix, -1.0, 1.0), sample_rate, format=container, subtype=subtype)
+    safe = np.clip(np.nan_to_num(mix, nan=0.0, posinf=1.0, neginf=-1.0), -1.0, 1.0)
+    soundfile.write(buffer, safe, sample_rate, format=container, subtype=subtype)
     return buffer.getvalue()
 
 

@@ -9,7 +9,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from middleware.errors import UnknownStateError
-from middleware.protocol.errors import BadFieldError, NotReadyError, UnknownVariantError
+from middleware.protocol.errors import (
+    BadFieldError,
+    DamagedError,
+    NotReadyError,
+    UnknownVariantError,
+)
 from middleware.service.encoded_files import EncodedFile
 
 if TYPE_CHECKING:
@@ -27,6 +32,11 @@ async def fetch_chunk(
             {"state": name, "states": sorted([*pack.states, *pack.stingers])},
         )
     variant_set = service.library.variant_set(pack_name, name)
+    if variant_set is None and service.library.damaged(pack_name, name):
+        raise DamagedError(
+            f"the cached audio of {name!r} was damaged; it is being generated again",
+            {"name": name},
+        )
     if variant_set is None:
         raise NotReadyError(f"{name!r} is not generated yet", {"name": name})
     index = body["variant"]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from middleware.protocol.codec import SUPPORTED_VERSIONS, block_bytes
 from middleware.protocol.errors import (
+    DamagedError,
     NoStreamError,
     NotReadyError,
     TooManySessionsError,
@@ -269,6 +270,11 @@ def stinger(
     name = body["name"]
     service.packs[session.pack].stinger(name)  # raises UnknownStingerError
     if service.library.variant_set(session.pack, name) is None:
+        if service.library.damaged(session.pack, name):
+            raise DamagedError(
+                f"the cached audio of stinger {name!r} was damaged; it is being generated again",
+                {"name": name},
+            )
         raise NotReadyError(f"stinger {name!r} is not generated yet", {"name": name})
     return session.player.stinger(name)
 
