@@ -1,0 +1,217 @@
+"""Soak figures of the service (`make soak`): bounded cost per session, whatever a client does.
+
+The service runs in its own process (fantasy_rpg, synthetic audio: no model), the load in
+this one. Each figure is printed beside its baseline from the same run:
+
+- frozen clock: one session sends state events (and a stinger every 10th) back to back
+  with no stream, so its clock never moves. Mean round trip of its first and last 100
+  events, the service's RSS growth, and the p99 of 10 ordinary clients (20 events/s each)
+  while it runs, against the same 10 clients without it.
+- sessions: RSS of the service after N sessions x 10 events, above its idle RSS.
+- pipelining: 10,000 pings sent before reading: replies missing without an explicit error.
+
+`OSTINATO_SOAK_EVENTS` (default 10000) sets the frozen-clock length; CI's bounded version is
+tests/test_service_hardening.py. Timings on a loaded machine are noisy; the ratios (last
+vs first 100, with vs without the misbehaving client) are the figures to read.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import time
+from pathlib import Path
+
+import msgpack
+import numpy as np
+import zmq
+import zmq.asyncio
+
+from benchmarks.bench_service import PACK_DIR, ServerProcess, _run_echo, _synthetic_library
+
+STATES = ("town", "explore", "battle", "victory", "menu")
+ORDINARY_CLIENTS = 10
+EVENT_RATE_HZ = 20.0
+
+
+def _run_soak_service(conn) -> None:
+    from middleware.service.config import ServiceConfig
+    from middleware.service.director_player import director_player_factory
+    from middleware.service.server import Service
+    from middleware.templates.loader import load_pack
+
+    async def serve() -> None:
+        pack = load_pack(PACK_DIR)
+        config = ServiceConfig(
+            bind="tcp://127.0.0.1:*",
+            pub_bind="tcp://127.0.0.1:*",
+            max_sessions=512,
+            max_sessions_per_peer=0,
+            session_timeout_s=120.0,
+        )
+        service = Service([pack], _synthetic_library(pack), director_player_factory, config)
+        await service.start()
+        conn.send(service.endpoint)
+        loop = asyncio.get_running_loop()
+        while (command := await loop.run_in_executor(None, conn.recv)) != "stop":
+            conn.send(command)
+        await service.stop()
+
+    asyncio.run(serve())
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+class _Client:
+    def __init__(self, context: zmq.asyncio.Context, endpoint: str, **options: int) -> None:
+        self.sock = context.socket(zmq.DEALER)
+        self.sock.setsockopt(zmq.LINGER, 0)
+        for name, value in options.items():
+            self.sock.setsockopt(getattr(zmq, name), value)
+        self.sock.connect(endpoint)
+        self.ids = itertools.count(1)
+
+    async def call(self, request_type: str, body: dict) -> tuple[dict, float]:
+        request_id = next(self.ids)
+        started = time.perf_counter()
+        await self.sock.send(msgpack.packb({"v": 1, "id": request_id, "type": request_type,
+                                            "body": body}))  # fmt: skip
+        reply = msgpack.unpackb(await self.sock.recv())
+        return reply, time.perf_counter() - started
+
+
+async def _ordinary(context, endpoint: str, seconds: float, index: int) -> list[float]:
+    client = _Client(context, endpoint)
+    await client.call("hello", {"versions": [1], "client": f"ordinary-{index}"})
+    rtts = []
+    start = time.perf_counter() + index * 0.005
+    for tick in range(int(seconds * EVENT_RATE_HZ)):
+        await asyncio.sleep(max(0.0, start + tick / EVENT_RATE_HZ - time.perf_counter()))
+        reply, rtt = await client.call("event", {"state": ("explore", "battle")[tick % 2]})
+        if reply["ok"]:
+            rtts.append(rtt)
+    client.sock.close(0)
+    return rtts
+
+
+async def _frozen(context, endpoint: str, events: int) -> list[float]:
+    client = _Client(context, endpoint)
+    await client.call("hello", {"versions": [1], "client": "frozen-clock"})
+    rtts = []
+    for number in range(events):
+        _, rtt = await client.call("event", {"state": STATES[number % len(STATES)]})
+        rtts.append(rtt)
+        if number % 10 == 0:
+            await client.call("stinger", {"name": "level_up"})
+    client.sock.close(0)
+    return rtts
+
+
+async def _p99_of_ordinary(endpoint: str, seconds: float) -> float:
+    context = zmq.asyncio.Context()
+    runs = await asyncio.gather(
+        *(_ordinary(context, endpoint, seconds, i) for i in range(ORDINARY_CLIENTS))
+    )
+    context.term()
+    return float(np.percentile([r for run in runs for r in run], 99) * 1000)
+
+
+async def _frozen_with_ordinary(endpoint: str, events: int) -> tuple[list[float], float]:
+    context = zmq.asyncio.Context()
+    frozen = asyncio.create_task(_frozen(context, endpoint, events))
+    ordinary: list[float] = []
+    while not frozen.done():  # ordinary clients in 3 s rounds while the soak lasts
+        runs = await asyncio.gather(
+            *(_ordinary(context, endpoint, 3.0, i) for i in range(ORDINARY_CLIENTS))
+        )
+        ordinary += [r for run in runs for r in run]
+    rtts = await frozen
+    context.term()
+    return rtts, float(np.percentile(ordinary, 99) * 1000)
+
+
+async def _sessions(endpoint: str, count: int) -> None:
+    context = zmq.asyncio.Context()
+    clients = [_Client(context, endpoint) for _ in range(count)]
+    for number, client in enumerate(clients):
+        await client.call("hello", {"versions": [1], "client": f"s{number}"})
+        for state in STATES * 2:
+            await client.call("event", {"state": state})
+    for client in clients:
+        await client.call("bye", {})
+        client.sock.close(0)
+    context.term()
+
+
+async def _pipelined(endpoint: str, pings: int) -> tuple[int, int, int]:
+    context = zmq.asyncio.Context()
+    client = _Client(context, endpoint, SNDHWM=0, RCVHWM=1, RCVBUF=4096)
+    padding = "x" * 1000
+    for number in range(pings):
+        await client.sock.send(msgpack.packb({"v": 1, "id": number + 1, "type": "ping",
+                                              "body": {"t": padding}}))  # fmt: skip
+    ok = overloaded = 0
+    with_reply = set()
+    while await client.sock.poll(5000):
+        reply = msgpack.unpackb(await client.sock.recv())
+        with_reply.add(reply["id"])
+        ok += reply["ok"]
+        overloaded += (not reply["ok"]) and reply["error"]["code"] == "overloaded"
+    client.sock.close(0)
+    context.term()
+    return pings - len(with_reply), ok, overloaded
+
+
+def main() -> None:
+    events = int(os.environ.get("OSTINATO_SOAK_EVENTS", "10000"))
+    with ServerProcess(_run_echo) as echo:
+        echo_p99 = asyncio.run(_p99_of_ordinary(echo.endpoint, 5.0))
+    rows = []
+    with ServerProcess(_run_soak_service) as server:
+        pid = server.process.pid
+        idle_mb = _rss_mb(pid)
+        baseline_p99 = asyncio.run(_p99_of_ordinary(server.endpoint, 5.0))
+        before_mb = _rss_mb(pid)
+        rtts, loaded_p99 = asyncio.run(_frozen_with_ordinary(server.endpoint, events))
+        grown_mb = _rss_mb(pid) - before_mb
+        first, last = np.mean(rtts[:100]) * 1000, np.mean(rtts[-100:]) * 1000
+        rows += [
+            (f"frozen clock: mean event RTT, first 100 of {events}", f"{first:.2f} ms", "—"),
+            (
+                f"frozen clock: mean event RTT, last 100 of {events}",
+                f"{last:.2f} ms",
+                f"{last / first:.2f}x the first 100 (goal <= 2x)",
+            ),
+            ("frozen clock: service RSS growth", f"{grown_mb:.1f} MB", "goal <= 10 MB"),
+            (
+                f"{ORDINARY_CLIENTS} ordinary clients' p99, frozen-clock client present",
+                f"{loaded_p99:.2f} ms",
+                f"{baseline_p99:.2f} ms without it "
+                f"({loaded_p99 / baseline_p99:.2f}x, goal <= 1.5x); echo {echo_p99:.2f} ms",
+            ),
+        ]
+    with ServerProcess(_run_soak_service) as server:
+        pid = server.process.pid
+        time.sleep(0.5)
+        idle_mb = _rss_mb(pid)
+        asyncio.run(_sessions(server.endpoint, 256))
+        above_mb = _rss_mb(pid) - idle_mb
+        rows.append(("256 sessions x 10 events: service RSS above idle",
+                     f"{above_mb:.1f} MB", f"idle {idle_mb:.1f} MB; goal <= 300 MB"))  # fmt: skip
+        missing, ok, overloaded = asyncio.run(_pipelined(server.endpoint, 10_000))
+        rows.append(("10,000 pipelined pings: replies missing", str(missing),
+                     f"{ok} pongs + {overloaded} `overloaded`; goal 0 missing"))  # fmt: skip
+    print("| figure | value | baseline / goal |")
+    print("| --- | --- | --- |")
+    for name, value, baseline in rows:
+        print(f"| {name} | {value} | {baseline} |")
+
+
+if __name__ == "__main__":
+    main()
