@@ -96,6 +96,7 @@ async def _ordinary(context, endpoint: str, seconds: float, index: int) -> list[
         reply, rtt = await client.call("event", {"state": ("explore", "battle")[tick % 2]})
         if reply.get("ok", True):  # the echo server sends the request back
             rtts.append(rtt)
+    await client.call("bye", {})
     client.sock.close(0)
     return rtts
 
@@ -175,11 +176,13 @@ def main() -> None:
     rows = []
     with ServerProcess(_run_soak_service) as server:
         pid = server.process.pid
-        idle_mb = _rss_mb(pid)
         baseline_p99 = asyncio.run(_p99_of_ordinary(server.endpoint, 5.0))
         before_mb = _rss_mb(pid)
-        rtts, loaded_p99 = asyncio.run(_frozen_with_ordinary(server.endpoint, events))
+        context = zmq.asyncio.Context()
+        rtts = asyncio.run(_frozen(context, server.endpoint, events))  # alone: its RSS
+        context.term()
         grown_mb = _rss_mb(pid) - before_mb
+        _, loaded_p99 = asyncio.run(_frozen_with_ordinary(server.endpoint, events))
         first, last = np.mean(rtts[:100]) * 1000, np.mean(rtts[-100:]) * 1000
         rows += [
             (f"frozen clock: mean event RTT, first 100 of {events}", f"{first:.2f} ms", "—"),

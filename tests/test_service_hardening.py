@@ -257,3 +257,25 @@ async def test_stopping_is_announced_on_the_stream_and_on_pub() -> None:
     finally:
         if not stopped:
             await service.stop()
+
+
+# -- protocol leniency, as documented -------------------------------------------------------
+
+
+async def test_extension_types_are_refused_and_nil_body_is_empty() -> None:
+    context = zmq.asyncio.Context()
+    async with make_service() as service:
+        client = RawClient(context, service.endpoint)
+        try:
+            for value in (msgpack.ExtType(5, b"ab"), msgpack.Timestamp(1, 0)):
+                envelope = {"v": 1, "id": 3, "type": "ping", "body": {"t": value}}
+                await client.socket.send(msgpack.packb(envelope))
+                reply = await client.reply()
+                assert reply["ok"] is False and reply["error"]["code"] == "bad_message"
+                assert reply["id"] is None  # the envelope as a whole is refused
+            await client.socket.send(msgpack.packb({"v": 1, "id": 4, "type": "ping", "body": None}))
+            reply = await client.reply()
+            assert reply["ok"] is True and reply["result"]["t"] is None
+        finally:
+            client.close()
+    context.term()
