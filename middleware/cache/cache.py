@@ -24,6 +24,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -399,23 +400,19 @@ class VariantCache:
         verify: bool = True,
         raise_damaged: bool = False,
     ) -> list[Variant] | None:
-        loaded: list[Variant] = []
-        damaged: list[DamagedEntry] = []
-        for row in rows:
-            audio_digest, midi_digest = row[2], row[3]
-            try:
-                loaded.append(self._load_variant(row, verify))
-            except FileNotFoundError:
-                # evicted by another process after the query (a plain miss), or deleted
-                # from under the index (damage)
-                digest = audio_digest if self._is_indexed(audio_digest) else midi_digest
-                if not self._is_indexed(digest):
-                    return None
-                damaged.append(DamagedEntry(state, skey, digest, "missing"))
-            except ValueError as error:
-                digest = midi_digest if "MIDI" in str(error) else audio_digest
-                reason = "truncated" if "truncated" in str(error) else "checksum mismatch"
-                damaged.append(DamagedEntry(state, skey, digest, reason))
+        unchecked = sum(1 for row in rows if verify and row[2] not in self._verified)
+        if unchecked > 1:  # hashing releases the GIL: check a set's files on every core
+            workers = min(unchecked, os.cpu_count() or 1)
+            with ThreadPoolExecutor(workers, thread_name_prefix="cache-check") as pool:
+                outcomes = list(
+                    pool.map(lambda row: self._load_one(row, state, skey, verify), rows)
+                )
+        else:
+            outcomes = [self._load_one(row, state, skey, verify) for row in rows]
+        if any(outcome is None for outcome in outcomes):
+            return None  # evicted by another process after the query: a plain miss
+        loaded = [o for o in outcomes if isinstance(o, Variant)]
+        damaged = [o for o in outcomes if isinstance(o, DamagedEntry)]
         if not damaged:
             return loaded
         for entry in damaged:
@@ -423,6 +420,24 @@ class VariantCache:
         if raise_damaged:
             raise DamagedSetError(damaged)
         return None
+
+    def _load_one(
+        self, row: tuple[Any, ...], state: str, skey: str, verify: bool
+    ) -> Variant | DamagedEntry | None:
+        """A row's variant, or what is wrong with its files (None: evicted meanwhile)."""
+        audio_digest, midi_digest = row[2], row[3]
+        try:
+            return self._load_variant(row, verify)
+        except FileNotFoundError:
+            # evicted by another process after the query (a miss), or deleted under the index
+            digest = audio_digest if self._is_indexed(audio_digest) else midi_digest
+            if not self._is_indexed(digest):
+                return None
+            return DamagedEntry(state, skey, digest, "missing")
+        except ValueError as error:
+            digest = midi_digest if "MIDI" in str(error) else audio_digest
+            reason = "truncated" if "truncated" in str(error) else "checksum mismatch"
+            return DamagedEntry(state, skey, digest, reason)
 
     def _is_indexed(self, digest: str) -> bool:
         return bool(self.index.query("SELECT 1 FROM objects WHERE digest = ?", (digest,)))
