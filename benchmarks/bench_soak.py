@@ -9,6 +9,8 @@ this one. Each figure is printed beside its baseline from the same run:
   while it runs, against the same 10 clients without it.
 - sessions: RSS of the service after N sessions x 10 events, above its idle RSS.
 - pipelining: 10,000 pings sent before reading: replies missing without an explicit error.
+- digest check: mapping fantasy_rpg's start state (its exact size, real cache files) in a
+  fresh process, with the check of its files against their digests, against without.
 
 `OSTINATO_SOAK_EVENTS` (default 10000) sets the frozen-clock length; CI's bounded version is
 tests/test_service_hardening.py. Timings on a loaded machine are noisy; the ratios (last
@@ -28,7 +30,7 @@ import numpy as np
 import zmq
 import zmq.asyncio
 
-from benchmarks.bench_service import PACK_DIR, ServerProcess, _run_echo, _synthetic_library
+from benchmarks.bench_service import PACK_DIR, ROOT, ServerProcess, _run_echo, _synthetic_library
 
 STATES = ("town", "explore", "battle", "victory", "menu")
 ORDINARY_CLIENTS = 10
@@ -182,6 +184,52 @@ async def _pipelined(endpoint: str, pings: int) -> tuple[int, int, int]:
     return pings - len(with_reply), ok, overloaded
 
 
+MAP_START_STATE = """
+import sys, time
+from middleware.cache import EngineKey, VariantCache
+from middleware.templates.loader import load_pack
+pack = load_pack(sys.argv[1])
+cache = VariantCache(sys.argv[2])
+started = time.perf_counter()
+found = cache.get_set(pack.state(pack.start_state), EngineKey("soak", "soak", ""),
+                      verify=sys.argv[3] == "1")
+assert found is not None
+print(time.perf_counter() - started)
+"""
+
+
+def _digest_check() -> tuple[float, float, float]:
+    """(s with the check, s without, MiB of the start state's set), medians of 5 runs."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from middleware.cache import EngineKey, VariantCache
+    from middleware.director.synthetic import synthetic_variant_set
+    from middleware.templates.loader import load_pack
+
+    pack = load_pack(PACK_DIR)
+    state = pack.state(pack.start_state)
+    spec = state.spec
+    with tempfile.TemporaryDirectory() as root:
+        with VariantCache(root) as cache:
+            variant_set = synthetic_variant_set(
+                state.name, bpm=spec.bpm, meter=spec.meter, bars=spec.bars,
+                variants=state.variants, stems={s.name: s.intensity for s in spec.stems},
+            )  # fmt: skip
+            cache.put_set(state, EngineKey("soak", "soak", ""), variant_set)
+            size_mib = cache.size_bytes() / 2**20
+
+        def run(verify: str) -> float:
+            command = [sys.executable, "-c", MAP_START_STATE, str(PACK_DIR), root, verify]
+            out = subprocess.run(command, capture_output=True, text=True, check=True, cwd=ROOT)
+            return float(out.stdout.strip())
+
+        checked = float(np.median([run("1") for _ in range(5)]))
+        unchecked = float(np.median([run("0") for _ in range(5)]))
+    return checked, unchecked, size_mib
+
+
 def main() -> None:
     events = int(os.environ.get("OSTINATO_SOAK_EVENTS", "10000"))
     with ServerProcess(_run_echo) as echo:
@@ -223,6 +271,10 @@ def main() -> None:
         missing, ok, overloaded = asyncio.run(_pipelined(server.endpoint, 10_000))
         rows.append(("10,000 pipelined pings: replies missing", str(missing),
                      f"{ok} pongs + {overloaded} `overloaded`; goal 0 missing"))  # fmt: skip
+    checked, unchecked, size_mib = _digest_check()
+    name = f"map the start state ({size_mib:.0f} MiB) in a fresh process, digests checked"
+    baseline = f"without the check {unchecked * 1000:.1f} ms (warm-start goal: 0.5 s in all)"
+    rows.append((name, f"{checked * 1000:.0f} ms", baseline))
     print("| figure | value | baseline / goal |")
     print("| --- | --- | --- |")
     for name, value, baseline in rows:
