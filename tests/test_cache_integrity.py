@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 import os
+import random
 from pathlib import Path
 
 import numpy as np
@@ -112,9 +113,10 @@ def test_the_cache_evicts_for_free_disk_space_and_refuses_when_it_cannot(tmp_pat
 async def test_the_service_never_serves_damaged_audio_and_regenerates_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A flipped object and a truncated object: the service quarantines both sets,
-    publishes `cache.damaged`, answers `damaged`/`not_ready` (never `internal`), streams
-    only finite samples, and has the scheduler make both sets again by itself."""
+    """Every object of the cache damaged (audio and MIDI; flipped bytes or truncated, at
+    random): the service quarantines every set, answers `damaged`/`not_ready` (never
+    `internal`), streams only finite samples, and has the scheduler make every set again
+    by itself."""
     monkeypatch.setenv("TONE_ENGINE_SECONDS", "0.01")
     pack = load_pack(write_pack(tmp_path / "pack"))
     cache_root = tmp_path / "cache"
@@ -129,8 +131,11 @@ async def test_the_service_never_serves_damaged_audio_and_regenerates_it(
         await _until(lambda: first.library.ready, 120)
     names = list(pack.states)
     flipped, truncated = names[0], names[1]
-    _flip(_audio_files(cache_root, flipped)[0])
-    _truncate(_audio_files(cache_root, truncated)[0])
+    objects = sorted(p for p in (cache_root / "objects").rglob("*") if p.is_file())
+    assert len(objects) >= 8
+    damage = random.Random(7)
+    for path in objects:
+        (_flip if path.suffix == ".npy" and damage.random() < 0.5 else _truncate)(path)
 
     second = service()
     async with second, AsyncClient(second.endpoint) as client:
@@ -152,16 +157,18 @@ async def test_the_service_never_serves_damaged_audio_and_regenerates_it(
         assert codes <= {"ok", "damaged", "not_ready"}, codes
         assert "internal" not in codes
         stats = second.library.stats()
-        assert stats.sets_generated == 2  # both made again, with no operator action
+        assert stats.sets_generated == stats.sets_total == 3  # states and stinger, all
+        # made again with no operator action
         for name in (flipped, truncated):
             reply = await client.request_raw("fetch", {"state": name, "chunk": 0})
             assert reply.ok, reply.error
         status = await client.status()
-        assert status["pregen"]["damaged"] == 2  # (PUB `cache.damaged` went out before we
+        assert status["pregen"]["damaged"] == 3  # (PUB `cache.damaged` went out before we
         assert status["ready"] is True  # could subscribe: damage is found at start)
         assert all(math.isfinite(float(np.abs(block).max())) for block in blocks)
         assert second.stats["internal"] == 0
-    assert len(os.listdir(cache_root / "quarantine")) == 2
+    # each variant's audio was found damaged and quarantined (its MIDI went with it)
+    assert len(os.listdir(cache_root / "quarantine")) == 5
 
 
 async def _until(predicate, timeout_s: float) -> None:
