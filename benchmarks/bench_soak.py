@@ -197,11 +197,13 @@ async def _streaming_client(
     await call("stream_start", {"format": "s16", "block_frames": 1024, "credits": 8})
     started = time.perf_counter()
 
-    async def grant() -> None:  # credit at the playback rate: 4 blocks every 4 block times
+    async def grant() -> None:
+        """Like a player: one credit per block received (8 in flight), paced so the
+        stream never runs more than 8 blocks ahead of real time."""
         granted = 8
         while True:
             await asyncio.sleep(4 * block_s)
-            due = int((time.perf_counter() - started) / block_s) + 8
+            due = min(blocks + 8, int((time.perf_counter() - started) / block_s) + 8)
             if due > granted:
                 await call("credit", {"credits": due - granted})
                 granted = due

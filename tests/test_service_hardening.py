@@ -279,3 +279,51 @@ async def test_extension_types_are_refused_and_nil_body_is_empty() -> None:
         finally:
             client.close()
     context.term()
+
+
+# -- 3. non-finite samples never leave the mixer --------------------------------------------
+
+
+async def test_nan_audio_never_reaches_a_stream_or_a_fetched_file() -> None:
+    """Audio with NaN and inf in it (damage the cache could not see: it happened after the
+    check, in memory) streams as finite float32 and `fetch` encodes it (no `internal`)."""
+    import dataclasses
+
+    import numpy as np
+
+    from engine_core.variant import VariantSet
+    from middleware.service.config import ServiceConfig
+    from middleware.service.director_player import director_player_factory
+    from middleware.service.library import StaticLibrary
+    from middleware.service.server import Service
+    from tests.service_support import synthetic_sets
+
+    pack = fantasy_pack()
+    sets = synthetic_sets(pack)
+    menu = sets[pack.name, "menu"]
+    broken = []
+    for variant in menu.variants:
+        stems = {name: audio.copy() for name, audio in variant.stems.items()}
+        mix = variant.mix.copy()
+        for audio in (*stems.values(), mix):
+            audio[1000:3000] = np.nan
+            audio[5000:5100] = np.inf
+        broken.append(dataclasses.replace(variant, stems=stems, mix=mix))
+    sets[pack.name, "menu"] = VariantSet(menu.state, menu.generation_hash, menu.seed, tuple(broken))
+    config = ServiceConfig(bind="tcp://127.0.0.1:*", pub_bind="tcp://127.0.0.1:*")
+    service = Service([pack], StaticLibrary(sets), director_player_factory, config)
+    async with service, AsyncClient(service.endpoint) as client:
+        await client.hello(subscribe=False)
+        blocks: list[np.ndarray] = []
+        await client.stream_start(
+            lambda h, d: blocks.append(codec.pcm_from_bytes(d, "f32")),
+            pcm_format="f32",
+            block_frames=1024,
+            credits=8,
+        )
+        await _wait_for(lambda: len(blocks) == 8)
+        assert all(np.isfinite(block).all() for block in blocks)
+        assert float(np.abs(np.concatenate(blocks)).max()) > 0.01  # not all silenced
+        reply = await client.request_raw("fetch", {"state": "menu", "format": "wav"})
+        assert reply.ok, reply.error
+        assert service.stats["internal"] == 0

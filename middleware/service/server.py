@@ -202,6 +202,9 @@ class Service:
             return
         if self.outbox.overloaded(routing_id):
             self.stats["overloaded"] += 1
+            overloaded_session = self.sessions.for_route(routing_id)
+            if overloaded_session is not None:
+                overloaded_session.touch()  # a busy client is not an idle one
             waiting = self.outbox.waiting(routing_id)
             error = OverloadedError(
                 f"{waiting} replies are waiting to be read on this connection: read them, "
