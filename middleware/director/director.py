@@ -72,6 +72,25 @@ class _Queued:
     args: dict[str, Any] = field(compare=False)
 
 
+@dataclass(frozen=True)
+class _Scratch:
+    """The buffers rendering works in (allocated once, for the largest block)."""
+
+    mixer: BlockMixer
+    clipper: SoftClipper
+    block: np.ndarray
+    int_scratch: np.ndarray
+
+    @classmethod
+    def make(cls, max_frames: int) -> _Scratch:
+        return cls(
+            BlockMixer(max_frames),
+            SoftClipper(max_frames),
+            np.zeros((max_frames, 2), dtype=np.float32),
+            np.zeros((max_frames, 2), dtype=np.float32),
+        )
+
+
 @dataclass
 class _Pending:
     plan: TransitionPlan
@@ -114,10 +133,9 @@ class Director:
         self._sets: dict[str, VariantSet] = {}
         self._broken: dict[str, DirectorError] = {}  # sets refused by `_check_set`
         self._rotations: dict[str, VariantRotation] = {}
-        self._mixer = BlockMixer(max_block_frames)
-        self._clipper = SoftClipper(max_block_frames)
-        self._block = np.zeros((max_block_frames, 2), dtype=np.float32)
-        self._int_scratch = np.zeros((max_block_frames, 2), dtype=np.float32)
+        self._max_block_frames = max_block_frames
+        self._scratch: _Scratch | None = None  # made by the first render: a director that
+        # never renders (a service session without a stream) holds no mixing buffers
         self._guard = click_guard_samples(sample_rate)
         self._variant_fade = max(self._guard, round(variant_fade_ms * sample_rate / 1000))
         self._duck_ramp = max(1, round(DUCK_RAMP_MS * sample_rate / 1000))
@@ -208,11 +226,11 @@ class Director:
             or out.shape[1] != 2
             or out.dtype != np.float32
             or not out.flags.c_contiguous
-            or not MIN_BLOCK_FRAMES <= out.shape[0] <= self._mixer.max_frames
+            or not MIN_BLOCK_FRAMES <= out.shape[0] <= self._max_block_frames
         ):
             raise DirectorError(
                 f"render needs a C-contiguous float32 (frames, 2) block of {MIN_BLOCK_FRAMES}.."
-                f"{self._mixer.max_frames} frames",
+                f"{self._max_block_frames} frames",
                 {"shape": list(out.shape), "dtype": str(out.dtype)},
             )
         self._poll_waiting()
@@ -228,7 +246,7 @@ class Director:
                 self._emit_beats(position, stop)
             position = stop
         self._position = end
-        self._clipper.process(out)
+        self._buffers().clipper.process(out)
         # Non-finite samples never leave the mixer (damaged audio that slipped past the
         # cache's checksums): one sum, no allocation. NaN and inf propagate into it, and
         # clipped samples cannot add up to an overflow.
@@ -239,9 +257,16 @@ class Director:
 
     def render_int16(self, out: np.ndarray) -> np.ndarray:
         """Like `render`, into an int16 (frames, 2) block (float x 32767, rounded)."""
-        block = self._block[: out.shape[0]]
+        scratch = self._buffers()
+        block = scratch.block[: out.shape[0]]
         self.render(block)
-        return to_int16(block, out, self._int_scratch)
+        return to_int16(block, out, scratch.int_scratch)
+
+    def _buffers(self) -> _Scratch:
+        scratch = self._scratch
+        if scratch is None:
+            scratch = self._scratch = _Scratch.make(self._max_block_frames)
+        return scratch
 
     # ---------------------------------------------------------------- events in time
 
@@ -643,7 +668,7 @@ class Director:
     def _mix(self, out: np.ndarray, sample: int) -> None:
         """Mix session samples `sample ..` into `out`, a flat interleaved segment."""
         values = out.shape[0]
-        mixer = self._mixer
+        mixer = self._buffers().mixer
         intensity_vector = None
         if sample < self._intensity.end_sample:
             self._intensity.fill(mixer.ramp64[:values], mixer.index64, sample)
