@@ -191,8 +191,11 @@ async def _streaming_client(
             return None
         return time.perf_counter() - started if reply["ok"] else None
 
+    phase = out.setdefault("phase", {})
+    phase[index] = "hello"
     reader = asyncio.create_task(read())
     await call("hello", {"versions": [1], "client": f"streamer-{index}"})
+    phase[index] = "stream_start"
     block_s = 1024 / 48000
     await call("stream_start", {"format": "s16", "block_frames": 1024, "credits": 8})
     started = time.perf_counter()
@@ -209,6 +212,7 @@ async def _streaming_client(
                 granted = due
 
     granter = asyncio.create_task(grant())
+    phase[index] = "events"
     period = 1.0 / EVENT_RATE_HZ
     first = time.perf_counter() + (index % 50) * period / 50
     for tick in range(int(seconds * EVENT_RATE_HZ)):
@@ -219,6 +223,7 @@ async def _streaming_client(
         rtt = await call("event", {"state": ("explore", "battle")[tick % 2]})
         out["lost" if rtt is None else "rtts"].append(rtt)
     elapsed = time.perf_counter() - started
+    phase[index] = "closing"
     out["short"].append(max(0, int(elapsed / block_s) - blocks))
     out["blocks"].append(blocks)
     for task in (granter, reader):
@@ -226,15 +231,30 @@ async def _streaming_client(
         with contextlib.suppress(asyncio.CancelledError):
             await task
     sock.close(0)
+    phase[index] = "done"
 
 
 async def _streaming_part(endpoint: str, first: int, clients: int, seconds: float) -> dict:
     context = zmq.asyncio.Context()
-    out: dict[str, list] = {"rtts": [], "lost": [], "short": [], "blocks": [], "skipped": []}
-    await asyncio.gather(
+    out: dict[str, list] = {
+        "rtts": [],
+        "lost": [],
+        "short": [],
+        "blocks": [],
+        "skipped": [],
+        "stuck": [],
+    }
+    clients_done = asyncio.gather(
         *(_streaming_client(context, endpoint, seconds, first + i, out) for i in range(clients))
     )
-    context.term()
+    try:
+        await asyncio.wait_for(clients_done, seconds + 60)
+    except TimeoutError:
+        stuck = {i: p for i, p in out.get("phase", {}).items() if p != "done"}
+        print(f"streaming clients not done after {seconds + 60:.0f} s: {stuck}", flush=True)
+        out["stuck"] = list(stuck)
+    out.pop("phase", None)
+    context.destroy(0)
     return out
 
 
@@ -259,7 +279,14 @@ def _streaming_load(endpoint: str, clients: int, seconds: float) -> dict[str, li
     ]
     for process in processes:
         process.start()
-    merged: dict[str, list] = {"rtts": [], "lost": [], "short": [], "blocks": [], "skipped": []}
+    merged: dict[str, list] = {
+        "rtts": [],
+        "lost": [],
+        "short": [],
+        "blocks": [],
+        "skipped": [],
+        "stuck": [],
+    }
     for _ in processes:
         for key, values in queue.get(timeout=3 * seconds + 120).items():
             merged[key] += values
@@ -395,7 +422,7 @@ def main() -> None:
         rows.append(("the same: blocks short of real time (sum over 100 streams)",
                      str(sum(load["short"])),
                      f"of {sum(load['blocks'])} received; events not sent in time by the "
-                     f"clients themselves: {sum(load['skipped'])}"))  # fmt: skip
+                     f"clients themselves: {sum(load['skipped'])}; clients stuck: {len(load['stuck'])}"))  # fmt: skip
         missing, ok, overloaded = asyncio.run(_pipelined(server.endpoint, 10_000))
         rows.append(("10,000 pipelined pings: replies missing", str(missing),
                      f"{ok} pongs + {overloaded} `overloaded`; goal 0 missing"))  # fmt: skip
