@@ -422,7 +422,8 @@ def main() -> None:
         rows.append(("the same: blocks short of real time (sum over 100 streams)",
                      str(sum(load["short"])),
                      f"of {sum(load['blocks'])} received; events not sent in time by the "
-                     f"clients themselves: {sum(load['skipped'])}; clients stuck: {len(load['stuck'])}"))  # fmt: skip
+                     f"clients themselves: {sum(load['skipped'])}; "
+                     f"clients stuck: {len(load['stuck'])}"))  # fmt: skip
         missing, ok, overloaded = asyncio.run(_pipelined(server.endpoint, 10_000))
         rows.append(("10,000 pipelined pings: replies missing", str(missing),
                      f"{ok} pongs + {overloaded} `overloaded`; goal 0 missing"))  # fmt: skip
