@@ -9,7 +9,7 @@ DEBIAN_PACKAGES := ffmpeg mono-mcs fluid-soundfont-gm
 PYTEST_ARGS ?=
 DATA ?=
 
-.PHONY: demo test lint format train eval bench setup debs clean
+.PHONY: demo test lint format train eval bench soak setup debs clean
 
 setup: $(STAMP) debs
 
@@ -56,6 +56,11 @@ eval: setup
 
 bench: setup
 	$(PY) -m benchmarks.run
+
+# The service's soak figures (frozen clock, 256 sessions, pipelining); CI runs the bounded
+# versions in tests/test_service_hardening.py.
+soak: setup
+	$(PY) -m benchmarks.run soak
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
