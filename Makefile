@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := ffmpeg mono-mcs
+DEBIAN_PACKAGES := ffmpeg mono-mcs chromium chromium-driver
 PYTEST_ARGS ?=
 DATA ?=
 
@@ -21,11 +21,14 @@ $(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# Debian packages: ffmpeg (pydub, the mixer benchmark's baseline), mono (the C# client's tests).
+# Debian packages: ffmpeg (pydub, the mixer benchmark's baseline), mono (the C# client's tests),
+# chromium + chromium-driver (the studio's browser tests drive the system browser headless).
 debs:
 	@missing=""; \
 	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
 	command -v mcs >/dev/null || missing="$$missing mono-mcs"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
