@@ -164,7 +164,7 @@ async def test_an_oversized_request_is_refused_and_the_socket_keeps_working(
         await page.hello()
         huge = json.dumps({"v": 1, "id": 5, "type": "ping", "body": {"t": "x" * 70000}})
         await page.socket.send_str(huge)
-        reply = await page.wait_reply(-1)
+        reply = await page.wait_reply(5)  # named, so the page can match it
         assert reply["error"]["code"] == "too_large"
         assert reply["error"]["detail"]["limit"] == studio.service.config.max_message_bytes
         pong = await page.request("ping", {"t": 1})

@@ -28,23 +28,38 @@ def request_from_text(text: str, *, max_bytes: int) -> bytes:
     Raises `codec.DecodeFailure` (with the id and type when known) for what the service
     would refuse before reading the envelope: oversized or undecodable messages.
     """
-    size = len(text.encode("utf-8"))
-    if size > max_bytes:
-        raise codec.DecodeFailure(
-            TooLargeError(
-                f"request of {size} bytes exceeds the {max_bytes}-byte cap",
-                {"size": size, "limit": max_bytes},
-            ),
-            None,
-            "error",
-        )
     try:
         raw = json.loads(text)
     except ValueError as error:
         raise codec.DecodeFailure(
             BadMessageError("message is not valid JSON", {"reason": str(error)}), None, "error"
         ) from None
+    size = len(text.encode("utf-8"))
+    if size > max_bytes:
+        # the socket's own cap (a few times this one) bounds what was parsed; naming the
+        # request lets the page match the error to it
+        request_id, request_type = _named(raw)
+        raise codec.DecodeFailure(
+            TooLargeError(
+                f"request of {size} bytes exceeds the {max_bytes}-byte cap",
+                {"size": size, "limit": max_bytes},
+            ),
+            request_id,
+            request_type,
+        )
     return codec.pack(raw)
+
+
+def _named(raw: Any) -> tuple[int | None, str]:
+    if not isinstance(raw, dict):
+        return None, "error"
+    request_id = raw.get("id")
+    request_type = raw.get("type")
+    valid_id = isinstance(request_id, int) and not isinstance(request_id, bool)
+    return (
+        request_id if valid_id and 0 <= request_id <= codec.MAX_REQUEST_ID else None,
+        request_type if isinstance(request_type, str) else "error",
+    )
 
 
 def error_text(failure: codec.DecodeFailure) -> str:

@@ -73,6 +73,9 @@ export class LiveAudio {
   receive(header, samples) {
     if (this.stream === null || header.stream !== this.stream) return;
     this.stats.blocksReceived += 1;
+    const now = performance.now();
+    if (this.lastBlockAt !== undefined) this.stats.maxBlockGapMs = Math.max(this.stats.maxBlockGapMs || 0, now - this.lastBlockAt);
+    this.lastBlockAt = now;
     this.stats.framesReceived += header.frames;
     const copy = new Float32Array(samples); // the message's buffer is transferred
     this.node.port.postMessage({ type: "pcm", samples: copy }, [copy.buffer]);
@@ -86,6 +89,8 @@ export class LiveAudio {
       overflows: report.overflows,
       buffered: report.buffered,
       playing: report.playing,
+      underrunTimes: report.underrunTimes,
+      audioTime: report.time,
     });
     if (this.stream === null) return;
     const played = Math.floor((report.framesPlayed - this.playedAtStart) / this.blockFrames);

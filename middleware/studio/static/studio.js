@@ -35,7 +35,7 @@ class StudioPage {
     this.buildControls();
     await this.connect();
     this.bindKeys();
-    requestAnimationFrame(() => this.frame());
+    requestAnimationFrame((time) => this.frame(time));
     document.body.dataset.ready = "true";
   }
 
@@ -49,7 +49,7 @@ class StudioPage {
     this.audio = new LiveAudio(this.link, {
       sampleRate: this.pack.sample_rate,
       blockFrames: Number(params.get("block_frames") || 1024),
-      credits: Number(params.get("credits") || 6),
+      credits: Number(params.get("credits") || 10),
     });
     this.audio.onBlock = (header) => this.block(header);
     this.setStatus("connected");
@@ -219,7 +219,11 @@ class StudioPage {
     }
   }
 
-  frame() {
+  frame(time) {
+    requestAnimationFrame((next) => this.frame(next));
+    // ~20 drawings a second: smooth enough to read, and leaves the CPU to the audio path
+    if (this.lastDraw !== undefined && time - this.lastDraw < 45) return;
+    this.lastDraw = time;
     const playhead = this.audio ? this.audio.audibleSample() : null;
     drawTimeline(document.getElementById("timeline"), this.timeline, playhead);
     this.updateStems();
@@ -234,7 +238,6 @@ class StudioPage {
         `${stats.blocksReceived} blocks · ${(stats.framesPlayed / this.pack.sample_rate).toFixed(1)} s played · ` +
         `${stats.underruns} underruns · ${Math.round((1000 * stats.buffered) / this.pack.sample_rate)} ms buffered`;
     }
-    requestAnimationFrame(() => this.frame());
   }
 }
 

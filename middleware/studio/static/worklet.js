@@ -18,6 +18,7 @@ class StudioPcmPlayer extends AudioWorkletProcessor {
     this.underruns = 0;
     this.overflows = 0;
     this.quanta = 0;
+    this.underrunTimes = []; // audio-clock times of the last underruns (for diagnosis)
     this.port.onmessage = (event) => this.receive(event.data);
   }
 
@@ -66,6 +67,7 @@ class StudioPcmPlayer extends AudioWorkletProcessor {
       done = have;
       if (have < want) {
         this.underruns += 1;
+        this.underrunTimes.push(currentTime);
         this.playing = false; // wait to be primed again
       }
     }
@@ -83,6 +85,8 @@ class StudioPcmPlayer extends AudioWorkletProcessor {
         overflows: this.overflows,
         buffered: this.buffered(),
         playing: this.playing,
+        underrunTimes: this.underrunTimes.slice(-16),
+        time: currentTime,
       });
     }
     return true;

@@ -1,0 +1,176 @@
+"""Ostinato Studio in a real browser: Debian's Chromium, headless, driven by selenium.
+
+A real `ostinato studio` process (ZeroMQ service, scheduler workers, variant cache) serves
+the page; the tests click, drag and type as a designer would and read what the page
+exposes (`window.studio`: the AudioWorklet's counters, the timeline's model, stem gains).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from studio_support import (
+    CHROMEDRIVER,
+    CHROMIUM,
+    StudioProcess,
+    chromium,
+    copy_pack,
+    screenshot_dir,
+    studio_process,
+    wait_until,
+)
+
+from middleware.director.intensity import STEM_EDGE, stem_gain
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
+        reason="needs Debian's chromium and chromium-driver (make setup installs them)",
+    ),
+]
+
+
+@pytest.fixture(scope="module")
+def studio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StudioProcess]:
+    root = tmp_path_factory.mktemp("studio")
+    with studio_process(root, copy_pack(root)) as running:
+        running.wait_ready()
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    with chromium() as driver:
+        yield driver
+
+
+def open_page(browser, studio: StudioProcess) -> None:
+    browser.get(studio.url)
+    wait_until(lambda: browser.execute_script("return document.body.dataset.ready"), 15, "ready")
+
+
+def js(browser, expression: str):
+    return browser.execute_script(f"return {expression}")
+
+
+def click_state(browser, name: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    browser.find_element(By.CSS_SELECTOR, f'button.state[data-state="{name}"]').click()
+
+
+def test_the_page_is_interactive_with_a_button_per_state_and_stinger(browser, studio) -> None:
+    open_page(browser, studio)
+    pack = studio.pack()
+    states = js(browser, "[...document.querySelectorAll('button.state')].map(b => b.dataset.state)")
+    stingers = js(
+        browser, "[...document.querySelectorAll('button.stinger')].map(b => b.textContent)"
+    )
+    assert states == [s["name"] for s in pack["states"]]
+    assert stingers == [s["name"] for s in pack["stingers"]]
+    assert js(browser, "document.body.dataset.status") == "connected"
+    assert js(browser, "studio.errors") == []
+
+
+def test_a_state_change_lands_on_the_planned_bar_and_plays_without_underruns(
+    browser, studio, tmp_path: Path
+) -> None:
+    open_page(browser, studio)
+    click_state(browser, "battle")
+    plan = wait_until(lambda: js(browser, "studio.lastEvent && studio.lastEvent.transition"), 10)
+    assert plan["from"] == "menu" and plan["to"] == "battle" and plan["leave_at"] == "next_bar"
+    started = wait_until(
+        lambda: js(
+            browser,
+            "studio.timeline.transitions.find(t => t.to === 'battle' && t.status === 'started')",
+        ),
+        15,
+        "transition started",
+    )
+    assert started["at_sample"] == plan["at_sample"] == started["started_sample"]
+    bars = js(browser, "studio.timeline.bars")
+    landing = [bar for bar in bars if bar["sample"] == plan["at_sample"]]
+    assert landing and landing[0]["state"] == "battle"  # the bar line the plan named
+
+    # ten seconds of music from the first block the worklet played
+    rate = studio.pack()["sample_rate"]
+    wait_until(lambda: js(browser, "studio.audio.stats.framesPlayed") > 0, 10, "playing")
+    start = js(browser, "studio.audio.stats")
+    wait_until(
+        lambda: js(browser, "studio.audio.stats.framesPlayed") - start["framesPlayed"] >= 10 * rate,
+        40,
+        "10 s played",
+    )
+    stats = js(browser, "studio.audio.stats")
+    assert stats["underruns"] == 0, stats
+    assert stats["overflows"] == 0
+    assert stats["framesReceived"] - start["framesReceived"] >= 10 * rate
+    assert js(browser, "studio.where.state") == "battle"
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "studio.png"))
+
+
+def test_the_intensity_slider_brings_stems_in_and_out(browser, studio) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    open_page(browser, studio)
+    click_state(browser, "battle")
+    wait_until(lambda: js(browser, "studio.where && studio.where.state") == "battle", 15)
+    slider = browser.find_element(By.ID, "intensity")
+    slider.send_keys(Keys.END)
+    wait_until(lambda: js(browser, "studio.where.intensity") == 1.0, 10, "intensity 1")
+    full = wait_until(lambda: js(browser, "studio.stemGains.war_drums === 1 && studio.stemGains"))
+    assert full["horns"] == 1 and full["war_drums"] == 1
+    slider.send_keys(Keys.HOME)
+    wait_until(lambda: js(browser, "studio.where.intensity") == 0.0, 10, "intensity 0")
+    quiet = wait_until(lambda: js(browser, "studio.stemGains.horns === 0 && studio.stemGains"))
+    assert quiet["war_drums"] == 0 and quiet["low_brass"] == 0 and quiet["ostinato"] == 1
+    silent = js(browser, "[...document.querySelectorAll('.stem.silent')].map(e => e.dataset.stem)")
+    assert set(silent) == {"horns", "low_brass", "war_drums"}
+
+
+def test_the_pages_stem_gains_are_the_directors(browser, studio) -> None:
+    open_page(browser, studio)
+    for low, high in [(0.0, 1.0), (0.35, 1.0), (0.8, 1.0), (0.0, 0.5), (0.2, 0.6)]:
+        for step in range(21):
+            level = step / 20
+            page = js(browser, f"studioStemGain({level}, {low}, {high}, {STEM_EDGE})")
+            assert page == pytest.approx(stem_gain(level, low, high), abs=1e-12)
+
+
+def test_keys_choose_states_and_space_stops(browser, studio) -> None:
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, studio)
+    states = [s["name"] for s in studio.pack()["states"]]
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys("6")  # the sixth state
+    wait_until(lambda: js(browser, "studio.where && studio.where.state") == states[5], 15)
+    body.send_keys(" ")
+    wait_until(lambda: js(browser, "document.body.dataset.playing") == "false", 5, "stopped")
+    blocks = js(browser, "studio.audio.stats.blocksReceived")
+    time.sleep(0.5)
+    assert js(browser, "studio.audio.stats.blocksReceived") == blocks  # the stream stopped
+    body.send_keys(" ")
+    wait_until(lambda: js(browser, "studio.audio.stats.blocksReceived") > blocks, 5, "resumed")
+
+
+def test_bad_input_from_the_page_gets_the_services_structured_errors(browser, studio) -> None:
+    open_page(browser, studio)
+    error = browser.execute_async_script(
+        "const done = arguments[0];"
+        "studio.link.request('event', {state: 'dungeon'}).then(() => done(null), e => done(e.wire))"
+    )
+    assert error["code"] == "unknown_state" and "battle" in error["detail"]["states"]
+    too_large = browser.execute_async_script(
+        "const done = arguments[0];"
+        "studio.link.request('ping', {t: 'x'.repeat(100000)}).then(() => done(null),"
+        " e => done(e.wire));"
+        "setTimeout(() => done('no reply'), 5000)"
+    )
+    assert too_large is not None and too_large != "no reply"
+    assert too_large["code"] == "too_large"
