@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from studio_support import (
@@ -174,3 +175,110 @@ def test_bad_input_from_the_page_gets_the_services_structured_errors(browser, st
     )
     assert too_large is not None and too_large != "no reply"
     assert too_large["code"] == "too_large"
+
+
+def _open_panel(browser, tab: str, state: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    Select(browser.find_element(By.ID, "panel-state")).select_by_value(state)
+    browser.find_element(By.CSS_SELECTOR, f'#tabs button[data-tab="{tab}"]').click()
+
+
+def _type_into(browser, selector: str, text: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    field = wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, selector), 10, selector)[0]
+    field.clear()
+    field.send_keys(text)
+
+
+def test_an_invalid_field_is_refused_inline_and_nothing_is_written(browser, studio) -> None:
+    from selenium.webdriver.common.by import By
+
+    file = studio.pack_dir / "town.toml"
+    before = file.read_bytes()
+    open_page(browser, studio)
+    _open_panel(browser, "editor", "town")
+    _type_into(browser, "#editor [name=bpm]", "900")
+    browser.find_element(By.ID, "save").click()
+    result = wait_until(lambda: js(browser, "studio.editor.lastSave"), 10, "save answered")
+    assert result["ok"] is False and result["error"]["code"] == "bad_template"
+    inline = js(browser, "document.querySelector('.field[data-key=bpm] .problem').textContent")
+    assert "900" in inline and "20 to 300" in inline
+    assert js(
+        browser, "document.querySelector('.field[data-key=bpm]').classList.contains('invalid')"
+    )
+    assert file.read_bytes() == before
+
+
+def test_saving_a_field_keeps_comments_changes_the_hash_and_the_new_variants_play(
+    browser, studio, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    file = studio.pack_dir / "town.toml"
+    comments = [line for line in file.read_text().splitlines() if "#" in line]
+    old_hash = next(s for s in studio.pack()["states"] if s["name"] == "town")["generation_hash"]
+    open_page(browser, studio)
+    click_state(browser, "town")
+    wait_until(lambda: js(browser, "studio.where && studio.where.state") == "town", 20)
+    _open_panel(browser, "editor", "town")
+    _type_into(browser, "#editor [name=bpm]", "96")
+    browser.find_element(By.ID, "save").click()
+    saved = wait_until(lambda: js(browser, "studio.editor.lastSave"), 15, "saved")
+    assert saved["ok"], saved
+    assert saved["old_hash"] == old_hash != saved["new_hash"]
+
+    text = file.read_text()
+    assert "bpm = 96\n" in text
+    assert [line for line in text.splitlines() if "#" in line] == comments
+    view = next(s for s in studio.pack()["states"] if s["name"] == "town")
+    assert view["bpm"] == 96 and view["generation_hash"] == saved["new_hash"]
+
+    # the scheduler regenerates town; the page starts a new session that plays it
+    wait_until(lambda: js(browser, "studio.sessions") >= 2, 60, "new session")
+    bar_samples = 2 * 60 * 48000 // 96  # 6/8: two dotted-quarter beats a bar
+    wait_until(lambda: len(js(browser, "studio.timeline.bars")) >= 3, 20, "bars")
+    bars = js(browser, "studio.timeline.bars")
+    assert all(bar["state"] == "town" for bar in bars)
+    assert [b["sample"] for b in bars[:3]] == [0, bar_samples, 2 * bar_samples]
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "studio_editor.png"))
+
+
+def test_the_gallery_shows_each_cached_variant_and_plays_one_solo(browser, studio) -> None:
+    open_page(browser, studio)
+    _open_panel(browser, "gallery", "battle")
+    wait_until(lambda: js(browser, "document.querySelectorAll('#gallery .variant').length"), 10)
+    data = js(browser, "studio.gallery.data")
+    battle = next(s for s in studio.pack()["states"] if s["name"] == "battle")
+    assert len(data["variants"]) == battle["variants"]
+    first = data["variants"][0]
+    assert set(first["notes"]) == {s["name"] for s in battle["stems"]}  # a roll per stem
+    assert len(first["waveform"]["max"]) == 480 and max(first["waveform"]["max"]) > 0
+    # mute the drums, then play variant 1 solo: the page asks for the other stems' mix
+    js(browser, "document.querySelector('#gallery input[data-stem=drums]').click()")
+    js(browser, "document.querySelector('#gallery .variant[data-variant=\"1\"] button').click()")
+    source = wait_until(lambda: js(browser, "studio.gallery.audio.src"), 5)
+    assert "/api/audio/battle/1?stems=" in source
+    chosen = set(unquote(source.split("stems=")[1]).split(","))
+    assert chosen == {s["name"] for s in battle["stems"]} - {"drums"}
+    wait_until(lambda: js(browser, "studio.gallery.audio.readyState") >= 2, 10, "audio loaded")
+
+
+def test_the_matrix_shows_each_rule_and_tries_a_transition(browser, studio) -> None:
+    open_page(browser, studio)
+    _open_panel(browser, "matrix", "menu")
+    cell = "#matrix td[data-from=town][data-to=explore]"
+    rule = wait_until(lambda: js(browser, f"document.querySelector('{cell} .rule').textContent"))
+    assert rule.startswith("next_phrase · cross 2 bars")
+    js(browser, f"document.querySelector('{cell} button').click()")
+    started = wait_until(
+        lambda: js(
+            browser,
+            "studio.timeline.transitions.find(t => t.to === 'explore' && t.status === 'started')",
+        ),
+        60,
+        "town -> explore started",
+    )
+    assert started["from"] == "town" and started["leave_at"] == "next_phrase"

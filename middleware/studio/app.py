@@ -165,7 +165,3 @@ def _static_file(name: str) -> web.StreamResponse:
         raise web.HTTPNotFound()
     headers = {"Cache-Control": "no-cache"}
     return web.FileResponse(Path(str(entry)), headers=headers)
-
-
-def error_response(error: OstinatoError, status: int = 400) -> web.Response:
-    return web.json_response({"ok": False, "error": error.to_wire()}, status=status)

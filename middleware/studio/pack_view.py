@@ -21,10 +21,14 @@ def note_name(midi: int) -> str:
 
 
 def stem_view(stem: StemSpec) -> dict[str, Any]:
+    from engine_core.arrange.instruments import program_names
+
+    kit = stem.role in ("drums", "percussion") and not getattr(stem, "pitched", False)
     return {
         "name": stem.name,
         "role": stem.role,
         "program": stem.program,
+        "instrument": None if kit else program_names()[stem.program],
         "register": [note_name(stem.register[0]), note_name(stem.register[1])],
         "intensity": [float(stem.intensity[0]), float(stem.intensity[1])],
         "gain_db": float(stem.gain_db),

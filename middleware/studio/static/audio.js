@@ -37,7 +37,7 @@ export class LiveAudio {
       numberOfInputs: 0,
       numberOfOutputs: 1,
       outputChannelCount: [2],
-      processorOptions: { bufferSeconds: 4, primeFrames: 2 * this.blockFrames },
+      processorOptions: { bufferSeconds: 4, primeFrames: 4 * this.blockFrames },
     });
     this.node.port.onmessage = (event) => this.workletReport(event.data);
     this.node.connect(this.context.destination);

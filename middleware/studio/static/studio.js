@@ -1,7 +1,10 @@
 // Ostinato Studio: the page's main module (plain ES modules, no build step, no network
 // beyond the studio's own loopback server).
 import { LiveAudio } from "./audio.js";
+import { StateEditor } from "./editor.js";
+import { Gallery } from "./gallery.js";
 import { Link, RemoteError } from "./link.js";
+import { renderMatrix } from "./matrix.js";
 import { TimelineModel, drawTimeline } from "./timeline.js";
 
 const params = new URLSearchParams(location.search);
@@ -33,6 +36,9 @@ class StudioPage {
     document.getElementById("pack-name").textContent = this.pack.pack;
     this.timeline = new TimelineModel(this.pack.sample_rate, this.pack.states.map((s) => s.name));
     this.buildControls();
+    this.editor = new StateEditor(this, document.getElementById("editor"));
+    this.gallery = new Gallery(this, document.getElementById("gallery"));
+    this.buildTabs();
     await this.connect();
     this.bindKeys();
     requestAnimationFrame((time) => this.frame(time));
@@ -53,9 +59,68 @@ class StudioPage {
     });
     this.audio.onBlock = (header) => this.block(header);
     this.setStatus("connected");
+    this.sessions = (this.sessions || 0) + 1;
+    if (this.heartbeat) clearInterval(this.heartbeat);
     this.heartbeat = setInterval(() => {
       if (performance.now() - this.link.lastSent > 1000) this.link.request("ping", { t: null }).catch(() => {});
     }, 1000);
+  }
+
+  // A new session on the pack as it is now (after an edit or a re-roll): the new
+  // director hears the new variants. Playback resumes in the state it was heading to.
+  async renewSession() {
+    const wasPlaying = this.audio && this.audio.stream !== null;
+    const state = this.target || (this.where && this.where.state);
+    if (wasPlaying) await this.audio.stop();
+    await this.link.request("bye");
+    this.pack = await (await fetch("/api/pack")).json();
+    this.timeline = new TimelineModel(this.pack.sample_rate, this.pack.states.map((s) => s.name));
+    this.where = null;
+    await this.link.helloFor(this.pack.pack);
+    this.sessions += 1;
+    if (state) await this.link.request("event", { state, intensity: null, params: {} });
+    if (wasPlaying) await this.audio.start();
+    renderMatrix(this, document.getElementById("matrix"));
+  }
+
+  async tryTransition(source, target) {
+    try {
+      await this.play();
+      if (!this.where || this.where.state !== source) {
+        await this.goTo(source);
+        const deadline = performance.now() + 30000;
+        while ((!this.where || this.where.state !== source) && performance.now() < deadline) {
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
+      }
+      await this.goTo(target);
+    } catch (error) {
+      this.showError(error);
+    }
+  }
+
+  buildTabs() {
+    const tabs = document.querySelectorAll("#tabs button");
+    const show = (name) => {
+      for (const button of tabs) button.classList.toggle("active", button.dataset.tab === name);
+      for (const panel of document.querySelectorAll(".panel")) panel.hidden = panel.id !== name;
+      const state = (this.where && this.where.state) || this.pack.start_state;
+      const chosen = document.getElementById("panel-state").value || state;
+      if (name === "editor") this.editor.open(chosen).catch((error) => this.showError(error));
+      if (name === "gallery") this.gallery.open(chosen).catch((error) => this.showError(error));
+      if (name === "matrix") renderMatrix(this, document.getElementById("matrix"));
+      this.tab = name;
+    };
+    for (const button of tabs) button.onclick = () => show(button.dataset.tab);
+    const select = document.getElementById("panel-state");
+    for (const state of this.pack.states) {
+      const option = document.createElement("option");
+      option.value = option.textContent = state.name;
+      select.appendChild(option);
+    }
+    select.value = this.pack.start_state;
+    select.onchange = () => show(this.tab || "editor");
+    this.showTab = show;
   }
 
   setStatus(text) {
@@ -182,7 +247,10 @@ class StudioPage {
   note(topic, body) {
     this.notes += 1;
     this.timeline.note(topic, body);
-    if (topic === "variant.ready" || topic === "pregen.progress") this.progress(topic, body);
+    if (topic === "variant.ready" || topic === "pregen.progress") {
+      this.progress(topic, body);
+      this.editor.progress(topic, body);
+    }
   }
 
   progress(topic, body) {
