@@ -107,16 +107,25 @@ def _set(table: Any, key: str, value: Any) -> None:
     table[key] = value
 
 
-def save_state(pack: TemplatePack, name: str, change: Mapping[str, Any]) -> SavedState:
-    """Apply `change` to state `name`, validate the whole pack, and write the file.
+@dataclass(frozen=True)
+class PendingSave:
+    """A validated change, not written yet."""
 
-    Raises `TemplateError` (the loader's problems) or `BadChangeError`; then nothing is
-    written. Returns the reloaded pack and state.
+    pack: TemplatePack
+    state: str
+    file: Path
+    text: str
+
+
+def check_change(pack: TemplatePack, name: str, change: Mapping[str, Any]) -> PendingSave:
+    """Apply `change` to state `name` in memory and validate the whole pack with it.
+
+    Raises `TemplateError` (the loader's problems, naming the designer's files) or
+    `BadChangeError`. Nothing is written.
     """
-    old_hash = pack.state(name).generation_hash
+    pack.state(name)
     file, prefix = state_file(pack, name)
-    text = file.read_text(encoding="utf-8")
-    new_text = apply_change(text, prefix, change)
+    new_text = apply_change(file.read_text(encoding="utf-8"), prefix, change)
     with tempfile.TemporaryDirectory(prefix="ostinato-edit-") as scratch:
         copy = Path(scratch) / pack.root.name
         shutil.copytree(pack.root, copy)
@@ -125,11 +134,23 @@ def save_state(pack: TemplatePack, name: str, change: Mapping[str, Any]) -> Save
             load_pack(copy)
         except TemplateError as error:
             raise TemplateError([_relocated(p, copy, pack.root) for p in error.problems]) from None
+    return PendingSave(pack, name, file, new_text)
+
+
+def write_change(pending: PendingSave) -> SavedState:
+    """Write a checked change (temporary file renamed over the original); reload the pack."""
+    old_hash = pending.pack.state(pending.state).generation_hash
+    file = pending.file
     temp = file.with_name(f".{file.name}.studio-tmp")
-    temp.write_text(new_text, encoding="utf-8")
+    temp.write_text(pending.text, encoding="utf-8")
     os.replace(temp, file)
-    fresh = load_pack(pack.root)
-    return SavedState(fresh, fresh.state(name), file, old_hash)
+    fresh = load_pack(pending.pack.root)
+    return SavedState(fresh, fresh.state(pending.state), file, old_hash)
+
+
+def save_state(pack: TemplatePack, name: str, change: Mapping[str, Any]) -> SavedState:
+    """Check `change` to state `name` against the whole pack, then write it."""
+    return write_change(check_change(pack, name, change))
 
 
 def _relocated(problem: TemplateProblem, scratch: Path, root: Path) -> TemplateProblem:

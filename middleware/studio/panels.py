@@ -19,7 +19,7 @@ from engine_core.errors import OstinatoError
 from middleware.errors import TemplateError, UnknownStateError
 from middleware.protocol.errors import BadMessageError, TooLargeError
 from middleware.studio import service_link
-from middleware.studio.editor import save_state
+from middleware.studio.editor import check_change, write_change
 from middleware.studio.gallery import variant_gallery, variant_wav
 from middleware.studio.pack_view import state_view
 
@@ -87,7 +87,9 @@ class Panels:
         studio = self.studio
         async with self._saving:
             loop = asyncio.get_running_loop()
-            saved = await loop.run_in_executor(None, save_state, studio.pack, name, change)
+            pending = await loop.run_in_executor(None, check_change, studio.pack, name, change)
+            service_link.check_can_regenerate(studio.service)  # before anything is written
+            saved = await loop.run_in_executor(None, write_change, pending)
             await service_link.regenerate(studio.service, saved.pack, saved.state)
         result = {
             "ok": True,

@@ -58,6 +58,16 @@ def library_of(service: Service) -> CachedLibrary:
     return library
 
 
+def check_can_regenerate(service: Service) -> None:
+    """Raise `RegenerationUnavailableError` unless `regenerate` can work (checked before
+    a file is written, so a save never leaves a file its music does not follow)."""
+    library = library_of(service)
+    if not library.pregenerate:
+        raise RegenerationUnavailableError(
+            "the studio was started with --no-pregen: it cannot generate"
+        )
+
+
 async def regenerate(service: Service, pack: TemplatePack, state: StateTemplate) -> None:
     """Serve `pack` (which holds `state` as edited or re-seeded) and have the scheduler
     make `state`'s set; `variant.ready` is published when it is in the cache.
@@ -65,12 +75,8 @@ async def regenerate(service: Service, pack: TemplatePack, state: StateTemplate)
     New sessions get the new pack; sessions already playing the state keep its old set
     (their director holds it) until the page starts a new session on `variant.ready`.
     """
+    check_can_regenerate(service)
     library = library_of(service)
-    if not library.pregenerate:
-        raise RegenerationUnavailableError(
-            "the studio was started with --no-pregen: it cannot generate",
-            {"state": state.name},
-        )
     key = (pack.name, state.name)
     service.packs[pack.name] = pack
     library.packs[pack.name] = pack
