@@ -97,6 +97,22 @@ def test_a_state_change_lands_on_the_planned_bar_and_plays_without_underruns(
     landing = [bar for bar in bars if bar["sample"] == plan["at_sample"]]
     assert landing and landing[0]["state"] == "battle"  # the bar line the plan named
 
+    # a stinger button: planned on the next beat, drawn on the timeline
+    from selenium.webdriver.common.by import By
+
+    browser.find_element(By.CSS_SELECTOR, 'button.stinger[data-stinger="level_up"]').click()
+    stinger = wait_until(lambda: js(browser, "studio.timeline.stingers[0]"), 10, "stinger")
+    assert stinger["name"] == "level_up" and stinger["sync"] == "next_beat"
+    wait_until(
+        lambda: js(
+            browser, f"studio.timeline.beats.some(b => b.sample === {stinger['at_sample']})"
+        ),
+        10,
+        "the stinger's beat",
+    )
+    time.sleep(1.5)  # let the picture show both sides of the transition
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "studio.png"))
+
     # ten seconds of music from the first block the worklet played
     rate = studio.pack()["sample_rate"]
     wait_until(lambda: js(browser, "studio.audio.stats.framesPlayed") > 0, 10, "playing")
@@ -111,7 +127,6 @@ def test_a_state_change_lands_on_the_planned_bar_and_plays_without_underruns(
     assert stats["overflows"] == 0
     assert stats["framesReceived"] - start["framesReceived"] >= 10 * rate
     assert js(browser, "studio.where.state") == "battle"
-    browser.save_screenshot(str(screenshot_dir(tmp_path) / "studio.png"))
 
 
 def test_the_intensity_slider_brings_stems_in_and_out(browser, studio) -> None:

@@ -7,6 +7,7 @@ playback state never comes from here (the page hears and sees it on the WebSocke
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from engine_core.spec import StemSpec
@@ -40,7 +41,7 @@ def state_view(state: StateTemplate, ready: int) -> dict[str, Any]:
     spec = state.spec
     return {
         "name": state.name,
-        "file": state.source_file,
+        "file": Path(state.source_file).name,
         "description": state.description,
         "prompt": spec.prompt.strip(),
         "tags": list(spec.tags),

@@ -94,7 +94,7 @@ class Panels:
         result = {
             "ok": True,
             "state": name,
-            "file": str(saved.file),
+            "file": saved.file.name,
             "old_hash": saved.old_hash,
             "new_hash": saved.state.generation_hash,
             "seed": saved.state.seed,
