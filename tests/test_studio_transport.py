@@ -213,3 +213,20 @@ def test_pcm_messages_align_samples_on_four_bytes() -> None:
         decoded, data = wire.read_pcm_message(message)
         assert decoded["state"] == state and data == b"\x00" * 32
         assert (len(message) - len(data)) % 4 == 0
+
+
+def test_the_studio_does_not_import_the_model() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = (
+        "import sys, middleware.cli.studio_cmd, middleware.studio.app, "
+        "middleware.studio.editor, middleware.studio.gallery; print(sorted(m for m in "
+        "('torch', 'music21', 'sentence_transformers', 'selenium') if m in sys.modules))"
+    )
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True
+    )
+    assert result.stdout.strip() == "[]"
