@@ -297,3 +297,47 @@ def test_the_matrix_shows_each_rule_and_tries_a_transition(browser, studio) -> N
         "town -> explore started",
     )
     assert started["from"] == "town" and started["leave_at"] == "next_phrase"
+
+
+def test_a_rule_edited_in_the_matrix_is_saved_and_followed(browser, studio) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    pack_toml = studio.pack_dir / "pack.toml"
+    comments = [line for line in pack_toml.read_text().splitlines() if "#" in line]
+    open_page(browser, studio)
+    _open_panel(browser, "matrix", "menu")
+    cell = '#matrix td[data-from="explore"][data-to="menu"]'
+    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, cell), 10)
+    browser.find_element(By.CSS_SELECTOR, f"{cell} button.edit").click()
+    Select(browser.find_element(By.CSS_SELECTOR, f"{cell} select[name=leave_at]")).select_by_value(
+        "next_beat"
+    )
+    Select(browser.find_element(By.CSS_SELECTOR, f"{cell} select[name=fade]")).select_by_value(
+        "out"
+    )
+    browser.find_element(By.CSS_SELECTOR, f"{cell} button.save-rule").click()
+    saved = wait_until(lambda: js(browser, "studio.lastRuleSave"), 10, "rule saved")
+    assert saved["ok"], saved
+    assert saved["rule"]["leave_at"] == "next_beat" and saved["rule"]["fade"] == "out"
+    text = pack_toml.read_text()
+    assert (
+        '[transitions."explore -> menu"]\nleave_at = "next_beat"\nenter_at = "start"\nfade = "out"'
+        in text
+    )
+    assert [line for line in text.splitlines() if "#" in line] == comments
+    shown = f"document.querySelector('{cell} .rule')"
+    rule = wait_until(lambda: js(browser, f"{shown} && {shown}.textContent"))
+    assert rule.startswith("next_beat · out")
+    # the live session follows the new rule
+    js(browser, f"document.querySelector('{cell} button.try').click()")
+    started = wait_until(
+        lambda: js(
+            browser,
+            "studio.timeline.transitions.find(t => t.from === 'explore' && t.to === 'menu'"
+            " && t.status === 'started')",
+        ),
+        60,
+        "explore -> menu started",
+    )
+    assert started["leave_at"] == "next_beat" and started["fade"] == "out"

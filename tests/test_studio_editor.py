@@ -130,3 +130,24 @@ async def test_saving_without_a_scheduler_says_so(studio: Studio, pack_dir: Path
     # this studio serves fixed audio: it says it cannot regenerate and writes nothing
     assert payload["error"]["code"] == "not_available"
     assert (pack_dir / "town.toml").read_text() == before
+
+
+def test_a_rule_change_keeps_pack_toml_comments_and_validates(pack_dir: Path) -> None:
+    from middleware.studio.editor import check_rule_change, write_pack_file
+
+    pack = load_pack(pack_dir)
+    before = (pack_dir / "pack.toml").read_text()
+    with pytest.raises(TemplateError) as refused:
+        check_rule_change(pack, "town", "battle", {"fade_length": "a while"})
+    assert refused.value.problems[0].key == 'transitions."town -> battle".fade_length'
+    assert (pack_dir / "pack.toml").read_text() == before
+    fresh = write_pack_file(check_rule_change(pack, "town", "explore", {"leave_at": "next_bar"}))
+    after = (pack_dir / "pack.toml").read_text()
+    assert [line for line in after.splitlines() if "#" in line] == [
+        line for line in before.splitlines() if "#" in line
+    ]
+    assert fresh.transition("town", "explore").leave_at == "next_bar"
+    assert (
+        fresh.transition("town", "explore").fade_length
+        == pack.transition("town", "explore").fade_length
+    )

@@ -25,7 +25,7 @@ from tomlkit.items import Table
 from middleware.errors import TemplateError, TemplateProblem
 from middleware.studio.errors import StudioError
 from middleware.templates.loader import PACK_FILE, load_pack
-from middleware.templates.model import StateTemplate, TemplatePack
+from middleware.templates.model import StateTemplate, TemplatePack, TransitionRule
 
 #: fields of a state the page may change, and of each of its stems
 STATE_FIELDS = ("prompt", "tags", "bpm", "key", "meter", "bars", "energy", "seed")
@@ -112,7 +112,7 @@ class PendingSave:
     """A validated change, not written yet."""
 
     pack: TemplatePack
-    state: str
+    state: str  # the state edited ("" for a change to pack.toml's rules)
     file: Path
     text: str
 
@@ -126,6 +126,12 @@ def check_change(pack: TemplatePack, name: str, change: Mapping[str, Any]) -> Pe
     pack.state(name)
     file, prefix = state_file(pack, name)
     new_text = apply_change(file.read_text(encoding="utf-8"), prefix, change)
+    _validate(pack, file, new_text)
+    return PendingSave(pack, name, file, new_text)
+
+
+def _validate(pack: TemplatePack, file: Path, new_text: str) -> None:
+    """Load the pack with `file` replaced by `new_text`, on a scratch copy."""
     with tempfile.TemporaryDirectory(prefix="ostinato-edit-") as scratch:
         copy = Path(scratch) / pack.root.name
         shutil.copytree(pack.root, copy)
@@ -134,16 +140,19 @@ def check_change(pack: TemplatePack, name: str, change: Mapping[str, Any]) -> Pe
             load_pack(copy)
         except TemplateError as error:
             raise TemplateError([_relocated(p, copy, pack.root) for p in error.problems]) from None
-    return PendingSave(pack, name, file, new_text)
+
+
+def _replace(file: Path, text: str) -> None:
+    temp = file.with_name(f".{file.name}.studio-tmp")
+    temp.write_text(text, encoding="utf-8")
+    os.replace(temp, file)
 
 
 def write_change(pending: PendingSave) -> SavedState:
     """Write a checked change (temporary file renamed over the original); reload the pack."""
     old_hash = pending.pack.state(pending.state).generation_hash
     file = pending.file
-    temp = file.with_name(f".{file.name}.studio-tmp")
-    temp.write_text(pending.text, encoding="utf-8")
-    os.replace(temp, file)
+    _replace(file, pending.text)
     fresh = load_pack(pending.pack.root)
     return SavedState(fresh, fresh.state(pending.state), file, old_hash)
 
@@ -164,3 +173,71 @@ def _relocated(problem: TemplateProblem, scratch: Path, root: Path) -> TemplateP
         value=problem.value,
         allowed=problem.allowed,
     )
+
+
+# -- transition rules --------------------------------------------------------------------
+
+#: fields of a transition rule the matrix may change
+RULE_FIELDS = ("leave_at", "enter_at", "fade", "fade_length", "phrase_bars")
+
+
+def rule_table(rule: TransitionRule) -> dict[str, Any]:
+    """A resolved rule written out in full (a new exact rule starts as a copy of it)."""
+    table: dict[str, Any] = {
+        "leave_at": str(rule.leave_at),
+        "enter_at": str(rule.enter_at),
+        "fade": str(rule.fade),
+        "fade_length": f"{rule.fade_length.value:g} {rule.fade_length.unit}",
+    }
+    if rule.leave_at == "next_phrase":
+        table["phrase_bars"] = rule.phrase_bars
+    if rule.filler is not None:
+        table["filler"] = (
+            rule.filler.stinger if rule.filler.stinger else {"bridge_bars": rule.filler.bridge_bars}
+        )
+    if rule.hold_previous:
+        table["hold_previous"] = True
+    return table
+
+
+def apply_rule_change(
+    text: str, pack: TemplatePack, source: str, target: str, change: Mapping[str, Any]
+) -> str:
+    """pack.toml's text with the rule `source -> target` changed (created if the pair
+    was covered by a wildcard or the default), comments and layout kept."""
+    for key in change:
+        if key not in RULE_FIELDS:
+            raise BadChangeError(
+                f"the studio cannot edit a rule's {key!r}",
+                {"field": key, "expected": list(RULE_FIELDS)},
+            )
+    pack.state(source)
+    pack.state(target)
+    document = tomlkit.parse(text)
+    if "transitions" not in document:
+        document["transitions"] = tomlkit.table(is_super_table=True)
+    rules = document["transitions"]
+    name = f"{source} -> {target}"
+    if name not in rules:
+        table = tomlkit.table()
+        for key, value in rule_table(pack.transition(source, target)).items():
+            table[key] = value
+        rules[name] = table
+    for key, value in change.items():
+        _set(rules[name], key, value)
+    return tomlkit.dumps(document)
+
+
+def check_rule_change(
+    pack: TemplatePack, source: str, target: str, change: Mapping[str, Any]
+) -> PendingSave:
+    file = pack.root / PACK_FILE
+    new_text = apply_rule_change(file.read_text(encoding="utf-8"), pack, source, target, change)
+    _validate(pack, file, new_text)
+    return PendingSave(pack, "", file, new_text)
+
+
+def write_pack_file(pending: PendingSave) -> TemplatePack:
+    """Write a checked pack.toml change; the reloaded pack."""
+    _replace(pending.file, pending.text)
+    return load_pack(pending.pack.root)

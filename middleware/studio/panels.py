@@ -19,9 +19,14 @@ from engine_core.errors import OstinatoError
 from middleware.errors import TemplateError, UnknownStateError
 from middleware.protocol.errors import BadMessageError, TooLargeError
 from middleware.studio import service_link
-from middleware.studio.editor import check_change, write_change
+from middleware.studio.editor import (
+    check_change,
+    check_rule_change,
+    write_change,
+    write_pack_file,
+)
 from middleware.studio.gallery import variant_gallery, variant_wav
-from middleware.studio.pack_view import state_view
+from middleware.studio.pack_view import rule_view, state_view
 
 if TYPE_CHECKING:
     from middleware.studio.app import Studio
@@ -40,6 +45,7 @@ class Panels:
             web.get("/api/state/{name}", self._get_state),
             web.post("/api/state/{name}", self._post_state),
             web.post("/api/reroll/{name}", self._reroll),
+            web.post("/api/transition", self._post_rule),
             web.get("/api/variants/{name}", self._variants),
             web.get("/api/audio/{name}/{index}", self._audio),
         ]
@@ -72,6 +78,31 @@ class Panels:
             return error_response(error, status=422)
         except OstinatoError as error:
             return error_response(error)
+
+    async def _post_rule(self, request: web.Request) -> web.Response:
+        """Change the rule of one (source, target) pair in pack.toml."""
+        studio = self.studio
+        try:
+            body = await _json_body(request)
+            source, target, change = body.get("from"), body.get("to"), body.get("change")
+            if not (isinstance(source, str) and isinstance(target, str)):
+                raise BadMessageError("the body needs 'from' and 'to' states", {"reason": "from"})
+            if not isinstance(change, dict):
+                raise BadMessageError("the body needs a 'change' map", {"reason": "change"})
+            async with self._saving:
+                loop = asyncio.get_running_loop()
+                pending = await loop.run_in_executor(
+                    None, check_rule_change, studio.pack, source, target, change
+                )
+                pack = await loop.run_in_executor(None, write_pack_file, pending)
+                service_link.serve_pack(studio.service, pack)
+        except TemplateError as error:
+            return error_response(error, status=422)
+        except OstinatoError as error:
+            return error_response(error)
+        rule = rule_view(pack.transition(source, target))
+        studio.broadcast("studio.rules", {"from": source, "to": target, "rule": rule})
+        return web.json_response({"ok": True, "file": pending.file.name, "rule": rule})
 
     async def _reroll(self, request: web.Request) -> web.Response:
         """A new seed for the state (written to its file, so the result reproduces)."""

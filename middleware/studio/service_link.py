@@ -96,5 +96,15 @@ async def regenerate(service: Service, pack: TemplatePack, state: StateTemplate)
     library.scheduler.submit(state, Priority.CURRENT)
 
 
+def serve_pack(service: Service, pack: TemplatePack) -> None:
+    """Serve an edited pack whose music did not change (its rules did): new sessions
+    follow the new rules; nothing regenerates."""
+    service.packs[pack.name] = pack
+    library = service.library
+    if isinstance(library, CachedLibrary):
+        library.packs[pack.name] = pack
+    service._reachable.clear()
+
+
 def reseeded(state: StateTemplate, seed: int) -> StateTemplate:
     return dataclasses.replace(state, seed=seed)
