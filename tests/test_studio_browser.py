@@ -341,3 +341,29 @@ def test_a_rule_edited_in_the_matrix_is_saved_and_followed(browser, studio) -> N
         "explore -> menu started",
     )
     assert started["leave_at"] == "next_beat" and started["fade"] == "out"
+
+
+def test_re_roll_writes_a_new_seed_and_the_new_set_plays(browser, studio) -> None:
+    from selenium.webdriver.common.by import By
+
+    file = studio.pack_dir / "victory.toml"
+    open_page(browser, studio)
+    _open_panel(browser, "editor", "victory")
+    wait_until(lambda: browser.find_elements(By.ID, "reroll"), 10)
+    old_seed = js(browser, "studio.editor.view.seed")
+    browser.find_element(By.ID, "reroll").click()
+    saved = wait_until(lambda: js(browser, "studio.editor.lastSave"), 15, "re-rolled")
+    assert saved["ok"] and saved["seed"] != old_seed
+    assert saved["old_hash"] == saved["new_hash"]  # the seed is not part of the hash
+    assert f"seed = {saved['seed']}" in file.read_text()
+    wait_until(lambda: js(browser, "studio.sessions") >= 2, 60, "new session on the new set")
+    gallery_seed = None
+
+    def gallery_shows_new_seed() -> bool:
+        nonlocal gallery_seed
+        _open_panel(browser, "gallery", "victory")
+        time.sleep(0.5)
+        gallery_seed = js(browser, "studio.gallery.data && studio.gallery.data.seed")
+        return gallery_seed == saved["seed"]
+
+    wait_until(gallery_shows_new_seed, 20, "gallery shows the new set")
