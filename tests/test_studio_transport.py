@@ -230,3 +230,12 @@ def test_the_studio_does_not_import_the_model() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=root, check=True
     )
     assert result.stdout.strip() == "[]"
+
+
+async def test_a_busy_port_is_a_clear_error(studio: Studio) -> None:
+    from middleware.service.errors import ServiceStartError
+
+    port = int(studio.url.rstrip("/").rsplit(":", 1)[1])
+    second = Studio(make_service(), port=port)
+    with pytest.raises(ServiceStartError, match="--port 0"):
+        await second.start()

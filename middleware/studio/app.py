@@ -88,7 +88,19 @@ class Studio:
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
-        await site.start()
+        try:
+            await site.start()
+        except OSError as error:
+            await self._runner.cleanup()
+            await self.service.stop()
+            self._context.term()
+            from middleware.service.errors import ServiceStartError
+
+            raise ServiceStartError(
+                f"cannot serve the studio on {self.host}:{self.port}: {error.strerror}"
+                " (try --port 0 for any free port)",
+                {"host": self.host, "port": self.port},
+            ) from None
         port = self._runner.addresses[0][1]
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"http://{host}:{port}/"

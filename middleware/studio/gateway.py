@@ -27,6 +27,9 @@ from middleware.studio import wire
 
 log = logging.getLogger(__name__)
 
+#: how long the hello reply waits for the page's new subscriptions to reach the service
+SUBSCRIBE_SETTLE_S = 0.1
+
 
 class PageLink:
     """A page's connection: its WebSocket, a DEALER to the service, a SUB for its news."""
@@ -109,6 +112,9 @@ class PageLink:
             reply = codec.decode_reply(frames[-1])
             if reply.ok and reply.type == "hello" and reply.result is not None:
                 self._follow(str(reply.result["session"]))
+                # ZeroMQ subscriptions are not acknowledged: give this one time to reach
+                # the service before the page, told it has a session, starts the music
+                await asyncio.sleep(SUBSCRIBE_SETTLE_S)
             elif reply.ok and reply.type == "bye":
                 self._follow(None)
             await self.send(wire.reply_text(frames[-1]))

@@ -71,7 +71,8 @@ export class LiveAudio {
   }
 
   receive(header, samples) {
-    if (this.stream === null || header.stream !== this.stream) return;
+    // other two-part messages (a "stopping" notice, say) are not audio
+    if (header.type !== "pcm" || this.stream === null || header.stream !== this.stream) return;
     this.stats.blocksReceived += 1;
     const now = performance.now();
     if (this.lastBlockAt !== undefined) this.stats.maxBlockGapMs = Math.max(this.stats.maxBlockGapMs || 0, now - this.lastBlockAt);
