@@ -6,7 +6,8 @@ engine fills first (a cold run), then is restarted on that warm cache for the fi
 Baselines measured in the same run: loading one static file of the same server (what any
 page load costs here), the musical wait the rule asks for (the floor of any click), and
 the memory at the start of the stream. `--seconds` sets the streaming length (the goal
-is 600 s; the default keeps `make bench` short).
+is 600 s; the default keeps `make bench` short). The studio and the browser run at the
+raised priority of the browser tests (`tests/studio_support.py`) when the OS allows it.
 """
 
 from __future__ import annotations

@@ -22,8 +22,10 @@ export class StateEditor {
   }
 
   async open(name) {
+    const ticket = (this.ticket = (this.ticket || 0) + 1); // only the latest open renders
     const response = await fetch(`/api/state/${encodeURIComponent(name)}`);
     const data = await response.json();
+    if (ticket !== this.ticket) return;
     if (!response.ok) throw new Error(data.error.message);
     this.view = data;
     this.render();

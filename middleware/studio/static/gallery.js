@@ -21,8 +21,10 @@ export class Gallery {
   }
 
   async open(name) {
+    const ticket = (this.ticket = (this.ticket || 0) + 1); // only the latest open renders
     const response = await fetch(`/api/variants/${encodeURIComponent(name)}`);
     const data = await response.json();
+    if (ticket !== this.ticket) return;
     this.root.innerHTML = "";
     if (!response.ok) {
       this.root.appendChild(el("div", { class: "problem" }, data.error.message));

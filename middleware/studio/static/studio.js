@@ -55,7 +55,7 @@ class StudioPage {
     this.audio = new LiveAudio(this.link, {
       sampleRate: this.pack.sample_rate,
       blockFrames: Number(params.get("block_frames") || 1024),
-      credits: Number(params.get("credits") || 10),
+      credits: Number(params.get("credits") || 16),
     });
     this.audio.onBlock = (header) => this.block(header);
     this.setStatus("connected");
@@ -119,7 +119,9 @@ class StudioPage {
       select.appendChild(option);
     }
     select.value = this.pack.start_state;
-    select.onchange = () => show(this.tab || "editor");
+    select.onchange = () => {
+      if (this.tab) show(this.tab);
+    };
     this.showTab = show;
   }
 
