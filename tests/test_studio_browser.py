@@ -263,7 +263,9 @@ def test_saving_a_field_keeps_comments_changes_the_hash_and_the_new_variants_pla
     browser.save_screenshot(str(screenshot_dir(tmp_path) / "studio_editor.png"))
 
 
-def test_the_gallery_shows_each_cached_variant_and_plays_one_solo(browser, studio) -> None:
+def test_the_gallery_shows_each_cached_variant_and_plays_one_solo(
+    browser, studio, tmp_path: Path
+) -> None:
     open_page(browser, studio)
     _open_panel(browser, "gallery", "battle")
     wait_until(lambda: js(browser, "document.querySelectorAll('#gallery .variant').length"), 10)
@@ -281,9 +283,10 @@ def test_the_gallery_shows_each_cached_variant_and_plays_one_solo(browser, studi
     chosen = set(unquote(source.split("stems=")[1]).split(","))
     assert chosen == {s["name"] for s in battle["stems"]} - {"drums"}
     wait_until(lambda: js(browser, "studio.gallery.audio.readyState") >= 2, 10, "audio loaded")
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "studio_variants.png"))
 
 
-def test_the_matrix_shows_each_rule_and_tries_a_transition(browser, studio) -> None:
+def test_the_matrix_shows_each_rule_and_tries_a_transition(browser, studio, tmp_path: Path) -> None:
     open_page(browser, studio)
     _open_panel(browser, "matrix", "menu")
     cell = "#matrix td[data-from=town][data-to=explore]"
@@ -299,6 +302,7 @@ def test_the_matrix_shows_each_rule_and_tries_a_transition(browser, studio) -> N
         "town -> explore started",
     )
     assert started["from"] == "town" and started["leave_at"] == "next_phrase"
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "studio_matrix.png"))
 
 
 def test_a_rule_edited_in_the_matrix_is_saved_and_followed(browser, studio) -> None:
