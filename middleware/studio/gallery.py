@@ -97,7 +97,7 @@ def variant_gallery(found: VariantSet, pack: TemplatePack) -> dict[str, Any]:
 
 def variant_wav(variant: Variant, stems: Sequence[str] | None = None) -> bytes:
     """The variant's loop as a WAV file: its mix, or the sum of `stems` (solo / mute)."""
-    from middleware.service.fetch import encode_audio
+    from middleware.service.encoded_files import encode_audio
 
     meta = variant.meta
     if stems is None:
