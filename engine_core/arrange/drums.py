@@ -162,7 +162,7 @@ GHOST_DRUMS = frozenset({"snare", "conga_mute", "rim", "tom_low"})
 CHANGE_RATE = 2.0
 FIRST_VARIANT_SHARE = 0.25
 #: Pitched percussion already follows each variant's chords: it varies its rhythm less.
-PITCHED_SHARE = 0.5
+PITCHED_SHARE = 0.75
 DROP_RATE = 0.45
 MOVE_RATE = 0.5
 ADD_RATE = 0.2
