@@ -290,6 +290,8 @@ STEM_KEYS = (
     "role", "program", "instrument", "register", "intensity", "gain_db", "pan", "optional",
 )  # fmt: skip
 DRUM_ROLES = ("drums", "percussion")
+#: `instrument = "auto"`: the stem's program is inferred from the prompt.
+AUTO_INSTRUMENT = "auto"
 
 
 @cache
@@ -371,6 +373,8 @@ def stem(problems: FileProblems, path: KeyPath, name: str, raw: Any) -> StemSpec
             "give either 'program' or 'instrument', not both",
             value=data["instrument"],
         )
+    elif data.get("instrument") == AUTO_INSTRUMENT:
+        pass  # left to the prompt: middleware.prompt picks the program (and the register)
     elif "instrument" in data:
         if role in DRUM_ROLES:
             problems.add(
@@ -389,7 +393,8 @@ def stem(problems: FileProblems, path: KeyPath, name: str, raw: Any) -> StemSpec
     elif role not in DRUM_ROLES:
         problems.add(
             (*path, "instrument"),
-            "missing: give an 'instrument' name or a General MIDI 'program' number",
+            "missing: give an 'instrument' name, a General MIDI 'program' number, or "
+            'instrument = "auto" to let the prompt choose',
         )
     if "register" in data:
         pair = _pair(problems, (*path, "register"), data["register"], "notes")
