@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "validate": "middleware.cli.templates_cmd:validate",
     "templates": "middleware.cli.templates_cmd:templates",
     "generate": "middleware.cli.generate_cmd:generate",
+    "compose": "middleware.cli.compose_cmd:compose",
     "build-data": "middleware.cli.model_cmd:build_data",
     "eval-model": "middleware.cli.model_cmd:eval_model",
     "cache": "middleware.cli.cache_cmd:cache",
