@@ -379,10 +379,7 @@ class _Resolver:
         if votes:
             yes = [w for w, v in votes if v]
             no = [w for w, v in votes if not v]
-            if len(yes) != len(no):
-                wanted = len(yes) > len(no)
-            else:
-                wanted = energy >= 0.5
+            wanted = len(yes) > len(no) if len(yes) != len(no) else energy >= 0.5
             words = yes if wanted else no
             return wanted, Source.PROMPT, ", ".join(repr(w) for w in words)
         if genre in GENRE_DRUMS:

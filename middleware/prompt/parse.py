@@ -214,14 +214,6 @@ def _explicit_bars(text: str) -> Found | None:
     return Found(bars, words)
 
 
-def _singular(token: str) -> str:
-    if token.endswith("es") and token[:-2] in INSTRUMENTS:
-        return token[:-2]
-    if token.endswith("s") and token[:-1] in INSTRUMENTS and token not in INSTRUMENTS:
-        return token[:-1]
-    return token
-
-
 def _phrases(tokens: list[str], vocabulary: dict[str, object], longest: int = 3):
     """(start, end, phrase) of the longest vocabulary phrase at each position, left to right."""
     index = 0
@@ -231,8 +223,8 @@ def _phrases(tokens: list[str], vocabulary: dict[str, object], longest: int = 3)
             if len(words) < size:
                 continue
             phrase = " ".join(words)
-            if phrase not in vocabulary and size == 1:
-                phrase = _singular(phrase)
+            if phrase not in vocabulary and words[-1].endswith("s"):  # "french horns"
+                phrase = " ".join([*words[:-1], words[-1][:-1]])
             if phrase in vocabulary:
                 yield index, index + size, phrase
                 index += size
@@ -298,8 +290,10 @@ def read_prompt(text: str) -> PromptReading:
     spans = list(_phrases(tokens, INSTRUMENTS))  # type: ignore[arg-type]
     for start, end, _ in spans:
         taken.update(range(start, end))
+    ends = {end for _, end, _ in spans}
     for start, end, phrase in spans:
-        # "bass" right after an instrument word is that instrument's role ("cello bass")
+        if start in ends and ROLE_WORDS.get(tokens[start]) and end == start + 1:
+            continue  # "string pads", "cello bass": the role of the instrument before it
         instrument = INSTRUMENTS[phrase]
         negated = _negated(tokens, start, taken)
         mentions.append(Mention(phrase, instrument, _role_near(tokens, start, end), negated, start))

@@ -183,7 +183,7 @@ ROLE_WORDS: dict[str, str] = {
     "pad": "pad", "pads": "pad", "drone": "pad", "drones": "pad", "swells": "pad",
     "arpeggio": "arp", "arpeggios": "arp", "arpeggiated": "arp", "arps": "arp",
     "ostinato": "arp", "plucks": "arp",
-    "bassline": "bass", "line": "", "answers": "counter", "countermelody": "counter",
+    "bassline": "bass", "bass": "bass", "line": "", "answers": "counter", "countermelody": "counter",
     "counter": "counter",
 }  # fmt: skip
 
