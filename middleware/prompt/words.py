@@ -183,8 +183,8 @@ ROLE_WORDS: dict[str, str] = {
     "pad": "pad", "pads": "pad", "drone": "pad", "drones": "pad", "swells": "pad",
     "arpeggio": "arp", "arpeggios": "arp", "arpeggiated": "arp", "arps": "arp",
     "ostinato": "arp", "plucks": "arp",
-    "bassline": "bass", "bass": "bass", "line": "", "answers": "counter", "countermelody": "counter",
-    "counter": "counter",
+    "bassline": "bass", "bass": "bass", "line": "", "answers": "counter",
+    "countermelody": "counter", "counter": "counter",
 }  # fmt: skip
 
 NEGATIONS: frozenset[str] = frozenset({"no", "without", "not", "minus", "zero", "sans", "nor"})
