@@ -65,9 +65,17 @@ def test_save_template_round_trip_regenerates_the_same_audio(
 ) -> None:
     prompt = "a slow waltz in D minor with a music box and cello, no drums"
     out, pack = tmp_path / "composed", tmp_path / "pack"
+    options = ["--bars", "2", "--variants", "1", "--seed", "3", "--jobs", "1"]
     code = _run(
-        ["compose", prompt, "--bars", "2", "--variants", "1", "--seed", "3", "--out", str(out)]
-        + ["--save-template", str(pack / "dream.toml"), "--jobs", "1"]
+        [
+            "compose",
+            prompt,
+            *options,
+            "--out",
+            str(out),
+            "--save-template",
+            str(pack / "dream.toml"),
+        ]
     )
     printed = capsys.readouterr().out
     assert code == 0
