@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "compose": "middleware.cli.compose_cmd:compose",
     "build-data": "middleware.cli.model_cmd:build_data",
     "eval-model": "middleware.cli.model_cmd:eval_model",
+    "eval-prompts": "middleware.cli.prompt_eval_cmd:eval_prompts",
     "cache": "middleware.cli.cache_cmd:cache",
     "pregen": "middleware.cli.pregen_cmd:pregen",
     "render-session": "middleware.cli.session_cmd:render_session",

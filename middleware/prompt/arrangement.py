@@ -19,6 +19,7 @@ from middleware.prompt.parse import Mention
 from middleware.prompt.words import ROLE_LAYERS, ROLE_REGISTERS, Palette
 
 TIMPANI = 47
+STRINGS = 48
 #: Roles that fill one of the three core slots.
 _SLOTS = {"melody": "melody", "harmony": "bed", "pad": "bed", "bass": "bass"}
 
@@ -142,7 +143,9 @@ def plan_stems(
             "palette",
         )
     elif energy >= 0.6 and roles.get(slots["bed"].position) == "pad":  # type: ignore[union-attr]
-        stem = _stem("harmony", "harmony", palette.harmony, ROLE_REGISTERS["harmony"])
+        pad_program = slots["bed"].instrument.program  # type: ignore[union-attr]
+        program = palette.harmony if palette.harmony != pad_program else STRINGS
+        stem = _stem("harmony", "harmony", program, ROLE_REGISTERS["harmony"])
         add(
             "harmony",
             _replace(stem, intensity=(0.5, 1.0)),
@@ -152,7 +155,7 @@ def plan_stems(
     if slots["bass"] is None:
         stem = _stem("bass", "bass", palette.bass, ROLE_REGISTERS["bass"])
         add("bass", stem, f"bass of the {palette_evidence} palette", "palette")
-    if palette.arp is not None and energy >= 0.5 and "arp" not in roles.values():
+    if palette.arp is not None and energy >= 0.5 and all(p.stem.role != "arp" for p in planned):
         stem = _stem("arp", "arp", palette.arp, ROLE_REGISTERS["arp"], extra=True)
         add("arp", stem, f"arpeggio layer of the {palette_evidence} palette", "palette")
 

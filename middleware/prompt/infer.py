@@ -39,8 +39,10 @@ from middleware.prompt.words import (
     GENRE_HINTS,
     GENRE_TONIC,
     GENRES,
+    LOUD_GENRES,
     MODE_TONIC,
     PALETTES,
+    QUIET_GENRES,
     ROLE_REGISTERS,
     WORDS,
     Palette,
@@ -203,7 +205,10 @@ class _Resolver:
         for word, genre in GENRE_HINTS.items():
             if word in tokens:
                 return genre, Source.PROMPT, f"{word!r} suggests {genre}"
-        best = self.scores.best_genre()
+        energies = [float(v) for _, v in self.word_values("energy")]
+        level = mean(energies) if energies else 0.5
+        exclude = LOUD_GENRES if level < 0.35 else QUIET_GENRES if level > 0.7 else frozenset()
+        best = self.scores.best_genre(exclude)
         if best is not None:
             return best[0], Source.MINILM, f"genre {best[0]!r} {best[1]:.2f}"
         return None, Source.DEFAULT, "no genre"

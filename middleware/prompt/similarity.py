@@ -64,9 +64,12 @@ class Scores:
     density: float | None
     register: float | None
 
-    def best_genre(self) -> tuple[str, float] | None:
-        """The most similar genre when it is clearly the most similar, else None."""
-        ranked = sorted(self.genres.items(), key=lambda item: (-item[1], item[0]))
+    def best_genre(self, exclude: frozenset[str] = frozenset()) -> tuple[str, float] | None:
+        """The most similar genre (not in `exclude`) when it clearly wins, else None."""
+        ranked = sorted(
+            ((g, s) for g, s in self.genres.items() if g not in exclude),
+            key=lambda item: (-item[1], item[0]),
+        )
         (top, score), (_, second) = ranked[0], ranked[1]
         if score >= GENRE_MIN_SIMILARITY and score - second >= GENRE_MARGIN:
             return top, score

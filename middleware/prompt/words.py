@@ -239,7 +239,7 @@ WORDS: dict[str, WordEffect] = {
     "breakneck": _w("urgent", bpm=176, energy=0.95),
     "relentless": _w("driving", bpm=156, energy=0.9),
     "racing": _w("urgent", bpm=160, energy=0.9),
-    "chase": _w("urgent driving", bpm=160, energy=0.9, drums=True),
+    "chase": _w("urgent driving", bpm=160, energy=0.9, mode="minor", drums=True),
     # mood and energy
     "calm": _w("calm", energy=0.15, density=0.3),
     "gentle": _w("calm", energy=0.2, density=0.3),
@@ -374,8 +374,11 @@ GENRE_HINTS: dict[str, str] = {
     "tavern": "medieval", "castle": "medieval", "knight": "medieval", "8-bit": "chiptune",
     "retro": "chiptune", "neon": "synthwave", "cyberpunk": "synthwave", "techno": "electronic",
     "metal": "rock", "swing": "jazz", "meditative": "ambient", "space": "ambient",
-    "hymn": "chorale", "pirate": "shanty", "sailors": "shanty",
+    "hymn": "chorale", "pirate": "shanty", "sailors": "shanty", "chase": "cinematic",
 }  # fmt: skip
+#: Genres similarity alone may not give a calm prompt, and those it may not give a frantic one.
+LOUD_GENRES: frozenset[str] = frozenset({"rock", "electronic", "chiptune", "tribal", "synthwave"})
+QUIET_GENRES: frozenset[str] = frozenset({"ambient", "chorale", "lofi", "horror"})
 
 #: Genre -> default tempo (beats per minute of the felt pulse; dotted quarters in 6/8).
 GENRE_BPM: dict[str, float] = {
