@@ -47,8 +47,18 @@ class AcceptancePrompt:
 
 
 def load_set(path: Path = ACCEPTANCE_PATH) -> tuple[AcceptancePrompt, ...]:
+    from engine_core.errors import InvalidSpecError
+
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return tuple(AcceptancePrompt(**entry) for entry in data["prompt"])
+    allowed = set(AcceptancePrompt.__dataclass_fields__)
+    for number, entry in enumerate(data.get("prompt", []), start=1):
+        unknown = sorted(set(entry) - allowed)
+        if unknown or "text" not in entry:
+            raise InvalidSpecError(
+                f"{path}: prompt {number}: unknown keys {unknown} or no text",
+                {"allowed": sorted(allowed)},
+            )
+    return tuple(AcceptancePrompt(**entry) for entry in data.get("prompt", []))
 
 
 @dataclass(frozen=True)
