@@ -105,7 +105,13 @@ def compose(
     save_template: Path | None,
     jobs: int | None,
 ) -> None:
-    """Compose loops from PROMPT: infer tempo, key, meter, groove and instruments, render."""
+    """Compose loops from PROMPT: infer tempo, key, meter, groove and instruments, render.
+
+    \b
+    Examples:
+      ostinato compose "calm ambient music with gentle harp" --out out/menu
+      ostinato compose "slow waltz in G minor" --seconds 30 --save-template p/waltz.toml
+    """
     from middleware.compose import compose as run
     from middleware.compose import infer_composition
     from middleware.prompt.similarity import PromptScorer

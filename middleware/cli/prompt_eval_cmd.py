@@ -28,7 +28,13 @@ from middleware.cli.progress import stage_progress
 def eval_prompts(
     set_path: Path | None, render: bool, variants: int, bars: str, show_prompts: bool
 ) -> None:
-    """Measure prompt inference (and the loops it makes) on the acceptance set."""
+    """Measure prompt inference (and the loops it makes) on the acceptance set.
+
+    \b
+    Examples:
+      ostinato eval-prompts --no-render --prompts
+      ostinato eval-prompts --variants 2 --bars 8
+    """
     from middleware.prompt.acceptance import (
         ACCEPTANCE_PATH,
         evaluate,

@@ -290,6 +290,14 @@ def prompt_rows(results: Sequence[PromptResult]) -> list[tuple[str, ...]]:
         misses += [f"{f} {e}≠{g}" for f, e, g in result.explicit if e != g]
         if result.drums_ok is False:
             misses.append("drums")
+        if result.render is not None:
+            check = result.render
+            if check.seams_passed < check.loops:
+                misses.append(f"seam {check.seams_passed}/{check.loops}")
+            if not check.mode_ok:
+                misses.append(f"mode ({check.in_scale:.0%} in scale)")
+            if check.silent_stems:
+                misses.append("silent: " + ", ".join(check.silent_stems))
         rows.append(
             (
                 result.prompt.text,

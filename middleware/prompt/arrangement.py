@@ -6,7 +6,8 @@ ask for ("harp arpeggios", "fiddle leads") or the roles they prefer (a choir is 
 brass plays chords, a harp plays the tune when nothing else does, else arpeggios); roles
 still empty are filled from the genre's palette. Extra named instruments become layers
 that join at higher intensity. Timpani (General MIDI 47) is a pitched percussion layer on
-the `bass` role until the groove library defines pitched percussion (CONTRACTS.md).
+the `bass` role, or pitched percussion (`role = "percussion"`, `pitched`) once the engine's
+`StemSpec` has that field (CONTRACTS.md).
 """
 
 from __future__ import annotations
@@ -119,7 +120,7 @@ def plan_stems(
         register = fit_register(role, instrument.low, instrument.high)
         stem = _stem(_slug(mention.word), role, instrument.program, register, extra=extra)
         if instrument.program == TIMPANI:
-            stem = _replace(stem, intensity=(0.4, 1.0), optional=False)
+            stem = _timpani(stem)
         how = f"named {mention.word!r}" + (f" ({mention.role} stated)" if mention.role else "")
         add(_slug(mention.word), stem, how, "prompt")
 
@@ -170,6 +171,14 @@ def plan_stems(
         stem = _stem("percussion", "percussion", 0, ROLE_REGISTERS["percussion"])
         add("percussion", stem, f"named {word!r}", "prompt")
     return planned
+
+
+def _timpani(stem: StemSpec) -> StemSpec:
+    """Timpani as pitched percussion when the engine has it (`StemSpec.pitched`), else bass."""
+    stem = _replace(stem, intensity=(0.4, 1.0), optional=False, pan=0.0)
+    if "pitched" in StemSpec.__dataclass_fields__:
+        return _replace(stem, role="percussion", pitched=True, register=(41, 57))
+    return stem
 
 
 def _replace(stem: StemSpec, **changes: object) -> StemSpec:

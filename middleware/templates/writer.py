@@ -40,7 +40,10 @@ def _comment(values: dict[str, InferredValue], key: str) -> str:
 def _stem_lines(stem: StemSpec, values: dict[str, InferredValue]) -> list[str]:
     lines = [f"[stems.{stem.name}]{_comment(values, f'stems.{stem.name}')}"]
     lines.append(f"role = {_string(stem.role)}")
-    lines.append(f"program = {stem.program}  # {instrument_label(stem)}")
+    if getattr(stem, "pitched", False):  # pitched percussion is named by its instrument
+        lines.append(f"instrument = {_string(instrument_label(stem))}")
+    else:
+        lines.append(f"program = {stem.program}  # {instrument_label(stem)}")
     if not stem.is_drums:
         low, high = stem.register
         lines.append(f"register = [{_string(note_name(low))}, {_string(note_name(high))}]")
