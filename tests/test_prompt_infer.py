@@ -97,12 +97,16 @@ def test_phrygian_flavour_sets_the_mode(scorer: PromptScorer) -> None:
     assert gm_family(oud.program) == "ethnic"
 
 
-def test_timpani_is_a_pitched_bass_layer_beside_the_bass(scorer: PromptScorer) -> None:
+def test_timpani_is_a_pitched_layer_beside_the_bass(scorer: PromptScorer) -> None:
     inference = infer_state("dark orchestral with timpani", scorer=scorer)
     timpani = next(s for s in inference.stems if s.name == "timpani")
-    assert (timpani.role, timpani.program) == ("bass", 47)
+    assert timpani.program == 47 and timpani.intensity == (0.4, 1.0)
     assert 38 <= timpani.register[0] < timpani.register[1] <= 57
-    assert sum(s.role == "bass" for s in inference.stems) == 2
+    if "pitched" in StemSpec.__dataclass_fields__:  # pitched percussion (CONTRACTS.md)
+        assert timpani.role == "percussion" and timpani.pitched and not timpani.is_drums
+    else:
+        assert timpani.role == "bass"
+    assert any(s.role == "bass" and s.name == "bass" for s in inference.stems)
 
 
 def test_fields_win_over_the_prompt(scorer: PromptScorer) -> None:
