@@ -219,3 +219,23 @@ def test_written_packs_keep_their_hashes() -> None:
     pack = load_pack(Path(__file__).parent.parent / "templates" / "fantasy_rpg")
     for state in pack.states.values():
         assert all(v.source is Source.FIELD for v in state.inferred), state.name
+
+
+def test_templates_show_prints_each_value_beside_its_source(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    from middleware.cli import main
+
+    root = write_pack(tmp_path)
+    (root / "dream.toml").write_text(MINIMAL_STATE)
+    main(["templates", "show", str(root), "--state", "dream", "--json"])
+    summary = json.loads(capsys.readouterr().out)
+    sources = {item["key"]: item for item in summary["inferred"]}
+    assert sources["meter"]["source"] == "prompt word" and sources["meter"]["value"] == "3/4"
+    assert sources["meter"]["evidence"] == "'waltz'"
+    assert sources["bpm"]["source"] == "field"
+    main(["templates", "show", str(root), "--state", "dream"])
+    table = capsys.readouterr().out
+    assert "where each value came from" in table and "prompt word" in table
