@@ -239,3 +239,24 @@ def test_templates_show_prints_each_value_beside_its_source(
     main(["templates", "show", str(root), "--state", "dream"])
     table = capsys.readouterr().out
     assert "where each value came from" in table and "prompt word" in table
+
+
+def test_a_composed_state_names_the_style_family_its_arrangement_needs(
+    scorer: PromptScorer,
+) -> None:
+    from engine_core.model.controls import controls_for_spec
+
+    battle = infer_state(BATTLE, scorer=scorer).spec()
+    jig = infer_state("a celtic jig with a fiddle", scorer=scorer).spec()
+    assert dict(battle.extra)["style"] == "chorale" and dict(jig.extra)["style"] == "folk"
+    assert controls_for_spec(battle).style == "chorale"  # the model is asked for it
+
+
+def test_a_template_style_is_checked_and_used(tmp_path: Path) -> None:
+    root = write_pack(tmp_path)
+    (root / "dream.toml").write_text(MINIMAL_STATE + 'style = "renaissance"\n')
+    assert dict(load_pack(root).state("dream").spec.extra)["style"] == "renaissance"
+    (root / "dream.toml").write_text(MINIMAL_STATE + 'style = "baroque"\n')
+    with pytest.raises(TemplateError) as caught:
+        load_pack(root)
+    assert "style family" in caught.value.problems[0].message

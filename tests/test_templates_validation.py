@@ -37,7 +37,7 @@ def test_unknown_key_suggests_the_word_the_format_uses(tmp_path: Path) -> None:
         f"{root}/fight.toml:{line}: tempo: unknown key 'tempo', did you mean 'bpm'? (allowed: "
         "bars, bpm, brightness, density, description, energy, groove, intensity, key, "
         "loudness_lufs, meter, next, one_shot, prompt, sample_rate, seed, soundfont, stems, "
-        "tags, true_peak_db, variance, variant_weights, variants)"
+        "style, tags, true_peak_db, variance, variant_weights, variants)"
     )
 
 

@@ -37,6 +37,7 @@ from middleware.prompt.words import (
     GENRE_BPM,
     GENRE_DRUMS,
     GENRE_HINTS,
+    GENRE_STYLE,
     GENRE_TONIC,
     GENRES,
     LOUD_GENRES,
@@ -104,6 +105,7 @@ class Given:
     energy: float | None = None
     density: float | None = None
     brightness: float | None = None
+    style: str | None = None  # the model's style family: chorale, folk, renaissance
     stems: tuple[StemRequest, ...] | None = None
     origin: dict[str, str] = field(default_factory=dict)
 
@@ -123,9 +125,12 @@ class Inference:
     density: float | None
     brightness: float | None
     values: tuple[InferredValue, ...]
+    style: str | None = None
 
     def spec(self, **rest: Any) -> GenerationSpec:
         """The `GenerationSpec` (pass the non-musical fields: sample_rate, groove...)."""
+        if self.style is not None:
+            rest["extra"] = (*rest.get("extra", ()), ("style", self.style))
         return GenerationSpec(
             prompt=self.prompt,
             tags=self.tags,
@@ -587,6 +592,15 @@ def infer_state(
         r.resolve_drums(genre, genre_source, level) if r.composed else (False, Source.DEFAULT, "")
     )
     stems = r.resolve_stems(genre, genre_source, level, drums)
+    style = given.style
+    if style is not None:
+        r.record("style", style, Source.FIELD, r.field("style"))
+    elif r.composed:
+        style = GENRE_STYLE.get(genre or "", "chorale")
+        evidence = (
+            f"{genre} music" if genre in GENRE_STYLE else "full texture: melody, harmony, bass"
+        )
+        r.record("style", style, genre_source if genre in GENRE_STYLE else Source.DEFAULT, evidence)
     return Inference(
         prompt=reading.text,
         bpm=bpm,
@@ -599,4 +613,5 @@ def infer_state(
         density=controls["density"],
         brightness=controls["brightness"],
         values=tuple(r.values),
+        style=style,
     )

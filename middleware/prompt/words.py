@@ -380,6 +380,14 @@ GENRE_HINTS: dict[str, str] = {
 LOUD_GENRES: frozenset[str] = frozenset({"rock", "electronic", "chiptune", "tribal", "synthwave"})
 QUIET_GENRES: frozenset[str] = frozenset({"ambient", "chorale", "lofi", "horror"})
 
+#: Genre -> the model's style family (its training collections); every other genre takes the
+#: chorale family, whose loops carry melody, harmony and bass (a full arrangement's material).
+GENRE_STYLE: dict[str, str] = {
+    "folk": "folk", "celtic": "folk", "jig": "folk", "shanty": "folk",
+    "medieval": "renaissance", "renaissance": "renaissance",
+}  # fmt: skip
+STYLES: tuple[str, ...] = ("chorale", "folk", "renaissance")
+
 #: Genre -> default tempo (beats per minute of the felt pulse; dotted quarters in 6/8).
 GENRE_BPM: dict[str, float] = {
     "waltz": 104, "march": 116, "jig": 112, "shanty": 96, "horror": 66, "tribal": 108,

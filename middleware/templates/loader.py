@@ -26,6 +26,7 @@ from engine_core.spec import GenerationSpec
 from middleware.errors import PromptError, TemplateError, TemplateProblem
 from middleware.prompt.infer import Given, Inference, StemRequest, infer_state
 from middleware.prompt.similarity import PromptScorer
+from middleware.prompt.words import STYLES
 from middleware.templates import fields as f
 from middleware.templates.fields import INVALID, FileProblems
 from middleware.templates.model import (
@@ -48,7 +49,7 @@ INHERITED_KEYS = (
     "loudness_lufs", "true_peak_db", "variance",
 )  # fmt: skip
 DEFAULT_KEYS = INHERITED_KEYS
-SPEC_KEYS = ("prompt", "tags", "stems", "energy", "density", "brightness", "groove")
+SPEC_KEYS = ("prompt", "tags", "stems", "energy", "density", "brightness", "groove", "style")
 STATE_KEYS = (
     *INHERITED_KEYS, *SPEC_KEYS, "description", "one_shot", "next", "intensity",
     "variant_weights",
@@ -296,13 +297,23 @@ class _PackReader:
         groove = None
         if "groove" in data:
             groove = f.typed(problems, (*path, "groove"), data["groove"], str)
+        style = None
+        if "style" in data:
+            style = data["style"]
+            if style not in STYLES:
+                problems.add(
+                    (*path, "style"),
+                    f"{style!r} is not a style family",
+                    value=style,
+                    allowed=", ".join(STYLES),
+                )
         stems = self._stems(source)
 
         if len(problems.problems) > start or values is None:
             return None
         origin = {
             key: source.problems.file if key in data else f"{PACK_FILE} [defaults]"
-            for key in (*PROMPT_KEYS, "tags", "stems", "energy", "density", "brightness")
+            for key in (*PROMPT_KEYS, "tags", "stems", "style", "energy", "density", "brightness")
         }
         stated = {k: values.get(k) for k in PROMPT_KEYS if k in data or k in self.defaults}
         given = Given(
@@ -311,6 +322,7 @@ class _PackReader:
             meter=stated.get("meter"),
             bars=stated.get("bars"),
             tags=tag_values if "tags" in data else None,
+            style=style,
             stems=stems,
             origin=origin,
             **controls,

@@ -78,6 +78,9 @@ def state_toml(
         value = getattr(spec, name)
         if value is not None:
             lines.append(f"{name} = {_number(value)}{_comment(values, name)}")
+    style = dict(spec.extra).get("style")
+    if style is not None:
+        lines.append(f"style = {_string(style)}{_comment(values, 'style')}")
     if spec.groove is not None:
         lines.append(f"groove = {_string(spec.groove)}")
     lines.append(f"seed = {seed}")
