@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -83,6 +85,19 @@ class Scores:
         return ("major" if difference > 0 else "minor"), abs(difference)
 
 
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run torch on one thread inside the block (restored after)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
 def _cache_dir() -> Path:
     base = os.environ.get("OSTINATO_CACHE") or os.environ.get("XDG_CACHE_HOME")
     root = Path(base) if base else Path.home() / ".cache"
@@ -131,6 +146,10 @@ class PromptScorer:
         return result
 
     def _score(self, prompt: str) -> Scores:
+        with _one_thread():  # one short sentence: threads only add hand-off cost
+            return self._score_with_model(prompt)
+
+    def _score_with_model(self, prompt: str) -> Scores:
         names = [f"genre:{g}" for g in GENRE_ANCHORS] + [f"mode:{m}" for m in MODE_ANCHORS]
         if self._anchors is None:
             texts = list(GENRE_ANCHORS.values()) + list(MODE_ANCHORS.values())
@@ -140,7 +159,7 @@ class PromptScorer:
             name: round(float(vector @ anchor), 4)
             for name, anchor in zip(names, self._anchors, strict=True)
         }
-        controls = self.interpreter.controls(prompt)
+        controls = self.interpreter.controls(prompt, vector=vector)
         return Scores(
             genres={n[6:]: s for n, s in sims.items() if n.startswith("genre:")},
             modes={n[5:]: s for n, s in sims.items() if n.startswith("mode:")},
