@@ -247,7 +247,7 @@ def summary_rows(results: Sequence[PromptResult]) -> list[tuple[str, str, str]]:
         ("drums / no drums as the prompt says", _percent(sum(drums), len(drums)), "100%"),
         (f"calm < frantic, {len(pairs)} pairs", pair_text, "all"),
         (
-            "inference, warm, median / max",
+            "inference, second call (scores cached), median / max",
             f"{median(times):.1f} / {max(times):.1f} ms",
             "<= 50 ms",
         ),
