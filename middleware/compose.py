@@ -137,7 +137,9 @@ def compose(
     inference = infer_composition(prompt, bars=bars, seconds=seconds, scorer=scorer)
     spec = inference.spec()
     if save_template is not None:
-        _check_template_path(save_template)
+        from middleware.templates.writer import check_state_path
+
+        check_state_path(save_template)  # a bad name fails before anything is rendered
     owned = engine is None
     if engine is None:
         import os
@@ -169,25 +171,6 @@ def compose(
         files.extend(composition.save_template(save_template))
         composition = Composition(**{**composition.__dict__, "files": tuple(files)})
     return composition
-
-
-def _check_template_path(path: str | Path) -> None:
-    from middleware.errors import TemplateError, TemplateProblem
-    from middleware.templates.loader import PACK_FILE, STATE_NAME
-
-    target = Path(path)
-    if target.suffix != ".toml" or not STATE_NAME.match(target.stem) or target.name == PACK_FILE:
-        raise TemplateError(
-            [
-                TemplateProblem(
-                    str(target),
-                    "(file name)",
-                    "a state file is named after its state",
-                    value=target.name,
-                    allowed="<state>.toml with lower-case letters, digits and '_'",
-                )
-            ]
-        )
 
 
 def _write(

@@ -103,11 +103,8 @@ def _write_atomic(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def save_state(path: str | Path, text: str) -> list[Path]:
-    """Write a state file (and pack.toml beside it if there is none); the files written.
-
-    The file name is the state name, so it must be a valid one (``battle.toml``).
-    """
+def check_state_path(path: str | Path) -> Path:
+    """`path` if it can name a state file (``battle.toml``), else a `TemplateError`."""
     target = Path(path)
     if target.suffix != ".toml" or not STATE_NAME.match(target.stem) or target.name == PACK_FILE:
         raise TemplateError(
@@ -122,6 +119,15 @@ def save_state(path: str | Path, text: str) -> list[Path]:
                 )
             ]
         )
+    return target
+
+
+def save_state(path: str | Path, text: str) -> list[Path]:
+    """Write a state file (and pack.toml beside it if there is none); the files written.
+
+    The file name is the state name, so it must be a valid one (``battle.toml``).
+    """
+    target = check_state_path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
     written = []
     pack = target.parent / PACK_FILE
