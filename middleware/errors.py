@@ -69,3 +69,10 @@ class UnknownStateError(OstinatoError):
 class UnknownStingerError(OstinatoError):
     code = "unknown_stinger"
     exit_code = 2
+
+
+class PromptError(OstinatoError):
+    """A prompt that cannot be read into music: empty, or contradicting itself."""
+
+    code = "bad_prompt"
+    exit_code = 2

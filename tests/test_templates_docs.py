@@ -19,7 +19,7 @@ def toml_blocks() -> list[str]:
 
 
 def test_the_annotated_example_is_a_valid_pack(tmp_path: Path) -> None:
-    pack_toml, battle_toml, victory_toml = toml_blocks()
+    pack_toml, battle_toml, victory_toml, *_ = toml_blocks()
     (tmp_path / "pack.toml").write_text(pack_toml)
     (tmp_path / "battle.toml").write_text(battle_toml)
     (tmp_path / "victory.toml").write_text(victory_toml)
@@ -31,6 +31,16 @@ def test_the_annotated_example_is_a_valid_pack(tmp_path: Path) -> None:
     assert dict((s.name, s.intensity) for s in battle.spec.stems)["horns"] == (0.55, 1.0)
     assert pack.state("victory").next == "explore"
     assert pack.transition("explore", "battle").filler.stinger == "battle_start"
+
+
+def test_the_prompt_only_example_infers_what_its_prompt_says(tmp_path: Path) -> None:
+    dream_toml = toml_blocks()[-1]
+    (tmp_path / "pack.toml").write_text('[pack]\nname = "p"\n')
+    (tmp_path / "dream.toml").write_text(dream_toml)
+    spec = load_pack(tmp_path).state("dream").spec
+    assert (spec.meter, spec.key) == ("3/4", "G minor")
+    assert {10, 42} <= {s.program for s in spec.stems}
+    assert not any(s.is_drums for s in spec.stems)
 
 
 def test_every_tag_is_documented() -> None:

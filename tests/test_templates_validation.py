@@ -37,7 +37,7 @@ def test_unknown_key_suggests_the_word_the_format_uses(tmp_path: Path) -> None:
         f"{root}/fight.toml:{line}: tempo: unknown key 'tempo', did you mean 'bpm'? (allowed: "
         "bars, bpm, brightness, density, description, energy, groove, intensity, key, "
         "loudness_lufs, meter, next, one_shot, prompt, sample_rate, seed, soundfont, stems, "
-        "tags, true_peak_db, variance, variant_weights, variants)"
+        "style, tags, true_peak_db, variance, variant_weights, variants)"
     )
 
 
@@ -203,17 +203,16 @@ def test_missing_prompt(tmp_path: Path) -> None:
     assert only_problem(root) == f"{root}/calm.toml: prompt: missing: every state needs a prompt"
 
 
-def test_missing_tempo_after_inheritance_points_at_the_defaults(tmp_path: Path) -> None:
+def test_a_tempo_left_out_everywhere_is_inferred_from_the_prompt(tmp_path: Path) -> None:
     pack = PACK_TOML.replace("bpm = 100\n", "")
     root = write_pack(tmp_path, pack_toml=pack)
-    # fight.toml sets its own bpm; calm.toml relies on [defaults] and the hit stinger too.
-    assert problems_of(root) == [
-        f"{root}/pack.toml:{line_of(pack, '[stingers.hit]')}: stingers.hit.bpm: missing: "
-        "set bpm here or in pack.toml "
-        "[defaults] (allowed: 20 to 300)",
-        f"{root}/calm.toml: bpm: missing: set bpm here or in pack.toml [defaults] "
-        "(allowed: 20 to 300)",
-    ]
+    # fight.toml sets its own bpm; calm.toml relies on its prompt ("soft sustained ...").
+    loaded = load_pack(root)
+    assert loaded.state("fight").spec.bpm == 150
+    calm = loaded.state("calm")
+    bpm = next(v for v in calm.inferred if v.key == "bpm")
+    assert bpm.source.value != "field" and bpm.value == calm.spec.bpm
+    assert calm.spec.bpm < 100  # soft, sustained and peaceful is slow
 
 
 def test_bad_default_is_reported_once_where_it_is_written(tmp_path: Path) -> None:

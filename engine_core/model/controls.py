@@ -14,8 +14,9 @@ Six condition tokens, each a 16-float vector whose first entry says "known" (1) 
 
 The scalar controls are measured per training window against the windows of the same
 style family, so a request for energy 0.9 with the chorale style asks for the rhythmic
-drive of the busiest tenth of chorales. `GenerationSpec` fields win over
-tags, tags win over the prompt text (see `controls_for_spec`).
+drive of the busiest tenth of chorales. `GenerationSpec` fields (and a style named in
+`GenerationSpec.extra` as ``("style", family)``) win over tags, tags win over the prompt
+text (see `controls_for_spec`).
 
 Pure numpy: no torch here.
 """
@@ -156,11 +157,22 @@ def controls_from_tags(tags: Sequence[str]) -> Controls:
     return Controls(**result)  # type: ignore[arg-type]
 
 
+#: `GenerationSpec.extra` key naming the style family explicitly (a template's `style`).
+STYLE_EXTRA = "style"
+
+
+def spec_style(spec: GenerationSpec) -> str | None:
+    """The style family the spec names in `extra` (``("style", "chorale")``), if any."""
+    value = dict(spec.extra).get(STYLE_EXTRA)
+    return value if value in STYLE_FAMILIES else None
+
+
 def controls_for_spec(spec: GenerationSpec, text: Controls | None = None) -> Controls:
     """Explicit spec fields, then tags, then what the prompt text implies (`text`)."""
     explicit = Controls(
         mode="minor" if spec.key_info.is_minor else "major",
         meter=spec.meter,
+        style=spec_style(spec),
         energy=spec.energy,
         density=spec.density,
         register=spec.brightness,

@@ -70,7 +70,8 @@ class PromptInterpreter:
         blob = f"{ANCHORS_VERSION}\n{GAIN}\n{MARGIN}\n{prompt.strip().lower()}"
         return hashlib.sha256(blob.encode()).hexdigest()[:24]
 
-    def controls(self, prompt: str) -> Controls:
+    def controls(self, prompt: str, vector: np.ndarray | None = None) -> Controls:
+        """The prompt's controls; `vector` is its MiniLM embedding when the caller has it."""
         if not prompt.strip():
             return Controls()
         key = self._key(prompt)
@@ -80,7 +81,7 @@ class PromptInterpreter:
         try:
             result = Controls(**json.loads(path.read_text()))
         except (OSError, ValueError, TypeError):
-            result = self._interpret(prompt)
+            result = self._interpret(prompt, vector)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 tmp = path.with_suffix(f".{os.getpid()}.tmp")
@@ -105,14 +106,15 @@ class PromptInterpreter:
         vectors = self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
         return np.asarray(vectors, dtype=np.float32)
 
-    def _interpret(self, prompt: str) -> Controls:
+    def _interpret(self, prompt: str, vector: np.ndarray | None = None) -> Controls:
         if not self._anchors:
             names = [f"{n}:{i}" for n in SCALAR_ANCHORS for i in (0, 1)] + list(STYLE_ANCHORS)
             texts = [t for pair in SCALAR_ANCHORS.values() for t in pair] + list(
                 STYLE_ANCHORS.values()
             )
             self._anchors = dict(zip(names, self.embed(texts), strict=True))
-        vector = self.embed([prompt])[0]
+        if vector is None:
+            vector = self.embed([prompt])[0]
         values: dict[str, Any] = {}
         for name in SCALAR_ANCHORS:
             low = float(vector @ self._anchors[f"{name}:0"])

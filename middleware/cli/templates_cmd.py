@@ -102,6 +102,13 @@ def show(path: Path, as_json: bool, state_name: str | None) -> None:
             click.echo(json.dumps(summary, indent=2))
         else:
             _print_state(summary, state.name)
+            from middleware.cli.compose_cmd import print_inference
+
+            print_inference(
+                _Inferred(state.inferred),
+                state.spec,
+                title=f"State {state.name}: where each value came from",
+            )
         return
     if as_json:
         click.echo(json.dumps(pack_summary(pack), indent=2))
@@ -129,6 +136,13 @@ def _print_state(summary: dict[str, Any], name: str) -> None:
         else:
             table.add_row(key, str(value))
     Console().print(table)
+
+
+class _Inferred:
+    """The `values` view `print_inference` reads, for a loaded state."""
+
+    def __init__(self, values: tuple) -> None:
+        self.values = values
 
 
 def _fade_text(rule: TransitionRule) -> str:
@@ -162,6 +176,7 @@ def pack_summary(pack: TemplatePack) -> dict[str, Any]:
             "next": state.next,
             "variant_weights": state.variant_weights,
             "spec": spec.canonical(),
+            "inferred": [value.to_json() for value in state.inferred],
         }
     stingers = {
         name: {
@@ -249,6 +264,18 @@ def _print_pack(pack: TemplatePack) -> None:
                 f"{stem.gain_db:g}",
             )
     console.print(stems)
+
+    inferred = Table(title="Values left to the prompt (see --state NAME for every source)")
+    for column in ("state", "value", "resolved", "source", "from"):
+        inferred.add_column(column)
+    for state in pack.states.values():
+        for item in state.inferred:
+            if item.source.value == "field" or item.key.startswith("stems."):
+                continue
+            shown = ", ".join(item.value) if isinstance(item.value, list) else str(item.value)
+            inferred.add_row(state.name, item.key, shown, item.source.value, item.evidence)
+    if inferred.row_count:
+        console.print(inferred)
 
     if pack.stingers:
         stingers = Table(title="Stingers")

@@ -298,6 +298,8 @@ STEM_KEYS = (
 DRUM_ROLES = ("drums", "percussion")
 #: Register of a pitched-percussion stem that gives none: F2-A3, the timpani's range.
 PITCHED_PERCUSSION_REGISTER = (41, 57)
+#: `instrument = "auto"`: the stem's program is inferred from the prompt.
+AUTO_INSTRUMENT = "auto"
 
 
 @cache
@@ -379,6 +381,8 @@ def stem(problems: FileProblems, path: KeyPath, name: str, raw: Any) -> StemSpec
             "give either 'program' or 'instrument', not both",
             value=data["instrument"],
         )
+    elif data.get("instrument") == AUTO_INSTRUMENT:
+        pass  # left to the prompt: middleware.prompt picks the program (and the register)
     elif "instrument" in data:
         if role == "percussion":  # pitched percussion (timpani): a melodic program
             fields["program"] = instrument_program(
@@ -405,7 +409,8 @@ def stem(problems: FileProblems, path: KeyPath, name: str, raw: Any) -> StemSpec
     elif role not in DRUM_ROLES:
         problems.add(
             (*path, "instrument"),
-            "missing: give an 'instrument' name or a General MIDI 'program' number",
+            "missing: give an 'instrument' name, a General MIDI 'program' number, or "
+            'instrument = "auto" to let the prompt choose',
         )
     if "register" in data:
         pair = _pair(problems, (*path, "register"), data["register"], "notes")

@@ -22,8 +22,11 @@ from pathlib import Path
 from typing import Any
 
 from engine_core.errors import InvalidSpecError
-from engine_core.spec import GenerationSpec, StemSpec
-from middleware.errors import TemplateError, TemplateProblem
+from engine_core.spec import GenerationSpec
+from middleware.errors import PromptError, TemplateError, TemplateProblem
+from middleware.prompt.infer import Given, Inference, StemRequest, infer_state
+from middleware.prompt.similarity import PromptScorer
+from middleware.prompt.words import STYLES
 from middleware.templates import fields as f
 from middleware.templates.fields import INVALID, FileProblems
 from middleware.templates.model import (
@@ -46,7 +49,7 @@ INHERITED_KEYS = (
     "loudness_lufs", "true_peak_db", "variance",
 )  # fmt: skip
 DEFAULT_KEYS = INHERITED_KEYS
-SPEC_KEYS = ("prompt", "tags", "stems", "energy", "density", "brightness", "groove")
+SPEC_KEYS = ("prompt", "tags", "stems", "energy", "density", "brightness", "groove", "style")
 STATE_KEYS = (
     *INHERITED_KEYS, *SPEC_KEYS, "description", "one_shot", "next", "intensity",
     "variant_weights",
@@ -56,8 +59,9 @@ STINGER_KEYS = (
 )  # fmt: skip
 STATE_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
 _SYNTAX_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+#: Musical keys a state may leave to its prompt (middleware.prompt infers them).
+PROMPT_KEYS = ("bpm", "key", "meter", "bars")
 _FALLBACK_VALUES: dict[str, Any] = {
-    "meter": "4/4",
     "bars": 4,
     "seed": 0,
     "variants": 3,
@@ -127,6 +131,9 @@ class _PackReader:
         self.files: list[FileProblems] = []
         self.defaults: dict[str, Any] = {}
         self._state_names: set[str] = set()  # every state defined, readable or not
+        self._scorer: PromptScorer | None = None  # MiniLM, loaded only if a prompt needs it
+        #: key path (or file) of each state/stinger -> what its prompt resolved
+        self.inferences: dict[tuple[str, ...], Inference] = {}
 
     def read(self) -> TemplatePack:
         pack_data, pack_problems = _parse(self.root / PACK_FILE)
@@ -283,13 +290,6 @@ class _PackReader:
         ):
             problems.add((*path, "prompt"), "is empty: describe the music in a sentence or two")
         tag_values = f.tags(problems, (*path, "tags"), data.get("tags", []))
-        for key in ("bpm", "key"):
-            if values is not None and values.get(key) is None:
-                problems.add(
-                    (*path, key),
-                    f"missing: set {key} here or in {PACK_FILE} [defaults]",
-                    allowed=f.ALLOWED_TEXT.get(key, "e.g. 'D minor'"),
-                )
         controls = {}
         for key in ("energy", "density", "brightness"):
             if key in data:
@@ -297,19 +297,46 @@ class _PackReader:
         groove = None
         if "groove" in data:
             groove = f.typed(problems, (*path, "groove"), data["groove"], str)
+        style = None
+        if "style" in data:
+            style = data["style"]
+            if style not in STYLES:
+                problems.add(
+                    (*path, "style"),
+                    f"{style!r} is not a style family",
+                    value=style,
+                    allowed=", ".join(STYLES),
+                )
         stems = self._stems(source)
 
         if len(problems.problems) > start or values is None:
             return None
+        origin = {
+            key: source.problems.file if key in data else f"{PACK_FILE} [defaults]"
+            for key in (*PROMPT_KEYS, "tags", "stems", "style", "energy", "density", "brightness")
+        }
+        stated = {k: values.get(k) for k in PROMPT_KEYS if k in data or k in self.defaults}
+        given = Given(
+            bpm=stated.get("bpm"),
+            key=stated.get("key"),
+            meter=stated.get("meter"),
+            bars=stated.get("bars"),
+            tags=tag_values if "tags" in data else None,
+            style=style,
+            stems=stems,
+            origin=origin,
+            **controls,
+        )
         try:
-            return GenerationSpec(
-                prompt=" ".join(prompt.split()),
-                tags=tag_values,
-                bpm=values["bpm"],
-                meter=values["meter"],
-                key=values["key"],
-                bars=values["bars"],
-                stems=stems,
+            inference = infer_state(
+                prompt, given, scorer=self._prompt_scorer(), default_bars=values["bars"]
+            )
+        except PromptError as error:
+            problems.add((*path, "prompt"), error.message, value=prompt)
+            return None
+        self.inferences[path or (source.problems.file,)] = inference
+        try:
+            return inference.spec(
                 groove=groove,
                 one_shot=one_shot,
                 sample_rate=values["sample_rate"],
@@ -317,31 +344,40 @@ class _PackReader:
                 loudness_lufs=values["loudness_lufs"],
                 true_peak_db=values["true_peak_db"],
                 variance=values["variance"],
-                **controls,
             )
         except InvalidSpecError as error:  # a rule that spans fields
             field = str(error.detail.get("field", ""))
             problems.add((*path, field) if field else path, error.message)
             return None
 
-    def _stems(self, source: _Source) -> tuple[StemSpec, ...]:
+    def _prompt_scorer(self) -> PromptScorer:
+        if self._scorer is None:
+            self._scorer = PromptScorer()
+        return self._scorer
+
+    def _stems(self, source: _Source) -> tuple[StemRequest, ...] | None:
+        """The written stems (None: the state leaves its arrangement to the prompt)."""
         path = (*source.prefix, "stems")
         raw = source.data.get("stems")
         if raw is None:
-            source.problems.add(path, "missing: add at least one [stems.<name>] table")
-            return ()
+            return None
         stems_table = f.table(source.problems, path, raw)
         if stems_table is INVALID:
             return ()
         if not stems_table:
-            source.problems.add(path, "is empty: add at least one [stems.<name>] table")
+            source.problems.add(
+                path,
+                "is empty: add at least one [stems.<name>] table, or leave stems out "
+                "to let the prompt choose them",
+            )
         result = []
         for name, stem_raw in stems_table.items():
             stem = f.stem(source.problems, (*path, name), name, stem_raw)
             if stem is not INVALID:
-                result.append(stem)
+                auto = stem_raw.get("instrument") == f.AUTO_INSTRUMENT
+                result.append(StemRequest(stem, auto, "register" in stem_raw))
         # Sorted by name: the order stems are written in does not change the music (or hash).
-        return tuple(sorted(result, key=lambda stem: stem.name))
+        return tuple(sorted(result, key=lambda request: request.stem.name))
 
     # -- states -------------------------------------------------------------------------------
 
@@ -425,6 +461,7 @@ class _PackReader:
             variant_weights=weights,
             next=nxt,
             description=" ".join(description.split()),
+            inferred=self.inferences[path or (source.problems.file,)].values,
         )
 
     def _weights(self, source: _Source, raw: Any, variants: int) -> Any:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from engine_core.spec import GenerationSpec, samples_per_beat
 from middleware.errors import UnknownStateError, UnknownStingerError
+from middleware.prompt.infer import InferredValue
 
 WILDCARD = "*"
 
@@ -118,6 +119,8 @@ class StateTemplate:
     variant_weights: tuple[float, ...] | None = None  # rotation weights, one per variant
     next: str | None = None  # one-shot states: where to go after playing once
     description: str = ""  # the designer's note (not part of the generation hash)
+    #: every resolved musical value and its source (field, tag, prompt word, MiniLM, default)
+    inferred: tuple[InferredValue, ...] = ()
 
     @property
     def one_shot(self) -> bool:

@@ -1,0 +1,195 @@
+"""Stems for an inferred state: named instruments placed in roles, missing roles filled.
+
+A complete arrangement has a melody, a harmony bed (chords or a pad), a bass and — unless
+the prompt rules them out — drums. Instruments the prompt names take the roles their words
+ask for ("harp arpeggios", "fiddle leads") or the roles they prefer (a choir is a pad,
+brass plays chords, a harp plays the tune when nothing else does, else arpeggios); roles
+still empty are filled from the genre's palette. Extra named instruments become layers
+that join at higher intensity. Timpani (General MIDI 47) is a pitched percussion layer
+(`role = "percussion"`, `pitched`): tonic and dominant in the groove's rhythm.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from engine_core.spec import StemSpec
+from middleware.prompt.parse import Mention
+from middleware.prompt.words import ROLE_LAYERS, ROLE_REGISTERS, Palette
+
+TIMPANI = 47
+STRINGS = 48
+#: Roles that fill one of the three core slots.
+_SLOTS = {"melody": "melody", "harmony": "bed", "pad": "bed", "bass": "bass"}
+
+
+@dataclass(frozen=True)
+class PlannedStem:
+    stem: StemSpec
+    evidence: str  # why this stem and instrument ("prompt word 'harp'", "genre palette")
+    source: str  # "prompt", "palette"
+
+
+def fit_register(role: str, low: int, high: int) -> tuple[int, int]:
+    """The role's register moved inside an instrument's range (the whole range if narrower)."""
+    role_low, role_high = ROLE_REGISTERS[role]
+    width = role_high - role_low
+    if high - low <= width:
+        return low, high
+    centre = (role_low + role_high) / 2
+    centre = min(max(centre, low + width / 2), high - width / 2)
+    return round(centre - width / 2), round(centre + width / 2)
+
+
+def _stem(
+    name: str, role: str, program: int, register: tuple[int, int], *, extra: bool = False
+) -> StemSpec:
+    intensity, gain_db, pan = ROLE_LAYERS[role]
+    if extra:
+        intensity = (0.6, 1.0)
+    return StemSpec(
+        name=name,
+        role=role,
+        program=0 if role in ("drums", "percussion") else program,
+        register=register,
+        intensity=intensity,
+        gain_db=gain_db,
+        pan=pan,
+        optional=extra and role in ("counter", "arp"),
+    )
+
+
+def _slug(word: str) -> str:
+    return word.replace(" ", "_").replace("-", "_")
+
+
+def plan_stems(
+    mentions: Sequence[Mention],
+    palette: Palette,
+    palette_evidence: str,
+    *,
+    drums: bool,
+    drums_evidence: str,
+    energy: float,
+    melody_word: tuple[str, int] | None = None,
+) -> list[PlannedStem]:
+    """The stems of an inferred arrangement, named after their instrument or role."""
+    pitched: list[Mention] = []
+    for mention in mentions:
+        if mention.negated or mention.instrument.family == "drums":
+            continue
+        if all(m.instrument.program != mention.instrument.program for m in pitched):
+            pitched.append(mention)
+    slots: dict[str, Mention | None] = {"melody": None, "bed": None, "bass": None}
+    roles: dict[int, str] = {}  # mention position -> role
+
+    def take(mention: Mention, role: str) -> bool:
+        slot = _SLOTS.get(role)
+        if slot is None or slots[slot] is not None or mention.instrument.program == TIMPANI:
+            return False
+        slots[slot] = mention
+        roles[mention.position] = role
+        return True
+
+    for mention in pitched:  # stated roles and first preferences
+        take(mention, mention.role or mention.instrument.roles[0])
+    for mention in pitched:  # then any preferred role still free
+        if mention.position not in roles and mention.role is None:
+            any(take(mention, role) for role in mention.instrument.roles)
+
+    planned: list[PlannedStem] = []
+    names: set[str] = set()
+
+    def add(name: str, stem: StemSpec, evidence: str, source: str) -> None:
+        unique, counter = name, 2
+        while unique in names:
+            unique, counter = f"{name}_{counter}", counter + 1
+        names.add(unique)
+        planned.append(PlannedStem(_replace_name(stem, unique), evidence, source))
+
+    for mention in pitched:
+        instrument = mention.instrument
+        role = roles.get(mention.position)
+        extra = role is None
+        if extra:
+            role = mention.role or instrument.roles[0]
+            if role == "melody":
+                role = "counter"
+        register = fit_register(role, instrument.low, instrument.high)
+        stem = _stem(_slug(mention.word), role, instrument.program, register, extra=extra)
+        if instrument.program == TIMPANI:
+            stem = _timpani(stem)
+        how = f"named {mention.word!r}" + (f" ({mention.role} stated)" if mention.role else "")
+        add(_slug(mention.word), stem, how, "prompt")
+
+    if slots["melody"] is None:
+        if melody_word is not None:
+            word, program = melody_word
+            stem = _stem("melody", "melody", program, ROLE_REGISTERS["melody"])
+            add("melody", stem, f"{word!r} calls for this melody instrument", "prompt")
+        else:
+            stem = _stem("melody", "melody", palette.melody, ROLE_REGISTERS["melody"])
+            add("melody", stem, f"melody of the {palette_evidence} palette", "palette")
+    bed = palette.bed
+    if slots["bed"] is None:
+        if energy < 0.3:
+            bed = "pad"  # calm music holds its chords
+        program = palette.pad if bed == "pad" else palette.harmony
+        add(
+            bed,
+            _stem(bed, bed, program, ROLE_REGISTERS[bed]),
+            f"{bed} of the {palette_evidence} palette",
+            "palette",
+        )
+    elif energy >= 0.6 and roles.get(slots["bed"].position) == "pad":  # type: ignore[union-attr]
+        pad_program = slots["bed"].instrument.program  # type: ignore[union-attr]
+        program = palette.harmony if palette.harmony != pad_program else STRINGS
+        stem = _stem("harmony", "harmony", program, ROLE_REGISTERS["harmony"])
+        add(
+            "harmony",
+            _replace(stem, intensity=(0.5, 1.0)),
+            "chords under the pad at high intensity",
+            "palette",
+        )
+    if slots["bass"] is None:
+        stem = _stem("bass", "bass", palette.bass, ROLE_REGISTERS["bass"])
+        add("bass", stem, f"bass of the {palette_evidence} palette", "palette")
+    if palette.arp is not None and energy >= 0.5 and all(p.stem.role != "arp" for p in planned):
+        stem = _stem("arp", "arp", palette.arp, ROLE_REGISTERS["arp"], extra=True)
+        add("arp", stem, f"arpeggio layer of the {palette_evidence} palette", "palette")
+
+    wanted_drums = [m for m in mentions if not m.negated and m.instrument.family == "drums"]
+    if drums:
+        stem = _stem("drums", "drums", 0, ROLE_REGISTERS["drums"])
+        if energy >= 0.6:
+            stem = _replace(stem, intensity=(0.0, 1.0))
+        add("drums", stem, drums_evidence, "prompt")
+    if any(m.instrument.roles[0] == "percussion" for m in wanted_drums):
+        word = next(m.word for m in wanted_drums if m.instrument.roles[0] == "percussion")
+        stem = _stem("percussion", "percussion", 0, ROLE_REGISTERS["percussion"])
+        add("percussion", stem, f"named {word!r}", "prompt")
+    return planned
+
+
+def _timpani(stem: StemSpec) -> StemSpec:
+    """Timpani as pitched percussion, joining at intensity 0.4."""
+    return _replace(
+        stem,
+        role="percussion",
+        pitched=True,
+        register=(41, 57),
+        intensity=(0.4, 1.0),
+        optional=False,
+        pan=0.0,
+    )
+
+
+def _replace(stem: StemSpec, **changes: object) -> StemSpec:
+    from dataclasses import replace
+
+    return replace(stem, **changes)  # type: ignore[arg-type]
+
+
+def _replace_name(stem: StemSpec, name: str) -> StemSpec:
+    return stem if stem.name == name else _replace(stem, name=name)
