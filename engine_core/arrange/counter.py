@@ -3,9 +3,10 @@
 Where the melody rests for half a beat or more, the counter-line answers: a short run of
 notes at the melody's own pulse, starting on a chord tone near its last note and moving by
 scale steps against the direction the melody last moved, landing on a chord tone. Where the
-melody sounds, it holds one chord tone per chord (the one nearest its previous note that is
-not the melody's pitch class, a third or sixth from it where possible), softly, so the two
-lines do not compete. Each variant starts its answers from a different tone.
+melody sounds, it holds a chord tone per half bar (a bar in 3/4): the nearest to its
+previous note that moves, is not the melody's pitch class and is a third or sixth from it
+where possible, softly, so the two lines do not compete. Each variant starts its answers
+from a different tone.
 """
 
 from __future__ import annotations
@@ -81,21 +82,23 @@ def counter_part(material: Material, stem: StemSpec, rng: np.random.Generator):
             notes.append((float(onset), float(length), int(pitch), velocity))
             previous = pitch
 
-    for span in material.progression.spans:
-        busy = [s for s in range(span.start, span.end) if not in_rest[s]]
+    half = meter.steps_per_bar // 2 if meter.numerator != 3 else meter.steps_per_bar
+    for segment in range(0, material.total, half):
+        busy = [s for s in range(segment, segment + half) if not in_rest[s]]
         if not busy:
             continue
         onset = busy[0]
+        chord = material.progression.at(onset).chord
         tune = material.melody_at(onset)
-        options = [pc for pc in span.chord.tones if tune is None or pc != tune % 12]
+        options = [pc for pc in chord.tones if tune is None or pc != tune % 12]
         if tune is not None:
             preferred = [pc for pc in options if (tune - pc) % 12 in (3, 4, 8, 9)]
             options = preferred or options
-        pitch = min(
-            (nearest(pc, previous, low, high) for pc in options), key=lambda p: abs(p - previous)
-        )
+        pitches = sorted({nearest(pc, previous, low, high) for pc in options})
+        moving = [p for p in pitches if p != previous] or pitches
+        pitch = min(moving, key=lambda p: abs(p - previous))
         stop = onset
-        while stop < span.end and not in_rest[stop]:
+        while stop < segment + half and not in_rest[stop]:
             stop += 1
         velocity = accented("counter", onset, meter, material.bars, HELD_WEIGHT)
         notes.append((float(onset), float(stop - onset), int(pitch), velocity))

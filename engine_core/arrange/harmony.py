@@ -6,8 +6,9 @@ one-bar loop splits in two). Each slot scores the key's diatonic triads (plus th
 dominant in minor) by how well they fit the notes sounding there: melody notes weighted by
 length and metric position, the score's harmony and bass tracks twice as much when the model
 wrote them. A Viterbi pass adds the pull of common progressions (roots falling by a fifth,
-rising by a step, falling by a third), starts the loop on the tonic and ends it on the
-mode's cadence chord, so the loop's last bar leads back to bar 0. A seeded generator nudges
+rising by a step, falling by a third). The first slot is always the tonic and the last
+bar's second half always the mode's cadence chord (V; bVII in mixolydian, IV in dorian,
+bII in phrygian), so the loop's last bar leads back to bar 0. A seeded generator nudges
 near-ties, so variants of a set may harmonise the same passage differently.
 """
 
@@ -39,8 +40,9 @@ CADENCE_DEGREES: dict[str, tuple[int, ...]] = {
 }
 #: how idiomatic a chord is on its own, by degree
 DEGREE_PRIOR: tuple[float, ...] = (0.6, 0.25, 0.05, 0.4, 0.4, 0.3, 0.1)
-TONIC_BONUS = 4.0
+TONIC_BONUS = 100.0  # the loop starts on the tonic chord
 CADENCE_BONUS = (2.5, 1.6)
+CADENCE_FORCE = 100.0  # the loop's last half bar is always a cadence chord
 NUDGE = 0.12  # size of the seeded tie-breaking noise
 
 
@@ -111,7 +113,7 @@ def harmonic_slots(meter: Meter, bars: int, density: float) -> list[tuple[int, i
     slots = []
     for index in range(bars):
         start = index * bar
-        if halves:
+        if halves or index == bars - 1:  # the last bar's second half is the cadence
             middle = start + (bar // 2 if meter.numerator != 3 else 2 * meter.steps_per_beat)
             slots += [(start, middle), (middle, start + bar)]
         else:
@@ -183,7 +185,7 @@ def infer_progression(
             if s == len(slots) - 1 and len(slots) > 1:
                 for rank, degree in enumerate(cadence):
                     if chord.degree == degree and chord.root != chords[0].root:
-                        local[s, c] += CADENCE_BONUS[rank]
+                        local[s, c] += CADENCE_BONUS[rank] + CADENCE_FORCE
     # Viterbi over the slots; the wrap-round move (last -> first) counts too
     best = local[0].copy()
     back = np.zeros((len(slots), len(chords)), dtype=int)

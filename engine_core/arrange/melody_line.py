@@ -7,7 +7,9 @@ On the melody moved to the key (one note per onset, the top one):
    weakest note reached by a skip or leap (off the strong beats, short first) becomes the
    scale tone a step from the previous note in the same direction, as long as that does not
    widen the move to the next note beyond a fourth. At most `MAX_CHANGED` of the notes
-   change; notes on beat 1 that last a beat or more never do.
+   change; notes on beat 1 that last a beat or more never do. If steps are still short,
+   repeated notes off the beat become neighbour notes (a repeat before a repeat becomes an
+   upper or lower neighbour in turn; before a move, a step toward it).
 3. Leading tones resolve: the note a semitone below the tonic moves to the tonic next; when
    the next note is strong, the leading tone itself becomes the scale tone below it.
 4. Downbeats: a bar whose beat 1 is silent (no onset, nothing held over the bar line)
@@ -98,6 +100,24 @@ def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> l
             if after_new > max(after_old, 5):
                 continue
         pitches[i] = candidate
+        changed += 1
+
+    # 2b. still short of steps: weak repeated notes become neighbour notes
+    direction = 1
+    for i in order:
+        steps, _ = _shares(pitches)
+        if steps >= TARGET_STEPS - 0.06 or changed >= limit:
+            break
+        if pitches[i] != pitches[i - 1] or strength(i)[0] > 0:
+            continue
+        if i + 1 < len(pitches) and pitches[i + 1] == pitches[i]:
+            candidate = _step_from(pitches[i - 1], direction, scale)
+        elif i + 1 < len(pitches):
+            candidate = _step_from(pitches[i - 1], 1 if pitches[i + 1] > pitches[i] else -1, scale)
+        else:
+            continue
+        pitches[i] = candidate
+        direction = -direction
         changed += 1
 
     # 3. leading tones resolve to the tonic
