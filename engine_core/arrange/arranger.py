@@ -21,6 +21,7 @@ import numpy as np
 
 from engine_core.arrange.accents import accented, legato
 from engine_core.arrange.bassline import bass_part
+from engine_core.arrange.choices import Choices
 from engine_core.arrange.counter import counter_part
 from engine_core.arrange.figures import arp_part, comping_part
 from engine_core.arrange.grooves import Groove, choose_groove, groove_hits, level_for
@@ -259,11 +260,11 @@ def _harmony_covers(context: _Context) -> bool:
 
 
 def _harmony_part(
-    context: _Context, material: Material, stem: StemSpec, rng: np.random.Generator
+    context: _Context, material: Material, stem: StemSpec, choices: Choices
 ) -> list[PartNote]:
     """The score's harmony track when the model wrote one, else comping on the chords."""
     if not _harmony_covers(context):
-        return comping_part(material, stem, rng)
+        return comping_part(material, stem, choices)
     meter = material.meter
     return [
         (o, d, p, accented("harmony", o, meter, material.bars))
@@ -272,19 +273,19 @@ def _harmony_part(
 
 
 def _pitched_part(
-    context: _Context, material: Material, stem: StemSpec, rng: np.random.Generator
+    context: _Context, material: Material, stem: StemSpec, choices: Choices
 ) -> list[PartNote]:
     if stem.role == "melody":
         return _melody_part(material, stem)
     if stem.role == "harmony":
-        return _harmony_part(context, material, stem, rng)
+        return _harmony_part(context, material, stem, choices)
     if stem.role == "bass":
-        return bass_part(material, stem, rng)
+        return bass_part(material, stem, choices)
     if stem.role == "pad":
-        return pad_part(material, stem, rng)
+        return pad_part(material, stem, choices)
     if stem.role == "arp":
-        return arp_part(material, stem, rng)
-    return counter_part(material, stem, rng)
+        return arp_part(material, stem, choices)
+    return counter_part(material, stem, choices)
 
 
 def _drum_part(context: _Context, groove: Groove, energy: float) -> list[PartNote]:
@@ -369,15 +370,15 @@ def arrange(
         bass=context.mapped["bass"],
         energy=energy,
         density=density,
-        rng=np.random.default_rng([seed & 0xFFFFFFFF, variant_index, 7919]),
+        rng=np.random.default_rng([seed & 0xFFFFFFFF, 7919]),  # shared by the set's variants
     )
     parts: dict[int, list[PartNote]] = {}
     grooves_used: dict[int, Groove] = {}
     for stem_index, stem in enumerate(spec.stems):
         groove: Groove | None = None
         if not stem.is_drums:
-            rng = np.random.default_rng([seed & 0xFFFFFFFF, variant_index, stem_index, 31])
-            part = _pitched_part(context, context.material, stem, rng)
+            choices = Choices.of(seed, variant_index, stem_index, spec.variance)
+            part = _pitched_part(context, context.material, stem, choices)
         else:
             groove = choose_groove(
                 library,

@@ -4,15 +4,15 @@ A pattern is a bar of (beat, length in beats, tone): `R` the root, `5` the fifth
 root an octave up, `A` an approach note, the scale tone next to the following chord's
 root (from below when the line rises to it, from above when it falls; a fifth when the
 chord does not change). Patterns get busier with energy; each variant draws its own from
-the patterns of its level, so variants of a set differ. Every root is taken in the octave
+the patterns of its level: the set shares a main pattern, later variants swap in an
+alternative in some bars (`choices`). Every root is taken in the octave
 nearest the previous bass note, in the lower part of the stem's register.
 """
 
 from __future__ import annotations
 
-import numpy as np
-
 from engine_core.arrange.accents import accented
+from engine_core.arrange.choices import Choices
 from engine_core.arrange.harmony import scale_of
 from engine_core.arrange.material import Material
 from engine_core.arrange.voicing import nearest
@@ -67,12 +67,13 @@ def _approach(target: int, previous: int, scale: tuple[int, ...]) -> int:
     return pitch
 
 
-def bass_part(material: Material, stem: StemSpec, rng: np.random.Generator):
+def bass_part(material: Material, stem: StemSpec, choices: Choices):
     """(onset step, duration steps, pitch, velocity) notes of a bass line."""
     meter = material.meter
     per_beat = meter.steps_per_beat
-    choices = PATTERNS[meter.text][energy_level(material.energy)]
-    pattern = choices[int(rng.integers(len(choices)))]
+    patterns = PATTERNS[meter.text][energy_level(material.energy)]
+    main = choices.pick(len(patterns))
+    other = choices.alternative(main, len(patterns))
     low, high = stem.register
     home = low + (high - low) * 0.35
     scale = scale_of(material.key)
@@ -80,6 +81,7 @@ def bass_part(material: Material, stem: StemSpec, rng: np.random.Generator):
     notes = []
     progression = material.progression
     for bar_start in range(0, material.total, meter.steps_per_bar):
+        pattern = patterns[other if choices.alternate() else main]
         for beat, beats, tone in pattern:
             onset = bar_start + round(beat * per_beat)
             length = max(1, round(beats * per_beat))

@@ -5,8 +5,8 @@ notes at the melody's own pulse, starting on a chord tone near its last note and
 scale steps against the direction the melody last moved, landing on a chord tone. Where the
 melody sounds, it holds a chord tone per half bar (a bar in 3/4): the nearest to its
 previous note that moves, is not the melody's pitch class and is a third or sixth from it
-where possible, softly, so the two lines do not compete. Each variant starts its answers
-from a different tone.
+where possible, softly, so the two lines do not compete. The set shares where answers start;
+later variants start some from another chord tone.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from engine_core.arrange.accents import accented
+from engine_core.arrange.choices import Choices
 from engine_core.arrange.harmony import scale_of
 from engine_core.arrange.material import Material
 from engine_core.arrange.voicing import nearest
@@ -45,7 +46,7 @@ def _scale_walk(start: int, direction: int, count: int, scale: tuple[int, ...]) 
     return pitches
 
 
-def counter_part(material: Material, stem: StemSpec, rng: np.random.Generator):
+def counter_part(material: Material, stem: StemSpec, choices: Choices):
     """(onset step, duration steps, pitch, velocity) notes of a counter-line."""
     meter = material.meter
     low, high = stem.register
@@ -56,7 +57,7 @@ def counter_part(material: Material, stem: StemSpec, rng: np.random.Generator):
     rests = _rests(sounding, max(1, per_beat // 2))
     scale = scale_of(material.key)
     notes: list[tuple[float, float, int, float]] = []
-    previous = centre + float(rng.integers(-4, 5))
+    previous = centre + float(choices.pick(9) - 4)
     in_rest = np.zeros(material.total, dtype=bool)
 
     for start, end in rests:
@@ -64,7 +65,8 @@ def counter_part(material: Material, stem: StemSpec, rng: np.random.Generator):
         melody_before = material.melody_at((start - 1) % material.total)
         count = max(1, min(4, (end - start) // pulse))
         chord = material.progression.at(start).chord
-        first = nearest(chord.tones[int(rng.integers(3))], previous, low, high)
+        tone = choices.pick(3) if not choices.alternate() else int(choices.own.integers(3))
+        first = nearest(chord.tones[tone], previous, low, high)
         direction = -1 if melody_before is not None and melody_before > previous else 1
         walk = _scale_walk(first, direction, count, scale)
         if walk[-1] > high or walk[-1] < low:

@@ -6,7 +6,7 @@ tones (0 = lowest, 3 = highest, 4 = the lowest an octave up) at a rate set by th
 recurs every bar with the tones of that bar's chord (voiced nearest the previous chord, so
 it follows chord changes without jumping); the last bar of each 4-bar phrase plays it
 varied (turned round in its second half), so the pattern recurs with variation. Each
-variant draws its figure from the shapes of its meter.
+set shares a main figure shape; later variants play an alternative shape in some bars.
 
 A harmony stem without a harmony track comps: block chords in a pattern of the meter
 (whole bars when calm; beats 1 and 3 in 4/4, oom-pah-pah in 3/4, the jig strum in 6/8).
@@ -14,10 +14,9 @@ A harmony stem without a harmony track comps: block chords in a pattern of the m
 
 from __future__ import annotations
 
-import numpy as np
-
 from engine_core.arrange.accents import DETACHED, accented
 from engine_core.arrange.bassline import energy_level
+from engine_core.arrange.choices import Choices
 from engine_core.arrange.material import Material
 from engine_core.arrange.voicing import lead, voicings
 from engine_core.spec import StemSpec
@@ -64,14 +63,15 @@ def _chord_tones(material: Material, stem: StemSpec, onset: int, previous, centr
     return chosen or ()
 
 
-def arp_part(material: Material, stem: StemSpec, rng: np.random.Generator):
+def arp_part(material: Material, stem: StemSpec, choices: Choices):
     """(onset step, duration steps, pitch, velocity) notes of an arpeggio figure."""
     meter = material.meter
     low, high = stem.register
     centre = low + (high - low) * 0.4
     level = energy_level(material.energy)
     rate = RATES[meter.text][level]
-    shape = SHAPES[int(rng.integers(len(SHAPES)))]
+    main = choices.pick(len(SHAPES))
+    other = choices.alternative(main, len(SHAPES))
     bar = meter.steps_per_bar
     positions = list(range(0, bar, rate))
     if level == 0 and len(positions) > 4:
@@ -81,6 +81,7 @@ def arp_part(material: Material, stem: StemSpec, rng: np.random.Generator):
     for bar_start in range(0, material.total, bar):
         bar_index = bar_start // bar
         varied = material.bars >= 4 and bar_index % 4 == 3
+        shape = SHAPES[other if choices.alternate() else main]
         current = None
         for count, position in enumerate(positions):
             onset = bar_start + position
@@ -104,18 +105,20 @@ def arp_part(material: Material, stem: StemSpec, rng: np.random.Generator):
     return notes
 
 
-def comping_part(material: Material, stem: StemSpec, rng: np.random.Generator):
+def comping_part(material: Material, stem: StemSpec, choices: Choices):
     """Block chords in the meter's comping pattern, voice-led from chord to chord."""
     meter = material.meter
     low, high = stem.register
     centre = low + (high - low) * 0.45
-    pattern = COMPING[meter.text][energy_level(material.energy)]
+    level = energy_level(material.energy)
     per_beat = meter.steps_per_beat
-    size = 3 if rng.random() < 0.5 else 4
+    size = 3 + choices.pick(2)
     notes = []
     previous = None
     for bar_start in range(0, material.total, meter.steps_per_bar):
-        for beat, beats, weight in pattern:
+        # later variants lighten or fill some bars with the neighbouring level's pattern
+        shift = (1 if level < 2 else -1) if choices.alternate() else 0
+        for beat, beats, weight in COMPING[meter.text][level + shift]:
             onset = bar_start + round(beat * per_beat)
             length = max(1, round(beats * per_beat))
             chord = material.progression.at(onset).chord

@@ -8,8 +8,8 @@ length and metric position, the score's harmony and bass tracks twice as much wh
 wrote them. A Viterbi pass adds the pull of common progressions (roots falling by a fifth,
 rising by a step, falling by a third). The first slot is always the tonic and the last
 bar's second half always the mode's cadence chord (V; bVII in mixolydian, IV in dorian,
-bII in phrygian), so the loop's last bar leads back to bar 0. A seeded generator nudges
-near-ties, so variants of a set may harmonise the same passage differently.
+bII in phrygian), so the loop's last bar leads back to bar 0. A seeded generator (the set's)
+nudges near-ties, so different seeds may harmonise the same passage differently.
 """
 
 from __future__ import annotations

@@ -9,22 +9,21 @@ are held over (tied), the others move legato into the next chord.
 
 from __future__ import annotations
 
-import numpy as np
-
 from engine_core.arrange.accents import accented
+from engine_core.arrange.choices import Choices
 from engine_core.arrange.material import Material
 from engine_core.arrange.voicing import lead, voicings
 from engine_core.spec import StemSpec
 
 
-def pad_part(material: Material, stem: StemSpec, rng: np.random.Generator):
+def pad_part(material: Material, stem: StemSpec, choices: Choices):
     """(onset step, duration steps, pitch, velocity) notes of a pad."""
     meter = material.meter
     low, high = stem.register
     bar = meter.steps_per_bar
     length = bar // 2 if material.density >= 0.7 and meter.numerator == 4 else bar
     size = 4 if high - low >= 17 else 3
-    centre = low + (high - low) * (0.35 + 0.2 * rng.random())
+    centre = low + (high - low) * (0.35 + 0.05 * choices.pick(5))
     held: dict[int, int] = {}
     previous = None
     notes: list[tuple[float, float, int, float]] = []
@@ -34,7 +33,9 @@ def pad_part(material: Material, stem: StemSpec, rng: np.random.Generator):
         options = voicings(chord.tones, low, high, size, span=17) or voicings(
             chord.tones, low, high, 3, span=24
         )
-        voicing = lead(previous, options, centre=centre, held_top=held, top_weight=4.0)
+        # later variants re-centre some bars, so they voice them differently
+        here = centre + (5.0 if choices.alternate() else 0.0)
+        voicing = lead(previous, options, centre=here, held_top=held, top_weight=4.0)
         if not voicing:
             continue
         held[voicing[-1]] = held.get(voicing[-1], 0) + 1

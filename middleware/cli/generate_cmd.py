@@ -87,8 +87,12 @@ def generate(
     from engine_core.generate import Engine
     from middleware.templates.loader import load_pack
 
+    from engine_core.arrange.coverage import empty_stem_warnings, silent_stem_warnings
+
     pack = load_pack(pack_path)
     spec, template_seed, template_variants = _spec_for(pack, state_name)
+    for warning in empty_stem_warnings(spec):
+        click.echo(f"warning: {state_name}: {warning}", err=True)
     seed = template_seed if seed is None else seed
     count = template_variants if variants is None else variants
     engine = Engine(soundfont=soundfont, render_workers=jobs or default_render_workers())
@@ -103,6 +107,9 @@ def generate(
             for variant in variant_set.variants:
                 plot_variant(variant, out_dir / f"variant_{variant.meta.index}" / "plot.png")
                 progress("plot", variant.meta.index + 1, len(variant_set.variants))
+    for variant in variant_set.variants:
+        for warning in silent_stem_warnings(spec, variant.meta.index, variant.stems):
+            click.echo(f"warning: {state_name}: {warning}", err=True)
     for variant in variant_set.variants:
         meta = variant.meta
         click.echo(

@@ -44,9 +44,23 @@ def validate(paths: tuple[Path, ...]) -> None:
                 f"{path}: ok ({len(pack.states)} states, {len(pack.stingers)} stingers, "
                 f"{len(pack.transitions)} transition rules)"
             )
+            for warning in pack_warnings(pack):
+                click.echo(f"  warning: {warning}", err=True)
     if failed:
         # A ClickException (not ctx.exit) so the exit code survives standalone_mode=False.
         raise click.ClickException(f"{failed} pack(s) failed validation")
+
+
+def pack_warnings(pack: TemplatePack) -> list[str]:
+    """Stems of the pack's states and stingers that would come out empty (not errors)."""
+    from engine_core.arrange.coverage import empty_stem_warnings
+
+    found = []
+    specs = [(f"state {name}", state.spec) for name, state in pack.states.items()]
+    specs += [(f"stinger {name}", s.spec) for name, s in pack.stingers.items() if s.spec]
+    for label, spec in specs:
+        found += [f"{label}: {text}" for text in empty_stem_warnings(spec)]
+    return found
 
 
 @click.group()
