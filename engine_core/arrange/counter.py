@@ -5,7 +5,7 @@ notes at the melody's own pulse, starting on a chord tone near its last note and
 scale steps against the direction the melody last moved, landing on a chord tone. Where the
 melody sounds, it holds a chord tone per half bar (a bar in 3/4): the nearest to its
 previous note that moves, is not the melody's pitch class and is a third or sixth from it
-where possible, softly, so the two lines do not compete. The set shares where answers start;
+where possible, so the two lines do not compete. The set shares where answers start;
 later variants start some from another chord tone.
 """
 
@@ -20,7 +20,8 @@ from engine_core.arrange.material import Material
 from engine_core.arrange.voicing import nearest
 from engine_core.spec import StemSpec
 
-HELD_WEIGHT = 0.85
+HELD_WEIGHT = 1.0
+ANSWER_WEIGHT = 0.92
 
 
 def _rests(sounding: np.ndarray, minimum: int) -> list[tuple[int, int]]:
@@ -80,7 +81,7 @@ def counter_part(material: Material, stem: StemSpec, choices: Choices):
                 pitch = nearest(
                     min(landing.tones, key=lambda pc: abs(pc - pitch % 12)), pitch, low, high
                 )
-            velocity = accented("counter", onset, meter, material.bars)
+            velocity = accented("counter", onset, meter, material.bars, ANSWER_WEIGHT)
             notes.append((float(onset), float(length), int(pitch), velocity))
             previous = pitch
 

@@ -31,7 +31,7 @@ SHAPES: tuple[tuple[int, ...], ...] = (
     (0, 1, 2, 4, 2, 1),  # up to the octave
 )
 #: meter -> energy level -> steps between figure notes
-RATES: dict[str, tuple[int, int, int]] = {"4/4": (4, 2, 1), "3/4": (2, 2, 1), "6/8": (3, 2, 1)}
+RATES: dict[str, tuple[int, int, int]] = {"4/4": (4, 2, 1), "3/4": (2, 2, 1), "6/8": (2, 2, 1)}
 
 #: comping: meter -> energy level -> (beat, beats, weight) block chords in a bar
 COMPING: dict[str, tuple[tuple[tuple[float, float, float], ...], ...]] = {

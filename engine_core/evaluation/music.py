@@ -6,8 +6,8 @@ Per variant and per stem, on the `Arrangement` (symbolic) and on the rendered au
 - holes: the longest stretch (round the seam) where the whole mix stays below
   `SILENCE_DBFS`, in beats; a hole is a stretch longer than one beat;
 - accent: mean velocity of onsets on the bar's strong beat minus that of onsets on the
-  weak beats (4/4: beat 1 vs beats 2 and 4; 3/4: beat 1 vs 2 and 3; 6/8: beat 1 vs the
-  off-beat eighths), and the share of onsets that fall on beat 1;
+  weak beats (4/4: beat 1 vs beats 2 and 4; 3/4: beat 1 vs 2 and 3; 6/8: eighths 1 and 4
+  vs the other eighths), and the share of onsets that fall on beat 1;
 - melody intervals: shares of repeats (0), steps (1-2 semitones), skips (3-4) and leaps
   (5 and more) between successive melody onsets (the top note of a chord), and the count
   of leaps larger than an octave;
@@ -77,8 +77,7 @@ def beat_class(position_beats: float, meter: Meter) -> str:
     if meter.compound:  # 6/8: eighths are 2 steps
         if inside % 2:
             return "off"
-        eighth = inside // 2
-        return "strong" if eighth == 0 else "medium" if eighth == 3 else "weak"
+        return "strong" if inside // 2 in (0, 3) else "weak"  # 6/8: eighths 1 and 4
     if inside % grid:
         return "off"
     beat = inside // grid
