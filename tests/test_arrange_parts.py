@@ -123,10 +123,8 @@ def test_arp_figures_recur_and_follow_the_chords() -> None:
 
 
 def _material_of(score: Score, spec: GenerationSpec, seed: int):
-    from engine_core.arrange.arranger import _Context
-
     # the arranger keeps the material on its context; rebuild it the same way
-    from engine_core.arrange.arranger import spec_density, spec_energy
+    from engine_core.arrange.arranger import _Context, spec_density, spec_energy
     from engine_core.arrange.material import build_material
 
     context = _Context(score, spec.key_info)

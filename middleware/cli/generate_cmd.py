@@ -82,12 +82,11 @@ def generate(
 ) -> None:
     """Generate the variants of one state of PACK into --out."""
 
+    from engine_core.arrange.coverage import empty_stem_warnings, silent_stem_warnings
     from engine_core.export.plot import plot_variant
     from engine_core.export.variant_files import write_variant_set
     from engine_core.generate import Engine
     from middleware.templates.loader import load_pack
-
-    from engine_core.arrange.coverage import empty_stem_warnings, silent_stem_warnings
 
     pack = load_pack(pack_path)
     spec, template_seed, template_variants = _spec_for(pack, state_name)
