@@ -51,10 +51,11 @@ def _shares(line: list[int]) -> tuple[float, float, float, float] | None:
     )
 
 
-def corpus_reference(dataset: BarDataset) -> dict[str, object]:
+def corpus_reference(dataset: BarDataset, split: str = "test") -> dict[str, object]:
     downbeat: dict[str, list[float]] = {m: [] for m in METERS}
     intervals: dict[str, list[tuple[float, float, float, float]]] = {f: [] for f in STYLE_FAMILIES}
-    for piece in dataset.pieces("test"):
+    pieces = dataset.pieces(split) if split in ("test", "train") else range(len(dataset.piece_ids))
+    for piece in pieces:
         meter = METERS[dataset.meter[piece]]
         family = STYLE_FAMILIES[dataset.family[piece]]
         steps = Meter.parse(meter).steps_per_bar
@@ -70,6 +71,7 @@ def corpus_reference(dataset: BarDataset) -> dict[str, object]:
     names = ("repeats", "steps", "skips", "leaps")
     return {
         "window_bars": WINDOW_BARS,
+        "split": split,
         "corpus_hash": dataset.manifest_hash,
         "downbeat_share": {
             m: {

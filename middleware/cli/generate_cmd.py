@@ -4,7 +4,8 @@
 
 Writes `variants.json` (manifest with timing metadata and seam reports), each variant's
 mix and stems (WAV with smpl loop points, FLAC or OGG) and MIDI, and with `--plot` a PNG
-per variant (waveform, bar grid, seam, piano roll per stem).
+per variant (waveform, bar grid, seam, piano roll per stem) plus `summary.png`, every
+stem's piano roll side by side for all variants of the state.
 """
 
 from __future__ import annotations
@@ -83,7 +84,7 @@ def generate(
     """Generate the variants of one state of PACK into --out."""
 
     from engine_core.arrange.coverage import empty_stem_warnings, silent_stem_warnings
-    from engine_core.export.plot import plot_variant
+    from engine_core.export.plot import plot_state_summary, plot_variant
     from engine_core.export.variant_files import write_variant_set
     from engine_core.generate import Engine
     from middleware.templates.loader import load_pack
@@ -106,6 +107,7 @@ def generate(
             for variant in variant_set.variants:
                 plot_variant(variant, out_dir / f"variant_{variant.meta.index}" / "plot.png")
                 progress("plot", variant.meta.index + 1, len(variant_set.variants))
+            plot_state_summary(variant_set.variants, out_dir / "summary.png")
     for variant in variant_set.variants:
         for warning in silent_stem_warnings(spec, variant.meta.index, variant.stems):
             click.echo(f"warning: {state_name}: {warning}", err=True)
