@@ -1,7 +1,7 @@
 """Figures: arpeggio/ostinato patterns and chord comping, drawn from the current chord.
 
 An arp (or ostinato) stem plays one figure: a bar-long order through the chord's voiced
-tones (0 = lowest, 3 = highest, 4 = the lowest an octave up) at a rate set by the energy
+tones (0 = lowest, 3 = highest, 4 = the second an octave up) at a rate set by the energy
 (sixteenths when driving, eighths in between, a slower pulse when calm). The figure
 recurs every bar with the tones of that bar's chord (voiced nearest the previous chord, so
 it follows chord changes without jumping); the last bar of each 4-bar phrase plays it
@@ -95,9 +95,9 @@ def arp_part(material: Material, stem: StemSpec, choices: Choices):
             if varied and count >= len(positions) // 2:
                 index = shape[(len(positions) - 1 - count) % len(shape)]
                 index = min(index + 1, 4)
-            pitch = current[index] if index < len(current) else current[0] + 12
+            pitch = current[index] if index < 4 and index < len(current) else current[1] + 12
             if pitch > high:
-                pitch -= 12
+                pitch = current[-1]
             following = positions[count + 1] if count + 1 < len(positions) else bar
             length = max(1.0, (following - position) * DETACHED)
             velocity = accented("arp", onset, meter, material.bars)
