@@ -46,8 +46,8 @@ def test_misspelt_key_in_a_stem_suggests_the_close_match(tmp_path: Path) -> None
     root = write_pack(tmp_path, calm_toml=text)
     assert only_problem(root) == (
         f"{root}/calm.toml:{line_of(text, 'registr')}: stems.strings.registr: unknown key "
-        "'registr', did you mean 'register'? (allowed: gain_db, instrument, intensity, optional, pan, "
-        "program, register, role)"
+        "'registr', did you mean 'register'? (allowed: gain_db, instrument, intensity, optional, "
+        "pan, program, register, role)"
     )
 
 
