@@ -12,7 +12,9 @@ Per variant and per stem, on the `Arrangement` (symbolic) and on the rendered au
   (5 and more) between successive melody onsets (the top note of a chord), and the count
   of leaps larger than an octave;
 - figuration: bar-to-bar self-similarity of onset patterns (mean Jaccard index of the
-  onset-step sets of every pair of bars);
+  onset-step sets of every pair of bars), and figure recurrence (`figure_recurrence`: the
+  tone order by rank inside each bar, compared bar to bar, so a figure that keeps its shape
+  through chord changes scores 1);
 - variant overlap: per stem, the mean Jaccard index over variant pairs of the sets of
   (grid step, pitch) onsets.
 
@@ -164,6 +166,36 @@ def self_similarity(notes: Sequence[ArrangedNote], meter: Meter, bars: int) -> f
     return float(np.mean([_jaccard(a, b) for a, b in pairs])) if pairs else math.nan
 
 
+def figure_recurrence(notes: Sequence[ArrangedNote], meter: Meter, bars: int) -> float:
+    """How exactly a bar's tone order comes back in the next bar (round the seam).
+
+    Each bar becomes {grid step: rank of its top pitch among the bar's distinct pitches}
+    (0 = lowest), so a figure that keeps its shape through chord changes still matches. The
+    score of two bars is the share of steps (over both bars' steps) with the same rank;
+    the mean over neighbouring bars. NaN with fewer than two non-empty bars.
+    """
+    grid = GRID_PER_BEAT[meter.text]
+    bar_steps = meter.beats_per_bar * grid
+    tops: list[dict[int, int]] = [{} for _ in range(bars)]
+    for note in notes:
+        step = round(note.start_beats * grid)
+        bar, inside = divmod(step, bar_steps)
+        slot = tops[bar % bars]
+        slot[inside] = max(slot.get(inside, -1), note.pitch)
+    ranked = []
+    for slot in tops:
+        order = sorted(set(slot.values()))
+        ranked.append({step: order.index(pitch) for step, pitch in slot.items()})
+    pairs = [(ranked[i], ranked[(i + 1) % bars]) for i in range(bars) if bars > 1]
+    scores = []
+    for a, b in pairs:
+        if not a or not b:
+            continue
+        union = set(a) | set(b)
+        scores.append(sum(1 for s in union if a.get(s) == b.get(s) is not None) / len(union))
+    return float(np.mean(scores)) if scores else math.nan
+
+
 def onset_set(notes: Sequence[ArrangedNote], meter: Meter) -> frozenset[tuple[int, int]]:
     grid = GRID_PER_BEAT[meter.text]
     return frozenset((round(n.start_beats * grid), n.pitch) for n in notes)
@@ -190,6 +222,7 @@ class StemMeasure:
     accent_gap: float
     downbeat_share: float
     self_similarity: float
+    figure_recurrence: float
     intervals: IntervalShares | None  # melody stems only
 
     @property
@@ -235,6 +268,7 @@ def measure_variant(
                 accent_gap=accent_gap(notes, meter) if pitched else math.nan,
                 downbeat_share=downbeat_share(notes, meter),
                 self_similarity=self_similarity(notes, meter, arrangement.bars),
+                figure_recurrence=figure_recurrence(notes, meter, arrangement.bars),
                 intervals=interval_shares(line_of(notes)) if stem.stem.role == "melody" else None,
             )
         )
