@@ -4,8 +4,10 @@ From the held-out (test split) pieces of a `BarDataset`, over 8-bar windows of t
 track: the share of melody onsets on beat 1 (per meter: quartiles) and the shares of
 repeats, steps (1-2 semitones), skips (3-4) and leaps (5+) between successive melody
 onsets (the top note where several start together; per style family: 10th and 90th
-percentiles, the "inner range"). `reference_json` writes them as the committed
-`music_reference.json` the sweep compares against, so the command needs no corpus.
+percentiles, the "inner range"). The committed `music_reference.json` holds these figures
+for the tiny development corpus (every piece: its held-out split has too few windows per
+meter; the held-out figures are kept beside them); the sweep compares against it, so the
+command needs no corpus.
 """
 
 from __future__ import annotations

@@ -25,23 +25,26 @@ from engine_core.evaluation.music import (
     measure_variant,
     stem_overlap,
 )
+from engine_core.evaluation.music_reference import load_reference
 from engine_core.spec import GenerationSpec, StemSpec
 
 NOTE_NAMES = {"C": 0, "D": 2, "E": 4, "F": 5, "G": 7, "A": 9, "B": 11}
 SPEC_GROUPS: tuple[str, ...] = ("dev", "heldout")
-#: corpus references (docs/engine.md): melody step share per style family (inner range)
-#: and beat-1 onset share of the melody per meter (interquartile range)
+#: the melody step-share goal of issue 17 (the held-out corpus's inner range, every family)
 STEP_RANGE: dict[str, tuple[float, float]] = {
     "folk": (0.48, 0.71),
     "chorale": (0.48, 0.71),
     "renaissance": (0.48, 0.71),
 }
-LEAP_RANGE = (0.15, 0.32)
-DOWNBEAT_IQR: dict[str, tuple[float, float]] = {
-    "4/4": (0.18, 0.33),
-    "3/4": (0.30, 0.50),
-    "6/8": (0.25, 0.40),
-}
+
+
+def downbeat_iqr() -> dict[str, tuple[float, float]]:
+    """Beat-1 onset share of corpus melodies per meter, quartiles (`music_reference.json`)."""
+    reference = load_reference() or {}
+    table = reference.get("downbeat_share", {})
+    return {meter: (row["q1"], row["q3"]) for meter, row in table.items()}
+
+
 OVERLAP_RANGE = (0.2, 0.8)
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -200,12 +203,25 @@ def summarise(result: GroupResult) -> dict[str, float]:
     melodies = [s for s in stems if s.intervals is not None and s.intervals.count > 0]
     required = [s for s in stems if not s.optional]
     figures = [s for s in stems if s.role == "arp"]
+    iqr = downbeat_iqr()
     downbeat_in = [
-        DOWNBEAT_IQR[v.meter][0] <= s.downbeat_share <= DOWNBEAT_IQR[v.meter][1]
+        iqr[v.meter][0] <= s.downbeat_share <= iqr[v.meter][1]
         for v in result.variants
         for s in v.stems
-        if s.intervals is not None and not math.isnan(s.downbeat_share)
+        if s.intervals is not None and not math.isnan(s.downbeat_share) and v.meter in iqr
     ]
+    by_meter = {
+        meter: _nanmean(
+            [
+                s.downbeat_share
+                for v in result.variants
+                if v.meter == meter
+                for s in v.stems
+                if s.intervals is not None
+            ]
+        )
+        for meter in ("4/4", "3/4", "6/8")
+    }
     steps_in = [
         STEP_RANGE.get(v.family, STEP_RANGE["folk"])[0]
         <= s.intervals.steps
@@ -233,6 +249,9 @@ def summarise(result: GroupResult) -> dict[str, float]:
             (s.accent_gap for s in pitched if not math.isnan(s.accent_gap)), default=math.nan
         ),
         "melody_downbeat_share": _nanmean([s.downbeat_share for s in melodies]),
+        "melody_downbeat_4/4": by_meter["4/4"],
+        "melody_downbeat_3/4": by_meter["3/4"],
+        "melody_downbeat_6/8": by_meter["6/8"],
         "melody_downbeat_in_iqr": _share(downbeat_in),
         "melody_steps": _nanmean([s.intervals.steps for s in melodies]),
         "melody_leaps": _nanmean([s.intervals.leaps for s in melodies]),
@@ -263,6 +282,9 @@ GOALS: dict[str, str] = {
     "accent_gap_pitched": ">= 8",
     "accent_gap_min_stem": "",
     "melody_downbeat_share": "",
+    "melody_downbeat_4/4": "corpus IQR 0.13-0.24",
+    "melody_downbeat_3/4": "corpus IQR 0.33-0.44",
+    "melody_downbeat_6/8": "corpus IQR 0.17-0.19",
     "melody_downbeat_in_iqr": "corpus IQR per meter",
     "melody_steps": "0.48-0.71",
     "melody_leaps": "",
