@@ -80,8 +80,9 @@ def bass_part(material: Material, stem: StemSpec, choices: Choices):
     previous = home
     notes = []
     progression = material.progression
+    swaps = choices.alternate_pairs(material.bars)
     for bar_start in range(0, material.total, meter.steps_per_bar):
-        pattern = patterns[other if choices.alternate() else main]
+        pattern = patterns[other if swaps[bar_start // meter.steps_per_bar] else main]
         for beat, beats, tone in pattern:
             onset = bar_start + round(beat * per_beat)
             length = max(1, round(beats * per_beat))

@@ -2,9 +2,9 @@
 
 A part's main choice (its bass pattern, figure shape, pad centre) comes from the set's
 generator (seed and stem), so variants of a set are related; each variant after the first
-also draws an alternative and plays it in some bars, bar by bar, with a probability that
-grows with the spec's retake variance (`alternate`). So variants differ in every stem
-without becoming unrelated.
+also draws an alternative and plays it in some bars (figures and bass patterns in pairs of
+bars), with a probability that grows with the spec's retake variance (`alternate`). So
+variants differ in every stem without becoming unrelated.
 """
 
 from __future__ import annotations
@@ -43,3 +43,8 @@ class Choices:
     def alternate(self) -> bool:
         """Whether this bar plays the variant's alternative (never in the first variant)."""
         return self.variant > 0 and self.own.random() < min(0.9, 1.4 * self.variance)
+
+    def alternate_pairs(self, bars: int) -> list[bool]:
+        """`alternate` decided per pair of bars, so a figure holds for two bars at least."""
+        pairs = [self.alternate() for _ in range((bars + 1) // 2)]
+        return [pairs[bar // 2] for bar in range(bars)]

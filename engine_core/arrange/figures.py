@@ -78,10 +78,11 @@ def arp_part(material: Material, stem: StemSpec, choices: Choices):
         positions = positions[:4] + positions[4::2]
     notes = []
     previous = None
+    swaps = choices.alternate_pairs(material.bars)
     for bar_start in range(0, material.total, bar):
         bar_index = bar_start // bar
         varied = material.bars >= 4 and bar_index % 4 == 3
-        shape = SHAPES[other if choices.alternate() else main]
+        shape = SHAPES[other if swaps[bar_index] else main]
         current = None
         for count, position in enumerate(positions):
             onset = bar_start + position

@@ -13,8 +13,8 @@ On the melody moved to the key (one note per onset, the top one):
 3. Leading tones resolve: the note a semitone below the tonic moves to the tonic next; when
    the next note is strong, the leading tone itself becomes the scale tone below it.
 4. Downbeats: a bar whose beat 1 is silent (no onset, nothing held over the bar line)
-   takes the bar's first note onto beat 1 when it starts within half a beat (a late
-   entry becomes an anticipation-free downbeat).
+   takes the bar's first note onto beat 1 when it starts within half a beat (a beat in
+   3/4).
 """
 
 from __future__ import annotations
@@ -138,7 +138,8 @@ def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> l
 
 def _anchor_downbeats(line: list[LineNote], meter: Meter, total: int) -> list[LineNote]:
     bar = meter.steps_per_bar
-    reach = max(1, meter.steps_per_beat // 2)
+    # a waltz tune lands on beat 1: in 3/4 the first note within a beat moves there
+    reach = meter.steps_per_beat if meter.numerator == 3 else max(1, meter.steps_per_beat // 2)
     out = list(line)
     for start in range(0, total, bar):
         held = any(
