@@ -259,3 +259,31 @@ def test_validate_prints_the_warning(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["validate", str(root)])
     assert result.exit_code == 0, result.output
     assert "warning: state calm: stem 'strings' (pad) would come out silent" in result.output
+
+
+@pytest.mark.slow
+def test_bake_and_generate_print_the_warning(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from middleware.cli import main
+
+    calm = """\
+        prompt = "soft sustained strings, peaceful"
+        tags = ["orchestral", "calm"]
+        bars = 4
+
+        [stems.strings]
+        role = "pad"
+        instrument = "String Ensemble 1"
+        register = ["C4", "D4"]
+        """
+    root = write_pack(tmp_path / "pack", calm_toml=calm)
+    main(["bake", str(root), "--out", str(tmp_path / "out"), "--dry-run"])
+    assert "stem 'strings' (pad) would come out silent" in capsys.readouterr().err
+    main(
+        ["generate", str(root), "--state", "calm", "--variants", "1", "--out", str(tmp_path / "g")]
+    )
+    err = capsys.readouterr().err
+    assert "state calm" not in err  # generate names the state once, in its own prefix
+    assert "warning: calm: stem 'strings' (pad) would come out silent" in err
+    assert "warning: calm: variant 0: stem 'strings' (pad) is silent" in err
