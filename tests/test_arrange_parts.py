@@ -287,3 +287,16 @@ def test_bake_and_generate_print_the_warning(
     assert "state calm" not in err  # generate names the state once, in its own prefix
     assert "warning: calm: stem 'strings' (pad) would come out silent" in err
     assert "warning: calm: variant 0: stem 'strings' (pad) is silent" in err
+
+
+def test_melodies_sound_beat_one() -> None:
+    waltz, common = Meter.parse("3/4"), Meter.parse("4/4")
+    key = Key.parse("C major")
+    # 3/4: a note held over the bar line sounds again on beat 1
+    held = singable([(0, 8, 64, 0.8), (8, 8, 65, 0.8), (16, 8, 67, 0.8)], key, waltz, 24)
+    assert 12 in [o for o, _, _, _ in held]
+    # 4/4: a note an eighth late moves onto beat 1; a tie over the bar line stays a tie
+    late = singable([(0, 16, 64, 0.8), (18, 14, 65, 0.8)], key, common, 32)
+    assert [o for o, _, _, _ in late] == [0, 16]
+    tied = singable([(0, 8, 64, 0.8), (8, 12, 65, 0.8), (20, 12, 67, 0.8)], key, common, 32)
+    assert 16 not in [o for o, _, _, _ in tied]

@@ -14,7 +14,7 @@ On the melody moved to the key (one note per onset, the top one):
    the next note is strong, the leading tone itself becomes the scale tone below it.
 4. Downbeats: a bar whose beat 1 is silent (no onset, nothing held over the bar line)
    takes the bar's first note onto beat 1 when it starts within half a beat (a beat in
-   3/4).
+   3/4); in 3/4 a note held over the bar line sounds again on beat 1.
 """
 
 from __future__ import annotations
@@ -142,10 +142,15 @@ def _anchor_downbeats(line: list[LineNote], meter: Meter, total: int) -> list[Li
     reach = meter.steps_per_beat if meter.numerator == 3 else max(1, meter.steps_per_beat // 2)
     out = list(line)
     for start in range(0, total, bar):
-        held = any(
-            o < start < o + d or (o + d > total and (o + d - total) > start) for o, d, _, _ in out
-        )
-        if held or any(o == start for o, _, _, _ in out):
+        if any(o == start for o, _, _, _ in out):
+            continue
+        held = [n for n in out if n[0] < start < n[0] + n[1]]
+        if held and meter.numerator == 3:  # a waltz re-sounds a held note on beat 1
+            note = held[0]
+            out[out.index(note)] = (note[0], start - note[0], note[2], note[3])
+            out.append((start, note[0] + note[1] - start, note[2], note[3]))
+            continue
+        if held or any(o + d > total and o + d - total > start for o, d, _, _ in out):
             continue
         early = [n for n in out if start < n[0] <= start + reach]
         if not early:
