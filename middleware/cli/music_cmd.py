@@ -57,7 +57,14 @@ def _pack_items(paths: tuple[Path, ...], variants: int):  # -> list[SweepItem]
 def eval_music(
     packs: tuple[Path, ...], which: str, variants: int, limit: int | None, as_json: bool
 ) -> None:
-    """Measure arranged, rendered loops of the fixed spec lists and the packs."""
+    """Measure arranged, rendered loops of the fixed spec lists and the packs.
+
+    \b
+    Examples:
+      ostinato eval-music
+      ostinato eval-music --set heldout --variants 4 --json
+      ostinato eval-music templates/fantasy_rpg --set packs
+    """
     import torch
 
     from engine_core.evaluation.music_sweep import format_table, run_sweep, spec_lists, summarise
