@@ -23,8 +23,9 @@ from engine_core.arrange.accents import accented, legato
 from engine_core.arrange.bassline import bass_part
 from engine_core.arrange.choices import Choices
 from engine_core.arrange.counter import counter_part
+from engine_core.arrange.drums import drum_part
 from engine_core.arrange.figures import arp_part, comping_part
-from engine_core.arrange.grooves import Groove, choose_groove, groove_hits, level_for
+from engine_core.arrange.grooves import Groove
 from engine_core.arrange.holes import SPACE_TAG, fill_holes
 from engine_core.arrange.material import Material, build_material
 from engine_core.arrange.pads import pad_part
@@ -227,6 +228,20 @@ def _nearest(pitch_class: int, target: float, low: int, high: int) -> int:
 
 #: a harmony track the model wrote is played as written when it sounds in this share of bars
 HARMONY_COVERAGE = 0.75
+#: roles written by `drums.drum_part` (timpani too: a pitched percussion stem)
+DRUM_ROLES = ("drums", "percussion")
+
+
+def _progression_tones(material: Material | None):  # -> drums.ChordTones | None
+    """The chord sounding at a grid span, root first, from the loop's progression."""
+    if material is None:
+        return None
+    progression = material.progression
+
+    def tones(start: int, end: int) -> list[int]:
+        return list(progression.at(start).chord.tones)
+
+    return tones
 
 
 def _fit_line(pitches: Sequence[int], low: int, high: int) -> list[int]:
@@ -286,11 +301,6 @@ def _pitched_part(
     if stem.role == "arp":
         return arp_part(material, stem, choices)
     return counter_part(material, stem, choices)
-
-
-def _drum_part(context: _Context, groove: Groove, energy: float) -> list[PartNote]:
-    hits = groove_hits(groove, level_for(energy), context.score.bars, context.steps_per_beat)
-    return [(h.step + h.delay_steps, 1.0, h.note, h.velocity) for h in hits]
 
 
 def _humanise(
@@ -373,25 +383,27 @@ def arrange(
         rng=np.random.default_rng([seed & 0xFFFFFFFF, 7919]),  # shared by the set's variants
     )
     parts: dict[int, list[PartNote]] = {}
-    grooves_used: dict[int, Groove] = {}
+    grooves_used: dict[int, str] = {}
     for stem_index, stem in enumerate(spec.stems):
-        groove: Groove | None = None
-        if not stem.is_drums:
+        if stem.role not in DRUM_ROLES:
             choices = Choices.of(seed, variant_index, stem_index, spec.variance)
             part = _pitched_part(context, context.material, stem, choices)
-        else:
-            groove = choose_groove(
-                library,
-                role=stem.role,
-                meter=spec.meter,
-                tags=spec.tags,
-                name=spec.groove if stem.role == "drums" else None,
+        else:  # drums, percussion, pitched percussion: engine_core/arrange/drums.py
+            drums = drum_part(
+                spec,
+                stem,
+                library=library,
+                energy=energy,
+                seed=seed,
+                variant_index=variant_index,
+                stem_index=stem_index,
+                chord_tones=_progression_tones(context.material),
             )
-            part = _drum_part(context, groove, energy)
-            grooves_used[stem_index] = groove
+            part = list(drums.notes)
+            grooves_used[stem_index] = drums.groove
         parts[stem_index] = part
     if SPACE_TAG not in spec.tags:
-        pitched = {i: p for i, p in parts.items() if not spec.stems[i].is_drums}
+        pitched = {i: p for i, p in parts.items() if spec.stems[i].role not in DRUM_ROLES}
         roles = {i: spec.stems[i].role for i in pitched}
         fill_holes(pitched, roles, context.total, context.steps_per_beat)
         parts.update(pitched)
@@ -407,5 +419,5 @@ def arrange(
             entry_intensity=stem.intensity[0],
             rng=rng,
         )
-        stems.append(ArrangedStem(stem, notes, groove.name if groove else None))
+        stems.append(ArrangedStem(stem, notes, groove))
     return Arrangement(spec.bpm, spec.meter, spec.key, spec.bars, tuple(stems))

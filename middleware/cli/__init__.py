@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "serve": "middleware.cli.serve_cmd:serve",
     "bake": "middleware.cli.bake_cmd:bake",
     "eval-music": "middleware.cli.music_cmd:eval_music",
+    "new": "middleware.cli.new_cmd:new",
 }
 
 

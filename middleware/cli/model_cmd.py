@@ -43,7 +43,13 @@ def _check_corpus_choice(data_dir: Path | None, tiny: bool) -> None:
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Parse processes.")
 @click.option("--force", is_flag=True, help="Rebuild even when a cached copy exists.")
 def build_data(data_dir: Path | None, tiny: bool, workers: int | None, force: bool) -> None:
-    """Build (or read from the cache) the training data and print its manifest."""
+    """Build (or read from the cache) the training data and print its manifest.
+
+    \b
+    Examples:
+      ostinato build-data --tiny
+      ostinato build-data --data ~/scores
+    """
     from engine_core.data.dataset import DEFAULT_COLLECTIONS, TINY_COLLECTIONS, build_dataset
 
     _check_corpus_choice(data_dir, tiny)
@@ -85,7 +91,13 @@ def eval_model(
     data_dir: Path | None,
     tiny: bool,
 ) -> None:
-    """Evaluate the model's loops against held-out, untrained and shuffled baselines."""
+    """Evaluate the model's loops against held-out, untrained and shuffled baselines.
+
+    \b
+    Examples:
+      ostinato eval-model
+      ostinato eval-model --json
+    """
     import torch
 
     from engine_core.evaluation.corpus import corpus_for

@@ -19,6 +19,9 @@ from middleware.cli.cache_cmd import CACHE_OPTION
 @click.option("--current", default=None, help="Generate this state first (default: start state).")
 @click.option("--retries", type=int, default=2, show_default=True, help="Retries per set.")
 @click.option(
+    "--json", "as_json", is_flag=True, help="Print the outcome as JSON (no progress bars)."
+)
+@click.option(
     "--engine",
     "engine_factory",
     default="engine_core.generate:Engine",
@@ -33,10 +36,17 @@ def pregen(
     current: str | None,
     retries: int,
     engine_factory: str,
+    as_json: bool,
 ) -> None:
     """Generate every state (and stinger) of PACK into the cache, most urgent first.
 
     Sets already cached are skipped. Exits 1 if any set failed.
+
+    \b
+    Examples:
+      ostinato pregen templates/fantasy_rpg
+      ostinato pregen templates/fantasy_rpg --current battle --workers 2
+      ostinato pregen templates/neon_runner --state run --state chase --json
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -62,7 +72,7 @@ def pregen(
         for state, priority in pack_requests(pack, current)
         if not states or state.name in states
     ]
-    console = Console()
+    console = Console(quiet=as_json)
     started = time.monotonic()
     outcome: dict[str, str] = {}
     seconds: dict[str, float] = {}
@@ -131,6 +141,18 @@ def pregen(
             "" if took is None else f"{took:.1f}",
         )
     console.print(table)
+    if as_json:
+        import json
+
+        sets = {
+            state.name: {
+                "priority": priority.name.lower(),
+                "result": outcome.get(state.name, "?"),
+                "seconds": seconds.get(state.name),
+            }
+            for state, priority in requests
+        }
+        click.echo(json.dumps({"pack": pack.name, "sets": sets}, indent=2))
     failed = [n for n, text in outcome.items() if text.startswith("failed")]
     if failed:
         raise click.ClickException(f"{len(failed)} set(s) failed: {', '.join(failed)}")

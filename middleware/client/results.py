@@ -49,6 +49,7 @@ class Hello:
     pack: dict[str, Any]
     state: str
     intensity: float
+    resume_token: str | None = None  # secret: with `session`, it resumes the session
 
     @classmethod
     def from_wire(cls, raw: dict[str, Any]) -> Hello:
@@ -65,6 +66,7 @@ class Hello:
             pack=dict(raw["pack"]),
             state=str(raw["state"]),
             intensity=float(raw["intensity"]),
+            resume_token=raw.get("resume_token"),
         )
 
 
