@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "bake": "middleware.cli.bake_cmd:bake",
     "eval-music": "middleware.cli.music_cmd:eval_music",
     "new": "middleware.cli.new_cmd:new",
+    "studio": "middleware.cli.studio_cmd:studio",
 }
 
 
