@@ -58,7 +58,9 @@ TAG_VOCABULARY: dict[str, tuple[str, ...]] = {
         "dark", "ominous", "mysterious", "sad", "melancholic", "aggressive", "urgent",
         "dreamy", "nostalgic",
     ),
-    "texture": ("sparse", "dense", "driving", "flowing", "staccato", "legato", "sustained"),
+    "texture": (
+        "sparse", "dense", "driving", "flowing", "staccato", "legato", "sustained", "space",
+    ),
     "register": ("low", "mid", "high", "bright", "warm"),
 }  # fmt: skip
 ALL_TAGS: frozenset[str] = frozenset(t for tags in TAG_VOCABULARY.values() for t in tags)

@@ -77,17 +77,18 @@ def test_humanised_onsets_stay_near_the_grid_and_inside_the_loop() -> None:
             assert 1 <= note.velocity <= 127
 
 
-def test_the_seed_changes_only_the_humanisation() -> None:
-    """In pitched parts; drum parts also vary their groove with the seed (test_arrange_drums)."""
+def test_the_arrangement_is_deterministic_per_seed_and_variant() -> None:
+    """Pitched parts draw their patterns from the seed (docs/engine.md, Arrangement rules);
+    drum parts vary their groove with it too (test_arrange_drums)."""
     _, first = _arranged(seed=1)
     _, second = _arranged(seed=2)
     _, again = _arranged(seed=1)
     assert first == again
     assert first != second
-    for a, b in zip(first.stems, second.stems, strict=True):
-        if a.is_drum:
-            continue
-        assert sorted(n.pitch for n in a.notes) == sorted(n.pitch for n in b.notes)
+    # the melody is the score's own line: the seed only jitters it
+    assert sorted(n.pitch for n in first.stems[0].notes) == sorted(
+        n.pitch for n in second.stems[0].notes
+    )
 
 
 def test_energy_raises_velocities() -> None:

@@ -19,7 +19,7 @@ TEMPLATES = ROOT / "templates"
 # The commands of this branch's CLI; commands added elsewhere should show examples too
 # (see /work/wt/CONTRACTS.md), and join this list when they do.
 WITH_EXAMPLES = (
-    "bake", "build-data", "cache", "eval-model", "generate", "new", "pregen",
+    "bake", "build-data", "cache", "eval-model", "eval-music", "generate", "new", "pregen",
     "render-session", "serve", "templates", "validate",
 )  # fmt: skip
 

@@ -156,3 +156,15 @@ def test_plot_writes_a_png_with_a_row_per_stem(tmp_path: Path) -> None:
     assert data.startswith(b"\x89PNG\r\n\x1a\n")
     width, height = struct.unpack(">II", data[16:24])
     assert width == 12 * 80 and height == round(2.0 * (2 + len(variant.stems)) * 80)
+
+
+def test_the_state_summary_shows_every_stem_of_every_variant(tmp_path: Path) -> None:
+    from engine_core.export.plot import plot_state_summary
+
+    variants = band_variants().variants
+    path = plot_state_summary(variants, tmp_path / "summary.png")
+    data = path.read_bytes()
+    assert data.startswith(b"\x89PNG\r\n\x1a\n")
+    width, height = struct.unpack(">II", data[16:24])
+    assert width == round(4.0 * len(variants) * 70)
+    assert height == round(1.4 * len(variants[0].stems) * 70)

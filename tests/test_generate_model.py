@@ -97,3 +97,4 @@ def test_cli_writes_a_playable_set(tmp_path: Path) -> None:
     assert entry["meta"]["meter"] == "6/8"
     assert (out / entry["mix"]).stat().st_size > 10_000
     assert (out / "variant_0" / "plot.png").read_bytes().startswith(b"\x89PNG")
+    assert (out / "summary.png").read_bytes().startswith(b"\x89PNG")

@@ -1,12 +1,15 @@
 """From a tonic-C `Score` to an `Arrangement`: per-stem notes in the template's key.
 
-Steps, per stem: move the score into the spec's key and mode (scale degrees of the
-score's mode map onto the target mode's), write the stem's part for its role (melody,
-counter-line, harmony, pad, arpeggio, bass, drums, percussion), fold it into the stem's
-register, set velocities from the energy (and the intensity at which the stem joins),
-then humanise: a seeded jitter of at most `HUMANISE_MS` on timing (never before the loop
-start, never past the loop end) and of `HUMANISE_VELOCITY` on velocity. Same inputs and
-seed, same arrangement.
+Steps: move the score into the spec's key and mode (scale degrees of the score's mode map
+onto the target mode's); build the material every role plays from (`material`: the melody
+after the singable pass, the chord progression read from the score or inferred over the
+melody); write each stem's part for its role (`melody` line, `counter`, harmony comping or
+the score's harmony track, `pads`, arp `figures`, `bassline`, drums and percussion from
+the groove library) with metric accents, phrase arcs and articulation (`accents`); bridge
+accidental holes (`holes`); set velocities from the energy (and the intensity at which the
+stem joins), then humanise: a seeded jitter of at most `HUMANISE_MS` on timing (never
+before the loop start, never past the loop end) and of `HUMANISE_VELOCITY` on velocity.
+Same inputs and seed, same arrangement.
 """
 
 from __future__ import annotations
@@ -16,8 +19,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from engine_core.arrange.accents import accented, legato
+from engine_core.arrange.bassline import bass_part
+from engine_core.arrange.choices import Choices
+from engine_core.arrange.counter import counter_part
 from engine_core.arrange.drums import drum_part
+from engine_core.arrange.figures import arp_part, comping_part
 from engine_core.arrange.grooves import Groove
+from engine_core.arrange.holes import SPACE_TAG, fill_holes
+from engine_core.arrange.material import Material, build_material
+from engine_core.arrange.pads import pad_part
 from engine_core.score import Score, ScoreNote
 from engine_core.spec import GenerationSpec, Key, Meter, StemSpec
 
@@ -133,6 +144,7 @@ class _Context:
         self.score = score
         self.total = score.total_steps
         self.steps_per_beat = score.meter_info.steps_per_beat
+        self.material: Material | None = None  # set by `arrange` (chords, melody line)
         self.mapped: dict[str, list[tuple[int, int, int, float]]] = {}
         for track in ("melody", "harmony", "bass"):
             notes: Sequence[ScoreNote] = score.track(track)
@@ -214,69 +226,81 @@ def _nearest(pitch_class: int, target: float, low: int, high: int) -> int:
     return min(options, key=lambda p: (abs(p - target), p))
 
 
-def _pad_part(context: _Context, stem: StemSpec, density: float) -> list[PartNote]:
+#: a harmony track the model wrote is played as written when it sounds in this share of bars
+HARMONY_COVERAGE = 0.75
+#: roles written by `drums.drum_part` (timpani too: a pitched percussion stem)
+DRUM_ROLES = ("drums", "percussion")
+
+
+def _progression_tones(material: Material | None):  # -> drums.ChordTones | None
+    """The chord sounding at a grid span, root first, from the loop's progression."""
+    if material is None:
+        return None
+    progression = material.progression
+
+    def tones(start: int, end: int) -> list[int]:
+        return list(progression.at(start).chord.tones)
+
+    return tones
+
+
+def _fit_line(pitches: Sequence[int], low: int, high: int) -> list[int]:
+    """`fit_register`, then notes a fold left over an octave from their neighbour move back."""
+    fitted = fit_register(pitches, low, high)
+    for i in range(1, len(fitted)):
+        move = fitted[i] - fitted[i - 1]
+        if abs(move) > 12:
+            candidate = fitted[i] - 12 * round(move / 12)
+            if low <= candidate <= high:
+                fitted[i] = candidate
+    return fitted
+
+
+def _melody_part(material: Material, stem: StemSpec) -> list[PartNote]:
+    line = sorted(material.melody)
     low, high = stem.register
+    fitted = _fit_line([p for _, _, p, _ in line], low, high)
+    meter = material.meter
+    part = [
+        (float(o), float(d), p, accented("melody", o, meter, material.bars))
+        for (o, d, _, _), p in zip(line, fitted, strict=True)
+    ]
+    return legato(part, material.total, meter.steps_per_beat / 2)
+
+
+def _harmony_covers(context: _Context) -> bool:
     bar = context.score.steps_per_bar
-    length = bar // 2 if density >= 0.6 and bar % 2 == 0 else bar
-    centre = low + (high - low) * 0.4
-    part: list[PartNote] = []
-    for start, end in _slots(context, length):
-        pcs = context.chord(start, end)
-        voicing = sorted({_nearest(pc, centre, low, high) for pc in pcs})
-        if voicing:
-            centre = 0.5 * centre + 0.5 * float(np.mean(voicing))
-        part.extend((float(start), float(end - start), p, 0.6) for p in voicing)
-    return part
+    bars = {o // bar for o, _, _, _ in context.mapped["harmony"]}
+    return len(bars) >= HARMONY_COVERAGE * context.score.bars
 
 
-def _arp_part(context: _Context, stem: StemSpec, density: float) -> list[PartNote]:
-    low, high = stem.register
-    rate = 1 if density >= 0.6 else 2
-    centre = low + (high - low) * 0.35
-    part: list[PartNote] = []
-    for start, end in _slots(context, context.steps_per_beat):
-        pcs = context.chord(start, end)
-        tones = sorted({_nearest(pc, centre, low, high) for pc in pcs})
-        if not tones:
-            continue
-        for index, step in enumerate(range(start, end, rate)):
-            accent = 0.75 if step == start else 0.6
-            part.append((float(step), float(rate), tones[index % len(tones)], accent))
-    return part
+def _harmony_part(
+    context: _Context, material: Material, stem: StemSpec, choices: Choices
+) -> list[PartNote]:
+    """The score's harmony track when the model wrote one, else comping on the chords."""
+    if not _harmony_covers(context):
+        return comping_part(material, stem, choices)
+    meter = material.meter
+    return [
+        (o, d, p, accented("harmony", o, meter, material.bars))
+        for o, d, p, _ in _track_part(context, "harmony", stem)
+    ]
 
 
-def _counter_part(context: _Context, stem: StemSpec) -> list[PartNote]:
-    low, high = stem.register
-    preference = (4, 3, 8, 9, 5, 7)  # thirds, sixths, then fourth/fifth below the tune
-    lines: list[tuple[int, int]] = []
-    for start, end in _slots(context, context.steps_per_beat):
-        tune = context.sounding(("melody",), start, start + 1)
-        pcs = context.chord(start, end)
-        if not tune or not pcs:
-            continue
-        top = max(tune)
-        below = [top - i for i in preference if (top - i) % 12 in pcs]
-        if below:
-            lines.append((start, below[0]))
-    fitted = fit_register([p for _, p in lines], low, high)
-    part: list[PartNote] = []
-    for (start, _), pitch in zip(lines, fitted, strict=True):
-        if part and part[-1][2] == pitch and part[-1][0] + part[-1][1] == start:
-            onset, duration, _, velocity = part[-1]
-            part[-1] = (onset, duration + context.steps_per_beat, pitch, velocity)
-        else:
-            part.append((float(start), float(context.steps_per_beat), pitch, 0.65))
-    return part
-
-
-def _bass_part(context: _Context, stem: StemSpec) -> list[PartNote]:
-    if context.mapped["bass"]:
-        return _track_part(context, "bass", stem)
-    bar = context.score.steps_per_bar
-    roots = [(s, e, context.chord(s, e)) for s, e in _slots(context, bar)]
-    lines = [(s, e, pcs[0]) for s, e, pcs in roots if pcs]
-    fitted = fit_register([pc + 36 for _, _, pc in lines], *stem.register)
-    return [(float(s), float(e - s), p, 0.75) for (s, e, _), p in zip(lines, fitted, strict=True)]
+def _pitched_part(
+    context: _Context, material: Material, stem: StemSpec, choices: Choices
+) -> list[PartNote]:
+    if stem.role == "melody":
+        return _melody_part(material, stem)
+    if stem.role == "harmony":
+        return _harmony_part(context, material, stem, choices)
+    if stem.role == "bass":
+        return bass_part(material, stem, choices)
+    if stem.role == "pad":
+        return pad_part(material, stem, choices)
+    if stem.role == "arp":
+        return arp_part(material, stem, choices)
+    return counter_part(material, stem, choices)
 
 
 def _humanise(
@@ -347,19 +371,23 @@ def arrange(
     context = _Context(score, key)
     energy = spec_energy(spec)
     density = spec_density(spec)
-    stems: list[ArrangedStem] = []
+    context.material = build_material(
+        key,
+        score.meter_info,
+        score.bars,
+        melody=context.mapped["melody"],
+        harmony=context.mapped["harmony"],
+        bass=context.mapped["bass"],
+        energy=energy,
+        density=density,
+        rng=np.random.default_rng([seed & 0xFFFFFFFF, 7919]),  # shared by the set's variants
+    )
+    parts: dict[int, list[PartNote]] = {}
+    grooves_used: dict[int, str] = {}
     for stem_index, stem in enumerate(spec.stems):
-        groove: str | None = None
-        if stem.role in ("melody", "harmony"):
-            part = _track_part(context, stem.role, stem)
-        elif stem.role == "bass":
-            part = _bass_part(context, stem)
-        elif stem.role == "pad":
-            part = _pad_part(context, stem, density)
-        elif stem.role == "arp":
-            part = _arp_part(context, stem, density)
-        elif stem.role == "counter":
-            part = _counter_part(context, stem)
+        if stem.role not in DRUM_ROLES:
+            choices = Choices.of(seed, variant_index, stem_index, spec.variance)
+            part = _pitched_part(context, context.material, stem, choices)
         else:  # drums, percussion, pitched percussion: engine_core/arrange/drums.py
             drums = drum_part(
                 spec,
@@ -369,12 +397,22 @@ def arrange(
                 seed=seed,
                 variant_index=variant_index,
                 stem_index=stem_index,
-                chord_tones=context.chord,
+                chord_tones=_progression_tones(context.material),
             )
-            part, groove = list(drums.notes), drums.groove
+            part = list(drums.notes)
+            grooves_used[stem_index] = drums.groove
+        parts[stem_index] = part
+    if SPACE_TAG not in spec.tags:
+        pitched = {i: p for i, p in parts.items() if spec.stems[i].role not in DRUM_ROLES}
+        roles = {i: spec.stems[i].role for i in pitched}
+        fill_holes(pitched, roles, context.total, context.steps_per_beat)
+        parts.update(pitched)
+    stems: list[ArrangedStem] = []
+    for stem_index, stem in enumerate(spec.stems):
+        groove = grooves_used.get(stem_index)
         rng = np.random.default_rng([seed & 0xFFFFFFFF, variant_index, stem_index])
         notes = _humanise(
-            part,
+            parts[stem_index],
             context=context,
             bpm=spec.bpm,
             energy=energy,

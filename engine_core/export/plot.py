@@ -108,3 +108,45 @@ def plot_variant(variant: Variant, path: str | Path) -> Path:
     figure.savefig(target, dpi=80)
     pyplot.close(figure)
     return target
+
+
+def plot_state_summary(variants: list[Variant] | tuple[Variant, ...], path: str | Path) -> Path:
+    """One PNG for a whole variant set: a piano roll per stem (rows) and variant (columns),
+    each with its note count and mean velocity, and the bar grid, to compare variants."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot
+
+    rolls = [_midi_notes(v.midi) for v in variants]
+    names = list(rolls[0]) if rolls else []
+    meta = variants[0].meta
+    beats_per_bar = 4 if meta.meter == "4/4" else 3  # quarter notes per bar in the MIDI
+    figure, axes = pyplot.subplots(
+        len(names),
+        len(variants),
+        figsize=(4.0 * len(variants), 1.4 * max(len(names), 1)),
+        squeeze=False,
+        constrained_layout=True,
+    )
+    figure.suptitle(f"{meta.state}: {len(variants)} variants, {meta.meter}, {meta.key}")
+    for column, tracks in enumerate(rolls):
+        for row, name in enumerate(names):
+            axis = axes[row][column]
+            notes = tracks.get(name, [])
+            for start, end, pitch in notes:
+                axis.broken_barh([(start, end - start)], (pitch - 0.4, 0.8), color="tab:blue")
+            for bar in range(meta.bars + 1):
+                axis.axvline(bar * beats_per_bar, color="black", linewidth=0.5, alpha=0.4)
+            axis.set_xlim(0, meta.bars * beats_per_bar)
+            axis.set_yticks([])
+            axis.set_xticks([])
+            if notes:
+                pitches = [p for _, _, p in notes]
+                axis.set_ylim(min(pitches) - 2, max(pitches) + 2)
+            axis.set_title(f"#{column} {name}: {len(notes)} notes", fontsize=8)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(target, dpi=70)
+    pyplot.close(figure)
+    return target

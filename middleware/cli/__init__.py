@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "render-session": "middleware.cli.session_cmd:render_session",
     "serve": "middleware.cli.serve_cmd:serve",
     "bake": "middleware.cli.bake_cmd:bake",
+    "eval-music": "middleware.cli.music_cmd:eval_music",
     "new": "middleware.cli.new_cmd:new",
     "studio": "middleware.cli.studio_cmd:studio",
 }

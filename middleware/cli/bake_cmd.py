@@ -110,6 +110,11 @@ def bake(
     )
     loaded = [load_pack(path) for path in packs]
     plans = [plan_bake(pack, options) for pack in loaded]  # every pack checked before any work
+    from middleware.cli.templates_cmd import pack_warnings
+
+    for pack in loaded:
+        for warning in pack_warnings(pack):
+            click.echo(f"warning: {pack.name}: {warning}", err=True)
     if not dry_run:
         from middleware.cli.paths import writable_folder
 

@@ -4,7 +4,8 @@
 
 Writes `variants.json` (manifest with timing metadata and seam reports), each variant's
 mix and stems (WAV with smpl loop points, FLAC or OGG) and MIDI, and with `--plot` a PNG
-per variant (waveform, bar grid, seam, piano roll per stem).
+per variant (waveform, bar grid, seam, piano roll per stem) plus `summary.png`, every
+stem's piano roll side by side for all variants of the state.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ def generate(
       ostinato generate templates/neon_runner --state run --format ogg --json --out out/run
     """
 
-    from engine_core.export.plot import plot_variant
+    from engine_core.arrange.coverage import empty_stem_warnings, silent_stem_warnings
+    from engine_core.export.plot import plot_state_summary, plot_variant
     from engine_core.export.variant_files import write_variant_set
     from engine_core.generate import Engine
     from middleware.cli.paths import writable_folder
@@ -99,6 +101,8 @@ def generate(
 
     pack = load_pack(pack_path)
     spec, template_seed, template_variants = _spec_for(pack, state_name)
+    for warning in empty_stem_warnings(spec):
+        click.echo(f"warning: {state_name}: {warning}", err=True)
     writable_folder(out_dir)  # before minutes of generation, not after
     seed = template_seed if seed is None else seed
     count = template_variants if variants is None else variants
@@ -114,6 +118,10 @@ def generate(
             for variant in variant_set.variants:
                 plot_variant(variant, out_dir / f"variant_{variant.meta.index}" / "plot.png")
                 progress("plot", variant.meta.index + 1, len(variant_set.variants))
+            plot_state_summary(variant_set.variants, out_dir / "summary.png")
+    for variant in variant_set.variants:
+        for warning in silent_stem_warnings(spec, variant.meta.index, variant.stems):
+            click.echo(f"warning: {state_name}: {warning}", err=True)
     if as_json:
         import json
 

@@ -57,10 +57,12 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
                 for problem in error.problems:
                     click.echo(f"  {problem.format()}", err=True)
                 continue
+            warnings = pack_warnings(pack)
             report.append(
                 {
                     "path": str(path), "ok": True, "pack": pack.name, "states": len(pack.states),
                     "stingers": len(pack.stingers), "transitions": len(pack.transitions),
+                    "warnings": warnings,
                 }
             )  # fmt: skip
             if as_json:
@@ -70,11 +72,25 @@ def validate(paths: tuple[Path, ...], as_json: bool) -> None:
                 f"{_count(len(pack.stingers), 'stinger')}, "
                 f"{_count(len(pack.transitions), 'transition rule')})"
             )
+            for warning in warnings:
+                click.echo(f"  warning: {warning}", err=True)
     if as_json:
         click.echo(json.dumps({"packs": report}, indent=2))
     if failed:
         # A ClickException (not ctx.exit) so the exit code survives standalone_mode=False.
         raise click.ClickException(f"{failed} pack(s) failed validation")
+
+
+def pack_warnings(pack: TemplatePack) -> list[str]:
+    """Stems of the pack's states and stingers that would come out empty (not errors)."""
+    from engine_core.arrange.coverage import empty_stem_warnings
+
+    found = []
+    specs = [(f"state {name}", state.spec) for name, state in pack.states.items()]
+    specs += [(f"stinger {name}", s.spec) for name, s in pack.stingers.items() if s.spec]
+    for label, spec in specs:
+        found += [f"{label}: {text}" for text in empty_stem_warnings(spec)]
+    return found
 
 
 @click.group()

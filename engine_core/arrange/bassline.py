@@ -1,0 +1,108 @@
+"""Bass lines: the chord roots in a bass pattern of the meter, led smoothly.
+
+A pattern is a bar of (beat, length in beats, tone): `R` the root, `5` the fifth, `8` the
+root an octave up, `A` an approach note, the scale tone next to the following chord's
+root (from below when the line rises to it, from above when it falls; a fifth when the
+chord does not change). Patterns get busier with energy; each variant draws its own from
+the patterns of its level: the set shares a main pattern, later variants swap in an
+alternative in some bars (`choices`). Every root is taken in the octave
+nearest the previous bass note, in the lower part of the stem's register.
+"""
+
+from __future__ import annotations
+
+from engine_core.arrange.accents import accented
+from engine_core.arrange.choices import Choices
+from engine_core.arrange.harmony import scale_of
+from engine_core.arrange.material import Material
+from engine_core.arrange.voicing import nearest
+from engine_core.spec import StemSpec
+
+Pattern = tuple[tuple[float, float, str], ...]  # (beat, beats, tone)
+
+#: meter -> energy level (0 low, 1 mid, 2 high) -> patterns
+PATTERNS: dict[str, tuple[tuple[Pattern, ...], ...]] = {
+    "4/4": (
+        (((0, 4, "R"),), ((0, 2, "R"), (2, 2, "5"))),
+        (
+            ((0, 2, "R"), (2, 1, "5"), (3, 1, "A")),
+            ((0, 1.5, "R"), (1.5, 0.5, "R"), (2, 1, "5"), (3, 1, "A")),
+            ((0, 1, "R"), (1, 1, "5"), (2, 1, "8"), (3, 1, "A")),
+        ),
+        (
+            tuple((i * 0.5, 0.5, t) for i, t in enumerate("RR8R5R8A")),
+            tuple((i * 0.5, 0.5, t) for i, t in enumerate("R8R85R5A")),
+            ((0, 0.75, "R"), (0.75, 0.75, "R"), (1.5, 0.5, "8"), (2, 1, "5"), (3, 1, "A")),
+        ),
+    ),
+    "3/4": (
+        (((0, 3, "R"),), ((0, 2, "R"), (2, 1, "5"))),
+        (((0, 2, "R"), (2, 1, "5")), ((0, 1, "R"), (1, 1, "5"), (2, 1, "A"))),
+        (
+            ((0, 1, "R"), (1, 1, "5"), (2, 1, "A")),
+            ((0, 1, "R"), (1, 0.5, "8"), (1.5, 0.5, "5"), (2, 1, "A")),
+        ),
+    ),
+    "6/8": (
+        (((0, 2, "R"),), ((0, 1, "R"), (1, 1, "5"))),
+        (((0, 1, "R"), (1, 1, "5")), ((0, 2 / 3, "R"), (2 / 3, 1 / 3, "5"), (1, 1, "A"))),
+        (
+            ((0, 2 / 3, "R"), (2 / 3, 1 / 3, "5"), (1, 2 / 3, "R"), (5 / 3, 1 / 3, "A")),
+            ((0, 2 / 3, "R"), (2 / 3, 1 / 3, "8"), (1, 2 / 3, "5"), (5 / 3, 1 / 3, "A")),
+        ),
+    ),
+}
+
+
+def energy_level(energy: float) -> int:
+    return 0 if energy < 0.35 else 1 if energy < 0.7 else 2
+
+
+def _approach(target: int, previous: int, scale: tuple[int, ...]) -> int:
+    """The scale tone next to `target`, on the side the line comes from."""
+    direction = -1 if target >= previous else 1
+    pitch = target + direction
+    while pitch % 12 not in scale:
+        pitch += direction
+    return pitch
+
+
+def bass_part(material: Material, stem: StemSpec, choices: Choices):
+    """(onset step, duration steps, pitch, velocity) notes of a bass line."""
+    meter = material.meter
+    per_beat = meter.steps_per_beat
+    patterns = PATTERNS[meter.text][energy_level(material.energy)]
+    main = choices.pick(len(patterns))
+    other = choices.alternative(main, len(patterns))
+    low, high = stem.register
+    home = low + (high - low) * 0.35
+    scale = scale_of(material.key)
+    previous = home
+    notes = []
+    progression = material.progression
+    swaps = choices.alternate_pairs(material.bars)
+    for bar_start in range(0, material.total, meter.steps_per_bar):
+        pattern = patterns[other if swaps[bar_start // meter.steps_per_bar] else main]
+        for beat, beats, tone in pattern:
+            onset = bar_start + round(beat * per_beat)
+            length = max(1, round(beats * per_beat))
+            span = progression.at(onset)
+            root = nearest(span.chord.root, 0.6 * previous + 0.4 * home, low, high)
+            following = progression.at(onset + length)
+            changes = following.chord != span.chord
+            if tone == "R":
+                pitch = root
+            elif tone == "8":
+                pitch = root + 12 if root + 12 <= high else root
+            elif tone == "5" or (tone == "A" and not changes):
+                fifth = nearest(span.chord.fifth, root + 5, low, high)
+                pitch = fifth
+            else:
+                target = nearest(following.chord.root, previous, low, high)
+                pitch = _approach(target, previous, scale)
+                if not low <= pitch <= high:
+                    pitch = nearest(span.chord.fifth, root, low, high)
+            velocity = accented("bass", onset, meter, material.bars)
+            notes.append((float(onset), float(length) * 0.92, int(pitch), velocity))
+            previous = pitch
+    return notes
