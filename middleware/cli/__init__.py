@@ -20,6 +20,7 @@ COMMANDS: dict[str, str] = {
     "generate": "middleware.cli.generate_cmd:generate",
     "build-data": "middleware.cli.model_cmd:build_data",
     "eval-model": "middleware.cli.model_cmd:eval_model",
+    "model": "middleware.cli.provenance_cmd:model",
     "cache": "middleware.cli.cache_cmd:cache",
     "pregen": "middleware.cli.pregen_cmd:pregen",
     "render-session": "middleware.cli.session_cmd:render_session",

@@ -104,3 +104,6 @@ def bake(
         console.print(summary_table(report))
         for note in report.notes:
             console.print(f"[yellow]note:[/] {note}")
+        terms = report.versions.data_terms if report.versions else None
+        if terms and terms.get("notice"):
+            console.print(f"note: {terms['notice']}", style="yellow", markup=False, highlight=False)

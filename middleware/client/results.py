@@ -49,6 +49,7 @@ class Hello:
     pack: dict[str, Any]
     state: str
     intensity: float
+    data_terms: dict[str, Any] | None = None  # what the weights' training data states
 
     @classmethod
     def from_wire(cls, raw: dict[str, Any]) -> Hello:
@@ -65,6 +66,7 @@ class Hello:
             pack=dict(raw["pack"]),
             state=str(raw["state"]),
             intensity=float(raw["intensity"]),
+            data_terms=raw.get("data_terms"),
         )
 
 

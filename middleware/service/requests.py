@@ -90,6 +90,7 @@ def hello(service: Service, routing_id: bytes, session: Session | None, body: Bo
         },
         "state": chosen.player.state,
         "intensity": float(chosen.player.intensity),
+        "data_terms": service.data_terms,
     }
 
 
