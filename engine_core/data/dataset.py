@@ -32,6 +32,7 @@ from engine_core.data.corpus import (
     STYLE_FAMILIES,
     PieceBars,
     SourceFile,
+    corpus_collections,
     corpus_files,
     folder_files,
     iter_parsed,
@@ -152,15 +153,22 @@ def build_dataset(
     cache_dir: Path | None = None,
     force: bool = False,
     only_commercial_ok: bool = False,
+    permissive_corpus: bool = False,
     progress: ProgressCallback | None = None,
 ) -> BarDataset:
     """Parse the sources into bars (cached). `data_dir` replaces music21's corpus;
-    `only_commercial_ok` keeps only files whose stated terms permit commercial use."""
+    `only_commercial_ok` keeps only files whose stated terms permit commercial use;
+    `permissive_corpus` adds, to a `data_dir`, every file of music21's corpus (any
+    collection) whose stated terms permit commercial use."""
     collections = dict(collections or DEFAULT_COLLECTIONS)
     files = sources_for(data_dir, collections)
     if not files:
         raise DatasetError("no score files found", {"data_dir": str(data_dir)})
     source_terms = classify_sources(((f.path, f.collection, f.piece_id) for f in files), data_dir)
+    if permissive_corpus:
+        if data_dir is None:
+            raise DatasetError("permissive_corpus adds music21's files to a data folder: name one")
+        files, source_terms = _with_permissive_corpus(files, source_terms)
     selection = "all"
     if only_commercial_ok:
         chosen = select_commercial_ok(source_terms)
@@ -218,6 +226,7 @@ def build_dataset(
         "skipped": dict(skipped),
         "workers": workers,
         "parse_seconds": round(time.perf_counter() - started, 1),
+        "permissive_corpus": permissive_corpus,
         "terms": _terms_of(piece_ids, arrays["piece_length"], source_terms, selection),
     }
     folder.mkdir(parents=True, exist_ok=True)
@@ -226,6 +235,18 @@ def build_dataset(
     tmp.replace(folder / "bars.npz")
     _write_manifest(folder, manifest)
     return load_dataset(folder)
+
+
+def _with_permissive_corpus(
+    files: list[SourceFile], source_terms: SourceTerms
+) -> tuple[list[SourceFile], SourceTerms]:
+    """A folder's files plus music21's files (every collection) that permit commercial use."""
+    every = corpus_files({name: None for name in corpus_collections()})
+    corpus_terms = classify_sources(((f.path, f.collection, f.piece_id) for f in every), None)
+    chosen = [f for f in every if corpus_terms.files[f.piece_id].terms_class == COMMERCIAL_OK]
+    merged = dict(source_terms.files)
+    merged.update({f.piece_id: corpus_terms.files[f.piece_id] for f in chosen})
+    return files + chosen, SourceTerms(merged, corpus_terms.corpus_notice, source_terms.manifest)
 
 
 def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:

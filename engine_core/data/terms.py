@@ -177,17 +177,26 @@ def musicxml_statements(text: str) -> list[Statement]:
 
 
 def abc_statements(text: str) -> list[Statement]:
-    found = []
+    """Runs of consecutive ``%`` comment lines (one statement per run: a licence notice
+    spans lines) and ``Z:``/``N:`` fields, where they speak of rights."""
+    found: list[Statement] = []
+    run: list[str] = []
+
+    def close_run() -> None:
+        block = " ".join(run)
+        if run and _RIGHTS_WORDS.search(block):
+            found.append(_statement("ABC comment", block))
+        run.clear()
+
     for line in text.splitlines():
         stripped = line.strip()
         if stripped.startswith("%") and not stripped.startswith("%%"):
-            where, value = "ABC comment", stripped.lstrip("%")
-        elif stripped[:2] in ("Z:", "N:"):
-            where, value = f"ABC {stripped[:2]}", stripped[2:]
-        else:
+            run.append(stripped.lstrip("%"))
             continue
-        if _RIGHTS_WORDS.search(value):
-            found.append(_statement(where, value))
+        close_run()
+        if stripped[:2] in ("Z:", "N:") and _RIGHTS_WORDS.search(stripped[2:]):
+            found.append(_statement(f"ABC {stripped[:2]}", stripped[2:]))
+    close_run()
     return found
 
 

@@ -3,6 +3,7 @@
     python -m engine_core.training.train [--data DIR] [--tiny] [--out DIR]
         [--ae-steps N] [--steps N] [--workers N] [--seed N] [--autoencoder-from DIR]
         [--autoencoder-config JSON] [--condition-dropout P] [--only-commercial-ok]
+        [--add-permissive-corpus]
 
 Everything runs on the CPU. The default schedule (data build on both cores, then both
 models) fits the project's budget of 60 minutes on 2 cores; ``--tiny`` trains on a few
@@ -267,6 +268,7 @@ def run(
     ae_config: AutoencoderConfig | None = None,
     condition_dropout: float = CONDITION_DROPOUT,
     only_commercial_ok: bool = False,
+    permissive_corpus: bool = False,
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
@@ -278,6 +280,7 @@ def run(
         collections=TINY_COLLECTIONS if tiny else DEFAULT_COLLECTIONS,
         workers=workers,
         only_commercial_ok=only_commercial_ok,
+        permissive_corpus=permissive_corpus,
         progress=progress,
     )
     timings["data_seconds"] = round(time.perf_counter() - started, 1)
@@ -336,6 +339,7 @@ def run(
         "denoiser_steps": steps,
         "condition_dropout": condition_dropout,
         "only_commercial_ok": only_commercial_ok,
+        "permissive_corpus": permissive_corpus,
         "autoencoder_heldout": ae_metrics,
         "compression": {
             "bar_cells": bar_cells,
@@ -420,6 +424,12 @@ def main(argv: list[str] | None = None) -> int:
         help="train only on files whose stated terms permit commercial use (refuses "
         "non-commercial, rights-reserved and unstated sources)",
     )
+    parser.add_argument(
+        "--add-permissive-corpus",
+        action="store_true",
+        help="with --data: also train on music21's files whose stated terms permit "
+        "commercial use (every collection; about 40 pieces, 3100 bars)",
+    )
     args = parser.parse_args(argv)
     ae_steps = args.ae_steps or (300 if args.tiny else AUTOENCODER_STEPS)
     steps = args.steps or (400 if args.tiny else DENOISER_STEPS)
@@ -448,6 +458,7 @@ def main(argv: list[str] | None = None) -> int:
             ae_config=args.autoencoder_config,
             condition_dropout=args.condition_dropout,
             only_commercial_ok=args.only_commercial_ok,
+            permissive_corpus=args.add_permissive_corpus,
             progress=progress,
         )
     except OstinatoError as error:
