@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     config = json.loads((weights / "ostinato.json").read_text())
     data, summary = config["data"], config["training"]
     print("| clean recipe | value |\n| --- | --- |")
-    print(f"| command | `python -m {timing['command']}` |")
+    print(f"| command | `python {timing['command']}` |")
     print(f"| pieces / bars | {data['pieces']} / {data['bars']} |")
     print(f"| pieces by source | {json.dumps(data['pieces_by_collection'])} |")
     print(f"| bars by terms class | {json.dumps(data['terms']['bars_by_class'])} |")

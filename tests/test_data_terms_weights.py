@@ -8,6 +8,7 @@ import pytest
 import torch
 
 from engine_core.data.corpus import STYLE_FAMILIES
+from engine_core.data.dataset import build_dataset
 from engine_core.data.provenance import (
     UNRECORDED_NOTICE,
     WEIGHTS_CONFIG_FILE,
@@ -219,3 +220,49 @@ def test_bake_writes_the_weights_data_terms_into_the_manifest(
     assert manifest["data_terms"] == shipped_weights_wire()
     printed = " ".join(capsys.readouterr().out.split())  # the console wraps long lines
     assert f"note: {shipped_weights_wire()['notice']}" in printed
+
+
+def _studio_checkpoint(tmp_path: Path, *, data_hash: str | None = None) -> Path:
+    from tests.test_model_support import write_midi
+
+    scores = tmp_path / "scores"
+    scores.mkdir()
+    for index in range(3):
+        write_midi(str(scores / f"p{index}.mid"), numerator=4, bars=5, scale=(0, 2, 4, 5, 7, 9, 11))
+    manifest = dict(build_dataset(data_dir=scores, workers=1).manifest)
+    manifest.pop("terms")  # as weights trained before terms were recorded
+    if data_hash is not None:
+        manifest["hash"] = data_hash
+    return save_tiny(tmp_path / "ckpt", manifest)
+
+
+@pytest.fixture()
+def own_cache(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("OSTINATO_CACHE", str(tmp_path / "cache"))
+
+
+def test_stamping_terms_records_them_without_changing_the_weights(
+    tmp_path: Path, own_cache: None
+) -> None:
+    from engine_core.training.stamp_terms import stamp_terms
+
+    folder = _studio_checkpoint(tmp_path)
+    before = load_checkpoint(folder)
+    assert before.data_terms is None
+    terms = stamp_terms(folder, workers=1)
+    after = load_checkpoint(folder)
+    assert after.weights_version == before.weights_version
+    assert after.data_terms is not None and after.data_terms.raw == terms
+    assert terms["bars"] == before.config["data"]["bars"]
+    assert terms["files_by_class"] == {COMMERCIAL_OK: 0, RESTRICTED: 0, UNSTATED: 3}
+
+
+def test_stamping_refuses_terms_of_other_data(tmp_path: Path, own_cache: None) -> None:
+    from engine_core.errors import CheckpointError
+    from engine_core.training.stamp_terms import stamp_terms
+
+    folder = _studio_checkpoint(tmp_path, data_hash="0000000000000000")
+    config_before = (folder / CONFIG_FILE).read_text()
+    with pytest.raises(CheckpointError, match="would not describe these weights"):
+        stamp_terms(folder, workers=1)
+    assert (folder / CONFIG_FILE).read_text() == config_before
