@@ -131,9 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"| held-out onset F1 | {f1:.3f} ({heldout['bars']} bars) |")
     sys.stdout.flush()
 
-    rows = {"clean recipe": figures(evaluate(weights, args.loops, args.seed)[0])}
-    if not args.skip_shipped:
-        rows["shipped weights"] = figures(evaluate(None, args.loops, args.seed)[0])
+    rows: dict[str, dict[str, str]] = {}
+    models = {"clean recipe": weights} | ({} if args.skip_shipped else {"shipped weights": None})
+    for name, folder_or_none in models.items():
+        report, seconds = evaluate(folder_or_none, args.loops, args.seed)
+        rows[name] = figures(report)
+        print(f"\n{name}: evaluated in {seconds:.0f} s: {json.dumps(rows[name])}", flush=True)
     names = list(rows)
     print(f"\n| eval-model, {args.loops} loops, seed {args.seed} | " + " | ".join(names) + " |")
     print("| --- |" + " --- |" * len(names))

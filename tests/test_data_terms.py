@@ -85,6 +85,15 @@ def test_an_empty_copyright_field_is_a_notice_without_terms() -> None:
     assert corpus_class(relative)[0] == UNSTATED
 
 
+def test_a_publisher_named_in_rights_states_no_terms() -> None:
+    statements = file_statements(CORPUS / "monteverdi" / "madrigal.5.5.mxl")
+    assert statements and all("UT ORPHEUS" in s.text for s in statements)
+    assert corpus_class("monteverdi/madrigal.5.5.mxl") == (
+        UNSTATED,
+        "only notices or credits without terms",
+    )
+
+
 def test_a_collection_licence_file_classifies_its_abc_files() -> None:
     kind, reason = corpus_class("essenFolksong/altdeu10.abc")
     assert kind == RESTRICTED
