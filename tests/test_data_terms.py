@@ -261,3 +261,16 @@ def test_a_malformed_terms_manifest_names_the_problem(
     with pytest.raises(TermsError) as info:
         read_terms_manifest(tmp_path)
     assert message in info.value.message and TERMS_MANIFEST in info.value.message
+
+
+def test_the_benchmarks_studio_set_is_cleared_and_parses(tmp_path: Path) -> None:
+    from benchmarks.studio_set import write_studio_set
+
+    write_studio_set(tmp_path / "set", pieces=6, seed=1)
+    dataset = build_dataset(
+        data_dir=tmp_path / "set", workers=1, cache_dir=tmp_path / "cache", only_commercial_ok=True
+    )
+    assert len(dataset.piece_ids) == 6 and dataset.manifest["skipped"] == {}
+    terms = DataTerms.from_manifest(dataset.manifest)
+    assert terms is not None and terms.cleared
+    assert list(terms.sources) == ["studio set (benchmarks/studio_set.py, seed 1)"]
