@@ -14,6 +14,7 @@ from engine_core.data.provenance import (
     WEIGHTS_CONFIG_FILE,
     DataTerms,
     engine_terms_notice,
+    shipped_weights_notice,
     shipped_weights_wire,
     terms_notice,
     weights_data_terms,
@@ -206,7 +207,7 @@ def test_generate_states_the_weights_data_terms(
     main([*argv, "--jobs", "1"])
     err = capsys.readouterr().err
     notices = [line for line in err.splitlines() if line.startswith("data terms:")]
-    assert notices == [weights_data_terms().notice()]  # type: ignore[union-attr]
+    assert notices == [shipped_weights_notice()]
 
 
 @pytest.mark.slow

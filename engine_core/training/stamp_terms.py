@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from engine_core.data.dataset import build_dataset
+from engine_core.data.dataset import DEFAULT_COLLECTIONS, build_dataset
 from engine_core.errors import CheckpointError, OstinatoError
 from engine_core.model.checkpoint import CONFIG_FILE, default_weights_dir, load_checkpoint
 
@@ -34,7 +34,12 @@ def stamp_terms(folder: Path, *, workers: int | None = None) -> dict[str, Any]:
     source = str(data.get("source", ""))
     selection = (data.get("terms") or {}).get("selection", "all")
     if source == CORPUS_SOURCE:
-        dataset = build_dataset(collections=data.get("collections") or None, workers=workers)
+        recorded = data.get("collections") or dict(DEFAULT_COLLECTIONS)
+        # the config stores them sorted; the cache key follows the builder's order
+        ordered = [k for k in DEFAULT_COLLECTIONS if k in recorded]
+        ordered += [k for k in recorded if k not in DEFAULT_COLLECTIONS]
+        collections = {k: recorded[k] for k in ordered}
+        dataset = build_dataset(collections=collections, workers=workers)
     else:
         dataset = build_dataset(
             data_dir=Path(source),
