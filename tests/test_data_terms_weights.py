@@ -56,11 +56,12 @@ TERMS = {
 }
 
 
-def save_tiny(folder: Path, data: dict) -> Path:
+def save_tiny(folder: Path, data: dict, modules: tuple | None = None) -> Path:
+    autoencoder, denoiser = modules or (tiny_autoencoder(seed=4), tiny_denoiser(seed=4))
     return save_checkpoint(
         folder,
-        autoencoder=tiny_autoencoder(seed=4),
-        denoiser=tiny_denoiser(seed=4),
+        autoencoder=autoencoder,
+        denoiser=denoiser,
         latent_mean=torch.zeros(LATENT_DIM),
         latent_std=torch.ones(LATENT_DIM),
         control_quantiles=torch.linspace(0, 1, 33).repeat(len(STYLE_FAMILIES), 3, 1),
@@ -84,8 +85,11 @@ def test_the_terms_round_trip_through_a_checkpoint(tmp_path: Path) -> None:
 
 
 def test_terms_do_not_change_the_weights_file_or_its_version(tmp_path: Path) -> None:
-    bare = load_checkpoint(save_tiny(tmp_path / "bare", {"hash": "abc"}))
-    termed = load_checkpoint(save_tiny(tmp_path / "terms", {"hash": "abc", "terms": TERMS}))
+    modules = (tiny_autoencoder(seed=4), tiny_denoiser(seed=4))
+    bare = load_checkpoint(save_tiny(tmp_path / "bare", {"hash": "abc"}, modules))
+    termed = load_checkpoint(
+        save_tiny(tmp_path / "terms", {"hash": "abc", "terms": TERMS}, modules)
+    )
     assert bare.weights_version == termed.weights_version
     assert bare.data_terms is None and terms_notice(bare.data_terms) == UNRECORDED_NOTICE
 

@@ -82,7 +82,7 @@ def info(weights_dir: Path | None, as_json: bool) -> None:
 
 def provenance_lines(terms: dict[str, Any]) -> list[str]:
     """Per source: bars and files per class, then each statement quoted with its count."""
-    from engine_core.data.terms import TERMS_CLASSES
+    from engine_core.data.terms import TERMS_CLASSES, Statement, deciding_sentence
 
     lines = []
     notice = terms.get("corpus_notice")
@@ -105,6 +105,9 @@ def provenance_lines(terms: dict[str, Any]) -> list[str]:
         for statement in source["statements"]:
             kind = statement["class"] or "no terms"
             text = statement["text"]
+            if len(text) > 300 and statement["class"]:  # a licence file: the sentence that decided
+                excerpt = deciding_sentence(Statement("", text, statement["class"]))
+                text = f"… {excerpt} …"
             text = text if len(text) <= 300 else text[:299] + "…"
             lines.append(
                 f'  [{kind}] {statement["where"]}: "{text}" '
