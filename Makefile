@@ -5,13 +5,13 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := ffmpeg mono-mcs
+DEBIAN_PACKAGES := ffmpeg mono-mcs fluid-soundfont-gm
 PYTEST_ARGS ?=
 DATA ?=
 ONLY_COMMERCIAL_OK ?=
 TRAIN_ARGS ?=
 
-.PHONY: demo test lint format train eval bench setup debs clean
+.PHONY: demo test lint format train eval bench soak setup debs clean
 
 setup: $(STAMP) debs
 
@@ -23,11 +23,13 @@ $(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-# Debian packages: ffmpeg (pydub, the mixer benchmark's baseline), mono (the C# client's tests).
+# Debian packages: ffmpeg (pydub, the mixer benchmark's baseline), mono (the C# client's tests),
+# fluid-soundfont-gm (FluidR3_GM, the default General MIDI bank; see engine_core/render/bank.py).
 debs:
 	@missing=""; \
 	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
 	command -v mcs >/dev/null || missing="$$missing mono-mcs"; \
+	[ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || missing="$$missing fluid-soundfont-gm"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
@@ -56,6 +58,11 @@ eval: setup
 
 bench: setup
 	$(PY) -m benchmarks.run
+
+# The service's soak figures (frozen clock, 256 sessions, pipelining); CI runs the bounded
+# versions in tests/test_service_hardening.py.
+soak: setup
+	$(PY) -m benchmarks.run soak
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

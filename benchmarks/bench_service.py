@@ -78,6 +78,7 @@ def _run_service(conn, pregen_cache: str | None) -> None:
             bind="tcp://127.0.0.1:*",
             pub_bind="tcp://127.0.0.1:*",
             max_sessions=512,
+            max_sessions_per_peer=0,  # every client is on loopback: one peer
             session_timeout_s=60.0,
         )
         service = Service([pack], _synthetic_library(pack), director_player_factory, config)

@@ -9,7 +9,8 @@ and metadata), each over all variants. Same spec, seed and engine version -> the
 audio, bit for bit.
 
 SoundFont precedence: the spec's `soundfont` (named by a template), else the engine's
-`soundfont` argument, else the General MIDI bank in the `pretty_midi` wheel.
+`soundfont` argument, else the default bank (`engine_core.render.bank.default_bank_path`:
+FluidR3_GM when installed, else TimGM6mb from the `pretty_midi` wheel).
 """
 
 from __future__ import annotations
@@ -32,7 +33,9 @@ class Engine:
 
     `render_workers` > 1 synthesises stems in that many worker processes
     (`engine_core.render.pool`); the audio is the same with any count. Call `close()`
-    (or use the engine as a context manager) to stop them.
+    (or use the engine as a context manager) to stop them. `renderer` is "reference"
+    (each stem synthesised in one pass, the default) or "notes" (stems built from
+    cached notes, `engine_core.render.note_renderer`; experimental, see docs/engine.md).
     """
 
     def __init__(
@@ -41,9 +44,14 @@ class Engine:
         soundfont: str | Path | None = None,
         *,
         render_workers: int = 1,
+        renderer: str = "reference",
     ) -> None:
+        from engine_core.render.note_renderer import RENDERERS
         from engine_core.render.pool import RenderPool
 
+        if renderer not in RENDERERS:
+            raise ValueError(f"renderer must be one of {RENDERERS}, got {renderer!r}")
+        self.renderer = renderer
         self._composer = composer
         self._soundfont_path = soundfont
         self._soundfonts: dict[str, object] = {}
@@ -72,13 +80,15 @@ class Engine:
 
     @property
     def soundfont(self) -> str | Path | None:
-        """The SoundFont given to the engine (None = the General MIDI bank in pretty_midi)."""
+        """The SoundFont given to the engine (None = the default bank, see `render.bank`)."""
         return self._soundfont_path
 
     @property
     def engine_version(self) -> str:
-        """Code version plus the default SoundFont's digest (both change the audio)."""
-        return f"{ENGINE_VERSION}+sf.{self._soundfont(None).digest}"
+        """Code version, the default SoundFont's digest and a non-default renderer (each
+        changes the audio)."""
+        version = f"{ENGINE_VERSION}+sf.{self._soundfont(None).digest}"
+        return version if self.renderer == "reference" else f"{version}+r.{self.renderer}"
 
     @property
     def weights_version(self) -> str:
@@ -159,6 +169,7 @@ class Engine:
                 spec.sample_rate, spec.loudness_lufs, spec.true_peak_db, not spec.one_shot
             ),
             progress=report,
+            renderer=self.renderer,
         )
 
         engine_version = self.engine_version

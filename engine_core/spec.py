@@ -171,10 +171,12 @@ class StemSpec:
     gain_db: float = 0.0
     pan: float = 0.0  # -1 (left) .. 1 (right)
     optional: bool = False  # the template accepts that this stem may come out silent
+    pitched: bool = False  # a percussion stem on a melodic program (timpani): plays pitches
 
     @property
     def is_drums(self) -> bool:
-        return self.role in ("drums", "percussion")
+        """Plays a General MIDI drum kit (channel 10); pitched percussion does not."""
+        return self.role in ("drums", "percussion") and not self.pitched
 
 
 @dataclass(frozen=True)
@@ -198,7 +200,7 @@ class GenerationSpec:
     groove: str | None = None  # a named groove from the library; None = chosen by tags
     one_shot: bool = False  # plays once (stingers, victory): rendered with its tail, no loop
     sample_rate: int = 48000
-    soundfont: str | None = None  # path to an .sf2; None = the General MIDI bank in pretty_midi
+    soundfont: str | None = None  # path to an .sf2; None = the default bank (render.bank)
     loudness_lufs: float = -16.0
     true_peak_db: float = -1.0
     variance: float = 0.35  # retake variance between variants of a set (0 = identical)
@@ -248,6 +250,11 @@ class GenerationSpec:
                 raise InvalidSpecError(
                     f"stem {stem.name!r}: unknown role {stem.role!r}",
                     {"field": "stems", "allowed": list(STEM_ROLES)},
+                )
+            if stem.pitched and stem.role != "percussion":
+                raise InvalidSpecError(
+                    f"stem {stem.name!r}: only a percussion stem can be pitched",
+                    {"field": "stems"},
                 )
             low, high = stem.intensity
             if not 0.0 <= low < high <= 1.0:

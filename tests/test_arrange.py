@@ -60,8 +60,8 @@ def test_every_role_gets_notes_inside_its_register() -> None:
         if not stem.is_drum:
             low, high = stem.stem.register
             assert all(low <= n.pitch <= high for n in stem.notes), stem.stem.name
-    assert arrangement.stems[6].groove == "cinematic_toms"
-    assert arrangement.stems[7].groove == "orchestral_percussion"
+    assert arrangement.stems[6].groove == "orchestral_pulse"
+    assert arrangement.stems[7].groove == "war_drums"
 
 
 def test_humanised_onsets_stay_near_the_grid_and_inside_the_loop() -> None:
@@ -78,12 +78,15 @@ def test_humanised_onsets_stay_near_the_grid_and_inside_the_loop() -> None:
 
 
 def test_the_seed_changes_only_the_humanisation() -> None:
+    """In pitched parts; drum parts also vary their groove with the seed (test_arrange_drums)."""
     _, first = _arranged(seed=1)
     _, second = _arranged(seed=2)
     _, again = _arranged(seed=1)
     assert first == again
     assert first != second
     for a, b in zip(first.stems, second.stems, strict=True):
+        if a.is_drum:
+            continue
         assert sorted(n.pitch for n in a.notes) == sorted(n.pitch for n in b.notes)
 
 

@@ -26,6 +26,8 @@ from middleware.bake.manifest import validate_manifest
 from middleware.cli import main
 from middleware.templates.loader import load_pack
 
+ROOT = Path(__file__).resolve().parents[1]
+
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
@@ -304,7 +306,7 @@ def test_dask_local_cluster_bake_equals_the_local_bake(
     from distributed import LocalCluster
 
     with LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         options = BakeOptions(scheduler=cluster.scheduler_address, engine_factory=CHORALE_ENGINE)
         report = bake_pack(load_pack(reference["pack"]), tmp_path / "out", options)
@@ -502,3 +504,47 @@ def test_godot_layers_and_playlists(reference: dict[str, Path]) -> None:
         "audio/menu/menu_v0.ogg",
         "audio/menu/menu_v1.ogg",
     ]
+
+
+def test_godot_music_scene_plays_the_pack_with_the_addons_baked_player(
+    reference: dict[str, Path],
+) -> None:
+    """`<pack>.music.tscn`: the addon's OstinatoBakedMusic node reading this folder's
+    manifest (layers, stingers with ducking and the director's rules live in the node)."""
+    out = reference["out"] / "tiny"
+    manifest = _manifest(reference["out"])
+    assert manifest["godot"]["player"] == "tiny.music.tscn"
+    scene = _parse_godot(out / "tiny.music.tscn")
+    assert scene.get_sections()[0].header.name == "gd_scene"
+    scripts = {s.header["id"]: s.header["path"] for s in scene.get_sections("ext_resource")}
+    node = scene.find_section("node")
+    assert node.header["type"] == "Node"
+    script = scripts[node.properties["script"].id]
+    assert script == "res://addons/ostinato/ostinato_baked_music.gd"
+    addon_file = ROOT / "bindings" / "godot" / script.removeprefix("res://")
+    assert "class_name OstinatoBakedMusic" in addon_file.read_text(encoding="utf-8")
+    assert (out / node.properties["manifest_path"]) == out / "manifest.json"
+
+
+@pytest.mark.slow
+def test_a_bake_records_the_engine_key_the_service_looks_up(tmp_path: Path) -> None:
+    """`serve --no-pregen` right after a bake reported `sets_ready 0/4`: only scheduler
+    workers recorded the engine key the service resolves without loading torch. A bake job
+    with the shipped engine records it too (real engine, one small job)."""
+    from middleware.bake import work
+    from middleware.cache import EngineKey, VariantCache
+    from middleware.cache.engine import engine_fingerprint, recorded_engine_key
+
+    pack = load_pack(write_pack(tmp_path / "pack"))
+    plan = plan_bake(pack, BakeOptions())
+    job = min(
+        (j for j in plan.state_jobs + plan.stinger_jobs if j.spec is not None),
+        key=lambda j: j.music_seconds * j.variants,
+    )
+    cache_dir = tmp_path / "cache"
+    _, origin = work._generate(job, str(cache_dir), None, work.DEFAULT_ENGINE_FACTORY)
+    assert origin == "generated"
+    with VariantCache(cache_dir) as cache:
+        recorded = recorded_engine_key(cache, engine_fingerprint())
+        assert recorded == EngineKey.from_engine(work._engine())
+        assert cache.has_set(job, recorded, variants=job.variants)

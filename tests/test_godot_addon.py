@@ -22,6 +22,7 @@ GD_FILES = sorted(GODOT_PROJECT.rglob("*.gd"))
 def test_addon_has_every_script() -> None:
     names = {path.name for path in ADDON.glob("*.gd")}
     assert {"zmtp.gd", "msgpack.gd", "client.gd", "pcm.gd", "ostinato_music.gd"} <= names
+    assert {"ostinato_baked_music.gd", "baked_plan.gd", "baked_timing.gd", "feeding.gd"} <= names
     assert "plugin.gd" in names
     assert len(GD_FILES) >= 7
 
@@ -149,3 +150,100 @@ def test_gdscript_suite_runs_in_godot(capsys: pytest.CaptureFixture[str]) -> Non
     assert summary and "failed=0" in summary[0]
     assert f"PCM sha256 {pcm_sha256}" in lines
     assert f"FETCH sha256 {fetch_sha256}" in lines
+
+
+# ---------------------------------------------------------------- structure helpers
+
+
+def _functions(path: Path) -> dict[str, set[str]]:
+    """Each function of a .gd file -> the names it calls (parsed with gdtoolkit)."""
+    from gdtoolkit.parser import parser
+    from lark import Token, Tree
+
+    tree = parser.parse(path.read_text(encoding="utf-8"))
+    calls: dict[str, set[str]] = {}
+    for node in tree.iter_subtrees():
+        if node.data != "func_def":
+            continue
+        header = node.children[0]
+        names: set[str] = set()
+        for sub in node.iter_subtrees():
+            if sub.data == "standalone_call" and isinstance(sub.children[0], Token):
+                names.add(str(sub.children[0]))
+            if sub.data == "getattr_call" and isinstance(sub.children[0], Tree):
+                names.add(str(sub.children[0].children[-1]))
+        for sub in node.iter_subtrees():
+            if sub.data == "assnmnt_expr" and isinstance(sub.children[0], Token):
+                names.add(f"{sub.children[0]}=")
+        calls[str(header.children[0])] = names
+    return calls
+
+
+def _export_default(path: Path, name: str) -> str:
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if line.startswith("@export") and f"var {name} :=" in line:
+            return line.split(":=", 1)[1].strip().rstrip(":")
+    raise AssertionError(f"no exported {name} in {path.name}")
+
+
+def test_service_errors_are_printed_not_only_signalled() -> None:
+    """A misspelled state used to give silence and no output: errors now push_error."""
+    calls = _functions(ADDON / "ostinato_music.gd")
+    assert "push_error" in calls["_report"] and "emit" in calls["_report"]
+    assert "_report" in calls["_on_reply"]  # request errors (unknown_state, ...)
+    assert "_report" in calls["_on_notification"]  # error notifications
+    assert "push_warning" in calls["_on_disconnected"]
+    baked = _functions(ADDON / "ostinato_baked_music.gd")
+    assert "push_error" in baked["_fail"]
+    assert "_fail" in baked["set_state"] and "_fail" in baked["play_stinger"]
+
+
+def test_music_keeps_playing_while_paused_and_warns_in_the_editor() -> None:
+    for name in ("ostinato_music.gd", "ostinato_baked_music.gd"):
+        path = ADDON / name
+        source = path.read_text(encoding="utf-8")
+        assert source.startswith("@tool\n"), name  # configuration warnings need a tool script
+        calls = _functions(path)
+        assert "process_mode=" in calls["_ready"], name
+        assert _export_default(path, "play_while_paused") == "true"
+        assert "is_editor_hint" in calls["_ready"] and "is_editor_hint" in calls["_process"]
+        assert "_get_configuration_warnings" in calls, name
+
+
+def test_default_buffer_plays_through_30_fps_hitches() -> None:
+    """The generator buffer: 0.1 s underran on any frame over ~149 ms; the default must
+    play through 300 ms hitches at 30 fps (measured on feeding.gd itself)."""
+    from tests import gdscript_twin
+
+    feeding = gdscript_twin.load(ADDON / "feeding.gd")
+    frames = [1 / 30] * 300 + [0.12, 0.15, 0.2, 0.25, 0.3]
+    default = float(_export_default(ADDON / "ostinato_music.gd", "buffer_length").split()[0])
+    assert feeding.count_underruns(48000, 0.1, 1024, frames) == 4  # the old default
+    assert feeding.count_underruns(48000, default, 1024, frames) == 0
+    assert feeding.generator_capacity(48000, default) == 16383
+    assert feeding.longest_safe_frame(48000, default, 1024) == pytest.approx(0.32)
+
+
+def test_baked_node_exposes_the_same_api_as_the_service_node() -> None:
+    source = (ADDON / "ostinato_baked_music.gd").read_text(encoding="utf-8")
+    for needle in (
+        "class_name OstinatoBakedMusic",
+        "signal music_ready",
+        "signal state_changed(state: String, variant: int)",
+        "signal transition_planned(from: String, to: String, time: float)",
+        "signal transition_started(from: String, to: String)",
+        "signal beat(bar: int, beat_in_bar: int)",
+        "signal beat_info(info: Dictionary)",
+        "signal error(code: String, message: String)",
+        '@export_file("*.json") var manifest_path',
+        "func set_state(state_name: String, value := -1.0) -> int",
+        "func set_intensity(value: float) -> void",
+        "func play_stinger(stinger: String) -> int",
+        "AudioStreamSynchronized.new()",
+        "AudioStreamPlaylist.new()",
+    ):
+        assert needle in source, needle
+    calls = _functions(ADDON / "ostinato_baked_music.gd")
+    # the node plans with the tested pure functions only
+    assert "plan_transition" in calls["set_state"] and "plan_stinger" in calls["play_stinger"]
+    assert {"ducks_gain", "fade_gain", "stem_gain"} <= calls["_apply_gains"]

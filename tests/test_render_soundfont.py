@@ -23,10 +23,10 @@ def _one_note_midi(path: Path) -> bytes:
     return path.read_bytes()
 
 
-def test_default_bank_is_the_general_midi_font_in_pretty_midi() -> None:
+def test_default_bank_is_fluid_r3_general_midi() -> None:
     sound_font = SoundFont.load()
     assert sound_font.path == default_soundfont_path()
-    assert sound_font.path.name == "TimGM6mb.sf2"
+    assert sound_font.path.name == "FluidR3_GM.sf2"
     assert len(sound_font.digest) == 12
 
 

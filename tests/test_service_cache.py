@@ -73,9 +73,16 @@ async def test_cached_sets_are_mapped_at_start_and_streamed(partial_cache: Path)
     service = _service(partial_cache, pregenerate=False)
     async with service, AsyncClient(service.endpoint) as client:
         await client.hello(subscribe=False)
+        await service.library.wait_checked()  # each set is checked once, off the loop
         status = await client.status()
         assert status["ready"] is False
-        assert status["pregen"] == {"done": 8, "total": 11, "cached": 8, "generated": 0}
+        assert status["pregen"] == {
+            "done": 8,
+            "total": 11,
+            "cached": 8,
+            "generated": 0,
+            "damaged": 0,
+        }
         assert service.library.scheduler is None  # --no-pregen: no model, no workers
         blocks: list = []
         await client.stream_start(lambda h, d: blocks.append((h, d)), credits=4)
@@ -93,6 +100,7 @@ async def test_missing_sets_are_reported_not_ready(partial_cache: Path) -> None:
     service = _service(partial_cache, pregenerate=False)
     async with service, AsyncClient(service.endpoint) as client:
         await client.hello(subscribe=False)
+        await service.library.wait_checked()
         listing = await client.list()
         ready = {s["name"]: s["ready_variants"] for s in listing["states"]}
         assert ready["boss"] == 0 and ready["explore"] == 0 and ready["battle"] == 3

@@ -39,7 +39,9 @@ async def test_a_new_connection_resumes_a_live_session() -> None:
             hello = await first.hello(subscribe=False)
             await first.event("battle", intensity=0.9)
         async with AsyncClient(service.endpoint) as second:
-            resumed = await second.hello(resume=hello.session, subscribe=False)
+            resumed = await second.hello(
+                resume=hello.session, resume_token=hello.resume_token, subscribe=False
+            )
             assert resumed.resumed is True
             assert resumed.session == hello.session
             status = await second.status()

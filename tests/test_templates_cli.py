@@ -49,7 +49,7 @@ def test_validate_prints_every_problem_and_exits_1(tmp_path: Path) -> None:
         f"{bad}/fight.toml:{line_of(fight, 'tempo')}: tempo: unknown key 'tempo'" in result.stderr
     )
     assert f"{bad}/fight.toml:{line_of(fight, 'Brass')}: stems.brass.instrument:" in result.stderr
-    assert f"{good}: ok (2 states, 1 stingers, 1 transition rules)" in result.stdout
+    assert f"{good}: ok (2 states, 1 stinger, 1 transition rule)" in result.stdout
 
 
 def test_templates_show_prints_resolved_values_and_hashes() -> None:
@@ -126,5 +126,6 @@ def test_templates_show_unknown_state_names_the_states(capsys: pytest.CaptureFix
     assert exited.value.code == 2
     assert (
         capsys.readouterr().err
-        == "error [unknown_state]: unknown state 'runn' in pack 'neon_runner'\n"
+        == "error [unknown_state]: unknown state 'runn' in pack 'neon_runner' "
+        "(states: boss, chase, game_over, menu, run)\n"
     )

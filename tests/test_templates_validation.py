@@ -46,8 +46,8 @@ def test_misspelt_key_in_a_stem_suggests_the_close_match(tmp_path: Path) -> None
     root = write_pack(tmp_path, calm_toml=text)
     assert only_problem(root) == (
         f"{root}/calm.toml:{line_of(text, 'registr')}: stems.strings.registr: unknown key "
-        "'registr', did you mean 'register'? (allowed: gain_db, instrument, intensity, optional, pan, "
-        "program, register, role)"
+        "'registr', did you mean 'register'? (allowed: gain_db, instrument, intensity, optional, "
+        "pan, program, register, role)"
     )
 
 
@@ -171,10 +171,21 @@ def test_drum_stem_takes_a_kit_number_not_an_instrument_name(tmp_path: Path) -> 
     root = write_pack(tmp_path, fight_toml=text)
     assert only_problem(root) == (
         f"{root}/fight.toml:{line_of(text, 'Timpani')}: stems.drums.instrument: a drums stem "
-        "plays the General MIDI drum kit: give the kit as 'program' (allowed: program = 0 "
+        "plays the General MIDI drum kit: give the kit as 'program' (pitched percussion "
+        "such as timpani is a 'percussion' stem with an 'instrument') (allowed: program = 0 "
         "(standard kit), 8 (room), 16 (power), 24 (electronic), 25 (TR-808), 32 (jazz), "
         "40 (brush), 48 (orchestra))"
     )
+
+
+def test_a_percussion_stem_with_an_instrument_is_pitched_percussion(tmp_path: Path) -> None:
+    timpani = '[stems.timpani]\nrole = "percussion"\ninstrument = "Timpani"\n'
+    ranged = timpani + 'register = ["D2", "D3"]\n'
+    pack = load_pack(write_pack(tmp_path / "a", fight_toml=FIGHT_TOML + "\n" + timpani))
+    stem = pack.state("fight").spec.stems[-1]
+    assert (stem.program, stem.pitched, stem.register, stem.is_drums) == (47, True, (41, 57), False)
+    pack = load_pack(write_pack(tmp_path / "b", fight_toml=FIGHT_TOML + "\n" + ranged))
+    assert pack.state("fight").spec.stems[-1].register == (38, 50)
 
 
 def test_register_note_name_must_be_readable(tmp_path: Path) -> None:

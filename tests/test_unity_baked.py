@@ -15,12 +15,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from engine_core.spec import GenerationSpec, StemSpec
 from middleware.bake.manifest import transition_record, validate_manifest
 from middleware.director.timing import LoopGrid, next_sync_sample, same_position_offset
-from middleware.mixer.curves import click_guard_samples
+from middleware.director.voice import Duck
+from middleware.mixer.curves import click_guard_samples, equal_power_in, equal_power_out
 from middleware.templates.model import (
     EnterAt,
     Fade,
@@ -88,6 +90,62 @@ public static class BakedCheck
                     picks.Add(previous.ToString());
                 }
                 Console.WriteLine("variant\t" + string.Join(",", picks));
+            }
+            else if (f[0] == "envelope")
+            {
+                // envelope <first> <chunk> <in start> <in length> <out start> <out length> <frames> [duck at,hold,depth,ramp]...
+                var env = new GainEnvelope();
+                env.FadeIn(long.Parse(f[3]), long.Parse(f[4]));
+                if (f[5] != "-") env.FadeOut(long.Parse(f[5]), long.Parse(f[6]));
+                for (int d = 8; d < f.Length; d++)
+                {
+                    string[] p = f[d].Split(',');
+                    env.AddDuck(long.Parse(p[0]), long.Parse(p[1]), double.Parse(p[2], System.Globalization.CultureInfo.InvariantCulture), long.Parse(p[3]));
+                }
+                long first = long.Parse(f[1]);
+                int chunk = int.Parse(f[2]), frames = int.Parse(f[7]);
+                var gains = new string[frames];
+                for (int done = 0; done < frames; done += chunk)
+                {
+                    int n = Math.Min(chunk, frames - done);
+                    var data = new float[n * 2];
+                    for (int i = 0; i < data.Length; i++) data[i] = 1f;
+                    env.Apply(data, 2, first + done);
+                    for (int i = 0; i < n; i++) gains[done + i] = R(data[2 * i]);
+                }
+                Console.WriteLine("envelope\t" + string.Join(",", gains));
+            }
+            else if (f[0] == "dspsample")
+            {
+                double dsp = double.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture);
+                Console.WriteLine("dspsample\t" + GainEnvelope.DspSample(dsp, int.Parse(f[2])));
+            }
+            else if (f[0] == "fadeout-twice")
+            {
+                var env = new GainEnvelope();
+                env.FadeOut(1000, 500);
+                env.FadeOut(1200, 100);   // a later request: the running fade keeps going
+                string a = R(env.GainAt(1299)) + "," + R(env.GainAt(1499)) + "," + R(env.GainAt(1500));
+                env.CancelFadeOutAfter(999); // not started yet at 999: dropped
+                string b = R(env.GainAt(1499));
+                Console.WriteLine("fadeout-twice\t" + a + "\t" + b);
+            }
+            else if (f[0] == "automatic")
+            {
+                var p = BakedScheduler.PlanTransition(manifest, f[1], long.Parse(f[2]), long.Parse(f[3]), f[4], 48, start, true);
+                Console.WriteLine("automatic\t" + p.SyncSample + "\t" + p.EnterSample);
+            }
+            else if (f[0] == "stemgain")
+            {
+                var state = manifest.State(f[1]);
+                double intensity = double.Parse(f[2], System.Globalization.CultureInfo.InvariantCulture);
+                var gains = new System.Collections.Generic.List<string>();
+                foreach (var stem in state.Stems) gains.Add(R(stem.GainAt(intensity)));
+                Console.WriteLine("stemgain\t" + string.Join(",", gains));
+            }
+            else if (f[0] == "resource")
+            {
+                Console.WriteLine("resource\t" + new BakedFile { Path = f[1] }.ResourcePath);
             }
             else if (f[0] == "stems")
             {
@@ -335,3 +393,110 @@ def test_stems_sound_inside_their_intensity_range(baked_check: Path, tmp_path: P
         "bass,drums",
         "bass,drums",
     ]
+
+
+def _gains(line: list[str]) -> np.ndarray:
+    return np.array([float(x) for x in line[1].split(",")])
+
+
+def test_dsp_clock_fades_start_on_the_planned_sample(baked_check: Path, tmp_path: Path) -> None:
+    """Fades used to step once per frame: the envelope runs in the audio thread, so the
+    fade-in's first gain lands on its planned DSP sample (error 0), with the director's
+    equal-power gains, whatever the audio buffer size."""
+    first, frames = 10_000, 6000
+    fade_in, fade_len, fade_out, out_len = 10_777, 2400, 13_501, 1200
+    lines = [
+        f"envelope\t{first}\t{chunk}\t{fade_in}\t{fade_len}\t{fade_out}\t{out_len}\t{frames}"
+        for chunk in (1024, 937, 1)
+    ]
+    results = _run(baked_check, tmp_path, _manifest(_pack()), lines)
+    gains = [_gains(r) for r in results]
+    assert np.array_equal(gains[0], gains[1]) and np.array_equal(gains[0], gains[2])
+    g = gains[0]
+    start = fade_in - first
+    assert np.all(g[:start] == 0.0) and g[start] > 0.0  # sample error 0
+    np.testing.assert_allclose(g[start : start + fade_len], equal_power_in(fade_len), atol=1e-6)
+    out = fade_out - first
+    np.testing.assert_allclose(g[out : out + out_len], equal_power_out(out_len), atol=1e-6)
+    assert np.all(g[out + out_len :] == 0.0)
+
+
+def test_dsp_samples_of_planned_times_are_the_planned_samples(
+    baked_check: Path, tmp_path: Path
+) -> None:
+    """A plan's DSP time maps back to its session sample on the DSP clock exactly."""
+    syncs = [0, 1, 4799, 96_000, 1_000_003, 48_000 * 600 + 17]
+    lines = [f"dspsample\t{SESSION_START_DSP + s / RATE!r}\t{RATE}" for s in syncs]
+    lines.append(f"dspsample\t{SESSION_START_DSP!r}\t{RATE}")
+    results = _run(baked_check, tmp_path, _manifest(_pack()), lines)
+    base = int(results[-1][1])
+    assert [int(r[1]) - base for r in results[:-1]] == syncs
+
+
+def test_overlapping_stingers_duck_like_the_director(baked_check: Path, tmp_path: Path) -> None:
+    """Two stingers at once (the second used to replace the first): both ducks apply and
+    multiply, the director's rule, sample for sample."""
+    ramp = 480
+    ducks = ((1000, 4000, 10 ** (-6 / 20)), (2500, 3000, 10 ** (-9 / 20)))
+    spec = "\t".join(f"{a},{h},{d!r},{ramp}" for a, h, d in ducks)
+    results = _run(
+        baked_check,
+        tmp_path,
+        _manifest(_pack()),
+        [f"envelope\t0\t512\t-100\t1\t-\t0\t6000\t{spec}"],
+    )
+    got = _gains(results[0])
+    expected = np.ones(6000)
+    for at, hold, depth in ducks:
+        duck = Duck(at, hold, depth, ramp)
+        for n in range(6000):
+            constant = duck.gain_at(n)
+            expected[n] *= constant if constant is not None else float(duck.ramp_slice(n, 2)[0])
+    np.testing.assert_allclose(got, expected, atol=1e-6)
+    assert got[2990] == pytest.approx(ducks[0][2] * ducks[1][2], abs=1e-6)
+
+
+def test_a_second_request_never_cuts_a_running_fade(baked_check: Path, tmp_path: Path) -> None:
+    results = _run(baked_check, tmp_path, _manifest(_pack()), ["fadeout-twice"])
+    kept, cancelled = results[0][1], results[0][2]
+    g1299, g1499, g1500 = (float(x) for x in kept.split(","))
+    assert g1299 == pytest.approx(
+        float(equal_power_out(500)[299]), abs=1e-6
+    )  # still the first fade
+    assert g1499 == 0.0 and g1500 == 0.0
+    assert float(cancelled) == 1.0  # a replaced transition's fade that had not started is dropped
+
+
+def test_layers_follow_the_directors_stem_curve(baked_check: Path, tmp_path: Path) -> None:
+    """Layers used to switch on and off; their level now follows the director's stem_gain."""
+    from middleware.director.intensity import stem_gain
+
+    levels = (0.0, 0.35, 0.4, 0.45, 0.65, 0.7, 0.75, 1.0)
+    results = _run(
+        baked_check, tmp_path, _manifest(_pack()), [f"stemgain\tcalm\t{x}" for x in levels]
+    )
+    spans = {"bass": (0.0, 1.0), "drums": (0.4, 1.0), "lead": (0.0, 0.7)}
+    for level, got in zip(levels, results, strict=True):
+        expected = [stem_gain(level, *spans[name]) for name in ("bass", "drums", "lead")]
+        assert [float(x) for x in got[1].split(",")] == pytest.approx(expected, abs=1e-12)
+
+
+def test_clips_load_from_the_packs_resources_folder(baked_check: Path, tmp_path: Path) -> None:
+    """BakedMusicPlayer loads each clip with Resources.Load(folder + "/" + this path)."""
+    paths = ["audio/battle/battle_v0.drums.ogg", "audio/stingers/hit.ogg", "audio/x/noext"]
+    results = _run(baked_check, tmp_path, _manifest(_pack()), [f"resource\t{p}" for p in paths])
+    assert [r[1] for r in results] == [
+        "audio/battle/battle_v0.drums",
+        "audio/stingers/hit",
+        "audio/x/noext",
+    ]
+
+
+def test_a_one_shot_hands_over_at_its_end(baked_check: Path, tmp_path: Path) -> None:
+    """One-shots used to play once and stop: the follow-up leaves at the one-shot's end
+    (the director's automatic transition), whatever the rule's sync point says."""
+    results = _run(
+        baked_check, tmp_path, _manifest(_pack()), ["automatic\tfanfare\t5000\t5000\tcalm"]
+    )
+    end = 5000 + _grid("fanfare").loop_samples
+    assert results[0][1:] == [str(end), str(end)]

@@ -364,12 +364,22 @@ def test_harness_session_matches_the_python_client_bit_for_bit(harness: Path, se
     }
 
 
-def test_unity_layer_and_sample_type_check_against_the_engine_api(tmp_path: Path) -> None:
-    """Runtime/Unity and the sample compile against compile-only UnityEngine stand-ins.
+@pytest.mark.parametrize(
+    "defines",
+    [(), ("ENABLE_INPUT_SYSTEM",), ("ENABLE_INPUT_SYSTEM", "ENABLE_LEGACY_INPUT_MANAGER")],
+    ids=["input-manager", "input-system", "both"],
+)
+def test_unity_layer_and_sample_type_check_against_the_engine_api(
+    tmp_path: Path, defines: tuple[str, ...]
+) -> None:
+    """Runtime/Unity and the sample compile against compile-only UnityEngine stand-ins,
+    under each Active Input Handling setting: with only the Input System active the stubs
+    mark UnityEngine.Input as an error (Unity throws there), so the sample must not use it.
 
     Unity builds every file under Runtime/Core (Baked/ included) into one Ostinato.Core
     assembly, so the Unity layer is checked against exactly that assembly.
     """
+    define_args = [f"-define:{d}" for d in defines]
     stubs = tmp_path / "UnityEngine.dll"
     core = tmp_path / "Ostinato.Core.dll"
     for target, sources in (
@@ -377,10 +387,11 @@ def test_unity_layer_and_sample_type_check_against_the_engine_api(tmp_path: Path
         (core, sorted(CORE.rglob("*.cs"))),
     ):
         built = subprocess.run(
-            ["mcs", "-target:library", "-warnaserror+", f"-out:{target}", *map(str, sources)],
+            ["mcs", "-target:library", "-warnaserror+", *define_args, f"-out:{target}",
+             *map(str, sources)],
             capture_output=True,
             text=True,
-        )
+        )  # fmt: skip
         assert built.returncode == 0, built.stdout + built.stderr
     sources = sorted((PACKAGE / "Runtime" / "Unity").glob("*.cs"))
     sources += sorted((PACKAGE / "Samples~").rglob("*.cs"))
@@ -389,6 +400,7 @@ def test_unity_layer_and_sample_type_check_against_the_engine_api(tmp_path: Path
             "mcs",
             "-target:library",
             "-warnaserror+",
+            *define_args,
             f"-out:{tmp_path / 'Ostinato.Runtime.dll'}",
             f"-r:{core}",
             f"-r:{stubs}",
@@ -401,6 +413,46 @@ def test_unity_layer_and_sample_type_check_against_the_engine_api(tmp_path: Path
     names = {path.name for path in sources}
     assert {"OstinatoMusicPlayer.cs", "BakedMusicPlayer.cs"} <= names
     assert not list((PACKAGE / "Runtime").glob("*.cs")), "scripts live in Runtime/Core or Unity"
+
+
+def test_player_does_not_reset_the_audio_device_by_default() -> None:
+    """AudioSettings.Reset re-initialises the game's whole audio device: opt-in only."""
+    source = (PACKAGE / "Runtime" / "Unity" / "OstinatoMusicPlayer.cs").read_text()
+    assert "public bool matchOutputSampleRate = false;" in source
+    assert "FilterMix.MultiplyInto(data, channels, _stereo, frames)" in source
+
+
+def test_filter_mix_keeps_the_sources_volume(harness: Path) -> None:
+    """OnAudioFilterRead used to overwrite the buffer (AudioSource.volume had no effect):
+    the stream is now multiplied into the gain the source put there."""
+    (result,) = run_harness(harness, "filtermix")
+    assert result["ones"] is True
+    for channels in (1, 2, 6):
+        assert result[f"max_error_{channels}"] < 1e-7, channels
+
+
+def test_requests_wait_for_a_failed_connection_without_hanging(harness: Path) -> None:
+    (result,) = run_harness(harness, "queue-fail")
+    assert result["ran"] == 0
+    assert len(result["errors"]) == 2  # the three waiting ones (one error), then the late one
+    assert "3 request(s) dropped" in result["errors"][0]
+
+
+@pytest.mark.slow
+def test_requests_made_before_connecting_go_out_in_call_order(harness: Path, service) -> None:
+    """The README's `Start() => SetState(...)` raced the connect and failed; and one
+    Task.Run per call let two calls of one frame arrive out of order. 1,000 requests queued
+    in one go before connecting all reach the real service, in call order."""
+    count = 1000
+    (result,) = run_harness(harness, "queue", service.endpoint, str(count), timeout_s=180)
+    assert result["queued_before_connect"] == count + 1
+    assert result["drained"] is True and result["errors"] == []
+    assert result["completed"] == count and result["in_call_order"] is True
+    assert result["service_order_inversions"] == 0  # the service's clock stamped them in order
+    (baseline,) = run_harness(harness, "queue-taskrun", service.endpoint, str(count), timeout_s=180)
+    print(
+        f"\none Task.Run per call: {baseline['service_order_inversions']} of {count} out of order"
+    )
 
 
 def unity_assets(folder: Path) -> list[Path]:
@@ -531,3 +583,28 @@ def test_realtime_playback_with_automatic_credit(harness: Path, service) -> None
     # block or two read may still be in flight when the harness stops its clock (CI saw
     # 81 of 82 once on a loaded machine)
     assert line["blocks"] >= 70 + 12 - 2
+
+
+def test_package_tests_run_under_mono(tmp_path: Path) -> None:
+    """The package's Tests/ (Unity Test Framework layout) compiled and run with mono, with
+    a minimal NUnit stand-in and runner (Unity brings the real NUnit)."""
+    asmdef = json.loads(
+        (PACKAGE / "Tests" / "Runtime" / "Ostinato.Client.Tests.asmdef").read_text("utf-8")
+    )
+    assert "Ostinato.Core" in asmdef["references"]
+    assert "UNITY_INCLUDE_TESTS" in asmdef["defineConstraints"]
+    core, runner, tests = tmp_path / "core.dll", tmp_path / "runner.exe", tmp_path / "tests.dll"
+    stub = ROOT / "bindings" / "unity" / "tests" / "UnityStubs" / "NUnitLite.cs"
+    for command in (
+        ["-target:library", f"-out:{core}", *map(str, sorted(CORE.rglob("*.cs")))],
+        [f"-out:{runner}", str(stub)],
+        ["-target:library", f"-out:{tests}", f"-r:{core}", f"-r:{runner}",
+         *map(str, sorted((PACKAGE / "Tests").rglob("*.cs")))],
+    ):  # fmt: skip
+        built = subprocess.run(["mcs", "-warnaserror+", *command], capture_output=True, text=True)
+        assert built.returncode == 0, built.stdout + built.stderr
+    ran = subprocess.run(
+        ["mono", str(runner), str(tests)], capture_output=True, text=True, timeout=60, cwd=tmp_path
+    )
+    assert ran.returncode == 0, ran.stdout + ran.stderr
+    assert "TESTS passed=5 failed=0" in ran.stdout

@@ -16,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine_core.arrange.grooves import Groove, choose_groove, groove_hits, level_for
+from engine_core.arrange.drums import drum_part
+from engine_core.arrange.grooves import Groove
 from engine_core.score import Score, ScoreNote
 from engine_core.spec import GenerationSpec, Key, Meter, StemSpec
 
@@ -278,11 +279,6 @@ def _bass_part(context: _Context, stem: StemSpec) -> list[PartNote]:
     return [(float(s), float(e - s), p, 0.75) for (s, e, _), p in zip(lines, fitted, strict=True)]
 
 
-def _drum_part(context: _Context, groove: Groove, energy: float) -> list[PartNote]:
-    hits = groove_hits(groove, level_for(energy), context.score.bars, context.steps_per_beat)
-    return [(h.step + h.delay_steps, 1.0, h.note, h.velocity) for h in hits]
-
-
 def _humanise(
     part: Sequence[PartNote],
     *,
@@ -353,7 +349,7 @@ def arrange(
     density = spec_density(spec)
     stems: list[ArrangedStem] = []
     for stem_index, stem in enumerate(spec.stems):
-        groove: Groove | None = None
+        groove: str | None = None
         if stem.role in ("melody", "harmony"):
             part = _track_part(context, stem.role, stem)
         elif stem.role == "bass":
@@ -364,15 +360,18 @@ def arrange(
             part = _arp_part(context, stem, density)
         elif stem.role == "counter":
             part = _counter_part(context, stem)
-        else:
-            groove = choose_groove(
-                library,
-                role=stem.role,
-                meter=spec.meter,
-                tags=spec.tags,
-                name=spec.groove if stem.role == "drums" else None,
+        else:  # drums, percussion, pitched percussion: engine_core/arrange/drums.py
+            drums = drum_part(
+                spec,
+                stem,
+                library=library,
+                energy=energy,
+                seed=seed,
+                variant_index=variant_index,
+                stem_index=stem_index,
+                chord_tones=context.chord,
             )
-            part = _drum_part(context, groove, energy)
+            part, groove = list(drums.notes), drums.groove
         rng = np.random.default_rng([seed & 0xFFFFFFFF, variant_index, stem_index])
         notes = _humanise(
             part,
@@ -382,5 +381,5 @@ def arrange(
             entry_intensity=stem.intensity[0],
             rng=rng,
         )
-        stems.append(ArrangedStem(stem, notes, groove.name if groove else None))
+        stems.append(ArrangedStem(stem, notes, groove))
     return Arrangement(spec.bpm, spec.meter, spec.key, spec.bars, tuple(stems))

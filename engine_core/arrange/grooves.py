@@ -1,14 +1,14 @@
-"""The drum groove library: named patterns per role and meter, by intensity level.
+"""The drum groove library: named patterns per family, role and meter, by intensity level.
 
 The grooves are data (`grooves.toml` beside this module, format described at its top and
-in docs/engine.md). `choose_groove` picks one for a stem from the spec's tags (or by
-name), `groove_hits` lays it out over a loop's bars with fills at phrase ends.
+in docs/engine.md). This module reads and checks them and maps their instrument names to
+General MIDI percussion keys for a kit; `drums` chooses a groove for a stem and lays it
+out over a loop with per-variant variation.
 """
 
 from __future__ import annotations
 
 import tomllib
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,14 +19,25 @@ LIBRARY_PATH = Path(__file__).with_name("grooves.toml")
 LEVELS: tuple[str, ...] = ("low", "mid", "high")
 PHRASE_BARS = 4
 
-#: Groove instrument names -> General MIDI percussion key numbers.
+#: Groove families, in the order a spec's genre tags are read (see `drums.groove_family`).
+FAMILIES: tuple[str, ...] = (
+    "waltz", "march", "jig", "horror", "tribal", "ambient", "electronic", "rock", "jazz",
+    "orchestral", "folk",
+)  # fmt: skip
+
+#: Groove roles: a drum kit, a hand/auxiliary percussion kit layer, pitched percussion.
+GROOVE_ROLES: tuple[str, ...] = ("drums", "percussion", "pitched")
+
+#: Groove instrument names -> General MIDI percussion keys (standard kit layout).
 DRUM_NOTES: dict[str, int] = {
+    "bass_drum": 35,  # acoustic bass drum (the orchestra kit's concert bass drum)
     "kick": 36,
     "rim": 37,
     "snare": 38,
     "clap": 39,
     "floor_tom": 41,
     "hat": 42,
+    "tom_floor_high": 43,
     "pedal_hat": 44,
     "tom_low": 45,
     "open_hat": 46,
@@ -34,25 +45,62 @@ DRUM_NOTES: dict[str, int] = {
     "crash": 49,
     "tom_high": 50,
     "ride": 51,
+    "ride_bell": 53,
     "tamb": 54,
     "cowbell": 56,
+    "cymbal": 57,  # crash 2; the orchestra kit's concert cymbal
+    "vibraslap": 58,
     "bongo_high": 60,
     "bongo_low": 61,
+    "conga_mute": 62,
     "conga_high": 63,
     "conga_low": 64,
+    "timbale_high": 65,
+    "timbale_low": 66,
+    "cabasa": 69,
     "shaker": 70,
     "claves": 75,
     "woodblock": 76,
+    "woodblock_low": 77,
+    "triangle_mute": 80,
     "triangle": 81,
+    # Timpani on the tonic and dominant of the key: the orchestra kit's chromatic
+    # timpani (keys 41-53, F2-F3); other kits play the floor and low toms instead.
+    "timp_root": 41,
+    "timp_fifth": 45,
 }
 
-#: Pattern characters -> velocity (0-1); "." is a rest.
-HIT_VELOCITY: dict[str, float] = {"X": 1.0, "x": 0.8, "o": 0.6, "g": 0.35}
+#: Instruments whose key depends on the kit and the key (see `kit_note`).
+TIMPANI: frozenset[str] = frozenset({"timp_root", "timp_fifth"})
+#: The General MIDI orchestra kit (program 48): keys 41-53 are chromatic timpani there.
+ORCHESTRA_KIT = 48
+ORCHESTRA_TIMPANI_LOW = 41  # F2
+#: On the orchestra kit, the standard kit's toms, hats and ride (keys 41-53) would be
+#: timpani at fixed pitches: they are replaced by what the orchestra plays instead.
+ORCHESTRA_KIT_SUBSTITUTES: dict[str, str] = {
+    "floor_tom": "timp_root",
+    "tom_floor_high": "timp_root",
+    "tom_low": "timp_fifth",
+    "tom_mid": "timp_fifth",
+    "tom_high": "timp_root",
+    "hat": "rim",
+    "pedal_hat": "rim",
+    "open_hat": "cymbal",
+    "ride": "cymbal",
+    "ride_bell": "triangle",
+    "crash": "cymbal",
+}
+
+#: Pattern characters -> velocity (0-1); "." is a rest; "r" is a roll stroke (two strokes
+#: per step; a run of "r" swells from soft to loud).
+HIT_VELOCITY: dict[str, float] = {"X": 1.0, "x": 0.8, "o": 0.6, "g": 0.35, "r": 0.5}
+ROLL = "r"
 
 
 @dataclass(frozen=True)
 class Groove:
     name: str
+    families: tuple[str, ...]  # the style families it serves, the first one its own
     role: str
     meter: str
     tags: tuple[str, ...]
@@ -60,14 +108,16 @@ class Groove:
     fill: dict[str, str]
     swing: float = 0.0
     crash: bool = False
+    gain: float = 1.0  # velocity scale (soft textures)
 
+    @property
+    def family(self) -> str:
+        return self.families[0]
 
-@dataclass(frozen=True)
-class DrumHit:
-    step: int  # grid step from the loop start
-    note: int  # General MIDI percussion key
-    velocity: float  # 0-1
-    delay_steps: float = 0.0  # swing delay, in grid steps
+    @property
+    def instruments(self) -> frozenset[str]:
+        names = {i for patterns in self.levels.values() for i in patterns}
+        return frozenset(names | set(self.fill))
 
 
 def _clean(pattern: str) -> str:
@@ -83,17 +133,36 @@ def _check_pattern(name: str, where: str, instrument: str, pattern: str, steps: 
     if len(pattern) != steps or any(c not in HIT_VELOCITY and c != "." for c in pattern):
         raise InvalidSpecError(
             f"groove {name!r} ({where}) {instrument}: pattern {pattern!r} must be {steps} "
-            "of 'X', 'x', 'o', 'g', '.'"
+            "of 'X', 'x', 'o', 'g', 'r', '.'"
         )
 
 
+def _choice(name: str, field: str, value: object, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise InvalidSpecError(
+            f"groove {name!r}: {field} {value!r} is not one of {', '.join(allowed)}",
+            {"field": field, "allowed": list(allowed)},
+        )
+    return str(value)
+
+
+def _families(name: str, value: object) -> tuple[str, ...]:
+    values = value if isinstance(value, list) else [value]
+    if not values:
+        raise InvalidSpecError(f"groove {name!r}: family must name at least one family")
+    return tuple(_choice(name, "family", v, FAMILIES) for v in values)
+
+
 def parse_library(text: str) -> tuple[Groove, ...]:
-    """Grooves from TOML text, checked (instrument names, pattern lengths, levels)."""
+    """Grooves from TOML text, checked (family, role, instruments, pattern lengths, levels)."""
     grooves: list[Groove] = []
     for entry in tomllib.loads(text).get("groove", []):
         name = entry["name"]
         meter = Meter.parse(entry["meter"])
         steps = meter.steps_per_bar
+        missing = [level for level in LEVELS if level not in entry.get("levels", {})]
+        if missing:
+            raise InvalidSpecError(f"groove {name!r}: missing levels {', '.join(missing)}")
         levels = {
             level: {k: _clean(v) for k, v in entry["levels"][level].items()} for level in LEVELS
         }
@@ -104,15 +173,21 @@ def parse_library(text: str) -> tuple[Groove, ...]:
         grooves.append(
             Groove(
                 name=name,
-                role=entry["role"],
+                families=_families(name, entry.get("family")),
+                role=_choice(name, "role", entry.get("role"), GROOVE_ROLES),
                 meter=meter.text,
                 tags=tuple(entry.get("tags", ())),
                 levels=levels,
                 fill=fill,
                 swing=float(entry.get("swing", 0.0)),
                 crash=bool(entry.get("crash", False)),
+                gain=float(entry.get("gain", 1.0)),
             )
         )
+    names = [g.name for g in grooves]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise InvalidSpecError(f"duplicate groove names: {', '.join(duplicates)}")
     return tuple(grooves)
 
 
@@ -125,28 +200,15 @@ def level_for(energy: float) -> str:
     return LEVELS[min(int(energy * 3), 2)]
 
 
-def choose_groove(
-    library: Sequence[Groove],
-    *,
-    role: str,
-    meter: str,
-    tags: Sequence[str],
-    name: str | None = None,
-) -> Groove:
-    """The named groove, or the one whose tags overlap most (ties: library order)."""
-    if name is not None:
-        for groove in library:
-            if groove.name == name and groove.meter == meter:
-                return groove
-        known = sorted({g.name for g in library if g.meter == meter})
-        raise InvalidSpecError(
-            f"no groove named {name!r} in {meter}", {"field": "groove", "allowed": known}
-        )
-    candidates = [g for g in library if g.role == role and g.meter == meter]
-    if not candidates:
-        raise InvalidSpecError(f"the groove library has no {role} groove in {meter}")
-    wanted = set(tags)
-    return max(candidates, key=lambda g: (len(wanted & set(g.tags)), -candidates.index(g)))
+def named_groove(library: tuple[Groove, ...], name: str, meter: str) -> Groove:
+    """The groove called `name` in `meter`; `InvalidSpecError` listing that meter's grooves."""
+    for groove in library:
+        if groove.name == name and groove.meter == meter:
+            return groove
+    known = sorted({g.name for g in library if g.meter == meter and g.role == "drums"})
+    raise InvalidSpecError(
+        f"no groove named {name!r} in {meter}", {"field": "groove", "allowed": known}
+    )
 
 
 def fill_bars(bars: int) -> frozenset[int]:
@@ -159,26 +221,18 @@ def fill_bars(bars: int) -> frozenset[int]:
     return frozenset(ends)
 
 
-def groove_hits(groove: Groove, level: str, bars: int, steps_per_beat: int) -> list[DrumHit]:
-    """Every hit of `groove` at `level` over `bars` bars, fills and crashes included."""
-    if level not in LEVELS:
-        raise InvalidSpecError(f"unknown groove level {level!r}", {"allowed": list(LEVELS)})
-    steps = len(next(iter(groove.levels[level].values()), "")) or steps_per_beat
-    fills = fill_bars(bars) if level != "low" else frozenset()
-    swing_unit = 1 if steps_per_beat % 3 == 0 else 2  # sixteenths in 6/8, else eighths
-    hits: list[DrumHit] = []
-    for bar in range(bars):
-        patterns = groove.fill if bar in fills and groove.fill else groove.levels[level]
-        for instrument, pattern in sorted(patterns.items()):
-            for index, char in enumerate(pattern):
-                if char == ".":
-                    continue
-                delay = groove.swing * swing_unit if (index // swing_unit) % 2 == 1 else 0.0
-                if index % swing_unit:
-                    delay = 0.0
-                hits.append(
-                    DrumHit(bar * steps + index, DRUM_NOTES[instrument], HIT_VELOCITY[char], delay)
-                )
-        if groove.crash and level == "high" and bar % PHRASE_BARS == 0:
-            hits.append(DrumHit(bar * steps, DRUM_NOTES["crash"], 0.9))
-    return hits
+def kit_note(instrument: str, program: int, tonic: int, *, exact: bool = False) -> int:
+    """The percussion key `instrument` plays on kit `program` in a key on `tonic` (0-11).
+
+    On the orchestra kit (48) the timpani sit on the key's tonic and dominant (with
+    `exact`, `tonic` is the timpani's own pitch class, whichever instrument), and the
+    standard kit's toms, hats and ride become timpani and cymbals (see
+    `ORCHESTRA_KIT_SUBSTITUTES`); every other kit uses the standard layout.
+    """
+    if program != ORCHESTRA_KIT:
+        return DRUM_NOTES[instrument]
+    instrument = ORCHESTRA_KIT_SUBSTITUTES.get(instrument, instrument)
+    if instrument in TIMPANI:
+        fifth = 7 if instrument == "timp_fifth" and not exact else 0
+        return ORCHESTRA_TIMPANI_LOW + (tonic + fifth - 5) % 12  # F2 .. E3
+    return DRUM_NOTES[instrument]

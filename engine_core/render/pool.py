@@ -83,9 +83,17 @@ def render_stem_into(
     soundfont: SoundFont,
     sample_rate: int,
     one_shot: bool,
+    renderer: str = "reference",
 ) -> None:
     """Render stem `index` of `arrangement` into its slot of `buffer`."""
-    audio = render_stem(arrangement, index, soundfont, sample_rate=sample_rate, one_shot=one_shot)
+    audio = render_stem(
+        arrangement,
+        index,
+        soundfont,
+        sample_rate=sample_rate,
+        one_shot=one_shot,
+        renderer=renderer,
+    )
     buffer.put(buffer.layout.stems[variant][index], audio)
 
 
@@ -117,9 +125,12 @@ def _render_task(
     soundfont_digest: str,
     sample_rate: int,
     one_shot: bool,
+    renderer: str,
 ) -> None:
     soundfont = _worker_soundfont(soundfont_path, soundfont_digest)
-    render_stem_into(buffer, arrangement, variant, index, soundfont, sample_rate, one_shot)
+    render_stem_into(
+        buffer, arrangement, variant, index, soundfont, sample_rate, one_shot, renderer
+    )
 
 
 class RenderPool:
@@ -145,6 +156,7 @@ class RenderPool:
         one_shot: bool,
         target: LoudnessTarget,
         progress: Progress | None = None,
+        renderer: str = "reference",
     ) -> list[RenderedVariant]:
         """Each arrangement's stems rendered, mixed and normalised to `target`.
 
@@ -159,7 +171,9 @@ class RenderPool:
         )
         parallel = self.parallel and sum(len(a.stems) for a in arrangements) > 1
         buffer: SetBuffer = FileSetBuffer.create(layout) if parallel else ArraySetBuffer(layout)
-        run = _SetRun(arrangements, buffer, soundfont, sample_rate, one_shot, target, progress)
+        run = _SetRun(
+            arrangements, buffer, soundfont, sample_rate, one_shot, target, progress, renderer
+        )
         try:
             if parallel:
                 try:
@@ -197,6 +211,7 @@ class _SetRun:
     one_shot: bool
     target: LoudnessTarget
     progress: Progress | None
+    renderer: str = "reference"
     rendered: set[tuple[int, int]] = field(default_factory=set)
     taken: dict[int, RenderedVariant] = field(default_factory=dict)
     remaining: list[int] = field(init=False)
@@ -274,6 +289,7 @@ class _SetRun:
                         digest,
                         self.sample_rate,
                         self.one_shot,
+                        self.renderer,
                     )
                     running[future] = ("render", (variant, index))
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
@@ -299,6 +315,7 @@ class _SetRun:
                     self.soundfont,
                     self.sample_rate,
                     self.one_shot,
+                    self.renderer,
                 )
                 self._stem_done((variant, index))
             if variant not in self.taken:

@@ -28,6 +28,9 @@ SEAM_TOLERANCE = 1.5
 STEP_CONTEXT = 64
 #: Smallest jump RMS a step is divided by (silence must not turn a tiny jump into a click).
 STEP_FLOOR = 1e-4
+#: Lowest step limit: a continuous signal's step is about 1, so a seam scoring under 2 is
+#: no jump even when every bar line happens to be smoother than that (sustained banks).
+MIN_STEP_LIMIT = 2.0
 
 
 def fold_tail(audio: np.ndarray, loop_frames: int) -> np.ndarray:
@@ -144,7 +147,7 @@ def seam_report(
     larger sample of the same kind of moment). `sample_rate` is accepted so callers state
     it; the measure works on samples and fixed-length frames. The seam passes when its
     sample step and spectral flux are each at most `tolerance` x the largest value at the
-    reference positions.
+    reference positions (the step limit is never below `MIN_STEP_LIMIT`).
     """
     del sample_rate  # frames are fixed-length; documented for callers and future measures
     data = np.asarray(audio, dtype=np.float64)
@@ -164,7 +167,7 @@ def seam_report(
         seam_flux=_flux_at(mono, 0, window),
         bar_steps=bar_steps,
         bar_fluxes=bar_fluxes,
-        step_limit=max(bar_steps) * tolerance,
+        step_limit=max(max(bar_steps) * tolerance, MIN_STEP_LIMIT),
         flux_limit=max(bar_fluxes) * tolerance,
         reference_positions=positions,
     )

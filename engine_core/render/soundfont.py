@@ -3,12 +3,13 @@
 The synthesiser is RustySynth (a Rust port of FluidSynth) inside the `midirenderer`
 wheel. It always renders at `RENDER_SAMPLE_RATE` (48 kHz); other rates are made by
 `engine_core.render.resample`.
-The default bank is the General MIDI SoundFont shipped in the `pretty_midi` wheel
-(`TimGM6mb.sf2`); a template or the engine may name any other `.sf2` file instead.
+The default bank is FluidR3_GM when installed, else TimGM6mb from the `pretty_midi` wheel
+(see `engine_core.render.bank`); a template or the engine may name any other `.sf2` file.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import wave
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from engine_core.errors import SoundFontError
+from engine_core.render.bank import default_bank_path, resolve_bank_path
 
 RENDER_SAMPLE_RATE = 48000
 #: int16 PCM -> float in [-1, 1): exact in float32.
@@ -25,10 +27,8 @@ PCM_SCALE = np.float32(1.0 / 32768.0)
 
 
 def default_soundfont_path() -> Path:
-    """The General MIDI bank inside the installed `pretty_midi` package."""
-    import pretty_midi
-
-    return Path(pretty_midi.__file__).parent / "TimGM6mb.sf2"
+    """The default General MIDI bank: FluidR3_GM when installed, else TimGM6mb."""
+    return default_bank_path()
 
 
 @dataclass(frozen=True)
@@ -45,7 +45,7 @@ class SoundFont:
         Raises `SoundFontError` (with the path in its detail) when the file is missing,
         unreadable or not a SoundFont 2 bank.
         """
-        resolved = default_soundfont_path() if path is None else Path(path).expanduser()
+        resolved = resolve_bank_path(path)
         detail = {"path": str(resolved)}
         try:
             data = resolved.read_bytes()
@@ -59,7 +59,7 @@ class SoundFont:
             )
         return cls(resolved, data)
 
-    @property
+    @functools.cached_property
     def digest(self) -> str:
         """SHA-256 (hex, 12 chars) of the bank: identifies it in engine versions."""
         return hashlib.sha256(self.data).hexdigest()[:12]

@@ -78,15 +78,27 @@ def render_stem(
     *,
     sample_rate: int,
     one_shot: bool = False,
+    renderer: str = "reference",
 ) -> np.ndarray:
     """Stem `index` of `arrangement` as float32 (frames, 2) at `sample_rate`.
 
     Loops are exactly `loop_length_samples` long (tail folded onto the head); one-shots
-    are the loop length plus the tail, at either rate.
+    are the loop length plus the tail, at either rate. `renderer` "reference" synthesises
+    the stem in one pass; "notes" builds it from cached notes (`note_renderer`), except a
+    stem with a note whose voices have different chorus sends, which it synthesises whole.
     """
     stem = arrangement.stems[index]
     loop_48k = loop_frames(arrangement, RENDER_SAMPLE_RATE)
     tail_frames = int(TAIL_SECONDS * RENDER_SAMPLE_RATE)
+    if renderer not in ("reference", "notes"):
+        raise ValueError(f"unknown renderer {renderer!r} (reference or notes)")
+    if renderer == "notes" and _from_notes(arrangement, index, soundfont):
+        from engine_core.render.note_renderer import process_cache, render_stem_audio
+
+        wet = render_stem_audio(arrangement, index, soundfont, process_cache(), TAIL_SECONDS)
+        audio = _fit_tail(wet, loop_48k + tail_frames, loop_48k)
+        audio = fold_tail(audio, loop_48k) if not one_shot else audio
+        return _finish(audio, arrangement, stem.stem.gain_db, sample_rate, one_shot)
     if stem.notes:
         tail_beats = TAIL_SECONDS * arrangement.bpm / 60.0
         pcm = soundfont.render_pcm(stem_render_midi(arrangement, index, tail_beats=tail_beats))
@@ -97,8 +109,21 @@ def render_stem(
     else:
         audio = _fit_tail(pcm.astype(np.float32) * PCM_SCALE, loop_48k + tail_frames, loop_48k)
         audio = fold_tail(audio, loop_48k) if not one_shot else audio
-    if stem.stem.gain_db:
-        np.multiply(audio, np.float32(db_to_gain(stem.stem.gain_db)), out=audio)
+    return _finish(audio, arrangement, stem.stem.gain_db, sample_rate, one_shot)
+
+
+def _from_notes(arrangement: Arrangement, index: int, soundfont: SoundFont) -> bool:
+    from engine_core.render.note_renderer import from_notes
+
+    return from_notes(arrangement, index, soundfont)
+
+
+def _finish(
+    audio: np.ndarray, arrangement: Arrangement, gain_db: float, sample_rate: int, one_shot: bool
+) -> np.ndarray:
+    """The stem's gain, then the spec's sample rate."""
+    if gain_db:
+        np.multiply(audio, np.float32(db_to_gain(gain_db)), out=audio)
     if sample_rate != RENDER_SAMPLE_RATE:
         if one_shot:
             audio = resample_one_shot(audio, RENDER_SAMPLE_RATE, sample_rate)
@@ -133,13 +158,19 @@ def render_stems(
     sample_rate: int,
     one_shot: bool = False,
     progress: Callable[[int, int], None] | None = None,
+    renderer: str = "reference",
 ) -> dict[str, np.ndarray]:
     """Stem name -> float32 (frames, 2) at `sample_rate`, one stem after another."""
     stems: dict[str, np.ndarray] = {}
     total = len(arrangement.stems)
     for index, stem in enumerate(arrangement.stems):
         stems[stem.stem.name] = render_stem(
-            arrangement, index, soundfont, sample_rate=sample_rate, one_shot=one_shot
+            arrangement,
+            index,
+            soundfont,
+            sample_rate=sample_rate,
+            one_shot=one_shot,
+            renderer=renderer,
         )
         if progress is not None:
             progress(index + 1, total)

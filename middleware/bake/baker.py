@@ -335,7 +335,7 @@ def _write_output(
 def _godot_index(
     pack_name: str, manifest: dict[str, Any], godot_files: dict[str, bytes]
 ) -> dict[str, Any]:
-    from middleware.bake.godot import clip_name, stinger_clip_name
+    from middleware.bake.godot import clip_name, music_scene_name, stinger_clip_name
 
     clips = [
         clip_name(name, variant["index"])
@@ -360,4 +360,5 @@ def _godot_index(
         "clips": clips,
         "playlists": playlists,
         "layers": {name: paths for name, paths in layers.items() if paths},
+        "player": music_scene_name(pack_name),
     }

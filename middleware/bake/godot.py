@@ -13,6 +13,9 @@ Written next to `manifest.json`, paths relative to each resource (Godot resolves
   just plays one state's music.
 - `<state>_v<i>.layers.tres`: an `AudioStreamSynchronized` of a layered variant's stems
   (volumes set for the state's initial intensity), for vertical remixing.
+- `<pack>.music.tscn`: a scene whose root is the Ostinato addon's `OstinatoBakedMusic` node
+  reading this folder's `manifest.json`: intensity layers from the stems, stingers over the
+  music with ducking, the director's transition rules (instance it, or make it an autoload).
 - `<file>.ogg.import`: the Ogg importer's parameters for every clip: `loop`, `loop_offset`,
   `bpm`, `beat_count`, `bar_beats`. Only Ogg Vorbis (and MP3) streams carry these, and
   `AudioStreamInteractive` needs them for next-beat / next-bar / end transitions. Godot
@@ -30,6 +33,7 @@ from fractions import Fraction
 from typing import Any
 
 from engine_core.spec import GenerationSpec
+from middleware.bake.manifest import MANIFEST_NAME
 from middleware.templates.model import (
     WILDCARD,
     EnterAt,
@@ -52,6 +56,8 @@ TO_TIME = {EnterAt.SAME_POSITION: 0, EnterAt.START: 1}  # TRANSITION_TO_TIME_*
 FADE_MODE = {Fade.NONE: 0, Fade.IN: 1, Fade.OUT: 2, Fade.CROSS: 3, Fade.AUTO: 4}  # FADE_*
 AUTO_ADVANCE_DISABLED, AUTO_ADVANCE_ENABLED, AUTO_ADVANCE_RETURN_TO_HOLD = 0, 1, 2
 SILENT_DB = -60.0  # AudioStreamSynchronized's lowest volume
+#: Where the Godot addon's baked player lives once the addon is installed (README: Install).
+BAKED_PLAYER_SCRIPT = "res://addons/ostinato/ostinato_baked_music.gd"
 
 
 def _quote(text: str) -> str:
@@ -118,6 +124,26 @@ class _Resource:
         out.append("[resource]")
         out += [f"{name} = {_value(value)}" for name, value in self.props]
         return ("\n".join(out) + "\n").encode()
+
+
+def music_scene_name(pack_name: str) -> str:
+    return f"{pack_name}.music.tscn"
+
+
+def _music_scene() -> bytes:
+    """A scene with the addon's OstinatoBakedMusic node playing this folder's manifest
+    (a relative `manifest_path` is read next to the scene file)."""
+    lines = [
+        "[gd_scene load_steps=2 format=3]",
+        "",
+        f'[ext_resource type="Script" path={_quote(BAKED_PLAYER_SCRIPT)} id="1_music"]',
+        "",
+        '[node name="Music" type="Node"]',
+        'script = ExtResource("1_music")',
+        f"manifest_path = {_quote(MANIFEST_NAME)}",
+        "",
+    ]
+    return "\n".join(lines).encode()
 
 
 def clip_name(state: str, index: int) -> str:
@@ -249,6 +275,7 @@ def write_godot_resources(pack: TemplatePack, manifest: dict[str, Any]) -> dict[
             bar_beats=spec.meter_info.beats_per_bar if spec else 4,
         )
     files[f"{pack.name}.tres"] = _interactive(pack, manifest, clips, clip_streams)
+    files[music_scene_name(pack.name)] = _music_scene()
     for name, state in states.items():
         if len(state["variants"]) > 1 and not state["one_shot"]:
             files[f"{name}.playlist.tres"] = _playlist(state)

@@ -93,6 +93,10 @@ def _generate(
 
     engine_key = EngineKey.from_engine(engine)
     with VariantCache(Path(cache_dir)) as cache:
+        if factory == DEFAULT_ENGINE_FACTORY:  # so `serve` sees these sets as ready at once
+            from middleware.cache.engine import engine_fingerprint, record_engine_key
+
+            record_engine_key(cache, engine_fingerprint(), engine_key)
         found = cache.get_set(job, engine_key, variants=job.variants)
         if found is not None:
             return found, "cache"

@@ -6,20 +6,25 @@ Cheap to import (numpy and sqlite3 only), so a service on a warm cache starts fa
 from middleware.cache.cache import (
     CachedSetInfo,
     CacheStats,
+    DamagedEntry,
+    DamagedSetError,
     EvictionReport,
     VariantCache,
     VerifyReport,
     default_root,
 )
-from middleware.cache.errors import CacheConfigError, CacheEntryError, CacheError
+from middleware.cache.errors import CacheConfigError, CacheEntryError, CacheError, CacheFullError
 from middleware.cache.keys import EngineKey, set_key, soundfont_identity, variant_key
 
 __all__ = [
     "CacheConfigError",
     "CacheEntryError",
     "CacheError",
+    "CacheFullError",
     "CacheStats",
     "CachedSetInfo",
+    "DamagedEntry",
+    "DamagedSetError",
     "EngineKey",
     "EvictionReport",
     "VariantCache",

@@ -13,13 +13,18 @@ stored at most once, and eviction never removes pinned sets.
 from __future__ import annotations
 
 import contextlib
+import errno
+import hashlib
 import json
 import mmap
 import os
+import shutil
 import sqlite3
 import time
 import weakref
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from engine_core.variant import Variant, VariantMeta, VariantSet
-from middleware.cache.errors import CacheConfigError, CacheEntryError, CacheError
+from middleware.cache.errors import CacheConfigError, CacheEntryError, CacheError, CacheFullError
 from middleware.cache.index import Index
 from middleware.cache.keys import (
     EngineKey,
@@ -37,7 +42,7 @@ from middleware.cache.keys import (
     variant_count,
     variant_key,
 )
-from middleware.cache.store import ObjectStore, StagedFile, hash_file, pid_alive
+from middleware.cache.store import DIGEST_CHARS, ObjectStore, StagedFile, hash_file, pid_alive
 
 ENV_ROOT = "OSTINATO_CACHE"
 ENV_BUDGET_MB = "OSTINATO_CACHE_BUDGET_MB"
@@ -45,6 +50,13 @@ DEFAULT_BUDGET_BYTES = 8 * 1024**3
 USAGE_FLUSH_S = 5.0
 MEMO_ENTRIES = 512
 CLAIM_STALE_S = 3600.0
+#: Free disk space the cache always leaves (it evicts, then refuses, rather than fill it).
+DISK_MARGIN_BYTES = 512 * 1024**2
+#: Damaged files kept under ``<root>/quarantine`` for inspection (the oldest go first).
+QUARANTINE_KEPT = 8
+
+#: root -> free bytes on its file system
+DiskFree = Callable[[Path], int]
 
 #: progress(stage, done, total)
 ProgressCallback = Callable[[str, int, int], None]
@@ -115,6 +127,35 @@ class EvictionReport:
 
 
 @dataclass(frozen=True)
+class DamagedEntry:
+    """A cached object that failed its check: quarantined, its variants dropped."""
+
+    state: str
+    set_key: str
+    digest: str
+    reason: str  # "checksum mismatch", "truncated", "missing"
+
+
+class DamagedSetError(CacheError):
+    """A cached set had a damaged file; the file is quarantined and the set must be made
+    again (the index no longer lists the variants that used it)."""
+
+    code = "cache_damaged"
+
+    def __init__(self, damaged: list[DamagedEntry]) -> None:
+        first = damaged[0]
+        super().__init__(
+            f"cached set of {first.state!r} is damaged ({first.reason}); quarantined",
+            {"state": first.state, "reason": first.reason, "files": len(damaged)},
+        )
+        self.damaged = damaged
+
+
+def _disk_free(root: Path) -> int:
+    return shutil.disk_usage(root).free
+
+
+@dataclass(frozen=True)
 class VerifyReport:
     files_checked: int
     orphan_files: int  # files no index row names (a crash between rename and commit)
@@ -135,21 +176,26 @@ class VerifyReport:
         )
 
 
-def map_audio(path: str, shape: tuple[int, int, int]) -> np.ndarray:
+def map_audio(path: str, shape: tuple[int, int, int], *, digest: str | None = None) -> np.ndarray:
     """Memory-map a stored audio file (a float32 C-order `.npy` of `shape`), read-only.
 
     The array data ends the file, after the `.npy` header; mapping it directly costs a
-    fraction of `np.load(mmap_mode="r")`. A file of the wrong size raises `ValueError`.
+    fraction of `np.load(mmap_mode="r")`. A file of the wrong size raises `ValueError`;
+    with `digest`, so does a file whose SHA-256 is not that digest (it is read once).
     """
     fd = os.open(path, os.O_RDONLY)
     try:
+        if os.fstat(fd).st_size == 0:
+            raise ValueError(f"{path} is empty (truncated)")
         mapped = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
     finally:
         os.close(fd)
     data_bytes = 4 * shape[0] * shape[1] * shape[2]
     offset = len(mapped) - data_bytes
     if offset < 10 or mapped[:6] != b"\x93NUMPY":
-        raise ValueError(f"{path} is not a stored audio file of shape {shape}")
+        raise ValueError(f"{path} is not a stored audio file of shape {shape} (truncated)")
+    if digest is not None and hashlib.sha256(mapped).hexdigest()[:DIGEST_CHARS] != digest:
+        raise ValueError(f"{path} does not match its checksum")
     return np.frombuffer(mapped, dtype="<f4", count=data_bytes // 4, offset=offset).reshape(shape)
 
 
@@ -185,6 +231,8 @@ class VariantCache:
         *,
         budget_bytes: int | None = None,
         recover: bool = True,
+        disk_margin_bytes: int = DISK_MARGIN_BYTES,
+        disk_free: DiskFree = _disk_free,
     ) -> None:
         self.root = Path(root).expanduser() if root is not None else default_root()
         self.budget_bytes = budget_bytes if budget_bytes is not None else default_budget_bytes()
@@ -202,6 +250,10 @@ class VariantCache:
                 {"root": str(self.root)},
             ) from error
         self.index = Index(self.root / "index.sqlite")
+        self.disk_margin_bytes = disk_margin_bytes
+        self._disk_free = disk_free
+        self.damaged: deque[DamagedEntry] = deque(maxlen=64)  # what this process found
+        self._verified: set[str] = set()  # digests whose bytes were checked in this process
         self._touched: dict[str, float] = {}
         # Content under a name never changes, so what was read once is reused: parsed
         # metadata and MIDI (small, bounded memos) and the memory maps of audio that is
@@ -260,7 +312,7 @@ class VariantCache:
         rows = self.index.query(sql, (skey,))
         return [r for r in rows if limit is None or r[0] < limit]
 
-    def _load_variant(self, row: tuple[Any, ...]) -> Variant:
+    def _load_variant(self, row: tuple[Any, ...], verify: bool) -> Variant:
         _, stems_json, audio_digest, midi_digest, meta_json = row
         parsed = self._parsed.get(meta_json)
         if parsed is None:
@@ -271,35 +323,57 @@ class VariantCache:
         meta, names = parsed
         shape = (len(names) + 1, meta.frames, 2)
         flat = self._mapped.get(audio_digest)  # every view of a mapping keeps `flat` alive
-        if flat is None or flat.size != shape[0] * shape[1] * shape[2]:
-            flat = map_audio(self.store.object_path(audio_digest, ".npy"), shape).base
+        check = verify and audio_digest not in self._verified
+        if flat is None or flat.size != shape[0] * shape[1] * shape[2] or check:
+            path = self.store.object_path(audio_digest, ".npy")
+            flat = map_audio(path, shape, digest=audio_digest if check else None).base
             self._mapped[audio_digest] = flat
+            if check:
+                self._verified.add(audio_digest)
         audio = flat.reshape(shape)
         stems = {name: audio[i] for i, name in enumerate(names)}
-        return Variant(meta, stems, audio[len(names)], self._midi(midi_digest))
+        return Variant(meta, stems, audio[len(names)], self._midi(midi_digest, verify))
 
-    def _midi(self, digest: str) -> bytes:
+    def _midi(self, digest: str, verify: bool = False) -> bytes:
         """A MIDI file's bytes; kept in a small memo (files never change under a name)."""
         data = self._midi_memo.get(digest)
         if data is None:
             with open(self.store.object_path(digest, ".mid"), "rb") as handle:
                 data = handle.read()
+            if verify and hashlib.sha256(data).hexdigest()[:DIGEST_CHARS] != digest:
+                raise ValueError(f"MIDI object {digest} does not match its checksum")
             if len(self._midi_memo) >= MEMO_ENTRIES:
                 self._midi_memo.pop(next(iter(self._midi_memo)))
             self._midi_memo[digest] = data
         return data
 
     def get_set(
-        self, state: StateLike, engine_key: EngineKey, *, variants: int | None = None
+        self,
+        state: StateLike,
+        engine_key: EngineKey,
+        *,
+        variants: int | None = None,
+        verify: bool = True,
+        raise_damaged: bool = False,
     ) -> VariantSet | None:
         """The complete cached set (`variants` or the template's count), else ``None``.
 
-        Audio arrays are read-only memory maps of the cache files.
+        Audio arrays are read-only memory maps of the cache files. With `verify`, each
+        file is checked against its digest the first time this process maps it; a damaged
+        or truncated file is quarantined (moved to ``<root>/quarantine``), the variants
+        using it leave the index (so the scheduler makes them again) and the set is a miss,
+        or `DamagedSetError` with `raise_damaged`. Found damage is also in `self.damaged`.
         """
         count = variant_count(state, variants)
         skey = set_key(state, engine_key, count)
         rows = self._rows(skey, count)
-        loaded = self._load_rows(rows) if len(rows) == count else None
+        loaded = (
+            self._load_rows(
+                rows, state=state.name, skey=skey, verify=verify, raise_damaged=raise_damaged
+            )
+            if len(rows) == count
+            else None
+        )
         if loaded is None:
             self.misses += 1
             return None
@@ -312,17 +386,87 @@ class VariantCache:
     ) -> tuple[Variant, ...]:
         """Whatever variants of the set are cached so far (possibly none), by index."""
         skey = set_key(state, engine_key, variants)
-        loaded = self._load_rows(self._rows(skey, None)) or []
+        loaded = self._load_rows(self._rows(skey, None), state=state.name, skey=skey) or []
         if loaded:
             self._touch(skey)
         return tuple(loaded)
 
-    def _load_rows(self, rows: list[tuple[Any, ...]]) -> list[Variant] | None:
+    def _load_rows(
+        self,
+        rows: list[tuple[Any, ...]],
+        *,
+        state: str,
+        skey: str,
+        verify: bool = True,
+        raise_damaged: bool = False,
+    ) -> list[Variant] | None:
+        unchecked = sum(1 for row in rows if verify and row[2] not in self._verified)
+        if unchecked > 1:  # hashing releases the GIL: check a set's files on every core
+            workers = min(unchecked, os.cpu_count() or 1)
+            with ThreadPoolExecutor(workers, thread_name_prefix="cache-check") as pool:
+                outcomes = list(
+                    pool.map(lambda row: self._load_one(row, state, skey, verify), rows)
+                )
+        else:
+            outcomes = [self._load_one(row, state, skey, verify) for row in rows]
+        if any(outcome is None for outcome in outcomes):
+            return None  # evicted by another process after the query: a plain miss
+        loaded = [o for o in outcomes if isinstance(o, Variant)]
+        damaged = [o for o in outcomes if isinstance(o, DamagedEntry)]
+        if not damaged:
+            return loaded
+        for entry in damaged:
+            self.quarantine(entry)
+        if raise_damaged:
+            raise DamagedSetError(damaged)
+        return None
+
+    def _load_one(
+        self, row: tuple[Any, ...], state: str, skey: str, verify: bool
+    ) -> Variant | DamagedEntry | None:
+        """A row's variant, or what is wrong with its files (None: evicted meanwhile)."""
+        audio_digest, midi_digest = row[2], row[3]
         try:
-            return [self._load_variant(row) for row in rows]
-        except (FileNotFoundError, ValueError):
-            # evicted by another process after the query, or damaged: a miss; verify repairs
-            return None
+            return self._load_variant(row, verify)
+        except FileNotFoundError:
+            # evicted by another process after the query (a miss), or deleted under the index
+            digest = audio_digest if self._is_indexed(audio_digest) else midi_digest
+            if not self._is_indexed(digest):
+                return None
+            return DamagedEntry(state, skey, digest, "missing")
+        except ValueError as error:
+            digest = midi_digest if "MIDI" in str(error) else audio_digest
+            reason = "truncated" if "truncated" in str(error) else "checksum mismatch"
+            return DamagedEntry(state, skey, digest, reason)
+
+    def _is_indexed(self, digest: str) -> bool:
+        return bool(self.index.query("SELECT 1 FROM objects WHERE digest = ?", (digest,)))
+
+    def quarantine(self, entry: DamagedEntry) -> None:
+        """Move a damaged file out of ``objects/`` and drop every variant that uses it."""
+        self.damaged.append(entry)
+        self._verified.discard(entry.digest)
+        self._mapped.pop(entry.digest, None)
+        self._midi_memo.pop(entry.digest, None)
+        quarantine = self.root / "quarantine"
+        quarantine.mkdir(exist_ok=True)
+        with self.index.write() as tx:
+            row = tx.execute(
+                "SELECT suffix FROM objects WHERE digest = ?", (entry.digest,)
+            ).fetchone()
+            if row is not None:
+                with contextlib.suppress(FileNotFoundError):
+                    os.replace(
+                        self.store.path_for(entry.digest, row[0]),
+                        quarantine / f"{entry.digest}{row[0]}.{time.time_ns()}",
+                    )
+                tx.execute("DELETE FROM objects WHERE digest = ?", (entry.digest,))
+            self._drop_variants(
+                tx, "audio_digest = ? OR midi_digest = ?", (entry.digest, entry.digest)
+            )
+        kept = sorted(quarantine.iterdir(), key=lambda path: path.stat().st_mtime)
+        for old in kept[:-QUARANTINE_KEPT]:
+            old.unlink(missing_ok=True)
 
     def has_set(
         self, state: StateLike, engine_key: EngineKey, *, variants: int | None = None
@@ -394,6 +538,8 @@ class VariantCache:
         audio = np.ascontiguousarray(
             np.stack([*(variant.stems[n] for n in names), variant.mix]), dtype=np.float32
         )
+        needed = audio.nbytes + len(variant.midi) + 4096
+        self.make_room(needed, keep=(skey,))
         staged: list[StagedFile] = []
         try:
             staged.append(self.store.stage_array(audio))
@@ -401,11 +547,18 @@ class VariantCache:
             stored = self._commit_variant(
                 state, engine_key, skey, vkey, index, names, variant, staged
             )
+        except OSError as error:
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            raise CacheFullError(
+                f"the disk under the cache is full ({error.strerror}); nothing was written",
+                {"root": str(self.root), "needed_bytes": needed},
+            ) from None
         finally:
             for item in staged:
                 self.store.discard(item)
         if stored:
-            self.evict(keep=(skey,))
+            self.evict(self.effective_budget(), keep=(skey,))
         return stored
 
     def _commit_variant(
@@ -549,6 +702,39 @@ class VariantCache:
         return pinned
 
     # -- eviction -------------------------------------------------------------------------
+
+    def effective_budget(self) -> int:
+        """The byte budget, lowered so that the disk keeps `disk_margin_bytes` free."""
+        free = self._disk_free(self.root)
+        return max(0, min(self.budget_bytes, self.size_bytes() + free - self.disk_margin_bytes))
+
+    def make_room(self, needed_bytes: int, *, keep: Sequence[str] = ()) -> EvictionReport:
+        """Evict least-recently-used unpinned sets until `needed_bytes` more fit both the
+        budget and the disk (with its margin); `CacheFullError` if even that cannot."""
+        free = self._disk_free(self.root)
+        size = self.size_bytes()
+        room = min(self.budget_bytes - size, free - self.disk_margin_bytes)
+        if needed_bytes <= room:
+            return EvictionReport(0, 0, 0, size, False)
+        target = min(self.budget_bytes, size + free - self.disk_margin_bytes) - needed_bytes
+        report = self.evict(max(0, target), keep=keep)
+        free = self._disk_free(self.root)
+        if needed_bytes > min(self.budget_bytes - report.size_bytes, free - self.disk_margin_bytes):
+            raise CacheFullError(
+                f"no room for {needed_bytes} bytes in the cache at {str(self.root)!r}: "
+                f"{free} bytes free on its disk (the cache keeps {self.disk_margin_bytes} "
+                f"free), {report.size_bytes} bytes cached, budget {self.budget_bytes}; "
+                "everything evictable was evicted",
+                {
+                    "root": str(self.root),
+                    "needed_bytes": needed_bytes,
+                    "free_bytes": free,
+                    "margin_bytes": self.disk_margin_bytes,
+                    "size_bytes": report.size_bytes,
+                    "budget_bytes": self.budget_bytes,
+                },
+            )
+        return report
 
     def size_bytes(self) -> int:
         return int(self.index.query("SELECT COALESCE(SUM(size_bytes), 0) FROM objects")[0][0])

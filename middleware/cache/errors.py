@@ -24,3 +24,11 @@ class CacheEntryError(CacheError):
 
     code = "cache_bad_entry"
     exit_code = 2
+
+
+class CacheFullError(CacheError):
+    """No room for an entry: the disk (keeping its margin) or the budget is full even
+    after evicting every set that may be evicted. Nothing partial is written."""
+
+    code = "cache_full"
+    exit_code = 6

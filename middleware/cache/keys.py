@@ -75,7 +75,15 @@ class EngineKey:
 
 
 def default_soundfont_path() -> Path | None:
-    """Path of pretty_midi's bundled General MIDI SoundFont, found without importing it."""
+    """The SoundFont the engine renders with by default: the engine's default bank when it
+    names one (`engine_core.render.bank.default_bank_path`, path checks only), else
+    pretty_midi's bundled General MIDI SoundFont, found without importing pretty_midi."""
+    try:
+        from engine_core.render.bank import default_bank_path
+    except ImportError:  # an engine without a bank module: pretty_midi's font
+        pass
+    else:
+        return default_bank_path()
     found = importlib.util.find_spec("pretty_midi")
     if found is None or not found.submodule_search_locations:
         return None

@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "render-session": "middleware.cli.session_cmd:render_session",
     "serve": "middleware.cli.serve_cmd:serve",
     "bake": "middleware.cli.bake_cmd:bake",
+    "new": "middleware.cli.new_cmd:new",
 }
 
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from middleware.bake.plan import BakeOptions
+
+if TYPE_CHECKING:
+    from middleware.bake.baker import BakeReport
 
 
 @click.command()
@@ -54,6 +59,7 @@ from middleware.bake.plan import BakeOptions
     help="What makes the engine in every worker.",
 )
 @click.option("--dry-run", is_flag=True, help="List what would be generated, then stop.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON report per pack (no tables).")
 def bake(
     packs: tuple[Path, ...],
     out_root: Path,
@@ -67,8 +73,17 @@ def bake(
     no_cache: bool,
     engine_factory: str,
     dry_run: bool,
+    as_json: bool,
 ) -> None:
-    """Bake template PACKS (folders) into audio, manifest.json and Godot resources."""
+    """Bake template PACKS (folders) into audio, manifest.json and Godot resources.
+
+    \b
+    Examples:
+      ostinato bake templates/fantasy_rpg --out baked
+      ostinato bake templates/fantasy_rpg --dry-run
+      ostinato bake templates/* --format wav --no-godot --json
+      ostinato bake templates/fantasy_rpg --scheduler tcp://render-01:8786
+    """
     from rich.console import Console
 
     from middleware.bake.baker import bake_pack
@@ -76,7 +91,7 @@ def bake(
     from middleware.bake.progress import BakeProgressView, dry_run_table, summary_table
     from middleware.templates.loader import load_pack
 
-    console = Console(stderr=False)
+    console = Console(stderr=False, quiet=as_json)
     if no_cache:
         cache_dir = None
     elif cache_dir is None:
@@ -95,15 +110,47 @@ def bake(
     )
     loaded = [load_pack(path) for path in packs]
     plans = [plan_bake(pack, options) for pack in loaded]  # every pack checked before any work
+    if not dry_run:
+        from middleware.cli.paths import writable_folder
+
+        writable_folder(out_root)
     for pack, plan in zip(loaded, plans, strict=True):
         if dry_run:
-            console.print(dry_run_table(bake_pack(pack, out_root, options, dry_run=True)))
-            continue
-        with BakeProgressView(console, plan) as view:
-            report = bake_pack(pack, out_root, options, progress=view.update)
-        console.print(summary_table(report))
-        for note in report.notes:
-            console.print(f"[yellow]note:[/] {note}")
-        terms = report.versions.data_terms if report.versions else None
-        if terms and terms.get("notice"):
-            console.print(f"note: {terms['notice']}", style="yellow", markup=False, highlight=False)
+            report = bake_pack(pack, out_root, options, dry_run=True)
+            console.print(dry_run_table(report))
+        else:
+            with BakeProgressView(console, plan) as view:
+                report = bake_pack(pack, out_root, options, progress=view.update)
+            console.print(summary_table(report))
+            for note in report.notes:
+                console.print(f"[yellow]note:[/] {note}")
+            terms = report.versions.data_terms if report.versions else None
+            if terms and terms.get("notice"):
+                console.print(
+                    f"note: {terms['notice']}", style="yellow", markup=False, highlight=False
+                )
+        if as_json:
+            click.echo(json.dumps(_report_json(report)))
+
+
+def _report_json(report: BakeReport) -> dict[str, Any]:
+    """A bake (or dry run) as JSON: where, which jobs, how each was obtained, the notes."""
+    origins = {(r.kind, r.name): r.origin for r in report.results}
+    return {
+        "pack": report.pack,
+        "out": str(report.out_dir),
+        "dry_run": report.dry_run,
+        "elapsed_s": round(report.elapsed_s, 3),
+        "music_seconds": round(report.music_seconds, 3),
+        "jobs": [
+            {
+                "kind": job.kind,
+                "name": job.name,
+                "variants": job.variants,
+                "origin": origins.get((job.kind, job.name), "planned"),
+            }
+            for job in report.plan.jobs
+        ],
+        "notes": list(report.notes),
+        "data_terms": report.versions.data_terms if report.versions else None,
+    }

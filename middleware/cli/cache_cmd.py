@@ -37,19 +37,47 @@ def _open(cache_dir: Path | None) -> VariantCache:
 
 @click.group()
 def cache() -> None:
-    """Inspect and maintain the variant cache."""
+    """Inspect and maintain the variant cache.
+
+    \b
+    Examples:
+      ostinato cache stats
+      ostinato cache ls --state battle --json
+      ostinato cache verify --check-only
+      ostinato cache gc
+    """
 
 
 @cache.command("ls")
 @CACHE_OPTION
 @click.option("--state", default=None, help="Only sets of this state.")
-def list_sets(cache_dir: Path | None, state: str | None) -> None:
-    """List cached variant sets, least recently used last."""
+@click.option("--json", "as_json", is_flag=True, help="Print the sets as JSON.")
+def list_sets(cache_dir: Path | None, state: str | None, as_json: bool) -> None:
+    """List cached variant sets, least recently used last.
+
+    \b
+    Examples:
+      ostinato cache ls
+      ostinato cache ls --state battle --json
+    """
     from rich.console import Console
     from rich.table import Table
 
     with _open(cache_dir) as opened:
         sets = [s for s in opened.list_sets() if state is None or s.state == state]
+        if as_json:
+            import json
+
+            rows = [
+                {
+                    "state": i.state, "set_key": i.set_key, "seed": i.seed, "variants": i.variants,
+                    "size_bytes": i.size_bytes, "last_used_at": i.last_used_at,
+                    "pinned_by": list(i.pinned_by), "weights_version": i.weights_version,
+                }
+                for i in sorted(sets, key=lambda s: s.last_used_at, reverse=True)
+            ]  # fmt: skip
+            click.echo(json.dumps({"root": str(opened.root), "sets": rows}, indent=2))
+            return
         table = Table(title=f"{len(sets)} cached set(s) in {opened.root}")
         for column in ("state", "key", "seed", "variants", "size", "last used", "pins", "weights"):
             table.add_column(

@@ -46,6 +46,7 @@ def _spec_for(pack, name: str):  # -> (GenerationSpec, seed, variants)
     help="Number of variants (default: the template's).",
 )
 @click.option("--seed", type=int, default=None, help="Seed (default: the template's).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @click.option(
     "--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output folder."
 )
@@ -79,16 +80,26 @@ def generate(
     plot: bool,
     soundfont: Path | None,
     jobs: int | None,
+    as_json: bool,
 ) -> None:
-    """Generate the variants of one state of PACK into --out."""
+    """Generate the variants of one state of PACK into --out.
+
+    \b
+    Examples:
+      ostinato generate templates/fantasy_rpg --state town --out out/town
+      ostinato generate templates/fantasy_rpg --state battle --variants 2 --plot --out out/b
+      ostinato generate templates/neon_runner --state run --format ogg --json --out out/run
+    """
 
     from engine_core.export.plot import plot_variant
     from engine_core.export.variant_files import write_variant_set
     from engine_core.generate import Engine
+    from middleware.cli.paths import writable_folder
     from middleware.templates.loader import load_pack
 
     pack = load_pack(pack_path)
     spec, template_seed, template_variants = _spec_for(pack, state_name)
+    writable_folder(out_dir)  # before minutes of generation, not after
     seed = template_seed if seed is None else seed
     count = template_variants if variants is None else variants
     engine = Engine(soundfont=soundfont, render_workers=jobs or default_render_workers())
@@ -103,6 +114,21 @@ def generate(
             for variant in variant_set.variants:
                 plot_variant(variant, out_dir / f"variant_{variant.meta.index}" / "plot.png")
                 progress("plot", variant.meta.index + 1, len(variant_set.variants))
+    if as_json:
+        import json
+
+        variants_json = [
+            {
+                "index": v.meta.index, "samples": v.meta.loop_end,
+                "sample_rate": v.meta.sample_rate,
+                "loudness_lufs": round(float(v.meta.loudness_lufs), 2),
+                "true_peak_db": round(float(v.meta.true_peak_db), 2),
+            }
+            for v in variant_set.variants
+        ]  # fmt: skip
+        summary = {"state": state_name, "manifest": str(manifest), "variants": variants_json}
+        click.echo(json.dumps(summary, indent=2))
+        return
     for variant in variant_set.variants:
         meta = variant.meta
         click.echo(

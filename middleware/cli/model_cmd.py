@@ -50,7 +50,14 @@ def _check_corpus_choice(data_dir: Path | None, tiny: bool) -> None:
 def build_data(
     data_dir: Path | None, tiny: bool, workers: int | None, force: bool, only_commercial_ok: bool
 ) -> None:
-    """Build (or read from the cache) the training data and print its manifest."""
+    """Build (or read from the cache) the training data and print its manifest.
+
+    \b
+    Examples:
+      ostinato build-data --tiny
+      ostinato build-data --data ~/scores
+      ostinato build-data --data ~/scores --only-commercial-ok
+    """
     from engine_core.data.dataset import DEFAULT_COLLECTIONS, TINY_COLLECTIONS, build_dataset
 
     _check_corpus_choice(data_dir, tiny)
@@ -93,7 +100,13 @@ def eval_model(
     data_dir: Path | None,
     tiny: bool,
 ) -> None:
-    """Evaluate the model's loops against held-out, untrained and shuffled baselines."""
+    """Evaluate the model's loops against held-out, untrained and shuffled baselines.
+
+    \b
+    Examples:
+      ostinato eval-model
+      ostinato eval-model --json
+    """
     import torch
 
     from engine_core.evaluation.corpus import corpus_for

@@ -21,6 +21,9 @@ DEFAULT_ENGINE = "engine_core.generate:Engine"
 @click.option("--current", default=None, help="Generate this state first (default: start state).")
 @click.option("--retries", type=int, default=2, show_default=True, help="Retries per set.")
 @click.option(
+    "--json", "as_json", is_flag=True, help="Print the outcome as JSON (no progress bars)."
+)
+@click.option(
     "--engine",
     "engine_factory",
     default=DEFAULT_ENGINE,
@@ -35,10 +38,17 @@ def pregen(
     current: str | None,
     retries: int,
     engine_factory: str,
+    as_json: bool,
 ) -> None:
     """Generate every state (and stinger) of PACK into the cache, most urgent first.
 
     Sets already cached are skipped. Exits 1 if any set failed.
+
+    \b
+    Examples:
+      ostinato pregen templates/fantasy_rpg
+      ostinato pregen templates/fantasy_rpg --current battle --workers 2
+      ostinato pregen templates/neon_runner --state run --state chase --json
     """
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -64,7 +74,7 @@ def pregen(
         for state, priority in pack_requests(pack, current)
         if not states or state.name in states
     ]
-    console = Console()
+    console = Console(quiet=as_json)
     started = time.monotonic()
     outcome: dict[str, str] = {}
     seconds: dict[str, float] = {}
@@ -139,6 +149,18 @@ def pregen(
         notice = shipped_weights_notice()
         if notice:
             click.echo(notice, err=True)
+    if as_json:
+        import json
+
+        sets = {
+            state.name: {
+                "priority": priority.name.lower(),
+                "result": outcome.get(state.name, "?"),
+                "seconds": seconds.get(state.name),
+            }
+            for state, priority in requests
+        }
+        click.echo(json.dumps({"pack": pack.name, "sets": sets}, indent=2))
     failed = [n for n, text in outcome.items() if text.startswith("failed")]
     if failed:
         raise click.ClickException(f"{len(failed)} set(s) failed: {', '.join(failed)}")

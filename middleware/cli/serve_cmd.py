@@ -92,7 +92,14 @@ def serve(
     engine_factory: str | None,
     verbose: bool,
 ) -> None:
-    """Serve template PACKs to games over ZeroMQ."""
+    """Serve template PACKs to games over ZeroMQ.
+
+    \b
+    Examples:
+      ostinato serve templates/fantasy_rpg
+      ostinato serve templates/fantasy_rpg templates/neon_runner --bind tcp://127.0.0.1:5570
+      ostinato serve templates/fantasy_rpg --no-pregen   # only what the cache holds
+    """
     from middleware.service.config import CurveKeys, ServiceConfig
     from middleware.service.errors import ServiceConfigError
     from middleware.templates.loader import load_pack

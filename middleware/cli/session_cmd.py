@@ -137,7 +137,12 @@ def render_session(
     synthetic: bool,
     cache_dir: Path | None,
 ) -> None:
-    """Play the event log in SCRIPT.toml through PACK's director into --out."""
+    """Play the event log in SCRIPT.toml through PACK's director into --out.
+
+    \b
+    Examples:
+      ostinato render-session templates/fantasy_rpg session.toml --out out/session.wav
+    """
     import soundfile
 
     from middleware.director import events as ev

@@ -23,27 +23,55 @@ def _pack_paths(path: Path) -> list[Path]:
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-def validate(paths: tuple[Path, ...]) -> None:
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON report on stdout.")
+def validate(paths: tuple[Path, ...], as_json: bool) -> None:
     """Check template packs: prints every problem and exits 1 if there is any.
 
     PATHS are pack folders, files of a pack (the whole pack is checked), or folders
     holding several packs.
+
+    \b
+    Examples:
+      ostinato validate templates/fantasy_rpg
+      ostinato validate templates            # every pack inside
+      ostinato validate templates --json     # {"packs": [{"path", "ok", "problems"...}]}
     """
     failed = 0
+    report: list[dict[str, Any]] = []
     for given in paths:
         for path in _pack_paths(given):
             try:
                 pack = load_pack(path)
             except TemplateError as error:
                 failed += 1
+                report.append(
+                    {
+                        "path": str(path),
+                        "ok": False,
+                        "problems": [p.to_json() for p in error.problems],
+                    }
+                )
+                if as_json:
+                    continue
                 click.echo(f"{path}: {len(error.problems)} problem(s)", err=True)
                 for problem in error.problems:
                     click.echo(f"  {problem.format()}", err=True)
                 continue
+            report.append(
+                {
+                    "path": str(path), "ok": True, "pack": pack.name, "states": len(pack.states),
+                    "stingers": len(pack.stingers), "transitions": len(pack.transitions),
+                }
+            )  # fmt: skip
+            if as_json:
+                continue
             click.echo(
-                f"{path}: ok ({len(pack.states)} states, {len(pack.stingers)} stingers, "
-                f"{len(pack.transitions)} transition rules)"
+                f"{path}: ok ({_count(len(pack.states), 'state')}, "
+                f"{_count(len(pack.stingers), 'stinger')}, "
+                f"{_count(len(pack.transitions), 'transition rule')})"
             )
+    if as_json:
+        click.echo(json.dumps({"packs": report}, indent=2))
     if failed:
         # A ClickException (not ctx.exit) so the exit code survives standalone_mode=False.
         raise click.ClickException(f"{failed} pack(s) failed validation")
@@ -51,7 +79,13 @@ def validate(paths: tuple[Path, ...]) -> None:
 
 @click.group()
 def templates() -> None:
-    """Inspect template packs."""
+    """Inspect template packs.
+
+    \b
+    Examples:
+      ostinato templates show templates/fantasy_rpg
+      ostinato templates show templates/fantasy_rpg --state battle --json
+    """
 
 
 @templates.command()
@@ -243,3 +277,8 @@ def _print_pack(pack: TemplatePack) -> None:
             _filler_text(rule),
         )
     console.print(rules)
+
+
+def _count(number: int, noun: str) -> str:
+    """ "1 stinger", "2 stingers"."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"

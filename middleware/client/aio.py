@@ -70,6 +70,8 @@ class AsyncClient:
         self.reconnect = reconnect
         self.hello_result: Hello | None = None
         self.session: str | None = None
+        self.resume_token: str | None = None  # from the last hello reply (secret)
+        self.stopping = False  # the service said it is shutting down (stream notice)
         self.reconnects = 0
         self._context = zmq.asyncio.Context()
         self._dealer: zmq.asyncio.Socket | None = None
@@ -149,7 +151,10 @@ class AsyncClient:
         while True:
             frames = await dealer.recv_multipart(copy=True)
             if len(frames) == 2:
-                if self._block_callback is not None:
+                kind = codec.stream_message_type(frames)
+                if kind == "stopping":
+                    self.stopping = True
+                elif kind == "pcm" and self._block_callback is not None:
                     header, data = codec.decode_pcm(frames)
                     self._block_callback(header, data)
                 continue
@@ -232,19 +237,25 @@ class AsyncClient:
     async def _resume(self) -> None:
         args = dict(self._hello_args)
         args["resume"] = self.session
+        args["resume_token"] = self.resume_token
         reply = await self.request_raw("hello", args)
         if not reply.ok:
             assert reply.error is not None
             raise RemoteError(reply.error["code"], reply.error["message"], reply.error["detail"])
         assert reply.result is not None
-        self.hello_result = Hello.from_wire(reply.result)
-        self.session = self.hello_result.session
+        self._took(Hello.from_wire(reply.result))
+
+    def _took(self, hello: Hello) -> None:
+        self.hello_result = hello
+        self.session = hello.session
+        self.resume_token = hello.resume_token
 
     async def hello(
         self,
         *,
         pack: str | None = None,
         resume: str | None = None,
+        resume_token: str | None = None,
         capabilities: tuple[str, ...] = ("pcm.s16", "pcm.f32", "fetch.wav"),
         subscribe: bool = True,
         heartbeat: bool = True,
@@ -255,9 +266,11 @@ class AsyncClient:
             "capabilities": list(capabilities),
             "pack": pack,
         }
-        result = await self.request("hello", {**self._hello_args, "resume": resume})
-        self.hello_result = Hello.from_wire(result)
-        self.session = self.hello_result.session
+        body = {**self._hello_args, "resume": resume}
+        if resume is not None:
+            body["resume_token"] = resume_token
+        result = await self.request("hello", body)
+        self._took(Hello.from_wire(result))
         if subscribe and self._sub is None:
             self._subscribe(reachable_pub_endpoint(self.endpoint, self.hello_result.pub_endpoint))
         if heartbeat and self._heartbeat is None:

@@ -49,6 +49,7 @@ class Hello:
     pack: dict[str, Any]
     state: str
     intensity: float
+    resume_token: str | None = None  # secret: with `session`, it resumes the session
     data_terms: dict[str, Any] | None = None  # what the weights' training data states
 
     @classmethod
@@ -66,6 +67,7 @@ class Hello:
             pack=dict(raw["pack"]),
             state=str(raw["state"]),
             intensity=float(raw["intensity"]),
+            resume_token=raw.get("resume_token"),
             data_terms=raw.get("data_terms"),
         )
 

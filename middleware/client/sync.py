@@ -45,6 +45,11 @@ class Client:
     def session(self) -> str | None:
         return self._client.session
 
+    @property
+    def resume_token(self) -> str | None:
+        """The secret that, with `session`, resumes the session (from the hello reply)."""
+        return self._client.resume_token
+
     def hello(self, **kwargs: Any) -> Hello:
         return self._run(self._client.hello(**kwargs))
 

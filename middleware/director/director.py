@@ -26,20 +26,19 @@ from middleware.director.errors import AudioNotReadyError, DirectorError, Invali
 from middleware.director.events import Clock, DirectorEvent, StingerPlan, TransitionPlan
 from middleware.director.intensity import FULL_SWEEP_S, IntensityRamp
 from middleware.director.rotation import VariantRotation
+from middleware.director.tables import SHARED_TABLES, TableMemo
 from middleware.director.timing import (
     LoopGrid,
     musical_position,
     next_sync_sample,
     same_position_offset,
 )
-from middleware.director.voice import Duck, Envelope, Voice, interleave
+from middleware.director.voice import Duck, Envelope, Voice
 from middleware.mixer import (
     MAX_BLOCK_FRAMES,
     MIN_BLOCK_FRAMES,
     BlockMixer,
     SoftClipper,
-    equal_power_in,
-    equal_power_out,
     to_int16,
 )
 from middleware.mixer.curves import TABLE_MAX_SAMPLES, click_guard_samples
@@ -73,6 +72,25 @@ class _Queued:
     args: dict[str, Any] = field(compare=False)
 
 
+@dataclass(frozen=True)
+class _Scratch:
+    """The buffers rendering works in (allocated once, for the largest block)."""
+
+    mixer: BlockMixer
+    clipper: SoftClipper
+    block: np.ndarray
+    int_scratch: np.ndarray
+
+    @classmethod
+    def make(cls, max_frames: int) -> _Scratch:
+        return cls(
+            BlockMixer(max_frames),
+            SoftClipper(max_frames),
+            np.zeros((max_frames, 2), dtype=np.float32),
+            np.zeros((max_frames, 2), dtype=np.float32),
+        )
+
+
 @dataclass
 class _Pending:
     plan: TransitionPlan
@@ -98,6 +116,7 @@ class Director:
         variant_fade_ms: float = 20.0,
         intensity_sweep_s: float = FULL_SWEEP_S,
         emit_beats: bool = True,
+        tables: TableMemo = SHARED_TABLES,
     ) -> None:
         if not MIN_BLOCK_FRAMES <= max_block_frames <= MAX_BLOCK_FRAMES:
             raise DirectorError(
@@ -114,17 +133,17 @@ class Director:
         self._sets: dict[str, VariantSet] = {}
         self._broken: dict[str, DirectorError] = {}  # sets refused by `_check_set`
         self._rotations: dict[str, VariantRotation] = {}
-        self._mixer = BlockMixer(max_block_frames)
-        self._clipper = SoftClipper(max_block_frames)
-        self._block = np.zeros((max_block_frames, 2), dtype=np.float32)
-        self._int_scratch = np.zeros((max_block_frames, 2), dtype=np.float32)
+        self._max_block_frames = max_block_frames
+        self._scratch: _Scratch | None = None  # made by the first render: a director that
+        # never renders (a service session without a stream) holds no mixing buffers
         self._guard = click_guard_samples(sample_rate)
         self._variant_fade = max(self._guard, round(variant_fade_ms * sample_rate / 1000))
         self._duck_ramp = max(1, round(DUCK_RAMP_MS * sample_rate / 1000))
-        self._tables: dict[tuple[str, int], np.ndarray] = {}
+        self._tables = tables  # fade and ramp tables, shared with every other session
         for length in (self._guard, self._variant_fade):  # used in the steady state
             self._fade(0, length, "in")
             self._fade(0, length, "out")
+        self._entry_intensity: _Queued | None = None  # queued by the last filler transition
         self._position = 0
         self._queue: list[_Queued] = []
         self._seq = 0
@@ -207,11 +226,11 @@ class Director:
             or out.shape[1] != 2
             or out.dtype != np.float32
             or not out.flags.c_contiguous
-            or not MIN_BLOCK_FRAMES <= out.shape[0] <= self._mixer.max_frames
+            or not MIN_BLOCK_FRAMES <= out.shape[0] <= self._max_block_frames
         ):
             raise DirectorError(
                 f"render needs a C-contiguous float32 (frames, 2) block of {MIN_BLOCK_FRAMES}.."
-                f"{self._mixer.max_frames} frames",
+                f"{self._max_block_frames} frames",
                 {"shape": list(out.shape), "dtype": str(out.dtype)},
             )
         self._poll_waiting()
@@ -227,14 +246,27 @@ class Director:
                 self._emit_beats(position, stop)
             position = stop
         self._position = end
-        self._clipper.process(out)
+        self._buffers().clipper.process(out)
+        # Non-finite samples never leave the mixer (damaged audio that slipped past the
+        # cache's checksums): one sum, no allocation. NaN and inf propagate into it, and
+        # clipped samples cannot add up to an overflow.
+        if not math.isfinite(float(np.add.reduce(flat))):
+            np.nan_to_num(out, copy=False, nan=0.0, posinf=0.0, neginf=0.0)
+            self._emit(ev.AUDIO_ERROR, start, reason="non-finite samples silenced")
         return out
 
     def render_int16(self, out: np.ndarray) -> np.ndarray:
         """Like `render`, into an int16 (frames, 2) block (float x 32767, rounded)."""
-        block = self._block[: out.shape[0]]
+        scratch = self._buffers()
+        block = scratch.block[: out.shape[0]]
         self.render(block)
-        return to_int16(block, out, self._int_scratch)
+        return to_int16(block, out, scratch.int_scratch)
+
+    def _buffers(self) -> _Scratch:
+        scratch = self._scratch
+        if scratch is None:
+            scratch = self._scratch = _Scratch.make(self._max_block_frames)
+        return scratch
 
     # ---------------------------------------------------------------- events in time
 
@@ -423,6 +455,7 @@ class Director:
         grid = LoopGrid.from_meta(first)
         one_shot = template.one_shot or not first.is_loop
         current = self._current
+        self._retire_unheard(sample)
         # Stingers ring on; a finished one-shot rings out its tail; fillers come after this.
         outgoing = [v for v in self._voices if v.music and not (plan.automatic and not v.looping)]
         enter = sample
@@ -431,6 +464,7 @@ class Director:
             if stinger_voice is None:
                 self._emit(ev.BRIDGE_FALLBACK, sample, reason="filler stinger not ready")
             else:
+                stinger_voice.filler = True
                 enter = sample + _musical_length(stinger_voice)
         elif plan.bridge_bars > 0 and plan.source is not None:
             bridge = self._bridge_voice(plan.source, plan.target, sample)
@@ -468,7 +502,9 @@ class Director:
             self._intensity = self._intensity.retarget(sample, level)
         else:  # the layers change when the incoming music enters (after a filler)
             self._seq += 1
-            heapq.heappush(self._queue, _Queued(enter, self._seq, "intensity", {"value": level}))
+            entry = _Queued(enter, self._seq, "intensity", {"value": level})
+            heapq.heappush(self._queue, entry)
+            self._entry_intensity = entry
         bar, _ = self._bar_beat_at(sample)
         self._emit(
             ev.TRANSITION_STARTED, sample, **{"from": plan.source},
@@ -481,6 +517,38 @@ class Director:
                 next_plan, next_rule = self._plan(follow, enter, None, automatic=True)
                 self._pending = _Pending(next_plan, next_rule)
                 self._emit(ev.TRANSITION_PLANNED, sample, **next_plan.to_json())
+
+    def _retire_unheard(self, sample: int) -> None:
+        """Before a transition starting on `sample`: drop what an earlier transition lined
+        up that has not sounded yet, and will not now.
+
+        Music voices (and filler stingers) whose first audible sample is not before
+        `sample` are cancelled rather than faded out: a state left on the very sample it
+        was entered never sounds. Likewise the intensity change queued for the moment a
+        filler's incoming music would have entered. With the session clock standing still
+        (no stream, or a paused game) this keeps every event's cost and the session's
+        memory bounded, whatever the number of events; with the clock running it changes
+        nothing that is heard (such voices are rare: they need two transitions inside one
+        filler or one block boundary-free instant).
+        """
+        if any(v.start >= sample and (v.music or v.filler) for v in self._voices):
+            self._voices = [
+                v for v in self._voices if not (v.start >= sample and (v.music or v.filler))
+            ]
+        entry, self._entry_intensity = self._entry_intensity, None
+        if entry is not None and entry.sample > sample and entry in self._queue:
+            self._queue.remove(entry)
+            heapq.heapify(self._queue)
+
+    def load(self) -> dict[str, int]:
+        """Sizes of what the director holds now (voices, ducks, queued events, undrained
+        events): bounded whatever the events and the clock do (tests, benchmarks)."""
+        return {
+            "voices": len(self._voices),
+            "ducks": len(self._ducks),
+            "queued": len(self._queue),
+            "events": len(self._events),
+        }
 
     def _effective_fade(
         self,
@@ -529,11 +597,7 @@ class Director:
         """An equal-power fade; tabulated (once per length) unless it is very long."""
         if length > TABLE_MAX_SAMPLES:
             return Envelope(start, length, shape)
-        table = self._tables.get((shape, length))
-        if table is None:
-            make = equal_power_in if shape == "in" else equal_power_out
-            table = self._tables[(shape, length)] = interleave(make(length))
-        return Envelope(start, length, shape, table)
+        return Envelope(start, length, shape, self._tables.fade(shape, length))
 
     # ---------------------------------------------------------------- stingers
 
@@ -545,12 +609,23 @@ class Director:
             at = current.origin + next_sync_sample(
                 sample - current.origin, template.sync, current.grid
             )
+        if any(
+            not v.music and not v.filler and v.state == name and v.origin == at
+            for v in self._voices
+        ):
+            # Already laid on this very sample: the same cue twice is one cue (this keeps a
+            # session whose clock stands still from piling up voices and ducks).
+            plan = StingerPlan(name, at, str(template.sync))
+            self._emit(ev.STINGER_PLANNED, sample, **plan.to_json())
+            return plan
         voice = self._stinger_voice(name, at)
         if voice is None:
             self._emit(ev.STINGER_DROPPED, sample, name=name, reason="not generated yet")
             return None
         hold_end = at + _musical_length(voice)
-        self._ducks.append(Duck(at, hold_end, db_to_gain(template.duck_db), self._duck_ramp))
+        self._ducks.append(
+            Duck(at, hold_end, db_to_gain(template.duck_db), self._duck_ramp, self._tables)
+        )
         plan = StingerPlan(name, at, str(template.sync))
         self._emit(ev.STINGER_PLANNED, sample, **plan.to_json())
         return plan
@@ -593,7 +668,7 @@ class Director:
     def _mix(self, out: np.ndarray, sample: int) -> None:
         """Mix session samples `sample ..` into `out`, a flat interleaved segment."""
         values = out.shape[0]
-        mixer = self._mixer
+        mixer = self._buffers().mixer
         intensity_vector = None
         if sample < self._intensity.end_sample:
             self._intensity.fill(mixer.ramp64[:values], mixer.index64, sample)

@@ -16,8 +16,9 @@ import numpy as np
 
 from engine_core.variant import Variant
 from middleware.director.intensity import IntensityRamp, stem_gain, stem_gains_into
+from middleware.director.tables import SHARED_TABLES, TableMemo
 from middleware.mixer import BlockMixer
-from middleware.mixer.curves import equal_power_into, linear_ramp
+from middleware.mixer.curves import equal_power_into
 
 NEVER = 1 << 62  # "no end yet": a sample no session reaches
 
@@ -64,6 +65,11 @@ class Envelope:
     def from_table(cls, start: int, table: np.ndarray, shape: str = "table") -> Envelope:
         return cls(start, len(table), shape, interleave(table))
 
+    @classmethod
+    def from_interleaved(cls, start: int, table: np.ndarray, shape: str = "table") -> Envelope:
+        """An envelope over a table that is already interleaved (shared, never copied)."""
+        return cls(start, len(table) // 2, shape, table)
+
 
 def interleave(table: np.ndarray) -> np.ndarray:
     """A mono gain table as an interleaved stereo one (each gain twice)."""
@@ -104,6 +110,7 @@ class Voice:
         self.looping = looping
         self.music = music  # music voices follow intensity and are ducked by stingers
         self.gain = gain
+        self.filler = False  # a transition's filler stinger (cancelled with its transition)
         self.length = variant.meta.loop_end if looping else variant.mix.shape[0]
         self.end = NEVER if looping else origin + self.length
         self.fade_in: Envelope | None = None
@@ -135,6 +142,14 @@ class Voice:
         """
         if envelope.start >= self.end:
             return
+        for existing in self._envelopes:
+            if existing is not self.fade_in and existing.start == envelope.start:
+                # Two fade-outs from one sample (events while the clock stands still):
+                # the shorter one wins, so a voice never collects envelopes without bound.
+                if envelope.end >= existing.end:
+                    return
+                self._envelopes = tuple(e for e in self._envelopes if e is not existing)
+                break
         self._envelopes = (*self._envelopes, envelope)
         if self.fade_out is None or envelope.end < self.fade_out.end:
             self.fade_out = envelope
@@ -274,11 +289,20 @@ class Voice:
 class Duck:
     """A stinger's dip of the music: ramp down, hold, ramp back up (all in session samples)."""
 
-    def __init__(self, start: int, hold_end: int, depth: float, ramp_samples: int) -> None:
+    def __init__(
+        self,
+        start: int,
+        hold_end: int,
+        depth: float,
+        ramp_samples: int,
+        tables: TableMemo = SHARED_TABLES,
+    ) -> None:
         self.depth = depth
-        self.attack = Envelope.from_table(start, linear_ramp(1.0, depth, ramp_samples))
+        self.attack = Envelope.from_interleaved(start, tables.ramp(1.0, depth, ramp_samples))
         release_start = max(self.attack.end, hold_end)
-        self.release = Envelope.from_table(release_start, linear_ramp(depth, 1.0, ramp_samples))
+        self.release = Envelope.from_interleaved(
+            release_start, tables.ramp(depth, 1.0, ramp_samples)
+        )
 
     @property
     def end(self) -> int:

@@ -31,10 +31,33 @@ def pack(value: Any) -> bytes:
     return msgpack.packb(value, use_bin_type=True)
 
 
+_TIMESTAMP_MARKERS = (b"\xd6\xff", b"\xd7\xff", b"\xc7\x0c\xff")
+
+
+def _has_timestamp(value: Any) -> bool:
+    if isinstance(value, msgpack.Timestamp):
+        return True
+    if isinstance(value, dict):
+        return any(_has_timestamp(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_timestamp(v) for v in value)
+    return False
+
+
+def _refuse_ext(code: int, data: bytes) -> Any:
+    raise ValueError(f"msgpack extension type {code} is not used by this protocol")
+
+
 def unpack(data: bytes) -> Any:
-    """Decode one msgpack value; any malformation raises `BadMessageError`."""
+    """Decode one msgpack value; any malformation (an extension type too) raises
+    `BadMessageError`. A map with a repeated key keeps its last value."""
     try:
-        return msgpack.unpackb(data, raw=False, strict_map_key=True)
+        value = msgpack.unpackb(data, raw=False, strict_map_key=True, ext_hook=_refuse_ext)
+        # the timestamp extension (-1) is decoded by msgpack itself: refuse it too (the
+        # byte search is a cheap pre-check; the walk confirms)
+        if any(marker in data for marker in _TIMESTAMP_MARKERS) and _has_timestamp(value):
+            raise ValueError("msgpack extension type -1 (timestamp) is not used by this protocol")
+        return value
     except (ValueError, TypeError, msgpack.UnpackException) as error:
         raise BadMessageError(
             "frame is not valid msgpack", {"reason": f"{type(error).__name__}: {error}"}
@@ -280,6 +303,28 @@ def encode_pcm(header: PcmHeader, data: bytes) -> list[bytes]:
     return [pack(header.to_wire()), data]
 
 
+#: kinds of two-frame stream messages that are not audio (header `type`, data frame empty)
+STREAM_NOTICES: tuple[str, ...] = ("stopping",)
+
+
+def encode_stream_notice(kind: str, stream: int, seq: int) -> list[bytes]:
+    """A notice on the stream (e.g. `stopping`: the service is shutting down): two frames
+    like a block, header `{type: kind, stream, seq}` (`seq`: the next block's number),
+    empty data."""
+    return [pack({"type": kind, "stream": stream, "seq": seq}), b""]
+
+
+def stream_message_type(frames: list[bytes]) -> str | None:
+    """The header `type` of a two-frame stream message (`"pcm"`, `"stopping"`...), or None
+    if the header is not a map with a string `type`."""
+    try:
+        header = unpack(frames[0])
+    except BadMessageError:
+        return None
+    kind = header.get("type") if isinstance(header, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 def decode_pcm(frames: list[bytes]) -> tuple[PcmHeader, bytes]:
     if len(frames) != 2:
         raise BadMessageError("a PCM block has two frames", {"reason": "frames"})
@@ -311,6 +356,8 @@ PUB_TOPICS: tuple[str, ...] = (
     "bridge.fallback",
     "variant.ready",
     "pregen.progress",
+    "cache.damaged",
+    "stopping",
     "error",
 )
 

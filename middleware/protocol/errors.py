@@ -68,6 +68,18 @@ class TooManySessionsError(ProtocolError):
     code = "too_many_sessions"
 
 
+class OverloadedError(ProtocolError):
+    """The connection has too many replies it has not read: the request was not executed."""
+
+    code = "overloaded"
+
+
+class DamagedError(ProtocolError):
+    """Cached audio failed its checksum; it is quarantined and being generated again."""
+
+    code = "damaged"
+
+
 class InternalError(ProtocolError):
     """An unexpected exception caught by the service (a bug); the service keeps running."""
 
@@ -108,6 +120,8 @@ WIRE_ERRORS: dict[str, type[OstinatoError]] = {
         NotReadyError,
         NoStreamError,
         TooManySessionsError,
+        OverloadedError,
+        DamagedError,
         GenerationError,
         InternalError,
     )

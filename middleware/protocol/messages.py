@@ -107,6 +107,7 @@ REQUEST_SCHEMAS: dict[str, dict[str, FieldSpec]] = {
         FieldSpec("capabilities", "list[str]", default=[], max_len=64),
         FieldSpec("resume", "str", nullable=True, max_len=64),
         FieldSpec("pack", "str", nullable=True, max_len=MAX_NAME_CHARS),
+        FieldSpec("resume_token", "str", nullable=True, max_len=64),
     ),
     "ping": _fields(FieldSpec("t", "any")),
     "bye": {},

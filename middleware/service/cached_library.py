@@ -1,9 +1,13 @@
 """The service's music in production: variant sets from the cache, filled by the scheduler.
 
 On start the library reads the engine key recorded in the cache (no model load, no torch)
-and maps every set that is already cached; only if something is missing does it start
+and finds every set that is already cached; only if something is missing does it start
 the scheduler, whose worker processes generate the rest (most urgent first) while the
-service keeps serving. Scheduler events arrive on its dispatcher thread and are handed to
+service keeps serving. A set becomes available once its files have been checked against
+their digests (in a worker thread, the sets sessions need first); a damaged or truncated
+file is quarantined by the cache, announced on PUB `cache.damaged`, and its set is
+generated again at its state's priority (`fetch` answers `damaged` meanwhile).
+Scheduler events arrive on its dispatcher thread and are handed to
 the event loop with ``call_soon_threadsafe``; listeners hear `variant.ready`,
 `pregen.progress` and `error` there.
 """
@@ -11,6 +15,8 @@ the event loop with ``call_soon_threadsafe``; listeners hear `variant.ready`,
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from engine_core.variant import VariantSet
-from middleware.cache import EngineKey, VariantCache
+from middleware.cache import DamagedSetError, EngineKey, VariantCache
 from middleware.cache.engine import resolve_engine_key
 from middleware.scheduler import (
     DEFAULT_ENGINE_FACTORY,
@@ -62,15 +68,24 @@ class CachedLibrary:
         self.scheduler: Scheduler | None = None
         self.engine_key: EngineKey | None = None
         self._items: dict[tuple[str, str], Any] = {}  # (pack, name) -> StateLike
+        self._priorities: dict[tuple[str, str], Priority] = {}
         self._sets: dict[tuple[str, str], VariantSet] = {}
+        self._unchecked: dict[tuple[str, str], bool] = {}  # found, not yet checked -> generated?
+        self._damaged: set[tuple[str, str]] = set()
+        self._check_wake: asyncio.Event | None = None
+        self._checked = asyncio.Event()  # set while nothing found waits for its check
+        self._checker: asyncio.Task | None = None
+        self._scheduler_starting: asyncio.Task | None = None
         self._variants_ready: dict[tuple[str, str], int] = {}
         self._listeners: list[LibraryListener] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self.sets_from_cache = 0
         self.sets_generated = 0
+        self.sets_damaged = 0  # cached sets found damaged (quarantined, made again)
         for pack in packs:
-            for item, _ in pack_requests(pack):
+            for item, priority in pack_requests(pack):
                 self._items[pack.name, item.name] = item
+                self._priorities[pack.name, item.name] = priority
 
     # -- MusicLibrary -------------------------------------------------------------------
 
@@ -80,8 +95,15 @@ class CachedLibrary:
     def progress(self) -> tuple[int, int]:
         return len(self._sets), len(self._items)
 
+    def damaged(self, pack: str, name: str) -> bool:
+        return (pack, name) in self._damaged
+
     def counts(self) -> dict[str, int]:
-        return {"cached": self.sets_from_cache, "generated": self.sets_generated}
+        return {
+            "cached": self.sets_from_cache,
+            "generated": self.sets_generated,
+            "damaged": self.sets_damaged,
+        }
 
     def subscribe(self, listener: LibraryListener) -> None:
         self._listeners.append(listener)
@@ -94,6 +116,9 @@ class CachedLibrary:
             item = self._items.get((pack, name))
             if item is None or (pack, name) in self._sets:
                 continue
+            if (pack, name) in self._unchecked:
+                self._unchecked[pack, name] = self._unchecked.pop((pack, name))  # check it next
+                continue
             scheduler.submit(item, Priority.CURRENT if rank == 0 else Priority.REACHABLE)
 
     async def start(self) -> None:
@@ -101,11 +126,12 @@ class CachedLibrary:
         self.cache = VariantCache(self.cache_root) if self.cache_root else VariantCache()
         self.engine_key = resolve_engine_key(self.cache, load=False)
         if self.engine_key is not None:
-            for (pack, name), item in self._items.items():
-                found = self.cache.get_set(item, self.engine_key)
-                if found is not None:
-                    self._ready(pack, name, found, cached=True)
-        missing = [key for key in self._items if key not in self._sets]
+            for key, item in reversed(self._items.items()):  # the last is checked first
+                if self.cache.has_set(item, self.engine_key):
+                    self._unchecked[key] = False
+        self._check_wake = asyncio.Event()
+        self._checker = asyncio.create_task(self._check_loop(), name="ostinato-cache-check")
+        missing = [key for key in self._items if key not in self._unchecked]
         if missing and self.pregenerate:
             log.info("%d variant sets to generate; starting the scheduler", len(missing))
             self.scheduler = await self._loop.run_in_executor(None, self._make_scheduler)
@@ -116,6 +142,11 @@ class CachedLibrary:
         self._notify("pregen.progress", self._progress_fields(None))
 
     async def close(self) -> None:
+        for task in (self._checker, self._scheduler_starting):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
         scheduler, self.scheduler = self.scheduler, None
         if scheduler is not None:
             loop = asyncio.get_running_loop()
@@ -182,14 +213,78 @@ class CachedLibrary:
         if engine_key is None:
             return
         self.engine_key = engine_key
-        found = cache.get_set(self._items[key], engine_key)
-        if found is None:
-            log.warning("set %s reported ready but not found in the cache", key)
+        self._unchecked[key] = generated  # checked (off the loop) before it is served
+        self._checked.clear()
+        if self._check_wake is not None:
+            self._check_wake.set()
+
+    # -- checking what the cache holds ------------------------------------------------------
+
+    async def _check_loop(self) -> None:
+        """Map and check found sets one at a time, the most recently wanted first."""
+        assert self._check_wake is not None
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._unchecked:
+                self._checked.set()
+                self._check_wake.clear()
+                await self._check_wake.wait()
+                continue
+            self._checked.clear()
+            key = next(reversed(self._unchecked))
+            generated = self._unchecked.pop(key)
+            cache, engine_key = self.cache, self.engine_key
+            if cache is None or engine_key is None or key in self._sets:
+                continue
+            item = self._items[key]
+            try:
+                found = await loop.run_in_executor(
+                    None, functools.partial(cache.get_set, item, engine_key, raise_damaged=True)
+                )
+            except DamagedSetError as error:
+                self._on_damaged(key, error)
+                continue
+            if found is None:
+                log.warning("set %s reported ready but not found in the cache", key)
+                self._regenerate(key)
+                continue
+            self._damaged.discard(key)
+            if generated:
+                self.sets_generated += 1
+            self._ready(key[0], key[1], found, cached=not generated)
+            self._notify("pregen.progress", self._progress_fields(key[1]))
+
+    async def wait_checked(self) -> None:
+        """Until every set found in the cache so far has been checked (and served or
+        quarantined): a warm start's sets are all available after this."""
+        if self._unchecked or not self._checked.is_set():
+            await self._checked.wait()
+
+    def _on_damaged(self, key: tuple[str, str], error: DamagedSetError) -> None:
+        pack, name = key
+        reason = error.damaged[0].reason
+        log.warning("cached set %s/%s is damaged (%s): quarantined, generating it again",
+                    pack, name, reason)  # fmt: skip
+        self._damaged.add(key)
+        self.sets_damaged += 1
+        self._notify("cache.damaged", {"pack": pack, "state": name, "reason": reason})
+        self._regenerate(key)
+
+    def _regenerate(self, key: tuple[str, str]) -> None:
+        """Have the scheduler make a set again (starting it if the service had no need)."""
+        if not self.pregenerate:
             return
-        if generated:
-            self.sets_generated += 1
-        self._ready(key[0], key[1], found, cached=not generated)
-        self._notify("pregen.progress", self._progress_fields(key[1]))
+        if self.scheduler is not None:
+            self.scheduler.submit(self._items[key], self._priorities[key])
+        elif self._scheduler_starting is None:
+            self._scheduler_starting = asyncio.create_task(self._start_scheduler_for(key))
+
+    async def _start_scheduler_for(self, key: tuple[str, str]) -> None:
+        loop = asyncio.get_running_loop()
+        self.scheduler = await loop.run_in_executor(None, self._make_scheduler)
+        for other in [key, *self._damaged]:
+            if other not in self._sets:
+                self.scheduler.submit(self._items[other], self._priorities[other])
 
     def _ready(self, pack: str, name: str, found: VariantSet, *, cached: bool) -> None:
         self._sets[pack, name] = found

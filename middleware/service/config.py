@@ -30,6 +30,7 @@ class ServiceConfig:
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
     max_credits: int = DEFAULT_MAX_CREDITS
     max_sessions: int = 256
+    max_sessions_per_peer: int = 64  # 0: no per-peer cap
     heartbeat_s: float = 2.0
     session_timeout_s: float = 10.0
     state_dir: Path | None = None  # where sessions are recorded so a restart can resume them

@@ -42,7 +42,7 @@ class DirectorPlayer:
         intensity = record.get("intensity") if record is not None else None
         if isinstance(intensity, int | float) and 0.0 <= intensity <= 1.0:
             self.director.set_intensity(float(intensity))
-        self._block = np.zeros((MAX_BLOCK_FRAMES, 2), dtype=np.float32)
+        self._block: np.ndarray | None = None  # made by the first render (streams only)
 
     @property
     def sample_rate(self) -> int:
@@ -101,6 +101,8 @@ class DirectorPlayer:
 
     def render(self, frames: int) -> tuple[np.ndarray, BlockInfo]:
         before = self.director.clock()
+        if self._block is None:
+            self._block = np.zeros((MAX_BLOCK_FRAMES, 2), dtype=np.float32)
         out = self._block[:frames]
         self.director.render(out)
         return out, self._info(before, self.drain())

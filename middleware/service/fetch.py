@@ -1,87 +1,29 @@
 """`fetch`: a variant's loop as an encoded file (WAV, OGG Vorbis, FLAC), served in chunks.
 
-Encoding runs in a worker thread, never on the event loop, and the last few encoded files
-are kept so that fetching every chunk of one file costs one encode.
+Files are encoded by `middleware.service.encoded_files` (off the event loop, kept in a
+small LRU), so fetching every chunk of one file costs one encode.
 """
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
-import io
-from collections import OrderedDict
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from middleware.errors import UnknownStateError
-from middleware.protocol.errors import BadFieldError, NotReadyError, UnknownVariantError
+from middleware.protocol.errors import (
+    BadFieldError,
+    DamagedError,
+    NotReadyError,
+    UnknownVariantError,
+)
+from middleware.service.encoded_files import EncodedFile
 
 if TYPE_CHECKING:
-    from middleware.service.server import Service
-
-#: soundfile (format, subtype) per wire format
-ENCODINGS: dict[str, tuple[str, str]] = {
-    "wav": ("WAV", "PCM_16"),
-    "ogg": ("OGG", "VORBIS"),
-    "flac": ("FLAC", "PCM_16"),
-}
-ENCODED_FILES_KEPT = 8
+    from middleware.service.context import ServiceContext
 
 
-@dataclass(frozen=True)
-class EncodedFile:
-    data: bytes
-    sha256: str
-    loop_start: int
-    loop_end: int
-    sample_rate: int
-
-
-def encode_audio(mix: np.ndarray, sample_rate: int, file_format: str) -> bytes:
-    """float32 (frames, 2) -> the bytes of an encoded file."""
-    import soundfile
-
-    container, subtype = ENCODINGS[file_format]
-    buffer = io.BytesIO()
-    soundfile.write(buffer, np.clip(mix, -1.0, 1.0), sample_rate, format=container, subtype=subtype)
-    return buffer.getvalue()
-
-
-class EncodedFiles:
-    """A small LRU of encoded files keyed by (pack, name, variant, format)."""
-
-    def __init__(self, capacity: int = ENCODED_FILES_KEPT) -> None:
-        self.capacity = capacity
-        self._files: OrderedDict[tuple[str, str, int, str], asyncio.Future] = OrderedDict()
-
-    def get_or_encode(self, key: tuple[str, str, int, str], variant: Any) -> asyncio.Future:
-        found = self._files.get(key)
-        if found is not None and not (found.done() and found.exception() is not None):
-            self._files.move_to_end(key)
-            return found
-        loop = asyncio.get_running_loop()
-        meta = variant.meta
-
-        def encode() -> EncodedFile:
-            data = encode_audio(variant.mix, meta.sample_rate, key[3])
-            return EncodedFile(
-                data,
-                hashlib.sha256(data).hexdigest(),
-                meta.loop_start,
-                meta.loop_end,
-                meta.sample_rate,
-            )
-
-        future = loop.run_in_executor(None, encode)
-        self._files[key] = future
-        while len(self._files) > self.capacity:
-            self._files.popitem(last=False)
-        return future
-
-
-async def fetch_chunk(service: Service, pack_name: str, body: dict[str, Any]) -> dict[str, Any]:
+async def fetch_chunk(
+    service: ServiceContext, pack_name: str, body: dict[str, Any]
+) -> dict[str, Any]:
     pack = service.packs[pack_name]
     name = body["state"]
     if name not in pack.states and name not in pack.stingers:
@@ -90,6 +32,11 @@ async def fetch_chunk(service: Service, pack_name: str, body: dict[str, Any]) ->
             {"state": name, "states": sorted([*pack.states, *pack.stingers])},
         )
     variant_set = service.library.variant_set(pack_name, name)
+    if variant_set is None and service.library.damaged(pack_name, name):
+        raise DamagedError(
+            f"the cached audio of {name!r} was damaged; it is being generated again",
+            {"name": name},
+        )
     if variant_set is None:
         raise NotReadyError(f"{name!r} is not generated yet", {"name": name})
     index = body["variant"]

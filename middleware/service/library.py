@@ -13,7 +13,8 @@ from typing import Any, Protocol
 
 from engine_core.variant import VariantSet
 
-#: (topic, fields) -> None; topics are the PUB topics `variant.ready`, `pregen.progress`, `error`
+#: (topic, fields) -> None; topics are the PUB topics `variant.ready`, `pregen.progress`,
+#: `cache.damaged`, `error`
 LibraryListener = Callable[[str, dict[str, Any]], None]
 
 
@@ -26,8 +27,13 @@ class MusicLibrary(Protocol):
         """(variant sets ready, variant sets wanted) over every served pack."""
         ...
 
+    def damaged(self, pack: str, name: str) -> bool:
+        """True while the set's cached audio failed its check and is being made again."""
+        ...
+
     def counts(self) -> dict[str, int]:
-        """`{"cached": sets found in the cache at start, "generated": sets made since}`."""
+        """`{"cached": sets found in the cache at start, "generated": sets made since,
+        "damaged": cached sets found damaged (quarantined and made again)}`."""
         ...
 
     def prioritise(self, pack: str, names: Sequence[str]) -> None:
@@ -54,8 +60,11 @@ class StaticLibrary:
     def progress(self) -> tuple[int, int]:
         return len(self._sets), len(self._sets)
 
+    def damaged(self, pack: str, name: str) -> bool:
+        return False
+
     def counts(self) -> dict[str, int]:
-        return {"cached": len(self._sets), "generated": 0}
+        return {"cached": len(self._sets), "generated": 0, "damaged": 0}
 
     def prioritise(self, pack: str, names: Sequence[str]) -> None:
         return None

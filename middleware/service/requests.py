@@ -13,21 +13,23 @@ from typing import TYPE_CHECKING, Any
 
 from middleware.protocol.codec import SUPPORTED_VERSIONS, block_bytes
 from middleware.protocol.errors import (
+    DamagedError,
     NoStreamError,
     NotReadyError,
     TooManySessionsError,
     UnsupportedVersionError,
 )
 from middleware.protocol.messages import FETCH_FORMATS, MAX_BLOCK_FRAMES, MIN_BLOCK_FRAMES
-from middleware.service.session import Session, new_session_id
+from middleware.service.fetch import fetch_chunk
+from middleware.service.session import Session, new_resume_token, new_session_id, token_matches
 
 if TYPE_CHECKING:
-    from middleware.service.server import Service
+    from middleware.service.context import ServiceContext
 
 Body = dict[str, Any]
 
 
-def hello(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+def hello(service: ServiceContext, routing_id: bytes, session: Session | None, body: Body) -> Body:
     common = set(body["versions"]) & set(SUPPORTED_VERSIONS)
     if not common:
         raise UnsupportedVersionError(
@@ -39,21 +41,32 @@ def hello(service: Service, routing_id: bytes, session: Session | None, body: Bo
     resumed = False
     chosen: Session | None = None
     resume_id = body["resume"]
-    if resume_id:
+    token = body["resume_token"]
+    if resume_id and token:  # the id is public (PUB topics); the token proves ownership
         live = service.sessions.get(resume_id)
-        if live is not None and live.pack == pack.name:
+        if live is not None and live.pack == pack.name and token_matches(token, live.token_hash):
             service.stop_stream(live)
             service.sessions.rebind(live, routing_id)
+            live.peer = service.peer_of(routing_id)
             chosen, resumed = live, True
         elif live is None:
             record = service.records.load(resume_id)
-            if record is not None and record.get("pack") == pack.name:
-                chosen = _new_session(service, routing_id, pack.name, body, resume_id, record)
+            if (
+                record is not None
+                and record.get("pack") == pack.name
+                and token_matches(token, record.get("token_sha256"))
+            ):
+                chosen = _new_session(
+                    service, routing_id, pack.name, body, resume_id, record, token, session
+                )
                 resumed = True
     if session is not None and session is not chosen:
         service.end_session(session)  # a second hello on one connection replaces the session
     if chosen is None:
-        chosen = _new_session(service, routing_id, pack.name, body, new_session_id(), None)
+        chosen = _new_session(
+            service, routing_id, pack.name, body, new_session_id(), None, new_resume_token(),
+            None,
+        )  # fmt: skip
     chosen.touch()
     service.records.save(chosen)
     service.prioritise(chosen, chosen.player.state)
@@ -62,6 +75,7 @@ def hello(service: Service, routing_id: bytes, session: Session | None, body: Bo
         "version": max(common),
         "session": chosen.session_id,
         "resumed": resumed,
+        "resume_token": chosen.resume_token,
         "server": config.server_name,
         "pub_endpoint": service.pub_endpoint,
         "heartbeat_s": config.heartbeat_s,
@@ -95,18 +109,33 @@ def hello(service: Service, routing_id: bytes, session: Session | None, body: Bo
 
 
 def _new_session(
-    service: Service,
+    service: ServiceContext,
     routing_id: bytes,
     pack_name: str,
     body: Body,
     session_id: str,
     record: dict[str, Any] | None,
+    token: str,
+    replacing: Session | None,
 ) -> Session:
-    if len(service.sessions) >= service.config.max_sessions:
+    config = service.config
+    others = len(service.sessions) - (replacing is not None)
+    if others >= config.max_sessions:
         raise TooManySessionsError(
             f"the service already has {len(service.sessions)} sessions",
-            {"limit": service.config.max_sessions},
+            {"limit": config.max_sessions, "scope": "service"},
         )
+    peer = service.peer_of(routing_id)
+    if peer and config.max_sessions_per_peer:
+        mine = service.sessions.count_peer(peer) - (
+            replacing is not None and replacing.peer == peer
+        )
+        if mine >= config.max_sessions_per_peer:
+            raise TooManySessionsError(
+                f"this peer already has {mine} sessions (limit {config.max_sessions_per_peer} "
+                "per peer): end some with 'bye', or let idle ones expire",
+                {"limit": config.max_sessions_per_peer, "scope": "peer"},
+            )
     pack = service.packs[pack_name]
     player = service.player_factory(pack, service.lookup_for(pack_name), record)
     session = Session(
@@ -116,22 +145,26 @@ def _new_session(
         client=body["client"],
         player=player,
         params=dict(record.get("params", {})) if record else {},
+        resume_token=token,
+        peer=peer,
     )
     service.sessions.add(session)
     return session
 
 
-def ping(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+def ping(service: ServiceContext, routing_id: bytes, session: Session | None, body: Body) -> Body:
     return {"t": body["t"], "server_time_ns": time.monotonic_ns()}
 
 
-def bye(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+def bye(service: ServiceContext, routing_id: bytes, session: Session | None, body: Body) -> Body:
     assert session is not None  # the service checks sessions before calling handlers
     service.end_session(session)
     return {"session": session.session_id}
 
 
-def list_pack(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+def list_pack(
+    service: ServiceContext, routing_id: bytes, session: Session | None, body: Body
+) -> Body:
     pack = service.pack_for(body["pack"], session)
     ready = service.readiness(pack)
     states = []
@@ -166,7 +199,7 @@ def list_pack(service: Service, routing_id: bytes, session: Session | None, body
     }
 
 
-def status(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+def status(service: ServiceContext, routing_id: bytes, session: Session | None, body: Body) -> Body:
     done, total = service.library.progress()
     result: Body = {
         "session": None,
@@ -210,7 +243,7 @@ def status(service: Service, routing_id: bytes, session: Session | None, body: B
     return result
 
 
-def event(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+def event(service: ServiceContext, routing_id: bytes, session: Session | None, body: Body) -> Body:
     assert session is not None
     pack = service.packs[session.pack]
     pack.state(body["state"])  # raises UnknownStateError listing the pack's states
@@ -222,23 +255,34 @@ def event(service: Service, routing_id: bytes, session: Session | None, body: Bo
     return {"state": body["state"], "previous": previous, "transition": transition}
 
 
-def intensity(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+def intensity(
+    service: ServiceContext, routing_id: bytes, session: Session | None, body: Body
+) -> Body:
     assert session is not None
     session.player.set_intensity(body["value"])
     service.records.save(session)
     return {"intensity": float(body["value"])}
 
 
-def stinger(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+def stinger(
+    service: ServiceContext, routing_id: bytes, session: Session | None, body: Body
+) -> Body:
     assert session is not None
     name = body["name"]
     service.packs[session.pack].stinger(name)  # raises UnknownStingerError
     if service.library.variant_set(session.pack, name) is None:
+        if service.library.damaged(session.pack, name):
+            raise DamagedError(
+                f"the cached audio of stinger {name!r} was damaged; it is being generated again",
+                {"name": name},
+            )
         raise NotReadyError(f"stinger {name!r} is not generated yet", {"name": name})
     return session.player.stinger(name)
 
 
-def stream_start(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+def stream_start(
+    service: ServiceContext, routing_id: bytes, session: Session | None, body: Body
+) -> Body:
     assert session is not None
     stream = service.start_stream(session, body["format"], body["block_frames"], body["credits"])
     return {
@@ -254,7 +298,7 @@ def stream_start(service: Service, routing_id: bytes, session: Session | None, b
     }
 
 
-def credit(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+def credit(service: ServiceContext, routing_id: bytes, session: Session | None, body: Body) -> Body:
     assert session is not None
     stream = session.stream
     if stream is None:
@@ -264,7 +308,9 @@ def credit(service: Service, routing_id: bytes, session: Session | None, body: B
     return {"stream": stream.stream_id, "credits": stream.credits}
 
 
-def stream_stop(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Body:
+def stream_stop(
+    service: ServiceContext, routing_id: bytes, session: Session | None, body: Body
+) -> Body:
     assert session is not None
     stream = service.stop_stream(session)
     if stream is None:
@@ -272,10 +318,8 @@ def stream_stop(service: Service, routing_id: bytes, session: Session | None, bo
     return {"stream": stream.stream_id, "sent": stream.sent}
 
 
-def fetch(service: Service, routing_id: bytes, session: Session | None, body: Body) -> Any:
+def fetch(service: ServiceContext, routing_id: bytes, session: Session | None, body: Body) -> Any:
     assert session is not None
-    from middleware.service.fetch import fetch_chunk
-
     return fetch_chunk(service, session.pack, body)
 
 

@@ -21,23 +21,24 @@ import zmq.asyncio
 from engine_core.data.provenance import shipped_weights_wire
 from engine_core.errors import OstinatoError
 from middleware.protocol import codec
-from middleware.protocol.errors import InternalError, NoSessionError
+from middleware.protocol.errors import InternalError, NoSessionError, OverloadedError
 from middleware.protocol.messages import SESSIONLESS_TYPES, validate_body
 from middleware.service import requests
 from middleware.service.config import ServiceConfig
+from middleware.service.encoded_files import EncodedFiles
 from middleware.service.errors import ServiceStartError
-from middleware.service.fetch import EncodedFiles
 from middleware.service.library import MusicLibrary
+from middleware.service.outbox import Outbox
 from middleware.service.player import Mark, PlayerFactory
 from middleware.service.session import Session, SessionRecords, SessionTable, StreamState
 from middleware.templates.model import TemplatePack
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[["Service", bytes, Session | None, dict[str, Any]], Any]
-
 #: how long a stream waits before retrying a block the socket refused (client not reading)
 BLOCKED_RETRY_S = 0.005
+#: how long closing sockets may take to deliver the `stopping` notices
+STOP_LINGER_MS = 250
 
 
 class Service:
@@ -61,7 +62,9 @@ class Service:
         self.records = SessionRecords(self.config.state_dir)
         self.endpoint = ""
         self.pub_endpoint = ""
-        self.stats = {"requests": 0, "errors": 0, "dropped_replies": 0, "internal": 0}
+        self.stats = {"requests": 0, "errors": 0, "overloaded": 0, "internal": 0}
+        self.outbox = Outbox(self._send, on_cut_off=self._cut_off)
+        self._peer_now: tuple[bytes, str] = (b"", "")
         self._context: zmq.asyncio.Context | None = None
         self._router: zmq.asyncio.Socket | None = None
         self._pub: zmq.Socket | None = None
@@ -109,6 +112,7 @@ class Service:
         self._pub_socket = pub
         self._pub = zmq.Socket.shadow(pub.underlying)  # only ever used without blocking
         self.library.subscribe(self._on_library_news)
+        self.outbox.start()
         self._tasks = [
             asyncio.create_task(self._receive_loop(), name="ostinato-receive"),
             asyncio.create_task(self._expiry_loop(), name="ostinato-expiry"),
@@ -118,8 +122,11 @@ class Service:
             "serving %s on %s (PUB %s)", ", ".join(self.packs), self.endpoint, self.pub_endpoint
         )
 
-    async def stop(self) -> None:
-        """Stop streams and loops, close sockets; sessions stay recorded for a restart."""
+    async def stop(self, reason: str = "shutdown") -> None:
+        """Tell clients (`stopping` on PUB and on each running stream), stop streams and
+        loops, close sockets; sessions stay recorded for a restart."""
+        if self._router is not None:
+            self._announce_stopping(reason)
         tasks = [*self._tasks, *self._pumps.values(), *self._background]
         for task in tasks:
             task.cancel()
@@ -128,10 +135,12 @@ class Service:
                 await task
         self._tasks.clear()
         self._pumps.clear()
+        self.outbox.flush()
+        await self.outbox.close()
         await self.library.close()
         for sock in (self._router, self._pub_socket):
             if sock is not None:
-                sock.close(0)
+                sock.close(STOP_LINGER_MS)
         if self._auth is not None:
             self._auth.stop()
         if self._context is not None:
@@ -150,11 +159,23 @@ class Service:
 
     # -- requests -----------------------------------------------------------------------
 
+    def _announce_stopping(self, reason: str) -> None:
+        """PUB `stopping`, and a `stopping` message on every running stream (a two-frame
+        message like a block, header `type: "stopping"`, empty data), before closing."""
+        self.publish("stopping", None, {"reason": reason})
+        for session in self.sessions:
+            stream = session.stream
+            if stream is not None:
+                frames = codec.encode_stream_notice("stopping", stream.stream_id, stream.seq)
+                self._send(session.routing_id, frames)
+
     async def _receive_loop(self) -> None:
         router = self._router
         assert router is not None  # set by start()
         while True:
-            frames = await router.recv_multipart(copy=True)
+            message = await router.recv_multipart(copy=False)
+            frames = [frame.bytes for frame in message]
+            self._peer_now = (frames[0], _peer_key(message[-1]))
             try:
                 self._handle(frames)
             except Exception:  # a bug in a handler must not stop the service
@@ -181,6 +202,19 @@ class Service:
             self.stats["errors"] += 1
             reply = codec.error_reply(failure.request_id, failure.request_type, failure.error)
             self._reply(routing_id, prefix, reply)
+            return
+        if self.outbox.overloaded(routing_id):
+            self.stats["overloaded"] += 1
+            overloaded_session = self.sessions.for_route(routing_id)
+            if overloaded_session is not None:
+                overloaded_session.touch()  # a busy client is not an idle one
+            waiting = self.outbox.waiting(routing_id)
+            error = OverloadedError(
+                f"{waiting} replies are waiting to be read on this connection: read them, "
+                "then send again (this request was not executed)",
+                {"waiting": waiting, "limit": self.outbox.limits.soft_limit},
+            )
+            self._reply(routing_id, prefix, codec.error_reply(request.id, request.type, error))
             return
         try:
             body = validate_body(request.type, request.body)
@@ -255,8 +289,29 @@ class Service:
         raise error
 
     def _reply(self, routing_id: bytes, prefix: list[bytes], reply: bytes) -> None:
-        if self._send(routing_id, [*prefix, reply]) != "sent":
-            self.stats["dropped_replies"] += 1
+        self.outbox.send(routing_id, [*prefix, reply])
+
+    def _cut_off(self, routing_id: bytes) -> None:
+        """A connection that never reads its replies reached the outbox's hard limit."""
+        session = self.sessions.for_route(routing_id)
+        log.warning("connection cut off: it left %d replies unread", self.outbox.limits.hard_limit)
+        if session is not None:
+            self.stop_stream(session)
+            self.publish(
+                "error",
+                session.session_id,
+                {
+                    "code": "overloaded",
+                    "message": "this connection left too many replies unread; its backlog "
+                    "was discarded and its stream stopped",
+                    "detail": {"limit": self.outbox.limits.hard_limit},
+                },
+            )
+
+    def peer_of(self, routing_id: bytes) -> str:
+        """The peer (CurveZMQ user id, else network address) of the request being handled."""
+        current, peer = self._peer_now
+        return peer if current == routing_id else ""
 
     # -- notifications ------------------------------------------------------------------
 
@@ -414,3 +469,13 @@ class Service:
             found = self.library.variant_set(pack.name, name)
             ready[name] = 0 if found is None else len(found.variants)
         return ready
+
+
+def _peer_key(frame: zmq.Frame) -> str:
+    """Who sent a frame: its CurveZMQ user id when there is one, else its address."""
+    for name in ("User-Id", "Peer-Address"):
+        with contextlib.suppress(zmq.ZMQError, KeyError, UnicodeDecodeError, ValueError):
+            value = frame.get(name)
+            if value:
+                return f"{name.lower()}:{value}"
+    return ""

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import os
 import secrets
 import time
@@ -48,6 +50,12 @@ class Session:
     stream: StreamState | None = None
     params: dict[str, Any] = field(default_factory=dict)
     next_stream_id: int = 1
+    resume_token: str = ""  # secret, told only to the owner in the hello reply
+    peer: str = ""  # who opened it (CurveZMQ user id or network address): per-peer caps
+
+    @property
+    def token_hash(self) -> str:
+        return token_hash(self.resume_token)
 
     def touch(self) -> None:
         self.last_seen_s = time.monotonic()
@@ -60,11 +68,27 @@ class Session:
             "state": self.player.state,
             "intensity": self.player.intensity,
             "params": self.params,
+            "token_sha256": self.token_hash,  # the token itself is never written
         }
 
 
 def new_session_id() -> str:
     return secrets.token_hex(16)
+
+
+def new_resume_token() -> str:
+    return secrets.token_hex(16)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def token_matches(token: str, expected_hash: object) -> bool:
+    """Constant-time check of a resume token against a recorded hash."""
+    if not isinstance(expected_hash, str) or not token:
+        return False
+    return hmac.compare_digest(token_hash(token), expected_hash)
 
 
 class SessionRecords:
@@ -124,6 +148,9 @@ class SessionTable:
 
     def get(self, session_id: str) -> Session | None:
         return self._by_id.get(session_id)
+
+    def count_peer(self, peer: str) -> int:
+        return sum(1 for session in self._by_id.values() if session.peer == peer)
 
     def for_route(self, routing_id: bytes) -> Session | None:
         session_id = self._by_route.get(routing_id)

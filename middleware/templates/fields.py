@@ -103,6 +103,12 @@ def suggest(word: str, choices: Iterable[str]) -> str:
     alias = SYNONYMS.get(word.lower())
     if alias in names:
         return f", did you mean {alias!r}?"
+    # a choice containing the word ("Piano" -> "Acoustic Grand Piano") beats spelling
+    # likeness ("Piano" -> "Banjo")
+    lowered = word.lower()
+    containing = [n for n in names if lowered and lowered in n.lower()]
+    if containing:
+        return f", did you mean {containing[0]!r}?"
     match = difflib.get_close_matches(word, names, n=1, cutoff=0.6)
     return f", did you mean {match[0]!r}?" if match else ""
 
@@ -290,6 +296,8 @@ STEM_KEYS = (
     "role", "program", "instrument", "register", "intensity", "gain_db", "pan", "optional",
 )  # fmt: skip
 DRUM_ROLES = ("drums", "percussion")
+#: Register of a pitched-percussion stem that gives none: F2-A3, the timpani's range.
+PITCHED_PERCUSSION_REGISTER = (41, 57)
 
 
 @cache
@@ -372,10 +380,18 @@ def stem(problems: FileProblems, path: KeyPath, name: str, raw: Any) -> StemSpec
             value=data["instrument"],
         )
     elif "instrument" in data:
-        if role in DRUM_ROLES:
+        if role == "percussion":  # pitched percussion (timpani): a melodic program
+            fields["program"] = instrument_program(
+                problems, (*path, "instrument"), data["instrument"]
+            )
+            fields["pitched"] = True
+            fields["register"] = PITCHED_PERCUSSION_REGISTER
+        elif role in DRUM_ROLES:
             problems.add(
                 (*path, "instrument"),
-                f"a {role} stem plays the General MIDI drum kit: give the kit as 'program'",
+                f"a {role} stem plays the General MIDI drum kit: give the kit as 'program' "
+                "(pitched percussion such as timpani is a 'percussion' stem with an "
+                "'instrument')",
                 value=data["instrument"],
                 allowed="program = 0 (standard kit), 8 (room), 16 (power), 24 (electronic), "
                 "25 (TR-808), 32 (jazz), 40 (brush), 48 (orchestra)",

@@ -161,7 +161,8 @@ class TemplatePack:
             return self.states[name]
         except KeyError:
             raise UnknownStateError(
-                f"unknown state {name!r} in pack {self.name!r}",
+                f"unknown state {name!r} in pack {self.name!r} "
+                f"(states: {', '.join(sorted(self.states))})",
                 {"state": name, "states": sorted(self.states)},
             ) from None
 
@@ -170,7 +171,8 @@ class TemplatePack:
             return self.stingers[name]
         except KeyError:
             raise UnknownStingerError(
-                f"unknown stinger {name!r} in pack {self.name!r}",
+                f"unknown stinger {name!r} in pack {self.name!r} "
+                f"(stingers: {', '.join(sorted(self.stingers)) or 'none'})",
                 {"stinger": name, "stingers": sorted(self.stingers)},
             ) from None
 

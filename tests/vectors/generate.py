@@ -23,6 +23,7 @@ from middleware.protocol.errors import WIRE_ERRORS
 VECTORS_DIR = Path(__file__).resolve().parent
 INDEX_NAME = "index.json"
 SESSION = "5f0c2a9e7b3d4e1f8a6b9c0d1e2f3a4b"
+RESUME_TOKEN = "9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b"
 
 
 def to_json(value: Any) -> Any:
@@ -72,6 +73,7 @@ def _requests() -> list[tuple[str, codec.Request, dict[str, Any]]]:
                 "version": 1,
                 "session": SESSION,
                 "resumed": False,
+                "resume_token": RESUME_TOKEN,
                 "server": "ostinato/0.1.0",
                 "pub_endpoint": "tcp://127.0.0.1:5571",
                 "heartbeat_s": 2.0,
@@ -99,9 +101,16 @@ def _requests() -> list[tuple[str, codec.Request, dict[str, Any]]]:
         (
             "hello_resume",
             codec.Request(
-                2, "hello", {"versions": [1], "client": "vectors/1.0", "resume": SESSION}
+                2,
+                "hello",
+                {
+                    "versions": [1],
+                    "client": "vectors/1.0",
+                    "resume": SESSION,
+                    "resume_token": RESUME_TOKEN,
+                },
             ),
-            {"version": 1, "session": SESSION, "resumed": True},
+            {"version": 1, "session": SESSION, "resumed": True, "resume_token": RESUME_TOKEN},
         ),
         ("ping", codec.Request(7, "ping", {"t": 42}), {"t": 42, "server_time_ns": 123456789012}),
         ("bye", codec.Request(8, "bye", {}), {"session": SESSION}),
@@ -258,7 +267,8 @@ def build_vectors() -> tuple[dict[str, Any], dict[str, bytes]]:
         names = []
         for number, frame in enumerate(frames):
             suffix = "" if len(frames) == 1 else f".{number}"
-            file_name = f"{name}{suffix}.{'bin' if kind == 'pcm' and number == 1 else 'msgpack'}"
+            binary = kind in ("pcm", "stream_notice") and number == 1
+            file_name = f"{name}{suffix}.{'bin' if binary else 'msgpack'}"
             if kind == "pub" and number == 0:
                 file_name = f"{name}.0.topic"
             files[file_name] = frame
@@ -286,6 +296,9 @@ def build_vectors() -> tuple[dict[str, Any], dict[str, bytes]]:
     for pcm_format in ("s16", "f32"):
         header, data = _pcm_block(pcm_format)
         add(f"pcm_{pcm_format}", "pcm", codec.encode_pcm(header, data), header.to_wire())
+
+    frames = codec.encode_stream_notice("stopping", 1, 82)
+    add("stream_stopping", "stream_notice", frames, codec.unpack(frames[0]))
 
     t_ns = 987654321
     pubs = [
@@ -319,6 +332,12 @@ def build_vectors() -> tuple[dict[str, Any], dict[str, bytes]]:
         ("variant.ready", None, {"state": "battle", "variants": 3, "cached": True}),
         ("pregen.progress", None, {"done": 3, "total": 6, "state": "battle"}),
         ("error", None, {"code": "generation_failed", "message": "example", "detail": {}}),
+        ("stopping", None, {"reason": "shutdown"}),
+        (
+            "cache.damaged",
+            None,
+            {"pack": "fantasy_rpg", "state": "battle", "reason": "checksum mismatch"},
+        ),
     ]
     for topic, session, fields in pubs:
         frames = codec.encode_pub(topic, session, t_ns, fields)

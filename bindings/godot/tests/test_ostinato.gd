@@ -8,6 +8,8 @@ const MsgPack := preload("res://addons/ostinato/msgpack.gd")
 const Zmtp := preload("res://addons/ostinato/zmtp.gd")
 const Client := preload("res://addons/ostinato/client.gd")
 const Pcm := preload("res://addons/ostinato/pcm.gd")
+const BakedPlan := preload("res://addons/ostinato/baked_plan.gd")
+const BakedTiming := preload("res://addons/ostinato/baked_timing.gd")
 
 var _passed := 0
 var _failed := 0
@@ -26,6 +28,7 @@ func _run() -> void:
 		_check_zmtp(_read_json(_args["zmtp"]))
 	if _args.has("vectors"):
 		_check_vectors(_args["vectors"])
+		_check_baked(_read_json(str(_args["vectors"]).path_join("godot_baked.json")))
 	if _args.has("endpoint"):
 		await _check_live_session()
 	print("OSTINATO-GODOT-TESTS passed=%d failed=%d" % [_passed, _failed])
@@ -64,6 +67,46 @@ func _check_zmtp(vectors: Dictionary) -> void:
 	var sub := Zmtp.subscribe_frame("beat/".to_utf8_buffer()).hex_encode()
 	_check("zmtp subscribe", sub == vectors["subscribe_beat"])
 	_check("zmtp greeting accepted", Zmtp.check_greeting(Zmtp.greeting()) == "")
+
+
+## The baked player's plans against the director's (tests/vectors/godot_baked.json).
+func _check_baked(vectors: Dictionary) -> void:
+	var manifest: Dictionary = vectors["manifest"]
+	var wrong := 0
+	for case in vectors["transitions"]:
+		var plan := BakedPlan.plan_transition(
+			manifest, case["source"], int(case["origin"]), int(case["now"]), case["target"], false
+		)
+		for key in ["sync", "enter", "offset", "out_fade", "in_fade"]:
+			if int(plan[key]) != int(case[key]):
+				wrong += 1
+		if int(plan["origin"]) != int(case["plan_origin"]) or plan["fade"] != case["fade"]:
+			wrong += 1
+	_check("baked transitions (%d)" % vectors["transitions"].size(), wrong == 0, str(wrong))
+	wrong = 0
+	for case in vectors["stingers"]:
+		var origin := int(case["origin"])
+		var plan := BakedPlan.plan_stinger(manifest, case["state"], origin, int(case["now"]), "hit")
+		if int(plan["at"]) != int(case["at"]):
+			wrong += 1
+	_check("baked stingers", wrong == 0, str(wrong))
+	wrong = 0
+	var duck: Dictionary = vectors["duck"]
+	for case in vectors["ducks"]:
+		var gain := BakedTiming.duck_gain(
+			int(case["sample"]),
+			int(duck["at"]),
+			int(duck["hold_end"]),
+			duck["depth"],
+			int(vectors["duck_ramp"])
+		)
+		if absf(gain - float(case["gain"])) > 1e-6:
+			wrong += 1
+	for case in vectors["stems"]:
+		var gain := BakedTiming.stem_gain(case["intensity"], case["low"], case["high"])
+		if absf(gain - float(case["gain"])) > 1e-9:
+			wrong += 1
+	_check("baked ducks and stem gains", wrong == 0, str(wrong))
 
 
 func _check_vectors(directory: String) -> void:

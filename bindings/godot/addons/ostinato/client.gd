@@ -26,6 +26,8 @@ var pcm_format := "f32"
 var auto_reconnect := true
 var reconnect_delay_s := 0.5
 var session_id := ""
+## Secret from the last hello reply: with [member session_id] it resumes the session.
+var resume_token := ""
 var pub_endpoint := ""
 var heartbeat_s := 2.0
 var hello_result := {}
@@ -58,6 +60,8 @@ func open(resume_session := "") -> void:
 	}
 	if resume_session != "":
 		body["resume"] = resume_session
+		if resume_token != "":
+			body["resume_token"] = resume_token
 	if pack != "":
 		body["pack"] = pack
 	_hello_id = _queue("hello", body)
@@ -243,6 +247,7 @@ func _on_dealer_message(message: Array) -> void:
 func _on_hello(result: Dictionary) -> void:
 	hello_result = result
 	session_id = str(result.get("session", ""))
+	resume_token = str(result.get("resume_token", ""))
 	pub_endpoint = str(result.get("pub_endpoint", ""))
 	heartbeat_s = float(result.get("heartbeat_s", 2.0))
 	online = true

@@ -1,3 +1,4 @@
+@tool
 @icon("res://addons/ostinato/icon.svg")
 class_name OstinatoMusic
 extends Node
@@ -8,7 +9,11 @@ extends Node
 ## flow control into a jitter buffer of [member jitter_blocks] blocks, and is
 ## fed to an [AudioStreamGenerator] a whole block at a time. Beat signals are
 ## emitted when the beat is audible (generator buffer and output latency
-## accounted for).
+## accounted for). Errors are also printed ([method @GlobalScope.push_error]).
+##
+## To keep the music across scene changes, make the node an autoload (Project Settings >
+## Autoload: a scene whose root is this node); it keeps playing while the tree is paused
+## when [member play_while_paused] is on.
 
 ## Connected and playing (Node already has a [code]ready[/code] signal).
 signal music_ready(session: String, resumed: bool)
@@ -24,19 +29,32 @@ signal error(code: String, message: String)
 
 const Client := preload("client.gd")
 const Pcm := preload("pcm.gd")
+const Feeding := preload("feeding.gd")
 
-@export var endpoint := "tcp://127.0.0.1:5570"
+@export var endpoint := "tcp://127.0.0.1:5570":
+	set(value):
+		endpoint = value
+		update_configuration_warnings()
 ## Pack to play; empty plays the service's first pack.
 @export var pack := ""
 ## State entered once connected; empty keeps the session's state.
 @export var start_state := ""
-## AudioStreamGenerator buffer, seconds.
-@export_range(0.02, 1.0, 0.01) var buffer_length := 0.1
+## AudioStreamGenerator buffer, seconds. Godot rounds it up to a power of two of frames:
+## 0.2 s at 48 kHz holds 16383 frames and plays through a 320 ms frame; 0.1 s only 149 ms.
+@export_range(0.02, 1.0, 0.01) var buffer_length := 0.2:
+	set(value):
+		buffer_length = value
+		update_configuration_warnings()
 ## Stream blocks kept in flight and queued: the jitter buffer.
 @export_range(2, 64) var jitter_blocks := 8
 @export_range(128, 16384) var block_frames := 1024
-@export var bus := &"Master"
+@export var bus := &"Master":
+	set(value):
+		bus = value
+		update_configuration_warnings()
 @export var autoconnect := true
+## Keep feeding the music while the tree is paused (sets process_mode to ALWAYS).
+@export var play_while_paused := true
 
 var client := Client.new()
 var session_id := ""
@@ -61,11 +79,15 @@ var _list_request := -1
 
 
 func _ready() -> void:
+	if Engine.is_editor_hint():
+		return
+	if play_while_paused:
+		process_mode = Node.PROCESS_MODE_ALWAYS
 	client.endpoint = endpoint
 	client.pack = pack
 	client.client_name = "godot-addon/0.1"
 	client.connected.connect(_on_connected)
-	client.disconnected.connect(func(reason: String) -> void: error.emit("disconnected", reason))
+	client.disconnected.connect(_on_disconnected)
 	client.reply_received.connect(_on_reply)
 	client.block_received.connect(_on_block)
 	client.notification_received.connect(_on_notification)
@@ -74,7 +96,24 @@ func _ready() -> void:
 
 
 func _exit_tree() -> void:
-	client.close()
+	if not Engine.is_editor_hint():
+		client.close()
+
+
+func _get_configuration_warnings() -> PackedStringArray:
+	var warnings := PackedStringArray()
+	if not endpoint.begins_with("tcp://"):
+		warnings.append("endpoint must look like tcp://HOST:PORT (ostinato serve --bind).")
+	if AudioServer.get_bus_index(bus) < 0:
+		warnings.append("Audio bus '%s' does not exist." % bus)
+	var safe := Feeding.longest_safe_frame(48000, buffer_length, block_frames)
+	if safe < 0.2:
+		var ms := roundi(safe * 1000.0)
+		var text := (
+			"buffer_length %.2f s plays through frames up to %d ms only" % [buffer_length, ms]
+		)
+		warnings.append(text + ": a longer frame (a load hitch) underruns; 0.2 s is safer.")
+	return warnings
 
 
 ## Connects (or reconnects) to [member endpoint].
@@ -109,6 +148,8 @@ func audible_sample() -> int:
 
 
 func _process(_delta: float) -> void:
+	if Engine.is_editor_hint():
+		return
 	client.poll()
 	_feed()
 	_grant()
@@ -144,7 +185,7 @@ func _setup_player() -> void:
 func _on_reply(id: int, type: String, ok: bool, result: Dictionary, err: Dictionary) -> void:
 	if not ok:
 		if type != "credit":
-			error.emit(str(err.get("code", "internal")), str(err.get("message", "")))
+			_report(str(err.get("code", "internal")), str(err.get("message", "")), type)
 		return
 	if id == _stream_request:
 		_stream_id = int(result.get("stream", -1))
@@ -205,7 +246,7 @@ func _on_notification(topic: String, body: Dictionary) -> void:
 	if body.get("session") != null and str(body.get("session")) != session_id:
 		return
 	if topic == "error":
-		error.emit(str(body.get("code", "internal")), str(body.get("message", "")))
+		_report(str(body.get("code", "internal")), str(body.get("message", "")), "service")
 		return
 	if topic in ["beat", "transition.started", "state"]:
 		body["topic"] = topic
@@ -224,6 +265,17 @@ func _release_events() -> void:
 		else:
 			state = str(body.get("state", state))
 			state_changed.emit(state, int(body.get("variant", -1)))
+
+
+## A service error: printed (push_error) and emitted on [signal error].
+func _report(code: String, message: String, request: String) -> void:
+	push_error("OstinatoMusic: %s failed: %s: %s" % [request, code, message])
+	error.emit(code, message)
+
+
+func _on_disconnected(reason: String) -> void:
+	push_warning("OstinatoMusic: disconnected from %s: %s (reconnecting)" % [endpoint, reason])
+	error.emit("disconnected", reason)
 
 
 func _emit_beat(body: Dictionary) -> void:

@@ -27,6 +27,10 @@ namespace Ostinato.Harness
                     case "resample": return ResampleCheck.Run(int.Parse(args[1]), int.Parse(args[2]));
                     case "realtime": return RealtimeCheck.Run(args[1], int.Parse(args[2]), int.Parse(args[3]));
                     case "vectors": return VectorChecks.Run(args[1]);
+                    case "queue": return QueueCheck.Run(args[1], int.Parse(args[2]));
+                    case "queue-taskrun": return QueueCheck.TaskRun(args[1], int.Parse(args[2]));
+                    case "queue-fail": return QueueCheck.Fail();
+                    case "filtermix": return QueueCheck.FilterMix();
                 }
                 Console.Error.WriteLine("unknown command " + args[0]);
                 return 64;

@@ -27,13 +27,14 @@ namespace Ostinato.Harness
             var blocks = new List<StreamBlock>();
             var scratch = new float[64 * 1024 * 2];
             var events = new List<MusicEvent>();
-            string session;
+            string session, token;
             using (var client = new OstinatoClient(options))
             {
                 client.BlockReceived += block => { lock (blocks) blocks.Add(block); };
                 Dictionary<string, object> hello = client.Connect();
                 Emit("hello", hello);
                 session = client.SessionId;
+                token = client.ResumeToken;
                 Emit("start", client.StartStream());
                 Emit("credit", client.Credit(8));
                 WaitBlocks(client, blocks, 8, scratch);
@@ -75,7 +76,7 @@ namespace Ostinato.Harness
             EmitEvents(events);
             using (var again = new OstinatoClient(options))
             {
-                Dictionary<string, object> resumed = again.Connect(session);
+                Dictionary<string, object> resumed = again.Connect(session, token);
                 Emit("resume", new Dictionary<string, object>
                 {
                     { "session", again.SessionId }, { "resumed", resumed["resumed"] }, { "state", resumed["state"] },

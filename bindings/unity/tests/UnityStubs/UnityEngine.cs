@@ -5,15 +5,31 @@ using System;
 
 namespace UnityEngine
 {
-    public class Object { public string name; }
+    public class Object
+    {
+        public string name;
+        public static void Destroy(Object obj) { }
+    }
     public sealed class GameObject : Object
     {
+        public GameObject() { }
+        public GameObject(string name) { }
+        public Transform transform { get { return null; } }
         public T AddComponent<T>() where T : Component { return null; }
     }
     public class Component : Object
     {
         public GameObject gameObject { get { return null; } }
+        public Transform transform { get { return null; } }
         public T GetComponent<T>() { return default(T); }
+    }
+    public class Transform : Component
+    {
+        public void SetParent(Transform parent, bool worldPositionStays) { }
+    }
+    public static class Resources
+    {
+        public static T Load<T>(string path) where T : Object { return null; }
     }
     public class Behaviour : Component { public bool enabled; }
     public class MonoBehaviour : Behaviour { }
@@ -23,11 +39,16 @@ namespace UnityEngine
     public sealed class AudioClip : Object
     {
         public static AudioClip Create(string name, int lengthSamples, int channels, int frequency, bool stream) { return null; }
+        public bool SetData(float[] data, int offsetSamples) { return true; }
+        public int samples { get { return 0; } }
+        public int frequency { get { return 48000; } }
+        public int channels { get { return 2; } }
     }
 
     public sealed class AudioSource : Behaviour
     {
         public AudioClip clip;
+        public UnityEngine.Audio.AudioMixerGroup outputAudioMixerGroup;
         public bool loop;
         public float spatialBlend;
         public float volume;
@@ -54,6 +75,7 @@ namespace UnityEngine
     public static class Mathf
     {
         public static float Clamp01(float value) { return value; }
+        public static float Clamp(float value, float min, float max) { return value; }
         public static float Max(float a, float b) { return a > b ? a : b; }
         public static float MoveTowards(float current, float target, float maxDelta) { return target; }
     }
@@ -71,6 +93,10 @@ namespace UnityEngine
 
     public static class Input
     {
+#if ENABLE_INPUT_SYSTEM && !ENABLE_LEGACY_INPUT_MANAGER
+        // Unity throws InvalidOperationException here when only the Input System is active.
+        [Obsolete("UnityEngine.Input throws under the Input System (Active Input Handling: Input System Package)", true)]
+#endif
         public static bool GetKeyDown(KeyCode key) { return false; }
     }
 
@@ -82,6 +108,24 @@ namespace UnityEngine
     [AttributeUsage(AttributeTargets.Field)] public sealed class SerializeField : Attribute { }
     [AttributeUsage(AttributeTargets.Class)] public sealed class AddComponentMenu : Attribute { public AddComponentMenu(string menuName) { } }
     [AttributeUsage(AttributeTargets.Class, AllowMultiple = true)] public sealed class RequireComponent : Attribute { public RequireComponent(Type type) { } }
+}
+
+namespace UnityEngine.InputSystem
+{
+    public sealed class KeyControl { public bool wasPressedThisFrame { get { return false; } } }
+    public sealed class Keyboard
+    {
+        public static Keyboard current { get { return null; } }
+        public KeyControl digit1Key { get { return null; } }
+        public KeyControl digit2Key { get { return null; } }
+        public KeyControl digit3Key { get { return null; } }
+        public KeyControl spaceKey { get { return null; } }
+    }
+}
+
+namespace UnityEngine.Audio
+{
+    public class AudioMixerGroup : UnityEngine.Object { }
 }
 
 namespace UnityEngine.Events

@@ -54,8 +54,8 @@ namespace Ostinato.Unity
         [Tooltip("Blocks kept in flight and buffered (jitter buffer). 8 x 1024 frames = 171 ms at 48 kHz.")]
         [Range(2, 64)] public int bufferBlocks = 8;
         [Range(128, 16384)] public int blockFrames = 1024;
-        [Tooltip("Switch Unity's output to the pack's sample rate (48 kHz); off: resample linearly instead.")]
-        public bool matchOutputSampleRate = true;
+        [Tooltip("Opt-in: switch Unity's output to the pack's sample rate (48 kHz) with AudioSettings.Reset, which re-initialises the game's whole audio device. Off (default): the stream is resampled to the output rate.")]
+        public bool matchOutputSampleRate = false;
 
         [Header("Events (main thread, when audible)")]
         public UnityEvent onConnected = new UnityEvent();
@@ -67,6 +67,7 @@ namespace Ostinato.Unity
         public ErrorEvent onError = new ErrorEvent();
 
         private OstinatoClient _client;
+        private RequestQueue _queue;
         private readonly List<MusicEvent> _events = new List<MusicEvent>();
         private readonly ConcurrentQueue<KeyValuePair<string, string>> _errors = new ConcurrentQueue<KeyValuePair<string, string>>();
         private float[] _stereo = new float[8192];
@@ -84,10 +85,24 @@ namespace Ostinato.Unity
             if (connectOnStart) Connect();
         }
 
-        /// <summary>Connects on a worker thread (the game never waits for the network).</summary>
+        /// <summary>Requests waiting for the connection or for their turn (they are sent in call order).</summary>
+        public int PendingRequests { get { return _queue != null ? _queue.Pending : 0; } }
+
+        private RequestQueue Queue()
+        {
+            if (_queue == null) _queue = new RequestQueue(ReportError);
+            return _queue;
+        }
+
+        /// <summary>
+        /// Connects on a worker thread (the game never waits for the network). Requests made
+        /// before the connection is up (SetState in Start, even before Connect) wait for it and
+        /// are sent in call order.
+        /// </summary>
         public void Connect()
         {
             if (_client != null) return;
+            RequestQueue queue = Queue();
             int serviceRate = 48000;
             if (matchOutputSampleRate && AudioSettings.outputSampleRate != serviceRate)
             {
@@ -110,7 +125,11 @@ namespace Ostinato.Unity
             });
             _client = client;
             AudioSource source = GetComponent<AudioSource>();
-            source.clip = AudioClip.Create("Ostinato stream", _outputSampleRate, 2, _outputSampleRate, false);
+            // A looping clip of ones: the buffer OnAudioFilterRead receives carries the source's
+            // gain (volume, fades), which the stream is multiplied by.
+            AudioClip carrier = AudioClip.Create("Ostinato stream", _outputSampleRate, 2, _outputSampleRate, false);
+            carrier.SetData(FilterMix.OnesClip(_outputSampleRate, 2), 0);
+            source.clip = carrier;
             source.loop = true;
             source.spatialBlend = 0f; // music is 2D: no distance attenuation
             source.Play();
@@ -125,10 +144,12 @@ namespace Ostinato.Unity
                     client.StartStream();
                     _playing = true;
                     if (!string.IsNullOrEmpty(startState)) client.SetState(startState);
+                    queue.Open(); // what the game asked for meanwhile goes out now, in order
                 }
                 catch (Exception e)
                 {
                     ReportError(e);
+                    queue.Fail(e);
                 }
             });
         }
@@ -149,18 +170,15 @@ namespace Ostinato.Unity
             Send(c => c.PlayStinger(stinger));
         }
 
+        // One ordered queue, one worker thread: calls reach the service in the order they were
+        // made, and calls made before the connection is up wait for it.
         private void Send(Func<OstinatoClient, Dictionary<string, object>> request)
         {
-            OstinatoClient client = _client;
-            if (client == null)
+            Queue().Enqueue(() =>
             {
-                ReportError("not_connected", "call Connect() first");
-                return;
-            }
-            Task.Run(() =>
-            {
-                try { request(client); }
-                catch (Exception e) { ReportError(e); }
+                OstinatoClient client = _client;
+                if (client == null) throw new OstinatoProtocolException("not_connected", "the player was shut down", null);
+                request(client);
             });
         }
 
@@ -183,27 +201,12 @@ namespace Ostinato.Unity
             StereoResampler resampler = _resampler;
             if (client == null || !_playing) return;
             int frames = data.Length / channels;
-            if (channels == 2 && resampler == null)
-            {
-                client.ReadAudio(data, 0, data.Length);
-                return;
-            }
             if (_stereo.Length < frames * 2) _stereo = new float[frames * 2];
             if (resampler != null) resampler.Process(_reader, _stereo, 0, frames);
             else client.ReadAudio(_stereo, 0, frames * 2);
-            if (channels == 2)
-            {
-                Array.Copy(_stereo, data, frames * 2);
-                return;
-            }
-            for (int i = 0; i < frames; i++)
-            {
-                float left = _stereo[2 * i], right = _stereo[2 * i + 1];
-                if (channels == 1) { data[i] = 0.5f * (left + right); continue; }
-                data[i * channels] = left;
-                data[i * channels + 1] = right;
-                for (int c = 2; c < channels; c++) data[i * channels + c] = 0f;
-            }
+            // data holds the AudioSource's gain (a clip of ones times its volume): multiply,
+            // never overwrite, so AudioSource.volume and fades apply to the music.
+            FilterMix.MultiplyInto(data, channels, _stereo, frames);
         }
 
         private void Update()
@@ -278,6 +281,9 @@ namespace Ostinato.Unity
             _playing = false;
             OstinatoClient client = _client;
             _client = null;
+            RequestQueue queue = _queue;
+            _queue = null;
+            if (queue != null) queue.Dispose();
             if (client != null) client.Dispose();
         }
     }

@@ -16,6 +16,17 @@ namespace Ostinato.Client.Baked
         public string Sha256;
         public long Bytes;
 
+        /// <summary>The path without its extension ("audio/battle/battle_v0.drums"): what Resources.Load takes under the pack's folder.</summary>
+        public string ResourcePath
+        {
+            get
+            {
+                int slash = Path.LastIndexOf('/');
+                int dot = Path.LastIndexOf('.');
+                return dot > slash + 1 ? Path.Substring(0, dot) : Path;
+            }
+        }
+
         /// <summary>The file name without folder and extension ("battle_v0.drums"): a Unity clip's name.</summary>
         public string ClipName
         {
@@ -41,6 +52,19 @@ namespace Ostinato.Client.Baked
         {
             return (intensity >= IntensityLow && intensity < IntensityHigh)
                 || (IntensityHigh >= 1.0 && intensity >= 1.0);
+        }
+
+        /// <summary>
+        /// The stem's gain at an intensity, the director's curve (middleware/director/intensity.py
+        /// stem_gain): linear edges 0.1 wide centred on the range's bounds.
+        /// </summary>
+        public double GainAt(double intensity)
+        {
+            const double edge = 0.1;
+            double gain = 1.0;
+            if (IntensityLow > 0.0) gain = Math.Min(gain, Math.Max(0.0, Math.Min(1.0, (intensity - IntensityLow) / edge + 0.5)));
+            if (IntensityHigh < 1.0) gain = Math.Min(gain, Math.Max(0.0, Math.Min(1.0, (IntensityHigh - intensity) / edge + 0.5)));
+            return gain;
         }
     }
 

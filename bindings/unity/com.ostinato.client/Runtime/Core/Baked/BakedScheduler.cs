@@ -57,6 +57,17 @@ namespace Ostinato.Client.Baked
             BakedManifest manifest, string source, long sourceOrigin, long nowSample, string target,
             int guardSamples, double sessionStartDsp)
         {
+            return PlanTransition(manifest, source, sourceOrigin, nowSample, target, guardSamples, sessionStartDsp, false);
+        }
+
+        /// <summary>
+        /// As above; with <paramref name="automatic"/> (a one-shot handing over to its
+        /// <c>next</c> or held state) the music leaves at the one-shot's end, like the director.
+        /// </summary>
+        public static BakedTransitionPlan PlanTransition(
+            BakedManifest manifest, string source, long sourceOrigin, long nowSample, string target,
+            int guardSamples, double sessionStartDsp, bool automatic)
+        {
             BakedState to = manifest.State(target);
             var plan = new BakedTransitionPlan { Source = source, Target = target };
             int rate = manifest.SampleRate;
@@ -72,7 +83,9 @@ namespace Ostinato.Client.Baked
             plan.Rule = rule;
             LoopGrid fromGrid = from.Grid;
             LoopGrid toGrid = to.Grid;
-            plan.SyncSample = sourceOrigin + BakedTiming.NextSyncSample(nowSample - sourceOrigin, rule.LeaveAt, fromGrid, rule.PhraseBars);
+            plan.SyncSample = automatic
+                ? sourceOrigin + fromGrid.LoopSamples
+                : sourceOrigin + BakedTiming.NextSyncSample(nowSample - sourceOrigin, rule.LeaveAt, fromGrid, rule.PhraseBars);
             long fadeSamples = Math.Max(guardSamples, BakedTiming.FadeSamples(rule.FadeValue, rule.FadeUnit, from.Bpm, fromGrid.BeatsPerBar, rate));
 
             plan.EnterSample = plan.SyncSample;

@@ -68,6 +68,8 @@ namespace Ostinato.Client
         /// <summary>Decoded PCM (interleaved stereo float) waiting to be played.</summary>
         public PcmRingBuffer Ring { get; private set; }
         public string SessionId { get; private set; }
+        /// <summary>Secret from the last hello reply; with <see cref="SessionId"/> it resumes the session (the id alone does not).</summary>
+        public string ResumeToken { get; private set; }
         public string PubEndpoint { get; private set; }
         public int SampleRate { get; private set; }
         public string State { get; private set; }
@@ -87,11 +89,12 @@ namespace Ostinato.Client
 
         // ------------------------------------------------------------ lifecycle
 
-        /// <summary>Connects, says hello (resuming <paramref name="resumeSession"/> if given), subscribes, and starts the client's threads.</summary>
-        public Dictionary<string, object> Connect(string resumeSession = null)
+        /// <summary>Connects, says hello (resuming <paramref name="resumeSession"/> with its <paramref name="resumeToken"/> if given), subscribes, and starts the client's threads.</summary>
+        public Dictionary<string, object> Connect(string resumeSession = null, string resumeToken = null)
         {
             if (_disposed) throw new ObjectDisposedException("OstinatoClient");
             if (_dealerThread != null) throw new InvalidOperationException("already connected");
+            if (resumeToken != null) ResumeToken = resumeToken;
             Handshake(resumeSession);
             _dealerThread = StartThread(DealerLoop, "Ostinato DEALER");
             _subThread = StartThread(SubLoop, "Ostinato SUB");
@@ -118,11 +121,16 @@ namespace Ostinato.Client
                     { "client", _options.ClientName },
                     { "capabilities", new List<object> { "pcm." + _options.Format } },
                 };
-                if (resumeSession != null) body["resume"] = resumeSession;
+                if (resumeSession != null)
+                {
+                    body["resume"] = resumeSession;
+                    if (ResumeToken != null) body["resume_token"] = ResumeToken;
+                }
                 if (_options.Pack != null) body["pack"] = _options.Pack;
                 Dictionary<string, object> result = DirectRequest(dealer, "hello", body);
                 HelloResult = result;
                 SessionId = Fields.Str(result, "session");
+                ResumeToken = Fields.Str(result, "resume_token");
                 PubEndpoint = Fields.Str(result, "pub_endpoint");
                 HeartbeatSeconds = Fields.Float(result, "heartbeat_s", 2.0);
                 PackInfo = Fields.Map(result, "pack");

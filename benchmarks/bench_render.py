@@ -1,0 +1,136 @@
+"""Renderers side by side: 4 variants x 16 bars at 120 bpm (the `generate` benchmark's spec).
+
+Each row runs in a fresh process (so "cold" means an empty note cache and banks not yet
+read) with one render worker per core: the model is loaded and run once before timing
+(its time is not what differs between renderers), then `generate` is timed for seed 7
+(cold) and seed 8 (warm: a second state of the same instruments, as in pregen and bake).
+Wall-clock and CPU time (this process plus its render workers) are reported: on a shared
+machine the CPU figure is the steadier one. Audio: per stem, RMS(reference - notes) /
+RMS(reference) in dB for the seed-7 set, against the reference renderer with the same bank.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import time
+
+MUSIC_SECONDS = 4 * 16 * 4 * 60.0 / 120.0
+CONFIGS = (
+    ("reference", "fluid"),
+    ("notes", "fluid"),
+    ("reference", "timgm"),
+    ("notes", "timgm"),
+)
+
+
+def _cpu_seconds() -> float:
+    import psutil
+
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            total += sum(child.cpu_times()[:2])
+    return total
+
+
+def _rss_mb() -> list[float]:
+    import psutil
+
+    me = psutil.Process()
+    sizes = [me.memory_info().rss / 1e6]
+    for child in me.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            sizes.append(child.memory_info().rss / 1e6)
+    return sizes
+
+
+def one(renderer: str, bank_name: str) -> dict:
+    import numpy as np
+
+    from benchmarks.bench_generate import bench_spec, make_engine
+    from engine_core.generate import Engine
+    from engine_core.render.bank import default_bank_path, fallback_bank_path
+    from middleware.cli.generate_cmd import default_render_workers
+
+    bank = default_bank_path() if bank_name == "fluid" else fallback_bank_path()
+    workers = default_render_workers()
+    base, _ = make_engine(render_workers=workers)
+    engine = Engine(base.composer, bank, render_workers=workers, renderer=renderer)
+    spec = bench_spec()
+    engine.composer.compose(spec, seed=1, variants=1)  # load and run the model once
+    figures: dict = {"renderer": renderer, "bank": bank.name, "workers": workers}
+    sets = {}
+    for label, seed in (("cold", 7), ("warm", 8)):
+        cpu, started = _cpu_seconds(), time.perf_counter()
+        sets[label] = engine.generate(spec, state="battle", seed=seed, variants=4)
+        figures[label] = {
+            "wall": time.perf_counter() - started,
+            "cpu": _cpu_seconds() - cpu,
+        }
+    figures["rss_mb"] = _rss_mb()
+    if renderer == "notes":
+        with Engine(base.composer, bank, render_workers=workers) as reference:
+            truth = reference.generate(spec, state="battle", seed=7, variants=4)
+        errors: dict[str, list[float]] = {}
+        for ours, theirs in zip(sets["cold"].variants, truth.variants, strict=True):
+            for name, audio in theirs.stems.items():
+                ref = audio.astype(np.float64)
+                diff = ref - ours.stems[name].astype(np.float64)
+                rms_ref = float(np.sqrt(np.mean(ref**2)))
+                rms_diff = float(np.sqrt(np.mean(diff**2)))
+                errors.setdefault(name, []).append(20 * np.log10(rms_diff / max(rms_ref, 1e-12)))
+            errors.setdefault("mix", []).append(
+                20
+                * np.log10(
+                    float(np.sqrt(np.mean((theirs.mix - ours.mix) ** 2)))
+                    / float(np.sqrt(np.mean(theirs.mix**2)))
+                )
+            )
+        figures["error_db"] = {name: max(values) for name, values in errors.items()}
+    engine.close()
+    return figures
+
+
+def main() -> None:
+    rows = []
+    for renderer, bank in CONFIGS:
+        out = subprocess.run(
+            [sys.executable, "-m", "benchmarks.bench_render", renderer, bank],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    print(f"{MUSIC_SECONDS:g} s of music per set; one fresh process per row\n")
+    print(
+        "| renderer | bank | cold: wall s (x real time), CPU s | warm: wall s (x), CPU s "
+        "| RSS MB (parent; workers) |"
+    )
+    print("| --- | --- | ---: | ---: | --- |")
+    for row in rows:
+        cells = []
+        for label in ("cold", "warm"):
+            wall, cpu = row[label]["wall"], row[label]["cpu"]
+            cells.append(f"{wall:.2f} ({MUSIC_SECONDS / wall:.1f}x), {cpu:.2f}")
+        rss = row["rss_mb"]
+        workers = ", ".join(f"{size:.0f}" for size in rss[1:])
+        print(
+            f"| {row['renderer']} | {row['bank']} | {cells[0]} | {cells[1]} "
+            f"| {rss[0]:.0f}; {workers} |"
+        )
+    print("\nnotes vs reference, worst variant per stem, RMS(ref - notes)/RMS(ref) in dB:\n")
+    for row in rows:
+        if "error_db" in row:
+            text = ", ".join(f"{name} {value:.1f}" for name, value in row["error_db"].items())
+            print(f"- {row['bank']}: {text}")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3:
+        print(json.dumps(one(sys.argv[1], sys.argv[2])))
+    else:
+        main()
