@@ -5,7 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
-DEBIAN_PACKAGES := ffmpeg mono-mcs fluid-soundfont-gm
+DEBIAN_PACKAGES := ffmpeg mono-mcs fluid-soundfont-gm chromium chromium-driver
 PYTEST_ARGS ?=
 DATA ?=
 ONLY_COMMERCIAL_OK ?=
@@ -24,12 +24,15 @@ $(STAMP): $(VENV)/bin/python pyproject.toml constraints.txt
 	touch $(STAMP)
 
 # Debian packages: ffmpeg (pydub, the mixer benchmark's baseline), mono (the C# client's tests),
-# fluid-soundfont-gm (FluidR3_GM, the default General MIDI bank; see engine_core/render/bank.py).
+# fluid-soundfont-gm (FluidR3_GM, the default General MIDI bank; see engine_core/render/bank.py),
+# chromium + chromium-driver (the studio's browser tests drive the system browser headless).
 debs:
 	@missing=""; \
 	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
 	command -v mcs >/dev/null || missing="$$missing mono-mcs"; \
 	[ -f /usr/share/sounds/sf2/FluidR3_GM.sf2 ] || missing="$$missing fluid-soundfont-gm"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 		echo "Installing Debian packages:$$missing"; \
 		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \

@@ -42,7 +42,7 @@ STEM_ROLES: tuple[str, ...] = (
     "arp",  # the harmony broken into an arpeggio
     "bass",  # the score's bass track
     "drums",  # General MIDI drum kit, from the groove library
-    "percussion",  # hand percussion layer from the groove library
+    "percussion",  # hand percussion from the groove library (pitched: timpani, in the key)
 )
 
 #: Style tags a template may use, by category. The conditioning maps each onto the

@@ -1,7 +1,7 @@
 """Drum and percussion parts: grooves chosen by style, varied per variant, in the meter.
 
 Real grooves (the bundled library) on real arrangements (chorales from music21's corpus,
-and an I-IV-V-I cadence written out in 3/4 and 6/8); the overlap is the per-stem Jaccard
+and chord progressions written out in 3/4 and 6/8); the overlap is the per-stem Jaccard
 index of (sixteenth step, key) onsets (`engine_core.evaluation.stem_overlap`).
 """
 
@@ -20,17 +20,23 @@ from engine_core.spec import GenerationSpec, Key, Meter, StemSpec
 from tests.chorale_scores import CHORALES, chorale_score
 
 LIBRARY = load_library()
-CADENCE = ((0, 4, 7), (5, 9, 12), (7, 11, 14), (0, 4, 7))  # I IV V I in C
+PROGRESSIONS = (  # in C: I IV V I, I vi IV V, vi IV I V
+    ((0, 4, 7), (5, 9, 12), (7, 11, 14), (0, 4, 7)),
+    ((0, 4, 7), (9, 12, 16), (5, 9, 12), (7, 11, 14)),
+    ((9, 12, 16), (5, 9, 12), (0, 4, 7), (7, 11, 14)),
+)
 HAT_KEYS = {DRUM_NOTES[i] for i in ("hat", "pedal_hat", "open_hat", "ride")}
 ORCHESTRA_KIT_KEYS = {35, 36, 37, 38, 57, 59, 81, *range(41, 54)}
 
 
-def cadence_score(meter: str, bars: int = 8) -> Score:
-    """Melody on chord tones each beat, harmony and bass held per bar, I-IV-V-I."""
+def cadence_score(meter: str, bars: int = 8, progression: int = 0) -> Score:
+    """Melody on chord tones each beat, harmony and bass held per bar, over one of
+    `PROGRESSIONS` (variants of a set get different ones, as the model's would differ)."""
     info = Meter.parse(meter)
+    chords = PROGRESSIONS[progression % len(PROGRESSIONS)]
     notes: list[ScoreNote] = []
     for bar in range(bars):
-        chord = CADENCE[bar % len(CADENCE)]
+        chord = chords[bar % len(chords)]
         notes.append(ScoreNote(bar, 0, "bass", 36 + chord[0], info.steps_per_bar, 0.8))
         for pitch in chord:
             notes.append(ScoreNote(bar, 0, "harmony", 60 + pitch, info.steps_per_bar, 0.7))
@@ -67,7 +73,9 @@ def variant_set(
     if spec.meter == "4/4" and not same_score:
         scores = [chorale_score(CHORALES[i % len(CHORALES)], bars=spec.bars) for i in range(count)]
     else:
-        scores = [cadence_score(spec.meter, spec.bars)] * count
+        scores = [
+            cadence_score(spec.meter, spec.bars, 0 if same_score else i) for i in range(count)
+        ]
     return [
         arrange(s, spec, seed=seed, variant_index=i, grooves=LIBRARY) for i, s in enumerate(scores)
     ]
@@ -89,6 +97,9 @@ STYLES = [
     {"tags": ("celtic", "folk"), "meter": "6/8", "energy": 0.6},
     {"tags": ("waltz", "orchestral"), "meter": "3/4", "energy": 0.5},
     {"tags": ("march",), "energy": 0.7},
+    {"tags": ("ambient",), "meter": "6/8", "energy": 0.2},
+    {"tags": ("horror",), "energy": 0.2},
+    {"tags": ("horror",), "meter": "3/4", "energy": 0.8},
 ]
 
 

@@ -162,11 +162,12 @@ GHOST_DRUMS = frozenset({"snare", "conga_mute", "rim", "tom_low"})
 CHANGE_RATE = 2.0
 FIRST_VARIANT_SHARE = 0.25
 #: Pitched percussion already follows each variant's chords: it varies its rhythm less.
-PITCHED_SHARE = 0.5
+PITCHED_SHARE = 0.75
 DROP_RATE = 0.45
 MOVE_RATE = 0.5
 ADD_RATE = 0.2
 GHOST_RATE = 0.2
+SCATTER_RATE = 1.4
 #: Velocity offsets from the meter: strong beats up, off-beat sixteenths down.
 STRONG_BEAT_BOOST = 0.1
 OFFBEAT_CUT = 0.08
@@ -322,25 +323,36 @@ def _set(pattern: str, index: int, char: str) -> str:
 
 
 def _mutate(
-    patterns: Patterns, rng: np.random.Generator, amount: float, steps_per_beat: int
+    patterns: Patterns,
+    rng: np.random.Generator,
+    amount: float,
+    steps_per_beat: int,
+    *,
+    sparse: bool = False,
 ) -> Patterns:
-    """Drop, move and add hits and ghost notes; beat-one accents and rolls stay put."""
+    """Drop, move and add hits and ghost notes (`sparse`: no added hits or ghost notes);
+    beat-one accents and rolls stay put."""
     result: Patterns = {}
     for instrument, pattern in sorted(patterns.items()):
         chars = pattern
         for index, char in enumerate(pattern):
             on_beat = index % steps_per_beat == 0
-            if char in ".r" or char == "X" or index == 0:
-                continue
+            if char in ".rX" or (index == 0 and not (sparse and char in "og")):
+                continue  # beat one stays, except a texture's soft hits
             roll = rng.random()
-            if not on_beat and roll < amount * DROP_RATE * 0.5:
+            if sparse and roll < min(1.0, amount * SCATTER_RATE):
+                empty = [i for i in range(len(chars)) if chars[i] == "."]
+                if empty:  # a texture hit lands somewhere else in the bar
+                    target = empty[int(rng.integers(len(empty)))]
+                    chars = _set(_set(chars, index, "."), target, char)
+            elif not on_beat and roll < amount * DROP_RATE * 0.5:
                 chars = _set(chars, index, ".")
             elif instrument in LOW_DRUMS and roll < amount * (DROP_RATE * 0.5 + MOVE_RATE):
                 target = index + (2 if rng.random() < 0.5 else -2)
                 if 0 < target < len(chars) and chars[target] == ".":
                     chars = _set(_set(chars, index, "."), target, char)
         for index in range(1, len(chars)):
-            if chars[index] != ".":
+            if chars[index] != "." or sparse:
                 continue
             if instrument in LOW_DRUMS and index % 2 == 0 and rng.random() < amount * ADD_RATE:
                 chars = _set(chars, index, "o")
@@ -374,6 +386,26 @@ def _second_section(bar: int, bars: int) -> bool:
     if bars >= 2 * PHRASE_BARS:
         return (bar // PHRASE_BARS) % 2 == 1
     return bar >= bars // 2
+
+
+def _swell_bar(
+    main: Patterns, fill: Patterns, steps_per_beat: int, rng: np.random.Generator
+) -> Patterns:
+    """A sparse texture's phrase end: the written swell, starting later by a random number
+    of roll steps, over the texture until it starts."""
+    steps = len(next(iter(fill.values()), "")) or len(next(iter(main.values()), ""))
+    rolls = [i for p in fill.values() for i, c in enumerate(p) if c == ROLL]
+    if not rolls:
+        return _fill_bar(main, fill, "beat", steps_per_beat, rng)
+    first, last = min(rolls), max(rolls)
+    start = first + int(rng.integers(0, max(last - first - 1, 1)))
+    names = set(main) | set(fill)
+    bar: Patterns = {}
+    for name in names:
+        texture = main.get(name, "." * steps)[:start]
+        swell = fill.get(name, "." * steps)[start:]
+        bar[name] = texture + swell
+    return bar
 
 
 def _fill_bar(
@@ -412,6 +444,10 @@ def _fill_bar(
 
 FILL_KINDS = ("fill", "half", "beat", "roll", "break")
 LOW_FILL_KINDS = ("beat", "roll", "break", "none")
+#: Ambient and horror textures stay sparse: no added hits (their few hits move instead),
+#: and each phrase ends with the written swell, starting at a varied point.
+SPARSE_FAMILIES = frozenset({"ambient", "horror"})
+SPARSE_FILL_KINDS = ("fill", "swell")
 
 
 def _bar_plan(
@@ -430,8 +466,9 @@ def _bar_plan(
     main = dict(groove.levels[level])
     vary = amount > 0
     if vary:
-        main = _mutate(main, rng, amount, steps_per_beat)
-        second = _mutate(main, rng, amount * 0.6, steps_per_beat)
+        sparse = groove.family in SPARSE_FAMILIES
+        main = _mutate(main, rng, amount, steps_per_beat, sparse=sparse)
+        second = _mutate(main, rng, amount * 0.6, steps_per_beat, sparse=sparse)
     else:
         second = main
     change = _swap_choice(main, rng) if vary and swap else None
@@ -445,11 +482,16 @@ def _bar_plan(
         bar_fill = {main_name(i, a_bar): p for i, p in fill.items()}
         if bar in ends:
             kinds = FILL_KINDS if level != "low" else LOW_FILL_KINDS
+            if groove.family in SPARSE_FAMILIES:
+                kinds = SPARSE_FILL_KINDS
             kind = kinds[int(rng.integers(len(kinds)))] if vary else kinds[0]
             if kind == "none":
                 plan.append(b_bar if bar % 2 else a_bar)
                 continue
-            plan.append(_fill_bar(a_bar, bar_fill, kind, steps_per_beat, rng))
+            if kind == "swell":
+                plan.append(_swell_bar(a_bar, bar_fill, steps_per_beat, rng))
+            else:
+                plan.append(_fill_bar(a_bar, bar_fill, kind, steps_per_beat, rng))
             after_fill.add((bar + 1) % bars)
         else:
             plan.append(b_bar if bar % 2 else a_bar)

@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "serve": "middleware.cli.serve_cmd:serve",
     "bake": "middleware.cli.bake_cmd:bake",
     "new": "middleware.cli.new_cmd:new",
+    "studio": "middleware.cli.studio_cmd:studio",
 }
 
 
