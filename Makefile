@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 DEBIAN_PACKAGES := ffmpeg mono-mcs fluid-soundfont-gm chromium chromium-driver
 PYTEST_ARGS ?=
 DATA ?=
+ONLY_COMMERCIAL_OK ?=
+TRAIN_ARGS ?=
 
 .PHONY: demo test lint format train eval bench soak setup debs clean
 
@@ -52,7 +54,7 @@ test: setup lint
 	$(PY) -m pytest -q $(PYTEST_ARGS); rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 train: setup
-	$(PY) -m engine_core.training.train $(if $(DATA),--data $(DATA),)
+	$(PY) -m engine_core.training.train $(if $(DATA),--data $(DATA),) $(if $(ONLY_COMMERCIAL_OK),--only-commercial-ok,) $(TRAIN_ARGS)
 
 eval: setup
 	$(VENV)/bin/ostinato eval-model

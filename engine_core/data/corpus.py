@@ -102,6 +102,16 @@ def corpus_files(collections: dict[str, int | None]) -> list[SourceFile]:
     return files
 
 
+def corpus_collections() -> list[str]:
+    """Every collection (top-level folder) of music21's corpus."""
+    import music21
+
+    root = Path(music21.__file__).resolve().parent / "corpus"
+    return sorted(
+        p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(("_", "."))
+    )
+
+
 def folder_files(root: Path) -> list[SourceFile]:
     """Every score file under a studio's folder (collection "custom")."""
     files = [p for p in sorted(root.rglob("*")) if p.suffix.lower() in SCORE_SUFFIXES]

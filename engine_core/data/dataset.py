@@ -3,7 +3,10 @@
 `build_dataset` parses the sources with a process pool (both cores by default) and writes
 ``<cache>/ostinato/data/<key>/bars.npz`` plus ``manifest.json`` (source counts, bars per
 meter/mode/family, skip reasons and a SHA-256 over the arrays: the *data manifest hash*
-recorded in every checkpoint). The cache directory is per user (``$OSTINATO_CACHE`` or
+recorded in every checkpoint) and ``terms``: every source file's stated terms, classified
+(`engine_core.data.terms`), summed per class and per source in training bars
+(`engine_core.data.provenance`). The terms are not part of the hash: they say where the
+bars came from, not what they are. The cache directory is per user (``$OSTINATO_CACHE`` or
 ``$XDG_CACHE_HOME`` or ``~/.cache``) and never committed. A second build with the same
 sources reads the cache.
 
@@ -29,11 +32,20 @@ from engine_core.data.corpus import (
     STYLE_FAMILIES,
     PieceBars,
     SourceFile,
+    corpus_collections,
     corpus_files,
     folder_files,
     iter_parsed,
 )
 from engine_core.data.pianoroll import BAR_SHAPE
+from engine_core.data.provenance import (
+    SourceTerms,
+    classify_sources,
+    file_id_of,
+    select_commercial_ok,
+    terms_summary,
+)
+from engine_core.data.terms import COMMERCIAL_OK
 from engine_core.errors import OstinatoError
 from engine_core.spec import METERS
 
@@ -140,20 +152,45 @@ def build_dataset(
     workers: int | None = None,
     cache_dir: Path | None = None,
     force: bool = False,
+    only_commercial_ok: bool = False,
+    permissive_corpus: bool = False,
     progress: ProgressCallback | None = None,
 ) -> BarDataset:
-    """Parse the sources into bars (cached). `data_dir` replaces music21's corpus."""
+    """Parse the sources into bars (cached). `data_dir` replaces music21's corpus;
+    `only_commercial_ok` keeps only files whose stated terms permit commercial use;
+    `permissive_corpus` adds, to a `data_dir`, every file of music21's corpus (any
+    collection) whose stated terms permit commercial use."""
     collections = dict(collections or DEFAULT_COLLECTIONS)
     files = sources_for(data_dir, collections)
     if not files:
         raise DatasetError("no score files found", {"data_dir": str(data_dir)})
+    source_terms = classify_sources(((f.path, f.collection, f.piece_id) for f in files), data_dir)
+    if permissive_corpus:
+        if data_dir is None:
+            raise DatasetError("permissive_corpus adds music21's files to a data folder: name one")
+        files, source_terms = _with_permissive_corpus(files, source_terms)
+    selection = "all"
+    if only_commercial_ok:
+        chosen = select_commercial_ok(source_terms)
+        files = [f for f in files if f.piece_id in chosen]
+        source_terms = SourceTerms(
+            {k: v for k, v in source_terms.files.items() if k in chosen},
+            source_terms.corpus_notice,
+            source_terms.manifest,
+        )
+        selection = COMMERCIAL_OK
     key_blob = json.dumps(
         {"format": DATA_FORMAT, "files": [(f.path, f.piece_id) for f in files]}, sort_keys=True
     )
     key = hashlib.sha256(key_blob.encode()).hexdigest()[:12]
     folder = (cache_dir or cache_root() / "data") / key
     if not force and (folder / "manifest.json").exists() and (folder / "bars.npz").exists():
-        return load_dataset(folder)
+        dataset = load_dataset(folder)
+        terms = _terms_of(dataset.piece_ids, dataset.piece_length, source_terms, selection)
+        if dataset.manifest.get("terms") != terms:  # a cache from before terms, or new terms
+            dataset.manifest["terms"] = terms
+            _write_manifest(folder, dataset.manifest)
+        return dataset
 
     workers = workers or min(2, os.cpu_count() or 1)
     started = time.perf_counter()
@@ -189,13 +226,42 @@ def build_dataset(
         "skipped": dict(skipped),
         "workers": workers,
         "parse_seconds": round(time.perf_counter() - started, 1),
+        "permissive_corpus": permissive_corpus,
+        "terms": _terms_of(piece_ids, arrays["piece_length"], source_terms, selection),
     }
     folder.mkdir(parents=True, exist_ok=True)
     tmp = folder / "bars.tmp.npz"
     np.savez_compressed(tmp, **arrays, piece_ids=np.array(piece_ids))
     tmp.replace(folder / "bars.npz")
-    (folder / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    _write_manifest(folder, manifest)
     return load_dataset(folder)
+
+
+def _with_permissive_corpus(
+    files: list[SourceFile], source_terms: SourceTerms
+) -> tuple[list[SourceFile], SourceTerms]:
+    """A folder's files plus music21's files (every collection) that permit commercial use."""
+    every = corpus_files({name: None for name in corpus_collections()})
+    corpus_terms = classify_sources(((f.path, f.collection, f.piece_id) for f in every), None)
+    chosen = [f for f in every if corpus_terms.files[f.piece_id].terms_class == COMMERCIAL_OK]
+    merged = dict(source_terms.files)
+    merged.update({f.piece_id: corpus_terms.files[f.piece_id] for f in chosen})
+    return files + chosen, SourceTerms(merged, corpus_terms.corpus_notice, source_terms.manifest)
+
+
+def _write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    tmp = folder / "manifest.tmp.json"
+    tmp.write_text(json.dumps(manifest, indent=2) + "\n")
+    tmp.replace(folder / "manifest.json")
+
+
+def _terms_of(
+    piece_ids: list[str], lengths: np.ndarray, source_terms: SourceTerms, selection: str
+) -> dict[str, Any]:
+    bars_by_file: Counter[str] = Counter()
+    for piece_id, length in zip(piece_ids, lengths, strict=True):
+        bars_by_file[file_id_of(piece_id)] += int(length)
+    return terms_summary(source_terms, dict(bars_by_file), selection=selection)
 
 
 def _count_bars(pieces: list[PieceBars], key: Callable[[PieceBars], str]) -> dict[str, int]:

@@ -46,4 +46,10 @@ def corpus_for(
             "on this machine: name a corpus with --data PATH or --tiny",
             {"source": source},
         )
-    return build_dataset(data_dir=folder, progress=progress)
+    selection = (data.get("terms") or {}).get("selection", "all")
+    return build_dataset(
+        data_dir=folder,
+        only_commercial_ok=selection == "commercial_ok",
+        permissive_corpus=bool(data.get("permissive_corpus", False)),
+        progress=progress,
+    )

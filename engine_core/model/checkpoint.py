@@ -8,8 +8,13 @@ A checkpoint is a folder (the shipped one is ``engine_core/weights/``) holding
   style family) in float32;
   its metadata carries ``format_version`` and ``data_hash``;
 - ``ostinato.json``: ``format_version``, the resolved model configs, sampler defaults,
-  the data manifest (hash, counts), ``weights_sha256`` of the safetensors file and a
-  training summary.
+  the data manifest (hash, counts, and ``terms``: what the training files state about
+  their use, per class and per source, see `engine_core.data.provenance`),
+  ``weights_sha256`` of the safetensors file and a training summary.
+
+The terms live in ``ostinato.json`` only, beside the data hash they describe: the
+safetensors bytes (and so the weights version in every cache key) do not depend on them.
+`Checkpoint.data_terms` reads them; weights from before terms were recorded have none.
 
 `load_checkpoint` rebuilds the modules from the config, then loads the weights. It raises
 `CheckpointError` when a file is missing or unreadable, the format version is not the one
@@ -28,6 +33,7 @@ from typing import Any
 import torch
 
 from engine_core.data.corpus import STYLE_FAMILIES
+from engine_core.data.provenance import DataTerms
 from engine_core.errors import CheckpointError
 from engine_core.model.autoencoder import AutoencoderConfig, BarAutoencoder
 from engine_core.model.denoiser import Denoiser, DenoiserConfig
@@ -59,6 +65,11 @@ class Checkpoint:
     @property
     def data_hash(self) -> str:
         return str(self.config["data"]["hash"])
+
+    @property
+    def data_terms(self) -> DataTerms | None:
+        """What the training data's files state about their use (None: not recorded)."""
+        return DataTerms.from_manifest(self.config.get("data", {}))
 
     @property
     def weights_version(self) -> str:

@@ -2,13 +2,19 @@
 
     python -m engine_core.training.train [--data DIR] [--tiny] [--out DIR]
         [--ae-steps N] [--steps N] [--workers N] [--seed N] [--autoencoder-from DIR]
-        [--autoencoder-config JSON] [--condition-dropout P]
+        [--autoencoder-config JSON] [--condition-dropout P] [--only-commercial-ok]
+        [--add-permissive-corpus]
 
 Everything runs on the CPU. The default schedule (data build on both cores, then both
 models) fits the project's budget of 60 minutes on 2 cores; ``--tiny`` trains on a few
 dozen pieces (a smoke test of the pipeline: about 15 minutes, most of it parsing). The
 output folder gets the checkpoint (`engine_core.model.checkpoint`), ``training_log.json``
 (losses, timings, held-out autoencoder metrics, the data manifest) and ``loss.png``.
+
+The data manifest, with the terms every training file states (per class and per source),
+goes into the checkpoint, so the weights say what they were learned from.
+``--only-commercial-ok`` trains only on files whose stated terms permit commercial use
+(a studio folder declares its terms in ``ostinato-terms.toml``).
 """
 
 from __future__ import annotations
@@ -261,6 +267,8 @@ def run(
     autoencoder_from: Path | None = None,
     ae_config: AutoencoderConfig | None = None,
     condition_dropout: float = CONDITION_DROPOUT,
+    only_commercial_ok: bool = False,
+    permissive_corpus: bool = False,
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
@@ -271,6 +279,8 @@ def run(
         data_dir=data_dir,
         collections=TINY_COLLECTIONS if tiny else DEFAULT_COLLECTIONS,
         workers=workers,
+        only_commercial_ok=only_commercial_ok,
+        permissive_corpus=permissive_corpus,
         progress=progress,
     )
     timings["data_seconds"] = round(time.perf_counter() - started, 1)
@@ -328,6 +338,8 @@ def run(
         "autoencoder_source": ae_source,
         "denoiser_steps": steps,
         "condition_dropout": condition_dropout,
+        "only_commercial_ok": only_commercial_ok,
+        "permissive_corpus": permissive_corpus,
         "autoencoder_heldout": ae_metrics,
         "compression": {
             "bar_cells": bar_cells,
@@ -406,6 +418,18 @@ def main(argv: list[str] | None = None) -> int:
         default=CONDITION_DROPOUT,
         help="probability of dropping each control in a training window (CFG)",
     )
+    parser.add_argument(
+        "--only-commercial-ok",
+        action="store_true",
+        help="train only on files whose stated terms permit commercial use (refuses "
+        "non-commercial, rights-reserved and unstated sources)",
+    )
+    parser.add_argument(
+        "--add-permissive-corpus",
+        action="store_true",
+        help="with --data: also train on music21's files whose stated terms permit "
+        "commercial use (every collection; about 40 pieces, 3100 bars)",
+    )
     args = parser.parse_args(argv)
     ae_steps = args.ae_steps or (300 if args.tiny else AUTOENCODER_STEPS)
     steps = args.steps or (400 if args.tiny else DENOISER_STEPS)
@@ -433,6 +457,8 @@ def main(argv: list[str] | None = None) -> int:
             autoencoder_from=args.autoencoder_from,
             ae_config=args.autoencoder_config,
             condition_dropout=args.condition_dropout,
+            only_commercial_ok=args.only_commercial_ok,
+            permissive_corpus=args.add_permissive_corpus,
             progress=progress,
         )
     except OstinatoError as error:

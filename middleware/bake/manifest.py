@@ -136,6 +136,7 @@ def build_manifest(
             "engine_version": versions.engine_version,
             "weights_version": versions.weights_version,
         },
+        "data_terms": versions.data_terms,
         "states": states,
         "stingers": stingers,
         "transitions": [transition_record(rule) for rule in pack.transitions],

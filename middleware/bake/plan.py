@@ -49,6 +49,9 @@ class BakeOptions:
 class EngineVersions:
     engine_version: str
     weights_version: str
+    #: what the weights' training data states about its use (engine_core.data.provenance
+    #: `terms_wire`); None when the engine has no learned weights. Not part of bake keys.
+    data_terms: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)

@@ -74,8 +74,12 @@ def _engine(factory: str = DEFAULT_ENGINE_FACTORY) -> Any:
 
 
 def engine_versions(factory: str = DEFAULT_ENGINE_FACTORY) -> EngineVersions:
+    from engine_core.data.provenance import engine_terms_wire
+
     engine = _engine(factory)
-    return EngineVersions(str(engine.engine_version), str(engine.weights_version))
+    return EngineVersions(
+        str(engine.engine_version), str(engine.weights_version), engine_terms_wire(engine)
+    )
 
 
 def _generate(

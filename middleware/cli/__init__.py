@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "build-data": "middleware.cli.model_cmd:build_data",
     "eval-model": "middleware.cli.model_cmd:eval_model",
     "eval-prompts": "middleware.cli.prompt_eval_cmd:eval_prompts",
+    "model": "middleware.cli.provenance_cmd:model",
     "cache": "middleware.cli.cache_cmd:cache",
     "pregen": "middleware.cli.pregen_cmd:pregen",
     "render-session": "middleware.cli.session_cmd:render_session",

@@ -129,6 +129,11 @@ def bake(
             console.print(summary_table(report))
             for note in report.notes:
                 console.print(f"[yellow]note:[/] {note}")
+            terms = report.versions.data_terms if report.versions else None
+            if terms and terms.get("notice"):
+                console.print(
+                    f"note: {terms['notice']}", style="yellow", markup=False, highlight=False
+                )
         if as_json:
             click.echo(json.dumps(_report_json(report)))
 
@@ -152,4 +157,5 @@ def _report_json(report: BakeReport) -> dict[str, Any]:
             for job in report.plan.jobs
         ],
         "notes": list(report.notes),
+        "data_terms": report.versions.data_terms if report.versions else None,
     }

@@ -144,3 +144,13 @@ def generate(
             f"{meta.loudness_lufs:.1f} LUFS, {meta.true_peak_db:.1f} dBTP"
         )
     click.echo(f"wrote {manifest}")
+    _print_terms_notice(engine)
+
+
+def _print_terms_notice(engine) -> None:
+    """The weights' data terms in one line (stderr), when they are not all cleared."""
+    from engine_core.data.provenance import engine_terms_notice
+
+    notice = engine_terms_notice(engine)
+    if notice:
+        click.echo(notice, err=True)

@@ -1,6 +1,6 @@
 """`ostinato build-data` and `ostinato eval-model`: the model's data and its evaluation.
 
-    ostinato build-data [--data PATH] [--tiny] [--workers N] [--force]
+    ostinato build-data [--data PATH] [--tiny] [--workers N] [--force] [--only-commercial-ok]
     ostinato eval-model [--weights DIR] [--loops 200] [--json] [--seed N] [--data PATH | --tiny]
 
 `build-data` parses the corpus (music21's, or a folder of scores) into the cached bar
@@ -42,13 +42,21 @@ def _check_corpus_choice(data_dir: Path | None, tiny: bool) -> None:
 @TINY_OPTION
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Parse processes.")
 @click.option("--force", is_flag=True, help="Rebuild even when a cached copy exists.")
-def build_data(data_dir: Path | None, tiny: bool, workers: int | None, force: bool) -> None:
+@click.option(
+    "--only-commercial-ok",
+    is_flag=True,
+    help="Only files whose stated terms permit commercial use.",
+)
+def build_data(
+    data_dir: Path | None, tiny: bool, workers: int | None, force: bool, only_commercial_ok: bool
+) -> None:
     """Build (or read from the cache) the training data and print its manifest.
 
     \b
     Examples:
       ostinato build-data --tiny
       ostinato build-data --data ~/scores
+      ostinato build-data --data ~/scores --only-commercial-ok
     """
     from engine_core.data.dataset import DEFAULT_COLLECTIONS, TINY_COLLECTIONS, build_dataset
 
@@ -59,6 +67,7 @@ def build_data(data_dir: Path | None, tiny: bool, workers: int | None, force: bo
             collections=TINY_COLLECTIONS if tiny else DEFAULT_COLLECTIONS,
             workers=workers,
             force=force,
+            only_commercial_ok=only_commercial_ok,
             progress=progress,
         )
     click.echo(json.dumps(dataset.manifest, indent=2))

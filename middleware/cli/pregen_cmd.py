@@ -10,6 +10,8 @@ import click
 
 from middleware.cli.cache_cmd import CACHE_OPTION
 
+DEFAULT_ENGINE = "engine_core.generate:Engine"
+
 
 @click.command()
 @click.argument("pack_path", metavar="PACK", type=click.Path(exists=True, path_type=Path))
@@ -24,7 +26,7 @@ from middleware.cli.cache_cmd import CACHE_OPTION
 @click.option(
     "--engine",
     "engine_factory",
-    default="engine_core.generate:Engine",
+    default=DEFAULT_ENGINE,
     show_default=True,
     help="The engine as module:callable (another backend with the same generate API).",
 )
@@ -141,6 +143,12 @@ def pregen(
             "" if took is None else f"{took:.1f}",
         )
     console.print(table)
+    if engine_factory == DEFAULT_ENGINE:
+        from engine_core.data.provenance import shipped_weights_notice
+
+        notice = shipped_weights_notice()
+        if notice:
+            click.echo(notice, err=True)
     if as_json:
         import json
 

@@ -50,6 +50,7 @@ class Hello:
     state: str
     intensity: float
     resume_token: str | None = None  # secret: with `session`, it resumes the session
+    data_terms: dict[str, Any] | None = None  # what the weights' training data states
 
     @classmethod
     def from_wire(cls, raw: dict[str, Any]) -> Hello:
@@ -67,6 +68,7 @@ class Hello:
             state=str(raw["state"]),
             intensity=float(raw["intensity"]),
             resume_token=raw.get("resume_token"),
+            data_terms=raw.get("data_terms"),
         )
 
 

@@ -104,6 +104,7 @@ def hello(service: ServiceContext, routing_id: bytes, session: Session | None, b
         },
         "state": chosen.player.state,
         "intensity": float(chosen.player.intensity),
+        "data_terms": service.data_terms,
     }
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import zmq
 import zmq.asyncio
 
+from engine_core.data.provenance import shipped_weights_wire
 from engine_core.errors import OstinatoError
 from middleware.protocol import codec
 from middleware.protocol.errors import InternalError, NoSessionError, OverloadedError
@@ -75,6 +76,8 @@ class Service:
         self._background: set[asyncio.Task] = set()
         self._stopped = asyncio.Event()
         self.encoded_files = EncodedFiles()
+        #: the default weights' data terms, stated in every hello reply
+        self.data_terms: dict[str, Any] = shipped_weights_wire()
         self._reachable: dict[tuple[str, str], list[str]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------
