@@ -77,7 +77,9 @@ def test_save_template_round_trip_regenerates_the_same_audio(
             str(pack / "dream.toml"),
         ]
     )
-    printed = capsys.readouterr().out
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert "not cleared for commercial use" in captured.err  # the weights' data terms
     assert code == 0
     assert "3/4" in printed and "prompt word" in printed and "Music Box" in printed
 

@@ -143,3 +143,8 @@ def compose(
     )
     for path in composition.files:
         click.echo(f"wrote {path}")
+    from engine_core.data.provenance import shipped_weights_notice
+
+    notice = shipped_weights_notice()  # compose always uses the shipped weights
+    if notice:
+        click.echo(notice, err=True)

@@ -27,7 +27,13 @@ from middleware.cli.progress import stage_progress
 
 @click.group("model")
 def model() -> None:
-    """The model's weights: where their training data came from."""
+    """The model's weights: where their training data came from.
+
+    \b
+    Examples:
+      ostinato model info
+      ostinato model census
+    """
 
 
 @model.command("info")

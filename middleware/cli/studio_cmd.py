@@ -59,7 +59,13 @@ def studio(
     engine_factory: str | None,
     verbose: bool,
 ) -> None:
-    """Hear, see and steer PACK's music live in a web page."""
+    """Hear, see and steer PACK's music live in a web page.
+
+    \b
+    Examples:
+      ostinato studio templates/fantasy_rpg --open
+      ostinato studio templates/neon_runner --port 9000 --no-pregen
+    """
     from middleware.service.config import ServiceConfig
     from middleware.studio.app import Studio
     from middleware.studio.service_link import build_service
