@@ -106,6 +106,20 @@ def test_timpani_is_a_pitched_layer_beside_the_bass(scorer: PromptScorer) -> Non
     assert any(s.role == "bass" and s.name == "bass" for s in inference.stems)
 
 
+@pytest.mark.parametrize(
+    ("prompt", "kit"),
+    [
+        ("intense battle theme with heavy drums and brass, epic feel", 48),  # orchestra
+        ("synthwave night drive at 100 BPM, warm pads and a saw lead, driving beat", 25),
+        ("smoky jazz club in F minor, tenor sax melody, brushed drums", 40),  # brushes
+        ("rock boss fight at 160 BPM, distorted guitar riffs, pounding drums", 16),  # power
+    ],
+)
+def test_the_drum_kit_follows_the_genre(scorer: PromptScorer, prompt: str, kit: int) -> None:
+    drums = next(s for s in infer_state(prompt, scorer=scorer).stems if s.role == "drums")
+    assert drums.program == kit
+
+
 def test_fields_win_over_the_prompt(scorer: PromptScorer) -> None:
     given = Given(
         bpm=100.0, key="C major", meter="4/4", bars=2, tags=("calm",), origin={"bpm": "x.toml"}

@@ -161,10 +161,13 @@ def plan_stems(
 
     wanted_drums = [m for m in mentions if not m.negated and m.instrument.family == "drums"]
     if drums:
-        stem = _stem("drums", "drums", 0, ROLE_REGISTERS["drums"])
+        stem = _replace(_stem("drums", "drums", 0, ROLE_REGISTERS["drums"]), program=palette.kit)
         if energy >= 0.6:
             stem = _replace(stem, intensity=(0.0, 1.0))
-        add("drums", stem, drums_evidence, "prompt")
+        evidence = drums_evidence
+        if palette.kit:
+            evidence += f"; kit {palette.kit} of the {palette_evidence} palette"
+        add("drums", stem, evidence, "prompt")
     if any(m.instrument.roles[0] == "percussion" for m in wanted_drums):
         word = next(m.word for m in wanted_drums if m.instrument.roles[0] == "percussion")
         stem = _stem("percussion", "percussion", 0, ROLE_REGISTERS["percussion"])

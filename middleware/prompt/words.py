@@ -428,29 +428,30 @@ class Palette:
     bass: int
     bed: str  # "harmony" or "pad": the chords a complete arrangement plays
     arp: int | None = None  # an arpeggio layer the genre adds at high intensity
+    kit: int = 0  # the General MIDI drum kit of its drum stem (48 orchestra, 25 TR-808...)
 
 
 PALETTES: dict[str, Palette] = {
-    "orchestral": Palette(melody=40, harmony=48, pad=49, bass=43, bed="harmony"),
-    "cinematic": Palette(melody=60, harmony=48, pad=49, bass=43, bed="harmony"),
-    "chorale": Palette(melody=52, harmony=19, pad=19, bass=43, bed="harmony"),
-    "baroque": Palette(melody=40, harmony=6, pad=48, bass=42, bed="harmony"),
+    "orchestral": Palette(melody=40, harmony=48, pad=49, bass=43, bed="harmony", kit=48),
+    "cinematic": Palette(melody=60, harmony=48, pad=49, bass=43, bed="harmony", kit=48),
+    "chorale": Palette(melody=52, harmony=19, pad=19, bass=43, bed="harmony", kit=48),
+    "baroque": Palette(melody=40, harmony=6, pad=48, bass=42, bed="harmony", kit=48),
     "folk": Palette(melody=110, harmony=25, pad=21, bass=32, bed="harmony"),
     "celtic": Palette(melody=110, harmony=24, pad=48, bass=32, bed="harmony"),
     "jig": Palette(melody=110, harmony=24, pad=48, bass=32, bed="harmony"),
     "shanty": Palette(melody=21, harmony=25, pad=21, bass=32, bed="harmony"),
     "medieval": Palette(melody=74, harmony=24, pad=48, bass=42, bed="harmony"),
     "renaissance": Palette(melody=74, harmony=24, pad=48, bass=42, bed="harmony"),
-    "waltz": Palette(melody=40, harmony=45, pad=48, bass=43, bed="harmony"),
-    "march": Palette(melody=56, harmony=61, pad=48, bass=58, bed="harmony"),
-    "chiptune": Palette(melody=80, harmony=80, pad=81, bass=38, bed="harmony", arp=80),
-    "synthwave": Palette(melody=81, harmony=90, pad=89, bass=38, bed="pad", arp=81),
-    "electronic": Palette(melody=81, harmony=90, pad=89, bass=38, bed="pad", arp=81),
+    "waltz": Palette(melody=40, harmony=45, pad=48, bass=43, bed="harmony", kit=48),
+    "march": Palette(melody=56, harmony=61, pad=48, bass=58, bed="harmony", kit=48),
+    "chiptune": Palette(melody=80, harmony=80, pad=81, bass=38, bed="harmony", arp=80, kit=24),
+    "synthwave": Palette(melody=81, harmony=90, pad=89, bass=38, bed="pad", arp=81, kit=25),
+    "electronic": Palette(melody=81, harmony=90, pad=89, bass=38, bed="pad", arp=81, kit=25),
     "ambient": Palette(melody=88, harmony=89, pad=89, bass=89, bed="pad"),
-    "rock": Palette(melody=29, harmony=30, pad=48, bass=34, bed="harmony"),
-    "jazz": Palette(melody=66, harmony=0, pad=4, bass=32, bed="harmony"),
-    "lofi": Palette(melody=11, harmony=4, pad=89, bass=33, bed="harmony"),
-    "horror": Palette(melody=10, harmony=44, pad=92, bass=43, bed="pad"),
+    "rock": Palette(melody=29, harmony=30, pad=48, bass=34, bed="harmony", kit=16),
+    "jazz": Palette(melody=66, harmony=0, pad=4, bass=32, bed="harmony", kit=40),
+    "lofi": Palette(melody=11, harmony=4, pad=89, bass=33, bed="harmony", kit=8),
+    "horror": Palette(melody=10, harmony=44, pad=92, bass=43, bed="pad", kit=48),
     "tribal": Palette(melody=75, harmony=52, pad=52, bass=43, bed="pad"),
 }
 DEFAULT_PALETTE = Palette(melody=73, harmony=48, pad=49, bass=43, bed="harmony")
