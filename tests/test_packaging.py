@@ -49,8 +49,8 @@ def _tracked_tree(destination: Path) -> None:
 
 @pytest.mark.slow
 def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
-    """The wheel (not the checkout) runs `ostinato new`, `validate` and `generate` from
-    another directory. Dependencies come from this environment's site-packages through a
+    """The wheel (not the checkout) runs `ostinato new`, `validate`, `generate` and `compose`
+    from another directory. Dependencies come from this environment's site-packages through a
     path entry (no network here); the editable install of the checkout is not on the path."""
     source = tmp_path / "src"
     _tracked_tree(source)
@@ -101,6 +101,12 @@ def test_wheel_installs_and_runs_outside_the_checkout(tmp_path: Path) -> None:
     )  # fmt: skip
     assert generated.returncode == 0, generated.stdout + generated.stderr
     assert list((work / "out").rglob("*.wav"))
+    composed = ostinato(
+        "compose", "a calm harp melody over soft strings, no drums", "--bars", "2",
+        "--variants", "1", "--out", "composed", "--jobs", "1",
+    )  # fmt: skip
+    assert composed.returncode == 0, composed.stdout + composed.stderr
+    assert list((work / "composed").rglob("*.wav"))
     size = sum(f.stat().st_size for f in venv.rglob("*") if f.is_file())
     print(
         f"\nwheel {wheel.name}: {wheel.stat().st_size / 1e6:.1f} MB; installed {size / 1e6:.1f} MB"
