@@ -84,12 +84,28 @@ def run_once(engine, spec) -> tuple[dict[str, float], object]:
     return durations, variant_set
 
 
+def bench_banks() -> list[tuple[str, str]]:
+    """(name, path) of each bank to measure: the default (FluidR3_GM when installed) and
+    the TimGM6mb fallback from pretty_midi."""
+    from engine_core.render.bank import default_bank_path, fallback_bank_path
+
+    banks = {str(default_bank_path()), str(fallback_bank_path())}
+    return [(Path(path).stem, path) for path in sorted(banks)]
+
+
 def main() -> None:
+    from dataclasses import replace
+
+    for name, path in bench_banks():
+        print(f"\n### bank {name} ({path})\n")
+        measure_bank(replace(bench_spec(), soundfont=path))
+
+
+def measure_bank(spec) -> None:
     from engine_core.export.variant_files import write_variant_set
     from engine_core.render.soundfont import SoundFont
     from middleware.cli.generate_cmd import default_render_workers
 
-    spec = bench_spec()
     workers = default_render_workers()
     runs: dict[int, dict[str, float]] = {}
     for count in sorted({1, workers}):
@@ -103,7 +119,7 @@ def main() -> None:
         write_variant_set(variant_set, Path(folder), audio_format="wav")
         write_s = time.perf_counter() - started
 
-    sound_font = SoundFont.load()
+    sound_font = SoundFont.load(spec.soundfont)
     started = time.perf_counter()
     for variant in variant_set.variants:
         sound_font.render(variant.midi)
