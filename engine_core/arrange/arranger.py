@@ -26,6 +26,7 @@ from engine_core.arrange.counter import counter_part
 from engine_core.arrange.drums import drum_part
 from engine_core.arrange.figures import arp_part, comping_part
 from engine_core.arrange.grooves import Groove
+from engine_core.arrange.harmony import MODE_INTERVALS
 from engine_core.arrange.holes import SPACE_TAG, fill_holes
 from engine_core.arrange.material import Material, build_material
 from engine_core.arrange.pads import pad_part
@@ -37,14 +38,6 @@ HUMANISE_MS = 4.0
 #: Largest velocity jitter in MIDI velocity units.
 HUMANISE_VELOCITY = 5
 
-MODE_INTERVALS: dict[str, tuple[int, ...]] = {
-    "major": (0, 2, 4, 5, 7, 9, 11),
-    "minor": (0, 2, 3, 5, 7, 8, 10),
-    "dorian": (0, 2, 3, 5, 7, 9, 10),
-    "phrygian": (0, 1, 3, 5, 7, 8, 10),
-    "lydian": (0, 2, 4, 6, 7, 9, 11),
-    "mixolydian": (0, 2, 4, 5, 7, 9, 10),
-}
 
 #: Energy implied by mood and texture tags when the spec leaves it open (mean of matches).
 TAG_ENERGY: dict[str, float] = {

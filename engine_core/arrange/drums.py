@@ -32,6 +32,7 @@ from engine_core.arrange.grooves import (
     level_for,
     named_groove,
 )
+from engine_core.arrange.harmony import MODE_INTERVALS
 from engine_core.errors import InvalidSpecError
 from engine_core.spec import GenerationSpec, Meter, StemSpec
 
@@ -602,8 +603,6 @@ def _pitched_note(pitch_class: int, instrument: str, tonic: int, register: tuple
 
 
 def _scale_intervals(mode: str) -> tuple[int, ...]:
-    from engine_core.arrange.arranger import MODE_INTERVALS  # the arranger imports us
-
     return MODE_INTERVALS[mode]
 
 

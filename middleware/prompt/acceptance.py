@@ -116,7 +116,8 @@ def check_prompt(prompt: AcceptancePrompt, inference: Inference, infer_ms: float
 
 
 def _render_check(engine: Any, inference: Inference, variants: int) -> RenderCheck:
-    from engine_core.arrange.arranger import MODE_INTERVALS, arrange
+    from engine_core.arrange.arranger import arrange
+    from engine_core.arrange.harmony import MODE_INTERVALS
     from engine_core.evaluation.adherence import detected_mode
     from engine_core.render.seam import seam_report
 
