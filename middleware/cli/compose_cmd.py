@@ -15,6 +15,7 @@ from typing import Any
 
 import click
 
+from middleware.cli.options import audio_format_option, jobs_option, plot_option
 from middleware.cli.progress import stage_progress
 
 
@@ -73,26 +74,15 @@ def print_inference(inference: Any, spec: Any, *, title: str = "Inferred state")
     show_default=True,
     help="Output folder.",
 )
-@click.option(
-    "--format",
-    "audio_format",
-    type=click.Choice(["wav", "flac", "ogg"]),
-    default="wav",
-    show_default=True,
-)
-@click.option("--plot", is_flag=True, help="Also write a PNG per variant.")
+@audio_format_option
+@plot_option
 @click.option(
     "--save-template",
     type=click.Path(path_type=Path),
     default=None,
     help="Write the state as TOML (<state>.toml; pack.toml is added if the folder has none).",
 )
-@click.option(
-    "--jobs",
-    type=click.IntRange(1, 64),
-    default=None,
-    help="Processes that synthesise stems (default: one per core).",
-)
+@jobs_option
 def compose(
     prompt: str,
     bars: int | None,

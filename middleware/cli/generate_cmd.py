@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from middleware.cli.options import audio_format_option, jobs_option, plot_option
 from middleware.cli.progress import stage_progress
 
 
@@ -51,26 +52,15 @@ def _spec_for(pack, name: str):  # -> (GenerationSpec, seed, variants)
 @click.option(
     "--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output folder."
 )
-@click.option(
-    "--format",
-    "audio_format",
-    type=click.Choice(["wav", "flac", "ogg"]),
-    default="wav",
-    show_default=True,
-)
-@click.option("--plot", is_flag=True, help="Also write a PNG per variant.")
+@audio_format_option
+@plot_option
 @click.option(
     "--soundfont",
     type=click.Path(path_type=Path),
     default=None,
     help="A .sf2 bank to use instead of the default General MIDI bank.",
 )
-@click.option(
-    "--jobs",
-    type=click.IntRange(1, 64),
-    default=None,
-    help="Processes that synthesise stems (default: one per core).",
-)
+@jobs_option
 def generate(
     pack_path: Path,
     state_name: str,
