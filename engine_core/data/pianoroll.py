@@ -167,7 +167,12 @@ def pitch_class_histogram(notes: Sequence[ScoreNote] | Sequence[TrackNote]) -> n
 
 def score_mode(score: Score) -> str:
     """The mode a listener would hear in a tonic-C score: C major vs C minor profile fit."""
-    hist = pitch_class_histogram(score.notes)
+    return histogram_mode(pitch_class_histogram(score.notes))
+
+
+def histogram_mode(hist: np.ndarray, tonic: int = 0) -> str:
+    """Major vs minor profile fit of a pitch-class histogram whose tonic is known."""
+    hist = np.roll(np.asarray(hist, dtype=float), -tonic)
     if hist.sum() == 0:
         return "major"
     major = float(np.corrcoef(hist, _MAJOR_PROFILE)[0, 1])

@@ -7,9 +7,12 @@ states outright. The measures, on the whole set:
 - each named instrument present as a stem of the right General MIDI family (goal >= 90%);
 - "no drums"/ambient prompts without a drum stem, percussive/battle prompts with one (100%);
 - calm vs frantic pairs differing the right way in tempo, density, velocity and drums;
-- with rendering: every loop's seam check, the mode check (the model's detected mode is the
-  requested one and >= 85% of the arranged pitched notes lie in the key's scale) and no
-  silent stem except those marked optional;
+- with rendering: every loop's seam check, the mode check (the arranged loop — every pitched
+  stem, duration-weighted — is heard in the requested mode by the key profiles, and >= 85% of
+  its pitched notes lie in the key's scale; the model's own loop before arranging is reported
+  beside it) and no silent stem except those marked optional;
+- genre and mood (sets that label them): the inferred genre is one the set accepts, the
+  inferred mode has the expected third (major / minor);
 - warm inference time per prompt (goal <= 50 ms).
 """
 
@@ -18,7 +21,7 @@ from __future__ import annotations
 import time
 import tomllib
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from statistics import median
 from typing import Any
@@ -44,6 +47,8 @@ class AcceptancePrompt:
     drums: bool | None = None
     pair: str | None = None
     side: str | None = None
+    genre: list[str] = field(default_factory=list)  # the genres a composer would accept
+    mood: str | None = None  # "major"/"minor" when the mood clearly asks for one
 
 
 def load_set(path: Path = ACCEPTANCE_PATH) -> tuple[AcceptancePrompt, ...]:
@@ -67,11 +72,12 @@ class RenderCheck:
 
     seams_passed: int
     loops: int
-    mode_ok: bool
+    mode_ok: bool  # every loop is heard in the requested mode, with enough notes in scale
     in_scale: float  # share of arranged pitched notes in the key's scale
     silent_stems: tuple[str, ...]  # non-optional stems that never sound
     velocity: float  # mean MIDI velocity of the arranged pitched notes
     notes_per_bar: float  # arranged pitched notes per bar
+    model_mode_ok: bool = True  # the model's own loop (before arranging) reads as requested
 
 
 @dataclass(frozen=True)
@@ -83,6 +89,15 @@ class PromptResult:
     instruments: tuple[tuple[str, str, bool], ...]  # (word, family, present)
     drums_ok: bool | None
     render: RenderCheck | None = None
+    genre_ok: bool | None = None  # the inferred genre is one the set accepts
+    mood_ok: bool | None = None  # the inferred mode family is the expected one
+
+    @property
+    def genre(self) -> str | None:
+        try:
+            return self.inference.value("genre").value
+        except KeyError:
+            return None
 
     @property
     def has_drums(self) -> bool:
@@ -112,10 +127,38 @@ def check_prompt(prompt: AcceptancePrompt, inference: Inference, infer_ms: float
     drums_ok = None
     if prompt.drums is not None:
         drums_ok = any(s.role == "drums" for s in inference.stems) == prompt.drums
-    return PromptResult(prompt, inference, infer_ms, tuple(explicit), instruments, drums_ok)
+    result = PromptResult(prompt, inference, infer_ms, tuple(explicit), instruments, drums_ok)
+    genre_ok = result.genre in prompt.genre if prompt.genre else None
+    mood_ok = None
+    if prompt.mood is not None:
+        mood_ok = _mode_family(_inferred_mode(inference)) == prompt.mood
+    return replace(result, genre_ok=genre_ok, mood_ok=mood_ok)
+
+
+def _mode_family(mode: str) -> str:
+    """major/minor of a mode: dorian, phrygian, aeolian and locrian have a minor third."""
+    return "minor" if mode in ("minor", "dorian", "phrygian", "aeolian", "locrian") else "major"
+
+
+def heard_mode(arrangement: Any, tonic: int) -> str:
+    """ "major"/"minor": the key profiles' reading of every pitched stem of an arrangement
+    (duration-weighted), with the key's tonic known — what a listener hears."""
+    import numpy as np
+
+    from engine_core.data.pianoroll import histogram_mode
+
+    heard = np.zeros(12)
+    for stem in arrangement.stems:
+        if not stem.is_drum:
+            for note in stem.notes:
+                heard[note.pitch % 12] += note.duration_beats
+    return histogram_mode(heard, tonic=tonic)
 
 
 def _render_check(engine: Any, inference: Inference, variants: int) -> RenderCheck:
+    """Render the loops and check them; the mode is judged on what is heard (the arranged
+    stems: the model's tune with the bass and chords written in the requested mode), and the
+    model's own loop is reported beside it (a tune without a third reads either way)."""
     from engine_core.arrange.arranger import arrange
     from engine_core.arrange.harmony import MODE_INTERVALS
     from engine_core.evaluation.adherence import detected_mode
@@ -127,7 +170,7 @@ def _render_check(engine: Any, inference: Inference, variants: int) -> RenderChe
     key = spec.key_info
     scale = {(key.tonic + i) % 12 for i in MODE_INTERVALS[key.mode]}
     wanted_mode = "minor" if key.is_minor else "major"
-    seams, modes, in_scale, velocities, counts = 0, True, [], [], []
+    seams, modes, model_modes, in_scale, velocities, counts = 0, True, True, [], [], []
     silent: set[str] = set()
     for index, (score, variant) in enumerate(zip(scores, variant_set.variants, strict=True)):
         meta = variant.meta
@@ -136,9 +179,11 @@ def _render_check(engine: Any, inference: Inference, variants: int) -> RenderChe
         )
         seams += int(report.passed)
         detected = detected_mode(score)
-        modes = modes and (detected is None or detected == wanted_mode)
+        model_modes = model_modes and (detected is None or detected == wanted_mode)
         arrangement = arrange(score, spec, seed=0, variant_index=index)
         pitched = [n for s in arrangement.stems if not s.is_drum for n in s.notes]
+        if pitched:
+            modes = modes and heard_mode(arrangement, key.tonic) == wanted_mode
         in_scale.append(sum(n.pitch % 12 in scale for n in pitched) / max(len(pitched), 1))
         velocities.extend(n.velocity for n in pitched)
         counts.append(len(pitched) / spec.bars)
@@ -155,6 +200,7 @@ def _render_check(engine: Any, inference: Inference, variants: int) -> RenderChe
         silent_stems=tuple(sorted(silent)),
         velocity=sum(velocities) / max(len(velocities), 1),
         notes_per_bar=sum(counts) / max(len(counts), 1),
+        model_mode_ok=model_modes,
     )
 
 
@@ -246,7 +292,18 @@ def summary_rows(results: Sequence[PromptResult]) -> list[tuple[str, str, str]]:
             ">= 90%",
         ),
         ("drums / no drums as the prompt says", _percent(sum(drums), len(drums)), "100%"),
-        (f"calm < frantic, {len(pairs)} pairs", pair_text, "all"),
+    ]
+    genres = [r.genre_ok for r in results if r.genre_ok is not None]
+    moods = [r.mood_ok for r in results if r.mood_ok is not None]
+    if genres:
+        rows.append(
+            ("genre (palette) one the set accepts", _percent(sum(genres), len(genres)), "—")
+        )
+    if moods:
+        rows.append(("mood: major/minor as the set expects", _percent(sum(moods), len(moods)), "—"))
+    if pairs:
+        rows.append((f"calm < frantic, {len(pairs)} pairs", pair_text, "all"))
+    rows += [
         (
             "inference, second call (scores cached), median / max",
             f"{median(times):.1f} / {max(times):.1f} ms",
@@ -258,6 +315,7 @@ def summary_rows(results: Sequence[PromptResult]) -> list[tuple[str, str, str]]:
         loops = sum(c.loops for c in rendered)
         seams = sum(c.seams_passed for c in rendered)
         modes = sum(c.mode_ok for c in rendered)
+        model_modes = sum(c.model_mode_ok for c in rendered)
         silent = [
             f"{r.prompt.text[:24]}…: {', '.join(r.render.silent_stems)}"
             for r in results
@@ -266,9 +324,14 @@ def summary_rows(results: Sequence[PromptResult]) -> list[tuple[str, str, str]]:
         rows += [
             ("seam check (every loop)", _percent(seams, loops), "100%"),
             (
-                f"mode check (detected mode, >= {IN_SCALE_GOAL:.0%} notes in scale)",
+                f"mode check (heard mode, >= {IN_SCALE_GOAL:.0%} notes in scale)",
                 _percent(modes, len(rendered)),
                 "100%",
+            ),
+            (
+                "the model's own loop (before arranging) in the requested mode",
+                _percent(model_modes, len(rendered)),
+                "—",
             ),
             (
                 "prompts without a silent non-optional stem",
@@ -291,6 +354,10 @@ def prompt_rows(results: Sequence[PromptResult]) -> list[tuple[str, ...]]:
         misses += [f"{f} {e}≠{g}" for f, e, g in result.explicit if e != g]
         if result.drums_ok is False:
             misses.append("drums")
+        if result.genre_ok is False:
+            misses.append(f"genre {result.genre}")
+        if result.mood_ok is False:
+            misses.append("mood")
         if result.render is not None:
             check = result.render
             if check.seams_passed < check.loops:
