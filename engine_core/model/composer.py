@@ -20,7 +20,12 @@ from engine_core.composer import ProgressCallback
 from engine_core.data.pianoroll import bars_to_notes, score_to_bars, valid_step_mask
 from engine_core.errors import InvalidSpecError
 from engine_core.model.checkpoint import Checkpoint, load_checkpoint
-from engine_core.model.controls import Controls, controls_for_spec
+from engine_core.model.controls import (
+    Controls,
+    controls_for_spec,
+    controls_from_tags,
+    spec_style,
+)
 from engine_core.model.sampling import SamplerSettings, retake_noise, sample_latents
 from engine_core.model.text import PromptInterpreter
 from engine_core.score import Score, ScoreNote
@@ -28,6 +33,21 @@ from engine_core.spec import GenerationSpec, Meter
 
 MAX_VARIANTS = 64
 MAX_STEPS = 64
+
+
+#: The controls prompt text can set (mode and meter always come from the spec's key and meter).
+TEXT_CONTROLS = ("style", "energy", "density", "register")
+
+
+def _open_to_text(spec: GenerationSpec) -> bool:
+    """Whether fields and tags leave a control the prompt text could set."""
+    fixed = Controls(
+        style=spec_style(spec),
+        energy=spec.energy,
+        density=spec.density,
+        register=spec.brightness,
+    ).merged_over(controls_from_tags(spec.tags))
+    return any(getattr(fixed, name) is None for name in TEXT_CONTROLS)
 
 
 class DiffusionComposer:
@@ -56,8 +76,12 @@ class DiffusionComposer:
     # ------------------------------------------------------------------ conditioning
 
     def controls(self, spec: GenerationSpec) -> Controls:
-        text = self.prompts.controls(spec.prompt) if spec.prompt.strip() else None
-        return controls_for_spec(spec, text)
+        """The spec's controls; the prompt text is read (MiniLM) only for what fields and
+        tags leave open, so a spec that decides every control never loads the text model."""
+        decided = controls_for_spec(spec)
+        if not spec.prompt.strip() or not _open_to_text(spec):
+            return decided
+        return controls_for_spec(spec, self.prompts.controls(spec.prompt))
 
     def _condition(self, controls: Controls, batch: int) -> tuple[torch.Tensor, torch.Tensor]:
         cond = torch.from_numpy(controls.features())[None].expand(batch, -1, -1)

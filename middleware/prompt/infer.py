@@ -52,6 +52,13 @@ from middleware.prompt.words import (
 DEFAULT_BPM = 100.0
 DEFAULT_METER = "4/4"
 DEFAULT_MODE = "major"
+#: When MiniLM names no genre clearly: (highest energy, genre) — a calm prompt is ambient,
+#: an intense one cinematic, anything between orchestral (game music's neutral palette).
+ENERGY_GENRES: tuple[tuple[float, str], ...] = (
+    (0.35, "ambient"),
+    (0.7, "orchestral"),
+    (1.0, "cinematic"),
+)
 #: Tag meters (the precise control): these genre tags fix the meter when the state does not.
 TAG_METERS = {"waltz": "3/4", "jig": "6/8", "shanty": "6/8", "march": "4/4"}
 
@@ -216,7 +223,11 @@ class _Resolver:
         best = self.scores.best_genre(exclude)
         if best is not None:
             return best[0], Source.MINILM, f"genre {best[0]!r} {best[1]:.2f}"
-        return None, Source.DEFAULT, "no genre"
+        (top, first), (runner, second) = self.scores.ranked_genres(exclude)[:2]
+        fallback = next(genre for limit, genre in ENERGY_GENRES if level <= limit)
+        unsure = f"MiniLM unsure ({top} {first:.2f}, {runner} {second:.2f})"
+        source = Source.PROMPT if energies else Source.DEFAULT
+        return fallback, source, f"{unsure}: energy {level:.2f} takes {fallback}"
 
     def resolve_tags(self, genre: str | None, genre_source: Source) -> tuple[str, ...]:
         if self.given.tags is not None:

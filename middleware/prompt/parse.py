@@ -333,3 +333,29 @@ def read_prompt(text: str) -> PromptReading:
         tokens=tuple(tokens),
         no_drums=no_drums,
     )
+
+
+def descriptive_text(reading: PromptReading) -> str:
+    """The prompt without what the parser already read exactly — tempo, key, meter and bar
+    counts — and without negated phrases ("no drums": a sentence embedding cannot read a
+    negation and would hear drums). What is left describes the music: MiniLM reads it for
+    the genre and mood. The whole prompt when nothing would be left."""
+    text = reading.text
+    for found in (reading.bpm, reading.tonic, reading.mode, reading.meter, reading.bars):
+        if found is not None and found.words and found.words.lower() not in WORDS:
+            pattern = rf"(?:\b(?:at|in|of|for)\s+(?:a\s+)?)?{re.escape(found.words)}"
+            text = re.sub(pattern, " ", text, flags=re.IGNORECASE)
+    negations = "|".join(sorted(NEGATIONS))
+    for mention in reading.mentions:
+        if mention.negated:
+            text = re.sub(
+                rf"\b(?:{negations})\b(?:\s+(?:any|the|a|or|heavy|loud))*\s+{re.escape(mention.word)}\w*",
+                " ",
+                text,
+                flags=re.IGNORECASE,
+            )
+    if reading.no_drums == "drumless":
+        text = re.sub(r"\b(?:drumless|unpercussive)\b", " ", text, flags=re.IGNORECASE)
+    text = re.sub(r"\s+([,.;:!?])", r"\1", " ".join(text.split()))
+    text = re.sub(r"(^|[,;:]\s*)[,;:]\s*", r"\1", text).strip(" ,;:")
+    return text if any(ch.isalpha() for ch in text) else reading.text
