@@ -13,7 +13,7 @@ from test_templates_support import write_pack
 from engine_core.spec import StemSpec
 from middleware.errors import PromptError, TemplateError
 from middleware.prompt import Given, Source, StemRequest, infer_state
-from middleware.prompt.similarity import PromptScorer
+from middleware.prompt.similarity import GENRE_ANCHORS, PromptScorer
 from middleware.prompt.words import gm_family
 from middleware.templates.loader import load_pack
 
@@ -271,3 +271,109 @@ def test_a_template_style_is_checked_and_used(tmp_path: Path) -> None:
     with pytest.raises(TemplateError) as caught:
         load_pack(root)
     assert "style family" in caught.value.problems[0].message
+
+
+def test_every_field_wins_over_a_prompt_that_says_otherwise(scorer: PromptScorer) -> None:
+    given = Given(
+        bpm=100.0,
+        key="C major",
+        meter="4/4",
+        bars=2,
+        tags=("calm",),
+        energy=0.2,
+        density=0.3,
+        brightness=0.4,
+        style="folk",
+    )
+    inference = infer_state(
+        "a frantic dense bright 6/8 jig at 170 BPM in E minor, 8 bars, heavy drums",
+        given,
+        scorer=scorer,
+    )
+    resolved = (inference.bpm, inference.key, inference.meter, inference.bars, inference.tags)
+    assert resolved == (100.0, "C major", "4/4", 2, ("calm",))
+    assert (inference.energy, inference.density, inference.brightness) == (0.2, 0.3, 0.4)
+    assert inference.style == "folk"
+    for key in ("bpm", "key", "meter", "bars", "tags", "energy", "density", "brightness", "style"):
+        assert inference.value(key).source is Source.FIELD, key
+
+
+NAMED = (
+    ("music box", 10),
+    ("cello", 42),
+    ("oud", 106),
+    ("accordion", 21),
+    ("choir", 52),
+    ("timpani", 47),
+    ("sitar", 104),
+    ("koto", 107),
+    ("bagpipes", 109),
+    ("steel drums", 114),
+)
+
+
+@pytest.mark.parametrize(("word", "program"), NAMED)
+def test_a_named_instrument_reaches_a_stem(scorer: PromptScorer, word: str, program: int) -> None:
+    for text in (f"a slow piece with {word}", f"battle music with {word} and heavy drums"):
+        inference = infer_state(text, scorer=scorer)
+        assert program in {s.program for s in inference.stems if not s.is_drums}, text
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "calm ambient pads, no drums",
+        "intense battle with brass and a choir, no drums",
+        "rock anthem with distorted guitars but without drums",
+        "steel drums on the beach, no percussion",
+        "a drumless lofi loop with electric piano",
+    ],
+)
+def test_no_drums_gives_no_drum_stem(scorer: PromptScorer, text: str) -> None:
+    inference = infer_state(text, scorer=scorer)
+    assert not any(s.is_drums for s in inference.stems), [s.name for s in inference.stems]
+    assert inference.value("drums").value is False
+
+
+def test_the_genre_is_read_from_the_description_not_the_negations(scorer: PromptScorer) -> None:
+    """ "no drums" must not pull a calm prompt toward drum-led genres (MiniLM cannot read a
+    negation): the genre is read from the prompt without its negated phrases."""
+    inference = infer_state("calm underwater cave, marimba and kalimba, no drums", scorer=scorer)
+    assert inference.value("genre").value == "ambient"
+
+
+def test_an_unclear_genre_falls_back_to_the_prompts_energy(scorer: PromptScorer) -> None:
+    scores = scorer.scores("melancholic piano solo in E minor, sparse and slow, no drums")
+    assert scores.best_genre() is None or scores.best_genre()[0] != "jazz"
+    inference = infer_state(
+        "melancholic piano solo in E minor, sparse and slow, no drums", scorer=scorer
+    )
+    genre = inference.value("genre")
+    assert genre.value == "ambient"  # calm: the ambient palette, not a jazz combo
+    if genre.source is not Source.MINILM:
+        assert "MiniLM unsure" in genre.evidence and "energy" in genre.evidence
+
+
+def test_anchor_embeddings_are_kept_on_disk(tmp_path: Path, scorer: PromptScorer) -> None:
+    """A cold scorer with the anchors on disk embeds only the prompt (its description)."""
+    from engine_core.model.text import PromptInterpreter
+
+    class CountingInterpreter(PromptInterpreter):
+        def __init__(self, model: PromptInterpreter) -> None:
+            super().__init__(cache_dir=tmp_path / "text")
+            self._model = model._model
+            self.embedded: list[str] = []
+
+        def embed(self, texts: list[str]):
+            self.embedded.extend(texts)
+            return super().embed(texts)
+
+    first = CountingInterpreter(scorer.interpreter)
+    PromptScorer(cache_dir=tmp_path / "scores", interpreter=first).scores("a quiet forest")
+    assert list((tmp_path / "scores").glob("anchors-*.npy"))
+    second = CountingInterpreter(first)
+    PromptScorer(cache_dir=tmp_path / "scores", interpreter=second).scores("a stormy sea")
+    anchors = {text for texts in GENRE_ANCHORS.values() for text in texts}
+    assert "a stormy sea" in second.embedded
+    assert not anchors & set(second.embedded)  # read from disk, not embedded again
+    assert anchors <= set(first.embedded)  # the first scorer embedded every one

@@ -6,7 +6,7 @@ import pytest
 
 from engine_core.spec import ALL_TAGS, METERS
 from middleware.errors import PromptError
-from middleware.prompt.parse import read_prompt
+from middleware.prompt.parse import descriptive_text, read_prompt
 from middleware.prompt.words import INSTRUMENTS, WORDS
 
 
@@ -178,3 +178,28 @@ def test_every_instrument_range_is_playable() -> None:
     for word, instrument in INSTRUMENTS.items():
         assert 0 <= instrument.program <= 127 and instrument.low < instrument.high, word
         assert instrument.roles, word
+
+
+@pytest.mark.parametrize(
+    ("text", "description"),
+    [
+        (
+            "slow waltz in G minor at 84 BPM, a cello melody over a music box, no drums",
+            "slow waltz, a cello melody over a music box",
+        ),
+        (
+            "calm underwater cave, marimba and kalimba, no drums",
+            "calm underwater cave, marimba and kalimba",
+        ),
+        ("ambient pads without any heavy drums, just a harp", "ambient pads, just a harp"),
+        (
+            "tense stealth mission in 6/8, pizzicato strings",
+            "tense stealth mission, pizzicato strings",
+        ),
+        ("120 BPM in C major", "120 BPM in C major"),  # nothing left: the whole prompt
+    ],
+)
+def test_the_description_drops_what_the_parser_read_and_negated_phrases(
+    text: str, description: str
+) -> None:
+    assert descriptive_text(read_prompt(text)) == description

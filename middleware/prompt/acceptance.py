@@ -31,6 +31,8 @@ from middleware.prompt.similarity import PromptScorer
 from middleware.prompt.words import gm_family
 
 ACCEPTANCE_PATH = Path(__file__).with_name("acceptance.toml")
+#: Prompts the genre and mood inference was not tuned on (same format, genre/mood labelled).
+HELDOUT_PATH = Path(__file__).with_name("heldout.toml")
 IN_SCALE_GOAL = 0.85
 SILENT_PEAK = 1e-4  # a stem whose peak stays below this (-80 dBFS) is silent
 Progress = Callable[[str, int, int], None]
