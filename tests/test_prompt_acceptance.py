@@ -91,12 +91,12 @@ def test_the_g_minor_waltz_is_heard_in_minor(tmp_path: Path) -> None:
     assert thirds[4] == 0 and thirds[3] <= 0.05 * len(score.notes)  # barely a third
     assert detected_mode(score) == "major"  # what the old check read
     arrangement = arrange(score, spec, seed=0, variant_index=0)
-    assert heard_mode(arrangement, spec.key_info.tonic) == "minor"
+    assert heard_mode(arrangement, spec.key_info) == "minor"
 
 
 def test_heard_mode_reads_the_third_of_the_arranged_stems() -> None:
     from engine_core.arrange.arranger import ArrangedNote, ArrangedStem, Arrangement
-    from engine_core.spec import StemSpec
+    from engine_core.spec import Key, StemSpec
     from middleware.prompt.acceptance import heard_mode
 
     def loop(pitches: list[int]):
@@ -107,8 +107,16 @@ def test_heard_mode_reads_the_third_of_the_arranged_stems() -> None:
         )
 
     g_minor = [55, 58, 62, 67, 58, 55, 62, 60, 57, 55]  # G Bb D G Bb G D C A G
-    assert heard_mode(loop(g_minor), tonic=7) == "minor"
-    assert heard_mode(loop([p + 1 if p % 12 == 10 else p for p in g_minor]), tonic=7) == "major"
+    g_major = [p + 1 if p % 12 == 10 else p for p in g_minor]  # Bb -> B
+    assert heard_mode(loop(g_minor), Key.parse("G minor")) == "minor"
+    assert heard_mode(loop(g_major), Key.parse("G major")) == "major"
+    # D dorian with little third and its major sixth (B): heard by the third, F
+    d_dorian = [50, 52, 55, 59, 57, 60, 50, 55, 53, 50]  # D E G B A C D G F D
+    assert heard_mode(loop(d_dorian), Key.parse("D dorian")) == "minor"
+    assert (
+        heard_mode(loop([p + 1 if p % 12 == 5 else p for p in d_dorian]), Key.parse("D mixolydian"))
+        == "major"
+    )
 
 
 def test_the_genre_and_mood_are_ones_the_dev_set_accepts(results) -> None:

@@ -142,9 +142,13 @@ def _mode_family(mode: str) -> str:
     return "minor" if mode in ("minor", "dorian", "phrygian", "aeolian", "locrian") else "major"
 
 
-def heard_mode(arrangement: Any, tonic: int) -> str:
-    """ "major"/"minor": the key profiles' reading of every pitched stem of an arrangement
-    (duration-weighted), with the key's tonic known — what a listener hears."""
+def heard_mode(arrangement: Any, key: Any) -> str:
+    """ "major"/"minor": what a listener hears in every pitched stem of an arrangement
+    (duration-weighted), the key's tonic known. A major or minor key: the key profiles' fit
+    (as the engine measures the model). A church mode (dorian, phrygian, lydian,
+    mixolydian): its third, the interval that makes it major or minor — the profiles
+    describe major and minor keys, and a dorian's major sixth pulls a tune with little
+    third toward major."""
     import numpy as np
 
     from engine_core.data.pianoroll import histogram_mode
@@ -153,8 +157,10 @@ def heard_mode(arrangement: Any, tonic: int) -> str:
     for stem in arrangement.stems:
         if not stem.is_drum:
             for note in stem.notes:
-                heard[note.pitch % 12] += note.duration_beats
-    return histogram_mode(heard, tonic=tonic)
+                heard[(note.pitch - key.tonic) % 12] += note.duration_beats
+    if key.mode in ("major", "minor"):
+        return histogram_mode(heard)
+    return "minor" if heard[3] > heard[4] else "major"
 
 
 def _render_check(engine: Any, inference: Inference, variants: int) -> RenderCheck:
@@ -185,7 +191,7 @@ def _render_check(engine: Any, inference: Inference, variants: int) -> RenderChe
         arrangement = arrange(score, spec, seed=0, variant_index=index)
         pitched = [n for s in arrangement.stems if not s.is_drum for n in s.notes]
         if pitched:
-            modes = modes and heard_mode(arrangement, key.tonic) == wanted_mode
+            modes = modes and heard_mode(arrangement, key) == wanted_mode
         in_scale.append(sum(n.pitch % 12 in scale for n in pitched) / max(len(pitched), 1))
         velocities.extend(n.velocity for n in pitched)
         counts.append(len(pitched) / spec.bars)
