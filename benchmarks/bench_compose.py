@@ -1,13 +1,20 @@
-"""`ostinato compose` from a cold process, and prompt inference in a warm one.
+"""`ostinato compose` from a cold process against `ostinato generate`, and warm inference.
 
-Cold: `ostinato compose PROMPT --variants 4 --bars 8` in a fresh interpreter with an empty
-prompt-score cache (so MiniLM loads and embeds too), wall time and the child's CPU time.
-Baseline, same run: `ostinato generate` of the state that compose saved (`--save-template`)
-in a fresh interpreter — the same spec, model and render, no prompt inference.
+Cold (`cold`): fresh interpreters, each with its own EMPTY cache (`OSTINATO_CACHE`), wall
+time and the child's CPU time (user + system, render workers included):
 
-Warm: `infer_state` over the acceptance set's prompts with MiniLM loaded but no cached
-scores (each prompt is embedded), and again with the scores cached. Baselines: the explicit
-parser alone (`read_prompt`) and one bare MiniLM `encode` of a sentence.
+- `compose PROMPT --variants 4 --bars 8` for a prompt whose words decide everything (the
+  battle theme) and for one whose genre needs MiniLM (the underwater cave);
+- baseline, same run: `generate` of the state each compose saved (`--save-template`): the
+  same spec, model and render, no prompt inference. compose's overhead = the difference.
+
+Stages (`stages`): one cold compose in a child that times each stage (import, prompt
+inference with MiniLM, engine + model load, the model's compose, render, write) in CPU
+and wall seconds.
+
+Warm (`warm`): `infer_state` over the acceptance set's prompts with MiniLM loaded but no
+cached scores (each prompt is embedded), and again with the scores cached. Baselines: the
+explicit parser alone (`read_prompt`) and one bare MiniLM `encode` of a sentence.
 """
 
 from __future__ import annotations
@@ -21,7 +28,10 @@ import time
 from pathlib import Path
 from statistics import median
 
-PROMPT = "intense battle theme with heavy drums and brass, epic feel"
+PROMPTS = {
+    "battle": "intense battle theme with heavy drums and brass, epic feel",
+    "cave": "calm underwater cave, marimba and kalimba, no drums",
+}
 VARIANTS = 4
 BARS = 8
 
@@ -31,8 +41,9 @@ def _child_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall s, CPU s) of one cold process running `ostinato argv`."""
+def _timed(argv: list[str], cache: Path) -> tuple[float, float]:
+    """(wall s, CPU s) of one cold process running `ostinato argv` with cache `cache`."""
+    env = {**os.environ, "OSTINATO_CACHE": str(cache)}
     cpu = _child_cpu()
     start = time.perf_counter()
     subprocess.run(
@@ -45,48 +56,99 @@ def _timed(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return time.perf_counter() - start, _child_cpu() - cpu
 
 
+def _fmt(wall: float, cpu: float) -> str:
+    return f"{wall:.1f} s wall, {cpu:.1f} s CPU"
+
+
 def cold() -> list[tuple[str, str, str]]:
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
-        env = {**os.environ, "OSTINATO_CACHE": str(root / "cache")}
-        compose = [PROMPT, "--variants", str(VARIANTS), "--bars", str(BARS)]
-        wall, cpu = _timed(
-            [
+        for name, prompt in PROMPTS.items():
+            state = root / "p" / f"{name}.toml"
+            compose = [
                 "compose",
-                *compose,
+                prompt,
+                "--variants",
+                str(VARIANTS),
+                "--bars",
+                str(BARS),
                 "--out",
-                str(root / "a"),
+                str(root / f"{name}-compose"),
                 "--save-template",
-                str(root / "p" / "battle.toml"),
-            ],
-            env,
-        )
-        rows.append(
-            (
-                "compose, cold process, empty prompt cache",
-                f"{wall:.1f} s wall, {cpu:.1f} s CPU",
-                "<= 15 s",
+                str(state),
+            ]
+            c_wall, c_cpu = _timed(compose, root / f"cache-{name}-compose")
+            generate = ["generate", str(root / "p"), "--state", name]
+            g_wall, g_cpu = _timed(
+                [*generate, "--out", str(root / f"{name}-generate")], root / f"cache-{name}-gen"
             )
-        )
-        wall, cpu = _timed(["compose", *compose, "--out", str(root / "b")], env)
-        rows.append(
-            (
-                "compose, cold process, prompt scores cached",
-                f"{wall:.1f} s wall, {cpu:.1f} s CPU",
-                "—",
+            rows.append(
+                (
+                    f"compose {name!r}, cold process, empty cache",
+                    _fmt(c_wall, c_cpu),
+                    "<= 15 s",
+                )
             )
-        )
-        wall, cpu = _timed(
-            ["generate", str(root / "p"), "--state", "battle", "--out", str(root / "c")], env
-        )
-        rows.append(
-            (
-                "baseline: generate the saved state, cold process",
-                f"{wall:.1f} s wall, {cpu:.1f} s CPU",
-                "—",
+            rows.append(
+                (
+                    f"baseline: generate the saved {name!r} state, cold, empty cache",
+                    _fmt(g_wall, g_cpu),
+                    "—",
+                )
             )
-        )
+            rows.append(
+                (
+                    f"compose's overhead over generate ({name!r})",
+                    f"{c_wall - g_wall:+.1f} s wall, {c_cpu - g_cpu:+.1f} s CPU",
+                    "small",
+                )
+            )
+    return rows
+
+
+_STAGES = r"""
+import json, os, sys, time
+marks = [("start", time.perf_counter(), time.process_time())]
+def mark(name):
+    marks.append((name, time.perf_counter(), time.process_time()))
+from middleware.compose import infer_composition, _write
+from engine_core.generate import Engine
+mark("import (CLI, engine, torch)")
+inference = infer_composition(sys.argv[1], bars=int(sys.argv[2]))
+spec = inference.spec()
+mark("prompt inference (MiniLM when needed)")
+engine = Engine(render_workers=max(1, len(os.sched_getaffinity(0))))
+composer = engine.composer
+mark("engine + model load")
+scores = composer.compose(spec, seed=0, variants=int(sys.argv[3]))
+mark("model: compose the scores")
+variants = engine.render_scores(spec, scores, state="compose", seed=0)
+mark("arrange + render")
+_write(variants, __import__("pathlib").Path(sys.argv[4]), "wav", False, None)
+mark("write files")
+engine.close()
+print(json.dumps([(b[0], b[1] - a[1], b[2] - a[2]) for a, b in zip(marks, marks[1:])]))
+"""
+
+
+def stages() -> list[tuple[str, str, str]]:
+    import json
+
+    rows = []
+    with tempfile.TemporaryDirectory() as scratch:
+        root = Path(scratch)
+        for name, prompt in PROMPTS.items():
+            env = {**os.environ, "OSTINATO_CACHE": str(root / f"cache-{name}")}
+            done = subprocess.run(
+                [sys.executable, "-c", _STAGES, prompt, str(BARS), str(VARIANTS), str(root / name)],
+                env=env,
+                check=True,
+                capture_output=True,
+                text=True,
+            )
+            for stage, wall, cpu in json.loads(done.stdout.strip().splitlines()[-1]):
+                rows.append((f"{name}: {stage}", f"{wall:.2f} s wall, {cpu:.2f} s CPU", "—"))
     return rows
 
 
@@ -143,11 +205,15 @@ def warm() -> list[tuple[str, str, str]]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Both parts; `python benchmarks/bench_compose.py warm` runs the warm part alone."""
-    parts = argv or []
-    rows = (cold() if not parts or "cold" in parts else []) + (
-        warm() if not parts or "warm" in parts else []
-    )
+    """All parts; `python benchmarks/bench_compose.py cold|stages|warm` runs the ones named.
+
+    CPU figures (process_time, child rusage) are the ones to compare on a shared machine;
+    stage CPU is the main process only (render workers run in child processes)."""
+    parts = argv or ["cold", "stages", "warm"]
+    rows = []
+    for part, run in (("cold", cold), ("stages", stages), ("warm", warm)):
+        if part in parts:
+            rows += run()
     print("| what | measured | goal |")
     print("| --- | --- | --- |")
     for row in rows:

