@@ -39,11 +39,22 @@ def keep_quotes_whole(
     """`fitted` (the line's pitches after register fitting) with each quote's notes moved
     back into their written shape, as one block, inside [low, high]."""
     result = list(fitted)
+    groups = []
     for quote in quotes:
         onsets = set(quote.onsets)
         indices = [i for i, note in enumerate(line) if note[0] in onsets]
-        if not indices:
-            continue
+        if indices:
+            groups.append(indices)
+    if not groups:
+        return result
+    # one octave for every quote when one fits them all: a sequence stays a step above
+    # the motif it answers instead of jumping to another octave
+    together = [i for group in groups for i in group]
+    written = [line[i][2] for i in together]
+    shift = block_octave(written, float(np.median([fitted[i] for i in together])), low, high)
+    if all(low <= p + shift <= high for p in written):
+        groups = [together]
+    for indices in groups:
         written = [line[i][2] for i in indices]
         target = float(np.median([fitted[i] for i in indices]))
         shift = block_octave(written, target, low, high)
