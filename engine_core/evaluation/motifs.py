@@ -69,10 +69,17 @@ def contains(line_steps: Sequence[int], wanted: Sequence[int], *, circular: bool
     return any(steps[i : i + width] == list(wanted) for i in range(len(steps) - width + 1))
 
 
-def quotes_motif(arrangement: Arrangement, motif: Motif, roles: Sequence[str]) -> bool:
-    """Some stem of `roles` plays the motif's degree steps (in the arrangement's key)."""
+#: degree steps of the motif's head: the looser figure reported beside the full match
+HEAD_STEPS = 3
+
+
+def quotes_motif(
+    arrangement: Arrangement, motif: Motif, roles: Sequence[str], *, head: bool = False
+) -> bool:
+    """Some stem of `roles` plays the motif's degree steps (in the arrangement's key);
+    with `head`, only its first `HEAD_STEPS` steps."""
     key = Key.parse(arrangement.key)
-    wanted = motif_steps(motif)
+    wanted = motif_steps(motif)[:HEAD_STEPS] if head else motif_steps(motif)
     for stem in arrangement.stems:
         if stem.stem.role not in roles:
             continue
@@ -88,6 +95,7 @@ class StateMotifResult:
     asks: bool  # the state quotes the motif
     voice: str  # where it asks for it (or where the baseline looks)
     found: tuple[bool, ...]  # one per variant
+    head_found: tuple[bool, ...] = ()  # the motif's head (first HEAD_STEPS steps), per variant
 
     @property
     def rate(self) -> float:
@@ -98,8 +106,10 @@ class StateMotifResult:
 class MotifEvaluation:
     states: tuple[StateMotifResult, ...]
 
-    def rate(self, asks: bool) -> float:
-        found = [f for s in self.states if s.asks == asks for f in s.found]
+    def rate(self, asks: bool, *, head: bool = False) -> float:
+        found = [
+            f for s in self.states if s.asks == asks for f in (s.head_found if head else s.found)
+        ]
         return sum(found) / len(found) if found else float("nan")
 
     def count(self, asks: bool) -> int:
@@ -125,24 +135,31 @@ def evaluate_state(
     voice = spec.motif.voice if spec.motif is not None else "melody"
     roles = (voice,) if asks else ("melody", "bass")
     scores = composer.compose(spec, seed=seed, variants=variants)
-    found = []
+    found, head = [], []
     for index, score in enumerate(scores):
         arrangement = arrange(score, spec, seed=seed, variant_index=index)
         found.append(quotes_motif(arrangement, motif, roles))
-    return StateMotifResult(name, asks, voice if asks else "melody+bass", tuple(found))
+        head.append(quotes_motif(arrangement, motif, roles, head=True))
+    return StateMotifResult(name, asks, voice if asks else "melody+bass", tuple(found), tuple(head))
 
 
 def format_table(evaluation: MotifEvaluation) -> str:
-    rows = ["| state | asks | voice | variants found |", "| --- | --- | --- | --- |"]
+    rows = [
+        "| state | asks | voice | variants found | head found |",
+        "| --- | --- | --- | --- | --- |",
+    ]
     for state in evaluation.states:
         rows.append(
             f"| {state.name} | {'yes' if state.asks else 'no'} | {state.voice} | "
-            f"{sum(state.found)}/{len(state.found)} |"
+            f"{sum(state.found)}/{len(state.found)} | "
+            f"{sum(state.head_found)}/{len(state.head_found)} |"
         )
     rows.append("")
     rows.append(
         f"motif found: {evaluation.rate(True):.0%} of {evaluation.count(True)} variants of "
         f"states that ask for it (goal >= 90%); chance baseline: {evaluation.rate(False):.0%} "
-        f"of {evaluation.count(False)} variants of states that do not"
+        f"of {evaluation.count(False)} variants of states that do not; the head alone "
+        f"(first {HEAD_STEPS} steps): {evaluation.rate(True, head=True):.0%} / "
+        f"{evaluation.rate(False, head=True):.0%}"
     )
     return "\n".join(rows)

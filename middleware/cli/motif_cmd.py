@@ -70,8 +70,16 @@ def eval_motifs(packs: tuple[Path, ...], variants: int, as_json: bool) -> None:
             "asked_variants": evaluation.count(True),
             "baseline_rate": evaluation.rate(False),
             "baseline_variants": evaluation.count(False),
+            "asked_head_rate": evaluation.rate(True, head=True),
+            "baseline_head_rate": evaluation.rate(False, head=True),
             "states": [
-                {"state": s.name, "asks": s.asks, "voice": s.voice, "found": list(s.found)}
+                {
+                    "state": s.name,
+                    "asks": s.asks,
+                    "voice": s.voice,
+                    "found": list(s.found),
+                    "head_found": list(s.head_found),
+                }
                 for s in evaluation.states
             ],
             "seconds": round(seconds, 1),
