@@ -77,6 +77,7 @@ class Motif:
     name: str
     key: str  # "<tonic> <mode>", the key its pitches are written in
     notes: tuple[MotifNote, ...]
+    meter: str = "4/4"  # the meter its rhythm is written in (see `fit_meter`)
 
     @property
     def length_steps(self) -> int:
@@ -146,6 +147,35 @@ class MotifUse:
             )
 
 
+def is_compound(meter: str) -> bool:
+    """A meter whose beat is a dotted quarter (6/8)."""
+    numerator, denominator = (int(part) for part in meter.split("/"))
+    return denominator == 8 and numerator % 3 == 0
+
+
+def fit_meter(motif: Motif, meter: str) -> Motif:
+    """The motif's rhythm carried into `meter`, beat for beat.
+
+    Between simple meters (4/4, 3/4) and compound ones (6/8) a beat is 4 or 6 sixteenths:
+    onsets and durations scale by 6/4 (or 4/6) and are rounded to the grid, so a quarter-note
+    motif walks in dotted quarters in 6/8 and a 6/8 motif in quarters in 4/4. Between meters of
+    the same kind the rhythm is unchanged (the bar lines simply fall elsewhere).
+    """
+    if is_compound(motif.meter) == is_compound(meter):
+        return motif if motif.meter == meter else Motif(motif.name, motif.key, motif.notes, meter)
+    ratio = 6 / 4 if is_compound(meter) else 4 / 6
+    notes: list[MotifNote] = []
+    for index, (onset, duration, pitch) in enumerate(motif.notes):
+        start = round(onset * ratio)
+        if notes and start <= notes[-1][0]:
+            start = notes[-1][0] + 1  # never two onsets on one step
+        end = round((onset + duration) * ratio)
+        if index + 1 < len(motif.notes):
+            end = min(end, round(motif.notes[index + 1][0] * ratio))
+        notes.append((start, max(1, end - start), pitch))
+    return Motif(motif.name, motif.key, tuple(notes), meter)
+
+
 # ---------------------------------------------------------------------------------------
 # Reading
 # ---------------------------------------------------------------------------------------
@@ -202,7 +232,8 @@ def notes_from_text(entries: list[str]) -> tuple[MotifNote, ...]:
 
 
 def notes_from_midi(path: str | Path) -> tuple[tuple[MotifNote, ...], str | None]:
-    """Notes of a MIDI file's main melodic track, quantised; and its key signature, if any."""
+    """Notes of a MIDI file's main melodic track, quantised; and its key signature, if any
+    (`midi_meter` reads its time signature)."""
     import pretty_midi
 
     try:
@@ -257,7 +288,24 @@ def infer_key(pitches: tuple[int, ...]) -> str:
     return best[1]
 
 
-def make_motif(name: str, notes: tuple[MotifNote, ...], key: str | None) -> Motif:
+def midi_meter(path: str | Path) -> str:
+    """The first time signature of a MIDI file as a meter (6/8 family or 4/4)."""
+    import pretty_midi
+
+    try:
+        signatures = pretty_midi.PrettyMIDI(str(path)).time_signature_changes
+    except Exception:  # reported by `notes_from_midi`
+        return "4/4"
+    if not signatures:
+        return "4/4"
+    first = signatures[0]
+    meter = f"{first.numerator}/{first.denominator}"
+    return "6/8" if is_compound(meter) else "3/4" if meter == "3/4" else "4/4"
+
+
+def make_motif(
+    name: str, notes: tuple[MotifNote, ...], key: str | None, meter: str = "4/4"
+) -> Motif:
     """A checked `Motif` (key inferred from the pitches when `key` is None)."""
     if not notes:
         raise MotifError("empty_motif", f"motif {name!r} has no notes", motif=name)
@@ -278,13 +326,19 @@ def make_motif(name: str, notes: tuple[MotifNote, ...], key: str | None) -> Moti
             raise MotifError(
                 "motif_out_of_range", f"motif {name!r}: pitch {pitch} outside 0-127", motif=name
             )
-    return Motif(name=name, key=key or infer_key(tuple(p for _, _, p in notes)), notes=notes)
+    return Motif(
+        name=name, key=key or infer_key(tuple(p for _, _, p in notes)), notes=notes, meter=meter
+    )
 
 
-def motif_from_text(name: str, entries: list[str], key: str | None = None) -> Motif:
-    return make_motif(name, notes_from_text(entries), key)
+def motif_from_text(
+    name: str, entries: list[str], key: str | None = None, meter: str = "4/4"
+) -> Motif:
+    return make_motif(name, notes_from_text(entries), key, meter)
 
 
-def motif_from_midi(name: str, path: str | Path, key: str | None = None) -> Motif:
+def motif_from_midi(
+    name: str, path: str | Path, key: str | None = None, meter: str | None = None
+) -> Motif:
     notes, signature = notes_from_midi(path)
-    return make_motif(name, notes, key or signature)
+    return make_motif(name, notes, key or signature, meter or midi_meter(path))

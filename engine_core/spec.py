@@ -19,7 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 from engine_core.errors import InvalidSpecError
-from engine_core.motif import MotifError, MotifUse
+from engine_core.motif import MotifError, MotifUse, fit_meter
 
 # ---------------------------------------------------------------------------------------
 # Vocabularies (documented in docs/templates.md)
@@ -272,7 +272,9 @@ class GenerationSpec:
     def _validate_motif(self, use: MotifUse) -> None:
         """`MotifError` when the motif cannot be quoted in this loop by these stems."""
         Key.parse(use.motif.key)
+        Meter.parse(use.motif.meter)
         meter = self.meter_info
+        use = MotifUse(fit_meter(use.motif, self.meter), use.voice, use.every_bars, use.vary)
         use.validate(
             loop_steps=self.bars * meter.steps_per_bar,
             steps_per_bar=meter.steps_per_bar,

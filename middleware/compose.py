@@ -27,7 +27,15 @@ from pathlib import Path
 from typing import Any
 
 from engine_core.errors import InvalidSpecError
-from engine_core.motif import MAX_NOTES, Motif, MotifUse, make_motif, notes_from_midi
+from engine_core.motif import (
+    MAX_NOTES,
+    Motif,
+    MotifUse,
+    fit_meter,
+    make_motif,
+    midi_meter,
+    notes_from_midi,
+)
 from engine_core.spec import LOOP_BARS, GenerationSpec, Meter, samples_per_beat
 from middleware.prompt.infer import Given, Inference, Source, infer_state
 from middleware.prompt.similarity import PromptScorer
@@ -54,7 +62,7 @@ def loop_seconds(spec: GenerationSpec) -> float:
 def melody_motif(path: str | Path) -> Motif:
     """A MIDI sketch as a motif: its main track's first `MAX_NOTES` notes, quantised."""
     notes, key = notes_from_midi(path)
-    return make_motif("melody", notes[:MAX_NOTES], key)
+    return make_motif("melody", notes[:MAX_NOTES], key, midi_meter(path))
 
 
 def _fit_melody(
@@ -68,8 +76,9 @@ def _fit_melody(
     if sources.get("key") not in (Source.FIELD, Source.TAG, Source.PROMPT):
         given["key"], origin["key"] = motif.key, "--melody (the sketch's key)"
     steps_per_bar = Meter.parse(inference.meter).steps_per_bar
-    if not fixed_bars and motif.length_steps > inference.bars * steps_per_bar:
-        fits = [b for b in LOOP_BARS if b * steps_per_bar >= motif.length_steps]
+    length = fit_meter(motif, inference.meter).length_steps
+    if not fixed_bars and length > inference.bars * steps_per_bar:
+        fits = [b for b in LOOP_BARS if b * steps_per_bar >= length]
         given["bars"] = fits[0] if fits else LOOP_BARS[-1]
         origin["bars"] = "--melody (the shortest loop that holds the sketch)"
     if not given:

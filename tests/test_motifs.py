@@ -24,6 +24,7 @@ from engine_core.evaluation.motifs import contains, degree_steps, motif_steps
 from engine_core.motif import (
     MotifError,
     MotifUse,
+    fit_meter,
     motif_from_midi,
     motif_from_text,
     notes_from_text,
@@ -324,3 +325,21 @@ def test_variant_meta_carries_motif_entries_through_json() -> None:
     del old["motif_entries"]  # metadata written before motifs existed still loads
     assert VariantMeta.from_json(old).motif_entries == ()
     assert replace(meta, motif_entries=()).to_json()["motif_entries"] == []
+
+
+def test_a_simple_meter_motif_walks_in_dotted_quarters_in_6_8() -> None:
+    motif = motif_from_text("m", ["D4 q", "A4 q.", "G4 e", "F#4 q"], "D major")
+    fitted = fit_meter(motif, "6/8")
+    assert fitted.meter == "6/8"
+    assert fitted.notes == ((0, 6, 62), (6, 9, 69), (15, 3, 67), (18, 6, 66))
+    assert fit_meter(motif, "3/4").notes == motif.notes  # simple to simple: same rhythm
+    jig = motif_from_text("j", ["D4 e", "E4 e", "F#4 e", "G4 q."], "D major", "6/8")
+    assert [o for o, _, _ in fit_meter(jig, "4/4").notes] == [0, 1, 3, 4]  # onsets stay apart
+
+
+def test_the_spec_checks_the_fitted_length() -> None:
+    three_beats = motif_from_text("m", ["C4 q", "E4 q", "G4 q", "C5 w"], "C major")
+    make_spec(bars=2, motif=MotifUse(three_beats))  # 28 sixteenths fit 2 bars of 4/4 (32)
+    with pytest.raises(MotifError) as caught:  # x 1.5 in 6/8: 42 sixteenths, 2 bars hold 24
+        make_spec(bars=2, meter="6/8", motif=MotifUse(three_beats))
+    assert caught.value.problem == "motif_too_long"

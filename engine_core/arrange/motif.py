@@ -25,7 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine_core.arrange.harmony import MODE_INTERVALS
-from engine_core.motif import Motif, MotifNote, MotifUse
+from engine_core.motif import Motif, MotifNote, MotifUse, fit_meter
 from engine_core.score import MotifQuote, Score, ScoreNote
 from engine_core.spec import Key
 
@@ -149,6 +149,7 @@ def quote_score(score: Score, use: MotifUse, *, variant_index: int) -> Score:
     in `Score.motif_quotes` so the arranger keeps them note for note."""
     steps_per_bar = score.steps_per_bar
     total = score.total_steps
+    use = MotifUse(fit_meter(use.motif, score.meter), use.voice, use.every_bars, use.vary)
     frame = Key(0, score.mode if score.mode in MODE_INTERVALS else "major", "C")
     source = Key.parse(use.motif.key)
     degrees = [(o, d, to_degree(p, source)) for o, d, p in use.motif.notes]

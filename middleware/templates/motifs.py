@@ -28,11 +28,11 @@ from engine_core.motif import (
     motif_from_midi,
     motif_from_text,
 )
-from engine_core.spec import GenerationSpec, Key
+from engine_core.spec import METERS, GenerationSpec, Key
 from middleware.templates import fields as f
 from middleware.templates.fields import INVALID, FileProblems
 
-MOTIF_KEYS = ("notes", "file", "key")
+MOTIF_KEYS = ("notes", "file", "key", "meter")
 USE_KEYS = ("name", "voice", "every_bars", "vary")
 
 
@@ -55,6 +55,16 @@ def read_motifs(problems: FileProblems, section: Mapping[str, Any], root: Path) 
             except InvalidSpecError as error:
                 problems.add((*path, "key"), error.message, value=key, code="bad_motif_note")
                 continue
+        meter = table.get("meter")
+        if meter is not None and meter not in METERS:
+            problems.add(
+                (*path, "meter"),
+                f"{meter!r} is not a meter",
+                value=meter,
+                allowed=", ".join(METERS),
+                code="bad_motif_note",
+            )
+            continue
         has_notes, has_file = "notes" in table, "file" in table
         if has_notes == has_file:
             problems.add(
@@ -75,12 +85,12 @@ def read_motifs(problems: FileProblems, section: Mapping[str, Any], root: Path) 
                         code="bad_motif_note",
                     )
                     continue
-                motifs[name] = motif_from_text(name, notes, key)
+                motifs[name] = motif_from_text(name, notes, key, meter or "4/4")
             else:
                 file = f.typed(problems, (*path, "file"), table["file"], str)
                 if file is INVALID:
                     continue
-                motifs[name] = motif_from_midi(name, root / file, key)
+                motifs[name] = motif_from_midi(name, root / file, key, meter)
         except MotifError as error:
             where = (*path, "notes" if has_notes else "file")
             problems.add(where, error.message, code=error.problem)
