@@ -306,6 +306,8 @@ class GenerationSpec:
         data["extra"] = sorted([list(item) for item in self.extra])
         if self.motif is None:
             del data["motif"]  # specs without a motif keep the hash they always had
+        else:
+            del data["motif"]["motif"]["name"]  # renaming a motif re-generates nothing
         return data
 
     def generation_hash(self) -> str:

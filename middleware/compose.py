@@ -156,10 +156,33 @@ class Composition:
         )
 
     def save_template(self, path: str | Path) -> list[Path]:
-        """Write the state as TOML (plus pack.toml if the folder has none); files written."""
+        """Write the state as TOML (plus pack.toml if the folder has none); files written.
+
+        A composition from a melody sketch also adds the sketch to pack.toml as
+        ``[motifs.<state>_melody]`` and quotes it from the state, so the pack regenerates
+        the same audio.
+        """
+        from middleware.templates.loader import PACK_FILE
         from middleware.templates.writer import save_state
 
-        return save_state(path, self.template_toml())
+        if self.spec.motif is None:
+            return save_state(path, self.template_toml())
+        from middleware.templates.motif_writer import motif_section, with_motif_key
+
+        target = Path(path)
+        name = f"{target.stem}_melody"
+        text = with_motif_key(self.template_toml(), name)
+        pack = target.parent / PACK_FILE
+        if pack.exists() and f"[motifs.{name}]" in pack.read_text(encoding="utf-8"):
+            raise InvalidSpecError(
+                f"{pack} already declares [motifs.{name}]: save the state under another name",
+                {"field": "save_template"},
+            )
+        written = save_state(target, text)
+        section, files = motif_section(self.spec.motif.motif, name, target.parent)
+        with pack.open("a", encoding="utf-8") as handle:
+            handle.write(section)
+        return [*files, *written]
 
 
 def compose(

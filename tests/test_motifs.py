@@ -190,6 +190,8 @@ def test_the_generation_hash_changes_with_the_motif_and_not_without_one() -> Non
     bass = make_spec(motif=MotifUse(hero(), voice="bass"))
     hashes = {s.generation_hash() for s in (plain, quoted, other_note, bass)}
     assert len(hashes) == 4
+    renamed = make_spec(motif=MotifUse(replace(hero(), name="theme")))
+    assert renamed.generation_hash() == quoted.generation_hash()  # the name is not music
     assert "motif" not in plain.canonical()  # specs without a motif keep their old hash
 
 

@@ -140,6 +140,7 @@ def test_compose_evolves_a_midi_sketch(tmp_path: Path) -> None:
         [
             "compose", "evolve this melody into an orchestral theme", "--melody", str(sketch),
             "--variants", "2", "--bars", "2", "--out", str(out), "--jobs", "1",
+            "--save-template", str(tmp_path / "pack" / "theme.toml"),
         ],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -150,6 +151,10 @@ def test_compose_evolves_a_midi_sketch(tmp_path: Path) -> None:
     entries = [v["meta"]["motif_entries"] for v in manifest["variants"]]
     assert entries[0] == [[0, 0, "original"]]
     assert manifest["variants"][0]["meta"]["key"] == "G minor"  # the sketch's key
+    # the saved pack quotes the sketch and regenerates the same audio (same hash)
+    saved = load_pack(tmp_path / "pack").state("theme")
+    assert saved.spec.motif is not None and saved.spec.motif.motif.name == "theme_melody"
+    assert saved.generation_hash == manifest["generation_hash"]
 
 
 def test_compose_refuses_a_sketch_longer_than_the_loop_it_was_given(

@@ -116,3 +116,22 @@ def test_the_state_hash_follows_the_motif_not_its_comments(tmp_path: Path) -> No
     # the other state, which does not quote the motif, keeps its hash
     calm = load_pack(pack_with(tmp_path / "d")).state("calm").generation_hash
     assert calm == changed.state("calm").generation_hash
+
+
+@pytest.mark.parametrize(
+    "notes",
+    [
+        ((0, 4, 62), (6, 2, 65), (8, 12, 69), (20, 1, 61)),  # tokens and a rest: a note list
+        ((0, 5, 62), (5, 3, 65), (8, 7, 69)),  # five and seven sixteenths: a MIDI file
+    ],
+)
+def test_a_written_motif_reloads_as_the_same_motif(tmp_path: Path, notes) -> None:
+    from engine_core.motif import Motif
+    from middleware.templates.motif_writer import motif_section
+
+    motif = Motif("melody", "D minor", notes, "4/4")
+    section, files = motif_section(motif, "hero", tmp_path)
+    assert ("notes = [" in section) == (not files)
+    root = pack_with(tmp_path, section)
+    loaded = load_pack(root).motifs["hero"]
+    assert (loaded.notes, loaded.key, loaded.meter) == (notes, "D minor", "4/4")
