@@ -151,10 +151,12 @@ def test_compose_evolves_a_midi_sketch(tmp_path: Path) -> None:
     entries = [v["meta"]["motif_entries"] for v in manifest["variants"]]
     assert entries[0] == [[0, 0, "original"]]
     assert manifest["variants"][0]["meta"]["key"] == "G minor"  # the sketch's key
-    # the saved pack quotes the sketch and regenerates the same audio (same hash)
-    saved = load_pack(tmp_path / "pack").state("theme")
-    assert saved.spec.motif is not None and saved.spec.motif.motif.name == "theme_melody"
-    assert saved.generation_hash == manifest["generation_hash"]
+    # the saved pack quotes the sketch: the same notes, key, meter and use
+    saved = load_pack(tmp_path / "pack").state("theme").spec.motif
+    assert saved is not None and saved.motif.name == "theme_melody"
+    assert saved.motif.key == "G minor" and saved.motif.meter == "4/4"
+    assert [p for _, _, p in saved.motif.notes] == [67, 70, 74, 72, 70, 69, 67]
+    assert (saved.voice, saved.every_bars, saved.vary) == ("melody", 0, True)
 
 
 def test_compose_refuses_a_sketch_longer_than_the_loop_it_was_given(
