@@ -135,3 +135,15 @@ def test_a_written_motif_reloads_as_the_same_motif(tmp_path: Path, notes) -> Non
     root = pack_with(tmp_path, section)
     loaded = load_pack(root).motifs["hero"]
     assert (loaded.notes, loaded.key, loaded.meter) == (notes, "D minor", "4/4")
+
+
+def test_the_documented_motif_example_loads(tmp_path: Path) -> None:
+    import re
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "templates.md").read_text()
+    blocks = re.findall(r"```toml\n(.*?)```", doc, flags=re.S)
+    pack_block = next(b for b in blocks if "[motifs.realm]" in b)
+    state_block = next(b for b in blocks if b.startswith('motif = "realm"'))
+    pack = load_pack(pack_with(tmp_path, "\n" + pack_block, state_block.strip()))
+    assert pack.state("fight").spec.motif.motif == pack.motifs["realm"]
+    assert pack.motifs["realm"].notes[1] == (4, 6, 69)
