@@ -154,7 +154,14 @@ class Engine:
         arrangements = []
         for index, score in enumerate(scores):
             arrangements.append(
-                arrange(score, spec, seed=seed, variant_index=index, grooves=library)
+                arrange(
+                    score,
+                    spec,
+                    seed=seed,
+                    variant_index=index,
+                    grooves=library,
+                    theme=scores[0],
+                )
             )
             report("arrange", index + 1, count)
 

@@ -1,6 +1,7 @@
 """From a tonic-C `Score` to an `Arrangement`: per-stem notes in the template's key.
 
-Steps: move the score into the spec's key and mode (scale degrees of the score's mode map
+Steps: a later variant of a set takes the set's theme (variant 0's score) in some bars
+(`theme`); move the score into the spec's key and mode (scale degrees of the score's mode map
 onto the target mode's); build the material every role plays from (`material`: the melody
 after the singable pass, the chord progression read from the score or inferred over the
 melody); write each stem's part for its role (`melody` line, `counter`, harmony comping or
@@ -30,6 +31,7 @@ from engine_core.arrange.harmony import MODE_INTERVALS
 from engine_core.arrange.holes import SPACE_TAG, fill_holes
 from engine_core.arrange.material import Material, build_material
 from engine_core.arrange.pads import pad_part
+from engine_core.arrange.theme import theme_bars, with_theme
 from engine_core.score import Score, ScoreNote
 from engine_core.spec import GenerationSpec, Key, Meter, StemSpec
 
@@ -355,11 +357,18 @@ def arrange(
     seed: int,
     variant_index: int = 0,
     grooves: Sequence[Groove] | None = None,
+    theme: Score | None = None,
 ) -> Arrangement:
-    """Arrange `score` for the stems of `spec`; deterministic for (score, spec, seed, index)."""
+    """Arrange `score` for the stems of `spec`; deterministic for (score, spec, seed, index).
+
+    `theme` is the set's centre (variant 0's score): a later variant plays its bars in some
+    bars (`theme.theme_bars`), so the variants of a set stay one piece.
+    """
     from engine_core.arrange.grooves import load_library
 
     library = tuple(grooves) if grooves is not None else load_library()
+    shared = theme_bars(score.bars, variance=spec.variance, seed=seed, variant_index=variant_index)
+    score = with_theme(score, theme, shared)
     key = spec.key_info
     context = _Context(score, key)
     energy = spec_energy(spec)

@@ -149,7 +149,7 @@ def run_sweep(
         family = engine.composer.controls(spec).style or "chorale"
         scores = engine.composer.compose(spec, seed=item.seed, variants=item.variants)
         arrangements = [
-            arrange(score, spec, seed=item.seed, variant_index=i, grooves=library)
+            arrange(score, spec, seed=item.seed, variant_index=i, grooves=library, theme=scores[0])
             for i, score in enumerate(scores)
         ]
         variant_set = (
