@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 #: probability of a variant's alternative in a bar, per unit of retake variance
 ALTERNATE_SLOPE = 0.8
 
