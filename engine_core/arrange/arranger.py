@@ -27,7 +27,7 @@ from engine_core.arrange.counter import counter_part
 from engine_core.arrange.drums import drum_part
 from engine_core.arrange.figures import arp_part, comping_part
 from engine_core.arrange.grooves import Groove
-from engine_core.arrange.harmony import MODE_INTERVALS
+from engine_core.arrange.harmony import MODE_INTERVALS, Chord, harmonic_slots
 from engine_core.arrange.holes import SPACE_TAG, fill_holes
 from engine_core.arrange.material import Material, build_material
 from engine_core.arrange.pads import pad_part
@@ -368,22 +368,37 @@ def arrange(
 
     library = tuple(grooves) if grooves is not None else load_library()
     shared = theme_bars(score.bars, variance=spec.variance, seed=seed, variant_index=variant_index)
-    score = with_theme(score, theme, shared)
+    themed = with_theme(score, theme, shared)
     key = spec.key_info
-    context = _Context(score, key)
     energy = spec_energy(spec)
     density = spec_density(spec)
-    context.material = build_material(
-        key,
-        score.meter_info,
-        score.bars,
-        melody=context.mapped["melody"],
-        harmony=context.mapped["harmony"],
-        bass=context.mapped["bass"],
-        energy=energy,
-        density=density,
-        rng=np.random.default_rng([seed & 0xFFFFFFFF, 7919]),  # shared by the set's variants
-    )
+
+    def material_of(context: _Context, fixed: dict[int, Chord] | None = None) -> Material:
+        return build_material(
+            key,
+            context.score.meter_info,
+            context.score.bars,
+            melody=context.mapped["melody"],
+            harmony=context.mapped["harmony"],
+            bass=context.mapped["bass"],
+            energy=energy,
+            density=density,
+            rng=np.random.default_rng([seed & 0xFFFFFFFF, 7919]),  # the set's
+            fixed_chords=fixed,
+        )
+
+    fixed = None
+    if themed is not score and theme is not None:  # the theme's chords in its bars
+        progression = material_of(_Context(theme, key)).progression
+        bar = score.steps_per_bar
+        fixed = {
+            start: progression.at(start).chord
+            for start, _ in harmonic_slots(score.meter_info, score.bars, density)
+            if shared[start // bar]
+        }
+    score = themed
+    context = _Context(score, key)
+    context.material = material_of(context, fixed)
     parts: dict[int, list[PartNote]] = {}
     grooves_used: dict[int, str] = {}
     for stem_index, stem in enumerate(spec.stems):

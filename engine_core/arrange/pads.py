@@ -5,7 +5,7 @@ One chord a bar (half bars when dense): each voicing is the one nearest the prev
 keeping the previous top note and for top notes already used often. So the top line moves
 even over a repeated chord, and no top note is held in more than half the bars. Common tones
 are held over (tied), the others move legato into the next chord. Later variants of a set
-voice some bars with another top note (the best voicing whose top differs).
+voice some bars with another top note (the best voicing whose top differs), struck anew.
 """
 
 from __future__ import annotations
@@ -48,7 +48,7 @@ def pad_part(material: Material, stem: StemSpec, choices: Choices):
         velocity = accented("pad", onset, meter, material.bars)
         sounding = {}
         for pitch in voicing:
-            if pitch in open_notes:  # a common tone is held over, not struck again
+            if pitch in open_notes and not swaps[onset // bar]:  # a common tone is tied
                 index = open_notes[pitch]
                 start, duration, _, level = notes[index]
                 notes[index] = (start, duration + length, pitch, level)
