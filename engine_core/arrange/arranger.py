@@ -120,11 +120,15 @@ def fold_into(pitch: int, low: int, high: int) -> int:
     return pitch
 
 
-def fit_register(pitches: Sequence[int], low: int, high: int) -> list[int]:
-    """Move a line by whole octaves so its median sits mid-register, then fold stragglers."""
+def fit_register(
+    pitches: Sequence[int], low: int, high: int, reference: Sequence[int] = ()
+) -> list[int]:
+    """Move a line by whole octaves so its median (or `reference`'s: the set's theme, so
+    every variant takes the same octave) sits mid-register, then fold stragglers."""
     if not pitches:
         return []
-    octaves = round(((low + high) / 2 - float(np.median(pitches))) / 12)
+    centre = float(np.median(reference if len(reference) else pitches))
+    octaves = round(((low + high) / 2 - centre) / 12)
     return [fold_into(p + 12 * octaves, low, high) for p in pitches]
 
 
@@ -140,6 +144,8 @@ class _Context:
         self.total = score.total_steps
         self.steps_per_beat = score.meter_info.steps_per_beat
         self.material: Material | None = None  # set by `arrange` (chords, melody line)
+        # the set's theme per track: every variant's lines take the theme's octave
+        self.reference: dict[str, Sequence[tuple[int, int, int, float]]] = {}
         self.mapped: dict[str, list[tuple[int, int, int, float]]] = {}
         for track in ("melody", "harmony", "bass"):
             notes: Sequence[ScoreNote] = score.track(track)
@@ -203,7 +209,8 @@ class _Context:
 def _track_part(context: _Context, track: str, stem: StemSpec) -> list[PartNote]:
     notes = context.mapped[track]
     low, high = stem.register
-    fitted = fit_register([p for _, _, p, _ in notes], low, high)
+    reference = [p for _, _, p, _ in context.reference.get(track, ())]
+    fitted = fit_register([p for _, _, p, _ in notes], low, high, reference)
     part = {
         (o, p): (float(o), float(d), p, v) for (o, d, _, v), p in zip(notes, fitted, strict=True)
     }
@@ -239,9 +246,11 @@ def _progression_tones(material: Material | None):  # -> drums.ChordTones | None
     return tones
 
 
-def _fit_line(pitches: Sequence[int], low: int, high: int) -> list[int]:
+def _fit_line(
+    pitches: Sequence[int], low: int, high: int, reference: Sequence[int] = ()
+) -> list[int]:
     """`fit_register`, then notes a fold left over an octave from their neighbour move back."""
-    fitted = fit_register(pitches, low, high)
+    fitted = fit_register(pitches, low, high, reference)
     for i in range(1, len(fitted)):
         move = fitted[i] - fitted[i - 1]
         if abs(move) > 12:
@@ -251,10 +260,12 @@ def _fit_line(pitches: Sequence[int], low: int, high: int) -> list[int]:
     return fitted
 
 
-def _melody_part(material: Material, stem: StemSpec) -> list[PartNote]:
+def _melody_part(
+    material: Material, stem: StemSpec, reference: Sequence[int] = ()
+) -> list[PartNote]:
     line = sorted(material.melody)
     low, high = stem.register
-    fitted = _fit_line([p for _, _, p, _ in line], low, high)
+    fitted = _fit_line([p for _, _, p, _ in line], low, high, reference)
     meter = material.meter
     part = [
         (float(o), float(d), p, accented("melody", o, meter, material.bars))
@@ -286,7 +297,8 @@ def _pitched_part(
     context: _Context, material: Material, stem: StemSpec, choices: Choices
 ) -> list[PartNote]:
     if stem.role == "melody":
-        return _melody_part(material, stem)
+        reference = [p for _, _, p, _ in context.reference.get("melody", ())]
+        return _melody_part(material, stem, reference)
     if stem.role == "harmony":
         return _harmony_part(context, material, stem, choices)
     if stem.role == "bass":
@@ -388,8 +400,12 @@ def arrange(
         )
 
     fixed = None
+    reference: dict[str, Sequence[tuple[int, int, int, float]]] = {}
     if themed is not score and theme is not None:  # the theme's chords in its bars
-        progression = material_of(_Context(theme, key)).progression
+        theme_context = _Context(theme, key)
+        theme_material = material_of(theme_context)
+        progression = theme_material.progression
+        reference = {"melody": theme_material.melody, "harmony": theme_context.mapped["harmony"]}
         bar = score.steps_per_bar
         fixed = {
             start: progression.at(start).chord
@@ -399,6 +415,7 @@ def arrange(
     score = themed
     context = _Context(score, key)
     context.material = material_of(context, fixed)
+    context.reference = reference
     parts: dict[int, list[PartNote]] = {}
     grooves_used: dict[int, str] = {}
     for stem_index, stem in enumerate(spec.stems):
