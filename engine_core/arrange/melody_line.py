@@ -1,6 +1,7 @@
 """The melody pass: make the model's line singable while keeping its rhythm and contour.
 
-On the melody moved to the key (one note per onset, the top one):
+On the melody moved to the key (one note per onset, the top one), in the order 1, 4, 5
+(the rhythm), then 2, 3 (the pitches):
 
 1. Octaves: a leap wider than an octave takes the note an octave nearer the previous one.
 2. Steps: while steps (1-2 semitones) are fewer than `TARGET_STEPS` of the intervals, the
@@ -15,6 +16,16 @@ On the melody moved to the key (one note per onset, the top one):
 4. Downbeats: a bar whose beat 1 is silent (no onset, nothing held over the bar line)
    takes the bar's first note onto beat 1 when it starts within half a beat (a beat in
    3/4); in 3/4 a note held over the bar line sounds again on beat 1.
+5. Metric weight (`DOWNBEAT_SHARE`: the corpus's quartiles of the share of onsets on
+   beat 1, per meter). A line whose beat-1 share is below the range (a busy waltz tune)
+   gives its downbeats more weight: weak notes merge into the note before them in the
+   same bar (repeated notes first — notes between two steps first when steps are already
+   plentiful — then other off-beat notes; inside beat 1 and short first; never a
+   downbeat). A line above the range (a sparse 6/8 tune of dotted quarters) gets
+   the compound meter's long-short lilt: a note held a whole dotted-quarter beat or more
+   becomes a quarter and an eighth, the eighth a passing tone toward the next note (an
+   upper neighbour when the next note is the same; an anticipation of the next note when
+   that is a step away). Either stops at the middle of the range.
 """
 
 from __future__ import annotations
@@ -25,6 +36,11 @@ from collections.abc import Sequence
 from engine_core.spec import Key, Meter
 
 TARGET_STEPS = 0.58
+#: beat-1 onset share of corpus melodies (8-bar windows): (lower quartile, median, upper)
+DOWNBEAT_SHARE: dict[str, tuple[float, float, float]] = {
+    "3/4": (0.333, 0.390, 0.444),
+    "6/8": (0.171, 0.182, 0.186),
+}
 MAX_LEAPS = 0.26
 MAX_CHANGED = 0.4
 
@@ -72,6 +88,11 @@ def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> l
     for i in range(1, len(pitches)):
         while abs(pitches[i] - pitches[i - 1]) > 12:
             pitches[i] += -12 if pitches[i] > pitches[i - 1] else 12
+
+    # 4, 5. rhythm first: beat 1 sounds, the meter's weight (the pitch passes follow)
+    line = [(o, d, p, v) for (o, d, _, v), p in zip(line, pitches, strict=True)]
+    line = metric_weight(_anchor_downbeats(line, meter, total), key, meter, total)
+    pitches = [n[2] for n in line]
 
     # 2. more steps, fewer leaps, on the weakest notes first
     def strength(i: int) -> tuple[int, int]:
@@ -131,9 +152,7 @@ def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> l
             else:
                 pitches[i] = _step_from(pitches[i], -1, [p for p in scale if p != leading])
 
-    # 4. beat 1 sounds in every bar that has notes
-    result = [(o, d, p, v) for (o, d, _, v), p in zip(line, pitches, strict=True)]
-    return _anchor_downbeats(result, meter, total)
+    return [(o, d, p, v) for (o, d, _, v), p in zip(line, pitches, strict=True)]
 
 
 def _anchor_downbeats(line: list[LineNote], meter: Meter, total: int) -> list[LineNote]:
@@ -159,3 +178,85 @@ def _anchor_downbeats(line: list[LineNote], meter: Meter, total: int) -> list[Li
         index = out.index(first)
         out[index] = (start, first[1] + (first[0] - start), first[2], first[3])
     return sorted(out)
+
+
+def downbeat_share(line: Sequence[LineNote], meter: Meter) -> float:
+    """Share of the line's onsets on beat 1 (1.0 for an empty line)."""
+    if not line:
+        return 1.0
+    return sum(1 for n in line if n[0] % meter.steps_per_bar == 0) / len(line)
+
+
+def metric_weight(line: list[LineNote], key: Key, meter: Meter, total: int) -> list[LineNote]:
+    """Step 5 of the pass (see the module docstring)."""
+    band = DOWNBEAT_SHARE.get(meter.text)
+    if band is None or len(line) < 4:
+        return line
+    low, middle, high = band
+    share = downbeat_share(line, meter)
+    if share < low:
+        return _weigh_downbeats(list(line), meter, middle)
+    if share > high and meter.compound:
+        return _lilt(list(line), key, meter, total, middle)
+    return line
+
+
+def _weigh_downbeats(line: list[LineNote], meter: Meter, target: float) -> list[LineNote]:
+    """Merge weak notes into the note before them in the same bar (see step 5)."""
+    bar, beat = meter.steps_per_bar, meter.steps_per_beat
+
+    def candidates(notes: list[LineNote]) -> list[int]:
+        found = []
+        steps_high = _shares([n[2] for n in notes])[0] >= TARGET_STEPS + 0.04
+        for i in range(1, len(notes)):
+            onset = notes[i][0]
+            inside = onset % bar
+            if inside == 0 or notes[i - 1][0] < onset - inside:
+                continue  # never a downbeat, never into the previous bar
+            before = notes[i - 1][2]
+            after = notes[i + 1][2] if i + 1 < len(notes) else before
+            kind = 0 if notes[i][2] == before else 1 if abs(after - before) <= 2 else 2
+            if kind < 2 and steps_high:
+                kind = 1 - kind  # enough steps already: passing notes go before repeats
+            on_beat = inside % beat == 0
+            if kind == 2 and on_beat:
+                continue  # a note on the beat that shapes the line stays
+            found.append((kind, on_beat, inside >= beat, notes[i][1], onset, i))
+        return [i for *_, i in sorted(found)]
+
+    while downbeat_share(line, meter) < target:
+        options = candidates(line)
+        if not options:
+            break
+        i = options[0]
+        onset, _, pitch, velocity = line[i - 1]
+        line[i - 1] = (onset, line[i][0] + line[i][1] - onset, pitch, velocity)
+        del line[i]
+    return line
+
+
+def _lilt(
+    line: list[LineNote], key: Key, meter: Meter, total: int, target: float
+) -> list[LineNote]:
+    """Long beat notes become quarter + eighth, the eighth leading on to the next note."""
+    beat = meter.steps_per_beat  # a dotted quarter
+    eighth = beat // 3
+    scale = _scale(key)
+    order = sorted(range(len(line)), key=lambda i: (-line[i][1], line[i][0]))
+    for i in order:
+        if downbeat_share(line, meter) <= target:
+            break
+        onset, duration, pitch, velocity = line[i]
+        if onset % beat or duration < beat:
+            continue
+        following = line[(i + 1) % len(line)][2]
+        move = following - pitch
+        if 1 <= abs(move) <= 2:
+            passing = following  # an anticipation of the next note
+        else:
+            passing = _step_from(pitch, move if move else 1, scale)
+        split = onset + beat - eighth
+        index = line.index((onset, duration, pitch, velocity))
+        line[index] = (onset, split - onset, pitch, velocity)
+        line.insert(index + 1, (split, onset + duration - split, passing, velocity * 0.9))
+    return sorted(line)
