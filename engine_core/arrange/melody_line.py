@@ -9,8 +9,8 @@ On the melody moved to the key (one note per onset, the top one), in the order 1
    scale tone a step from the previous note in the same direction, as long as that does not
    widen the move to the next note beyond a fourth. At most `MAX_CHANGED` of the notes
    change; notes on beat 1 that last a beat or more never do. If steps are still short,
-   repeated notes off the beat become neighbour notes (a repeat before a repeat becomes an
-   upper or lower neighbour in turn; before a move, a step toward it).
+   repeated notes off beat 1 become the upper or lower neighbour note, whichever adds
+   more steps to the line (and no leaps).
 3. Leading tones resolve: the note a semitone below the tonic moves to the tonic next; when
    the next note is strong, the leading tone itself becomes the scale tone below it.
 4. Downbeats: a bar whose beat 1 is silent (no onset, nothing held over the bar line)
@@ -42,7 +42,7 @@ DOWNBEAT_SHARE: dict[str, tuple[float, float, float]] = {
     "6/8": (0.171, 0.182, 0.186),
 }
 MAX_LEAPS = 0.26
-MAX_CHANGED = 0.4
+MAX_CHANGED = 0.5
 
 LineNote = tuple[int, int, int, float]  # (onset step, duration steps, pitch, velocity)
 
@@ -124,22 +124,22 @@ def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> l
         changed += 1
 
     # 2b. still short of steps: weak repeated notes become neighbour notes
-    direction = 1
     for i in order:
-        steps, _ = _shares(pitches)
+        steps, leaps = _shares(pitches)
         if steps >= TARGET_STEPS - 0.06 or changed >= limit:
             break
-        if pitches[i] != pitches[i - 1] or strength(i)[0] > 0:
+        if pitches[i] != pitches[i - 1] or strength(i)[0] > 1:
             continue
-        if i + 1 < len(pitches) and pitches[i + 1] == pitches[i]:
-            candidate = _step_from(pitches[i - 1], direction, scale)
-        elif i + 1 < len(pitches):
-            candidate = _step_from(pitches[i - 1], 1 if pitches[i + 1] > pitches[i] else -1, scale)
-        else:
-            continue
-        pitches[i] = candidate
-        direction = -direction
-        changed += 1
+        best, best_steps = None, steps
+        for direction in (1, -1):  # the upper or lower neighbour, whichever adds steps
+            trial = list(pitches)
+            trial[i] = _step_from(pitches[i - 1], direction, scale)
+            trial_steps, trial_leaps = _shares(trial)
+            if trial_steps > best_steps and trial_leaps <= max(leaps, MAX_LEAPS):
+                best, best_steps = trial[i], trial_steps
+        if best is not None:
+            pitches[i] = best
+            changed += 1
 
     # 3. leading tones resolve to the tonic
     leading = (key.tonic - 1) % 12
