@@ -242,21 +242,20 @@ def _lilt(
     beat = meter.steps_per_beat  # a dotted quarter
     eighth = beat // 3
     scale = _scale(key)
-    order = sorted(range(len(line)), key=lambda i: (-line[i][1], line[i][0]))
-    for i in order:
+    for note in sorted(line, key=lambda n: (-n[1], n[0])):
         if downbeat_share(line, meter) <= target:
             break
-        onset, duration, pitch, velocity = line[i]
+        onset, duration, pitch, velocity = note
         if onset % beat or duration < beat:
             continue
-        following = line[(i + 1) % len(line)][2]
+        index = line.index(note)
+        following = line[(index + 1) % len(line)][2]
         move = following - pitch
         if 1 <= abs(move) <= 2:
             passing = following  # an anticipation of the next note
         else:
             passing = _step_from(pitch, move if move else 1, scale)
         split = onset + beat - eighth
-        index = line.index((onset, duration, pitch, velocity))
         line[index] = (onset, split - onset, pitch, velocity)
         line.insert(index + 1, (split, onset + duration - split, passing, velocity * 0.9))
     return sorted(line)
