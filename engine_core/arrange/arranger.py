@@ -124,11 +124,22 @@ def fit_register(
     pitches: Sequence[int], low: int, high: int, reference: Sequence[int] = ()
 ) -> list[int]:
     """Move a line by whole octaves so its median (or `reference`'s: the set's theme, so
-    every variant takes the same octave) sits mid-register, then fold stragglers."""
+    every variant takes the same octave, unless that leaves more of the line outside the
+    register) sits mid-register, then fold stragglers."""
     if not pitches:
         return []
-    centre = float(np.median(reference if len(reference) else pitches))
-    octaves = round(((low + high) / 2 - centre) / 12)
+
+    def shift(centre: float) -> int:
+        return round(((low + high) / 2 - centre) / 12)
+
+    def outside(octaves: int) -> int:
+        return sum(1 for p in pitches if not low <= p + 12 * octaves <= high)
+
+    octaves = shift(float(np.median(pitches)))
+    if len(reference):  # the theme's octave, unless it folds more of this line's notes
+        theirs = shift(float(np.median(reference)))
+        if outside(theirs) <= outside(octaves):
+            octaves = theirs
     return [fold_into(p + 12 * octaves, low, high) for p in pitches]
 
 
@@ -249,7 +260,9 @@ def _progression_tones(material: Material | None):  # -> drums.ChordTones | None
 def _fit_line(
     pitches: Sequence[int], low: int, high: int, reference: Sequence[int] = ()
 ) -> list[int]:
-    """`fit_register`, then notes a fold left over an octave from their neighbour move back."""
+    """`fit_register`, then notes a fold left over an octave from their neighbour move back,
+    and a note the fold took a seventh or more from both neighbours (a line brushing the
+    register's edge) becomes the line's nearest pitch class inside the register instead."""
     fitted = fit_register(pitches, low, high, reference)
     for i in range(1, len(fitted)):
         move = fitted[i] - fitted[i - 1]
@@ -257,6 +270,18 @@ def _fit_line(
             candidate = fitted[i] - 12 * round(move / 12)
             if low <= candidate <= high:
                 fitted[i] = candidate
+    shift = fitted[0] - pitches[0] if fitted else 0  # the whole line's octave move
+    shift = 12 * round(shift / 12)
+    classes = {p % 12 for p in pitches}
+    for i, pitch in enumerate(fitted):
+        wanted = pitches[i] + shift
+        if pitch == wanted or low <= wanted <= high:
+            continue  # not folded
+        neighbours = [fitted[j] for j in (i - 1, i + 1) if 0 <= j < len(fitted)]
+        if neighbours and all(abs(pitch - n) >= 10 for n in neighbours):
+            options = [q for q in range(low, high + 1) if q % 12 in classes]
+            if options:
+                fitted[i] = min(options, key=lambda q: (abs(q - wanted), q))
     return fitted
 
 

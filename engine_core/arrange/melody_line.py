@@ -11,8 +11,10 @@ On the melody moved to the key (one note per onset, the top one), in the order 1
    change; notes on beat 1 that last a beat or more never do. If steps are still short,
    repeated notes off beat 1 become the upper or lower neighbour note, whichever adds
    more steps to the line (and no leaps).
-3. Leading tones resolve: the note a semitone below the tonic moves to the tonic next; when
-   the next note is strong, the leading tone itself becomes the scale tone below it.
+3. Leading tones resolve: the note a semitone below the tonic moves to the tonic next, or
+   the leading tone itself becomes the scale tone below it, whichever keeps more steps
+   and fewer leaps (always the latter when the next note is on beat 1); a leading tone
+   that passes down by step in a descending scale stays.
 4. Downbeats: a bar whose beat 1 is silent (no onset, nothing held over the bar line)
    takes the bar's first note onto beat 1 when it starts within half a beat (a beat in
    3/4); in 3/4 a note held over the bar line sounds again on beat 1.
@@ -147,10 +149,16 @@ def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> l
         for i in range(len(pitches) - 1):
             if pitches[i] % 12 != leading or pitches[i + 1] % 12 == key.tonic:
                 continue
+            if 1 <= pitches[i] - pitches[i + 1] <= 2:
+                continue  # a descending scale passes through the leading tone
+            below = list(pitches)
+            below[i] = _step_from(pitches[i], -1, [p for p in scale if p != leading])
             if strength(i + 1)[0] < 2:
-                pitches[i + 1] = pitches[i] + 1
+                up = list(pitches)
+                up[i + 1] = pitches[i] + 1
+                pitches = max((up, below), key=lambda t: _shares(t)[0] - _shares(t)[1])
             else:
-                pitches[i] = _step_from(pitches[i], -1, [p for p in scale if p != leading])
+                pitches = below
 
     return [(o, d, p, v) for (o, d, _, v), p in zip(line, pitches, strict=True)]
 
