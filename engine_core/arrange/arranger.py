@@ -124,8 +124,8 @@ def fit_register(
     pitches: Sequence[int], low: int, high: int, reference: Sequence[int] = ()
 ) -> list[int]:
     """Move a line by whole octaves so its median (or `reference`'s: the set's theme, so
-    every variant takes the same octave, unless that leaves more of the line outside the
-    register) sits mid-register, then fold stragglers."""
+    every variant takes the same octave, unless that leaves clearly more of the line, over a
+    sixth of it, outside the register) sits mid-register, then fold stragglers."""
     if not pitches:
         return []
 
@@ -138,7 +138,7 @@ def fit_register(
     octaves = shift(float(np.median(pitches)))
     if len(reference):  # the theme's octave, unless it folds more of this line's notes
         theirs = shift(float(np.median(reference)))
-        if outside(theirs) <= outside(octaves):
+        if outside(theirs) <= outside(octaves) + max(2, len(pitches) // 6):
             octaves = theirs
     return [fold_into(p + 12 * octaves, low, high) for p in pitches]
 
