@@ -15,6 +15,7 @@ Same inputs and seed, same arrangement.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -270,8 +271,8 @@ def _fit_line(
             candidate = fitted[i] - 12 * round(move / 12)
             if low <= candidate <= high:
                 fitted[i] = candidate
-    shift = fitted[0] - pitches[0] if fitted else 0  # the whole line's octave move
-    shift = 12 * round(shift / 12)
+    moves = Counter(f - p for f, p in zip(fitted, pitches, strict=True))
+    shift = moves.most_common(1)[0][0] if moves else 0  # the whole line's octave move
     classes = {p % 12 for p in pitches}
     for i, pitch in enumerate(fitted):
         wanted = pitches[i] + shift
