@@ -78,8 +78,15 @@ def _shares(pitches: Sequence[int]) -> tuple[float, float]:
     return steps, leaps
 
 
-def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> list[LineNote]:
-    """The melody after the pass (see the module docstring)."""
+def singable(
+    notes: Sequence[LineNote],
+    key: Key,
+    meter: Meter,
+    total: int,
+    fixed: frozenset[int] = frozenset(),
+) -> list[LineNote]:
+    """The melody after the pass (see the module docstring). Notes whose onset is in
+    `fixed` (a quoted motif) keep their pitch and onset."""
     tops: dict[int, LineNote] = {}
     for note in sorted(notes):
         if note[0] not in tops or note[2] > tops[note[0]][2]:
@@ -89,16 +96,19 @@ def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> l
         return line
     scale = _scale(key)
     pitches = [n[2] for n in line]
+    held = {i for i, n in enumerate(line) if n[0] in fixed}
 
     # 1. no leap over an octave
     for i in range(1, len(pitches)):
-        while abs(pitches[i] - pitches[i - 1]) > 12:
+        while i not in held and abs(pitches[i] - pitches[i - 1]) > 12:
             pitches[i] += -12 if pitches[i] > pitches[i - 1] else 12
 
     # 4, 5. rhythm first: beat 1 sounds, the meter's weight (the pitch passes follow)
     line = [(o, d, p, v) for (o, d, _, v), p in zip(line, pitches, strict=True)]
-    line = metric_weight(_anchor_downbeats(line, meter, total), key, meter, total)
+    line = _anchor_downbeats(line, meter, total, fixed)
+    line = metric_weight(line, key, meter, total, fixed)
     pitches = [n[2] for n in line]
+    held = {i for i, n in enumerate(line) if n[0] in fixed}
 
     # 2. more steps, fewer leaps, on the weakest notes first
     def strength(i: int) -> tuple[int, int]:
@@ -115,7 +125,7 @@ def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> l
         if (steps >= TARGET_STEPS and leaps <= MAX_LEAPS) or changed >= limit:
             break
         move = pitches[i] - pitches[i - 1]
-        if abs(move) < 3:
+        if abs(move) < 3 or i in held:
             continue
         onset, duration = line[i][0], line[i][1]
         if onset % meter.steps_per_bar == 0 and duration >= meter.steps_per_beat:
@@ -134,7 +144,7 @@ def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> l
         steps, leaps = _shares(pitches)
         if steps >= TARGET_STEPS - 0.06 or changed >= limit:
             break
-        if pitches[i] != pitches[i - 1] or strength(i)[0] > 1:
+        if pitches[i] != pitches[i - 1] or strength(i)[0] > 1 or i in held:
             continue
         best, best_steps = None, steps
         for direction in (1, -1):  # the upper or lower neighbour, whichever adds steps
@@ -153,6 +163,8 @@ def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> l
         for i in range(len(pitches) - 1):
             if pitches[i] % 12 != leading or pitches[i + 1] % 12 == key.tonic:
                 continue
+            if i in held or i + 1 in held:
+                continue
             if 1 <= pitches[i] - pitches[i + 1] <= 2:
                 continue  # a descending scale passes through the leading tone
             below = list(pitches)
@@ -167,7 +179,9 @@ def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> l
     return [(o, d, p, v) for (o, d, _, v), p in zip(line, pitches, strict=True)]
 
 
-def _anchor_downbeats(line: list[LineNote], meter: Meter, total: int) -> list[LineNote]:
+def _anchor_downbeats(
+    line: list[LineNote], meter: Meter, total: int, fixed: frozenset[int] = frozenset()
+) -> list[LineNote]:
     bar = meter.steps_per_bar
     # a waltz tune lands on beat 1: in 3/4 the first note within a beat moves there
     reach = meter.steps_per_beat if meter.numerator == 3 else max(1, meter.steps_per_beat // 2)
@@ -176,8 +190,8 @@ def _anchor_downbeats(line: list[LineNote], meter: Meter, total: int) -> list[Li
         if any(o == start for o, _, _, _ in out):
             continue
         held = [n for n in out if n[0] < start < n[0] + n[1]]
-        if held and meter.numerator == 3:  # a waltz re-sounds a held note on beat 1
-            note = held[0]
+        if held and meter.numerator == 3 and held[0][0] not in fixed:
+            note = held[0]  # a waltz re-sounds a held note on beat 1
             out[out.index(note)] = (note[0], start - note[0], note[2], note[3])
             out.append((start, note[0] + note[1] - start, note[2], note[3]))
             continue
@@ -187,6 +201,8 @@ def _anchor_downbeats(line: list[LineNote], meter: Meter, total: int) -> list[Li
         if not early:
             continue
         first = min(early)
+        if first[0] in fixed:
+            continue
         index = out.index(first)
         out[index] = (start, first[1] + (first[0] - start), first[2], first[3])
     return sorted(out)
@@ -199,21 +215,30 @@ def downbeat_share(line: Sequence[LineNote], meter: Meter) -> float:
     return sum(1 for n in line if n[0] % meter.steps_per_bar == 0) / len(line)
 
 
-def metric_weight(line: list[LineNote], key: Key, meter: Meter, total: int) -> list[LineNote]:
-    """Step 5 of the pass (see the module docstring)."""
+def metric_weight(
+    line: list[LineNote],
+    key: Key,
+    meter: Meter,
+    total: int,
+    fixed: frozenset[int] = frozenset(),
+) -> list[LineNote]:
+    """Step 5 of the pass (see the module docstring); notes whose onset is in `fixed` (a
+    quoted motif) are neither merged, extended nor split."""
     band = DOWNBEAT_SHARE.get(meter.text)
     if band is None or len(line) < 4:
         return line
     low, middle, high = band
     share = downbeat_share(line, meter)
     if share < low:
-        return _weigh_downbeats(list(line), meter, middle)
+        return _weigh_downbeats(list(line), meter, middle, fixed)
     if share > high and meter.compound:
-        return _lilt(list(line), key, meter, total, middle)
+        return _lilt(list(line), key, meter, total, middle, fixed)
     return line
 
 
-def _weigh_downbeats(line: list[LineNote], meter: Meter, target: float) -> list[LineNote]:
+def _weigh_downbeats(
+    line: list[LineNote], meter: Meter, target: float, fixed: frozenset[int] = frozenset()
+) -> list[LineNote]:
     """Merge weak notes into the note before them in the same bar (see step 5)."""
     bar, beat = meter.steps_per_bar, meter.steps_per_beat
 
@@ -225,6 +250,8 @@ def _weigh_downbeats(line: list[LineNote], meter: Meter, target: float) -> list[
             inside = onset % bar
             if inside == 0 or notes[i - 1][0] < onset - inside:
                 continue  # never a downbeat, never into the previous bar
+            if onset in fixed or notes[i - 1][0] in fixed:
+                continue  # a quoted motif keeps its rhythm
             before = notes[i - 1][2]
             after = notes[i + 1][2] if i + 1 < len(notes) else before
             kind = 0 if notes[i][2] == before else 1 if abs(after - before) <= 2 else 2
@@ -248,7 +275,12 @@ def _weigh_downbeats(line: list[LineNote], meter: Meter, target: float) -> list[
 
 
 def _lilt(
-    line: list[LineNote], key: Key, meter: Meter, total: int, target: float
+    line: list[LineNote],
+    key: Key,
+    meter: Meter,
+    total: int,
+    target: float,
+    fixed: frozenset[int] = frozenset(),
 ) -> list[LineNote]:
     """Long beat notes become quarter + eighth, the eighth leading on to the next note."""
     beat = meter.steps_per_beat  # a dotted quarter
@@ -259,7 +291,7 @@ def _lilt(
             if downbeat_share(line, meter) <= target:
                 return sorted(line)
             onset, duration, pitch, velocity = note
-            if onset % beat or duration < shortest or note not in line:
+            if onset % beat or duration < shortest or note not in line or onset in fixed:
                 continue
             index = line.index(note)
             following = line[(index + 1) % len(line)][2]

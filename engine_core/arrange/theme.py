@@ -15,7 +15,9 @@ bass) follows. Which bars:
   falls monotonically as variance rises).
 
 A note keeps its bar's source; one held past the end of its bar into a bar of the other
-source is cut at the bar line (round the seam too), so the two never sound together.
+source is cut at the bar line (round the seam too), so the two never sound together. Bars
+where the variant quotes the state's motif (`Score.motif_quotes`) stay its own; the
+theme's quotes come along where they lie wholly in shared bars.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from dataclasses import replace
 
 import numpy as np
 
-from engine_core.score import Score, ScoreNote
+from engine_core.score import MotifQuote, Score, ScoreNote
 
 PHRASE_BARS = 4
 MOTIF_VARIANCE = 0.7
@@ -71,8 +73,22 @@ def with_theme(score: Score, theme: Score | None, shared: tuple[bool, ...]) -> S
         or not any(shared)
     ):
         return score
+    steps = score.steps_per_bar
+
+    def bars_of(quote: MotifQuote) -> range:
+        return range(quote.start // steps, (max(quote.end, quote.start + 1) - 1) // steps + 1)
+
+    # the variant's own motif quotes stay where it placed them; the theme's come along
+    # where the whole quote lies in bars the variant shares
+    own_bars = {b % score.bars for q in score.motif_quotes for b in bars_of(q)}
+    shared = tuple(s and bar not in own_bars for bar, s in enumerate(shared))
+    if not any(shared):
+        return score
+    quotes = score.motif_quotes + tuple(
+        q for q in theme.motif_quotes if all(shared[b % score.bars] for b in bars_of(q))
+    )
     notes = [n for n in theme.notes if shared[n.bar % score.bars]] + [
         n for n in score.notes if not shared[n.bar % score.bars]
     ]
-    steps = score.steps_per_bar
-    return replace(score, notes=tuple(sorted(_cut(n, shared, steps) for n in notes)))
+    cut = tuple(sorted(_cut(n, shared, steps) for n in notes))
+    return replace(score, notes=cut, motif_quotes=quotes)
