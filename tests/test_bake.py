@@ -66,6 +66,9 @@ def test_dry_run_lists_every_job_and_writes_nothing(tmp_path: Path) -> None:
         ("state", "victory"),
         ("stinger", "chime"),
         ("stinger", "hit"),
+        ("rendition", "hit@battle"),  # the generated stinger over each state (a file has none)
+        ("rendition", "hit@menu"),
+        ("rendition", "hit@victory"),
     }
     assert rows[("state", "battle")]["stems"] == 2  # layered: stems are baked
     assert rows[("state", "victory")]["variants"] == 1  # a one-shot plays once

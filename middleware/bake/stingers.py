@@ -2,7 +2,7 @@
 
 A rendition job (`kind = "rendition"`, named `"<stinger>@<state>"`, planned by
 `plan._rendition_jobs`) is baked like a
-stinger: one one-shot file, `audio/stingers/<stinger>@<state>.<format>`, from the cache
+stinger: one one-shot file, `audio/stingers/<stinger>/<state>.<format>`, from the cache
 when the service or an earlier bake made it. The manifest lists renditions under their
 stinger (`stingers.<name>.renditions.<state>`) with the host's key, tempo and meter, so a
 player lays the one for the state that plays (see docs/bake.md). Renditions are not clips
