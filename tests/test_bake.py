@@ -320,7 +320,7 @@ def test_cli_bake_shows_progress_and_a_summary(
     printed = capsys.readouterr().out
     assert "baked tiny" in printed  # the summary table
     assert "state battle" in printed and "cache" in printed
-    assert "5 jobs: 4 from the cache, 1 encoded from files" in printed
+    assert "8 jobs: 7 from the cache, 1 encoded from files" in printed  # 3 renditions
     assert "next 2-bar phrase" in printed  # the Godot approximation note
     assert tree_digest(out / "tiny") == tree_digest(reference["out"] / "tiny")
 

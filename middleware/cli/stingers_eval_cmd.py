@@ -48,7 +48,13 @@ def summary(rows: list) -> dict[str, float | int]:  # rows: list[PairMeasure]
 @click.option("--json", "as_json", is_flag=True, help="Print every pair and the totals as JSON.")
 @CACHE_OPTION
 def eval_stingers(packs: tuple[Path, ...], as_json: bool, cache_dir: Path | None) -> None:
-    """Measure every stinger rendition over its host state (scale, onset, beat grid)."""
+    """Measure every stinger rendition over its host state (scale, onset, beat grid).
+
+    \b
+    Examples:
+      ostinato eval-stingers
+      ostinato eval-stingers templates/fantasy_rpg --json > stingers.json
+    """
     from middleware.cli.session_cmd import generated_sets
     from middleware.director.stinger_measures import measure_pair
     from middleware.templates.loader import load_pack
