@@ -241,11 +241,8 @@ def test_real_renditions_keep_every_pitched_note_in_the_host_scale() -> None:
 
     pack = fantasy_pack()
     with Engine() as engine:
-        for stinger, host in (
-            ("level_up", "battle"),
-            ("boss_appears", "town"),
-            ("item_found", "explore"),
-        ):
+        # a minor key in 4/4 and a major one in 6/8 (eval-stingers measures every pair)
+        for stinger, host in (("level_up", "battle"), ("boss_appears", "town")):
             made = rendition(pack, stinger, host)
             variant_set = engine.generate(made.spec, state=made.name, seed=made.seed, variants=1)
             variant = variant_set.variants[0]
