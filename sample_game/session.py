@@ -134,6 +134,8 @@ def session_render(report: SessionReport):  # -> middleware.director.session.Ses
         data = {k: v for k, v in body.items() if k not in ("session", "t_ns", "sample")}
         if topic == "stinger.planned":
             data["at_sample"] = int(data["at_sample"]) - origin
+            if data.get("replaces") is not None:  # moved onto a new state's grid
+                data["replaces"] = int(data["replaces"]) - origin
         events.append(DirectorEvent(topic, int(body["sample"]) - origin, data))
     events.sort(key=lambda event: event.sample)
     audio = np.rint(np.clip(report.audio, -1.0, 1.0) * 32767.0).astype(np.int16)

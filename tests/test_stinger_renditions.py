@@ -298,3 +298,34 @@ def test_session_scripts_ask_for_the_renditions_their_stingers_need() -> None:
         pack,
     )
     assert set(script.renditions(pack)) == {f"level_up@{state}" for state in script.states(pack)}
+
+
+# -- the diatonic pass -------------------------------------------------------------------------
+
+
+def test_the_diatonic_pass_moves_chromatic_notes_to_the_nearest_scale_tone() -> None:
+    from engine_core.arrange.arranger import ArrangedNote, ArrangedStem, Arrangement
+    from engine_core.arrange.diatonic import keep_in_scale, nearest_in_scale
+    from engine_core.spec import StemSpec
+
+    d_minor = scale_of(Key.parse("D minor"))
+    assert nearest_in_scale(61, d_minor) == 60  # C#: the raised leading tone falls back to C
+    assert nearest_in_scale(63, d_minor) == 62  # Eb: a tie between D and E goes down
+    assert nearest_in_scale(66, d_minor) == 65  # F# -> F
+    assert nearest_in_scale(69, d_minor) == 69  # A is in the scale
+
+    def note(start: float, pitch: int) -> ArrangedNote:
+        return ArrangedNote(start, 1.0, pitch, 90)
+
+    harp = StemSpec("harp", "arp")
+    drums = StemSpec("drums", "drums")
+    arrangement = Arrangement(
+        bpm=120.0, meter="4/4", key="D minor", bars=1,
+        stems=(
+            ArrangedStem(harp, (note(0, 61), note(0, 60), note(1, 66), note(2, 69))),
+            ArrangedStem(drums, (note(0, 42), note(1, 37))),  # drum sounds, not pitches
+        ),
+    )  # fmt: skip
+    kept = keep_in_scale(arrangement, Key.parse("D minor"))
+    assert [(n.start_beats, n.pitch) for n in kept.stems[0].notes] == [(0, 60), (1, 65), (2, 69)]
+    assert kept.stems[1].notes == arrangement.stems[1].notes
