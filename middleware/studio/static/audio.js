@@ -1,13 +1,60 @@
 // Live audio: the session's PCM stream into the AudioWorklet, with credit flow control.
 // The page grants the service one credit per block the worklet has played, so the
-// service renders ahead by `credits` blocks and never more (as a game client does).
+// service renders ahead by the credits outstanding and never more (as a game client
+// does). Everything rendered ahead is heard before a change made now: the look-ahead
+// *is* the click-to-audible latency of an `immediate` rule. So the look-ahead is an
+// adaptive jitter buffer: it starts small, grows at once when the worklet's buffer ran
+// dry or nearly did (less than one block left), and gives back one block after a quiet
+// spell, down to its floor. Growing grants extra credits; shrinking withholds a payback.
+
+//: ring level (in blocks) below which a playing worklet counts as a near miss
+const NEAR_MISS_BLOCKS = 1;
+
+export class JitterBuffer {
+  constructor({ blockFrames, sampleRate, minMs = 40, startMs = 64, maxMs = 600, maxBlocks = 60, quietMs = 15000, shrinkEveryMs = 4000 }) {
+    const blockMs = (1000 * blockFrames) / sampleRate;
+    this.blockMs = blockMs;
+    this.minBlocks = Math.max(2, Math.ceil(minMs / blockMs));
+    this.maxBlocks = Math.max(this.minBlocks, Math.min(maxBlocks, Math.ceil(maxMs / blockMs)));
+    this.target = Math.min(this.maxBlocks, Math.max(this.minBlocks, Math.ceil(startMs / blockMs)));
+    this.quietMs = quietMs;
+    this.shrinkEveryMs = shrinkEveryMs;
+    this.lastTrouble = -Infinity;
+    this.lastShrink = -Infinity;
+    this.grown = 0;
+    this.shrunk = 0;
+    this.peak = this.target;
+  }
+
+  // one worklet report: did it run dry (underrun) or nearly (low water below a block)?
+  update({ underran, lowWater, playing }, blockFrames, now) {
+    if (underran) {
+      this.target = Math.min(this.maxBlocks, Math.ceil(this.target * 1.5) + 1);
+      this.lastTrouble = now;
+      this.grown += 1;
+    } else if (playing && lowWater !== null && lowWater < NEAR_MISS_BLOCKS * blockFrames) {
+      this.target = Math.min(this.maxBlocks, this.target + 1);
+      this.lastTrouble = now;
+      this.grown += 1;
+    } else if (now - this.lastTrouble > this.quietMs && now - this.lastShrink > this.shrinkEveryMs && this.target > this.minBlocks) {
+      this.target -= 1;
+      this.lastShrink = now;
+      this.shrunk += 1;
+    }
+    this.peak = Math.max(this.peak, this.target);
+    return this.target;
+  }
+}
 
 export class LiveAudio {
-  constructor(link, { blockFrames = 1024, credits = 6, sampleRate = 48000 } = {}) {
+  constructor(link, { blockFrames = 512, credits = null, sampleRate = 48000, adaptive = true, maxCredits = 64 } = {}) {
     this.link = link;
     this.blockFrames = blockFrames;
-    this.credits = credits;
     this.sampleRate = sampleRate;
+    this.adaptive = adaptive && credits === null;
+    this.maxCredits = maxCredits;
+    this.fixedCredits = credits;
+    this.newBuffer();
     this.context = null;
     this.node = null;
     this.stream = null;
@@ -22,8 +69,22 @@ export class LiveAudio {
       creditsGranted: 0,
       playing: false,
     };
-    this.granted = 0; // blocks' worth of play already paid back with credit
+    this.granted = 0; // credits granted since the stream started (beyond the first)
     this.onBlock = null;
+  }
+
+  newBuffer() {
+    this.jitter = new JitterBuffer({
+      blockFrames: this.blockFrames,
+      sampleRate: this.sampleRate,
+      maxBlocks: this.maxCredits - 2,
+    });
+    if (this.fixedCredits !== null) this.jitter.target = this.fixedCredits;
+    this.credits = this.jitter.target; // what the stream starts with
+  }
+
+  primeFrames() {
+    return Math.max(2, Math.floor(this.jitter.target / 2)) * this.blockFrames;
   }
 
   async ensureContext() {
@@ -37,7 +98,7 @@ export class LiveAudio {
       numberOfInputs: 0,
       numberOfOutputs: 1,
       outputChannelCount: [2],
-      processorOptions: { bufferSeconds: 4, primeFrames: 4 * this.blockFrames },
+      processorOptions: { bufferSeconds: 4, primeFrames: this.primeFrames() },
     });
     this.node.port.onmessage = (event) => this.workletReport(event.data);
     this.node.connect(this.context.destination);
@@ -47,6 +108,7 @@ export class LiveAudio {
   async start() {
     await this.ensureContext();
     this.link.onPcm = (header, samples) => this.receive(header, samples);
+    this.credits = this.jitter.target; // a new stream starts with the look-ahead learnt so far
     const result = await this.link.request("stream_start", {
       format: "f32",
       block_frames: this.blockFrames,
@@ -56,6 +118,7 @@ export class LiveAudio {
     this.startSample = result.sample;
     this.playedAtStart = this.stats.framesPlayed;
     this.granted = 0;
+    this.startTarget = this.credits;
     return result;
   }
 
@@ -84,6 +147,7 @@ export class LiveAudio {
   }
 
   workletReport(report) {
+    const underran = report.underruns > this.stats.underruns;
     Object.assign(this.stats, {
       framesPlayed: report.framesPlayed,
       underruns: report.underruns,
@@ -94,8 +158,21 @@ export class LiveAudio {
       audioTime: report.time,
     });
     if (this.stream === null) return;
+    if (this.adaptive) {
+      const before = this.jitter.target;
+      const target = this.jitter.update({ underran, lowWater: report.lowWater, playing: report.playing }, this.blockFrames, performance.now());
+      if (target !== before) this.node.port.postMessage({ type: "prime", frames: this.primeFrames() });
+    }
+    Object.assign(this.stats, {
+      targetBlocks: this.jitter.target,
+      targetMs: this.jitter.target * this.jitter.blockMs,
+      peakTargetMs: this.jitter.peak * this.jitter.blockMs,
+      bufferGrown: this.jitter.grown,
+      bufferShrunk: this.jitter.shrunk,
+    });
+    // credits granted so far should equal blocks played plus the look-ahead's growth
     const played = Math.floor((report.framesPlayed - this.playedAtStart) / this.blockFrames);
-    const owed = played - this.granted;
+    const owed = played + (this.jitter.target - this.startTarget) - this.granted;
     if (owed > 0) {
       this.granted += owed;
       this.stats.creditsGranted += owed;
