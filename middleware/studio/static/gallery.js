@@ -109,6 +109,7 @@ export class Gallery {
   // the studio's notes: the scheduler's progress, a single re-roll's failure, a new set
   progress(topic, body) {
     if (!this.rolling || body.state !== this.rolling.state) return;
+    if (topic === "pregen.progress") this.progressNotes = (this.progressNotes || 0) + 1;
     const bar = document.getElementById("reroll-progress");
     if (topic === "pregen.progress" && bar && body.steps) {
       bar.max = body.steps;

@@ -115,7 +115,9 @@ function editCell(page, td, source, target, rule) {
     page.lastRuleSave = result;
     if (!result.ok) {
       const problems = (result.error.detail && result.error.detail.problems) || [result.error];
-      problem.textContent = problems.map((p) => p.message).join(" · ");
+      problem.textContent = problems
+        .map((p) => `${p.key ? p.key.split(".").pop() + ": " : ""}${p.message}${p.allowed ? ` (allowed: ${p.allowed})` : ""}`)
+        .join(" · ");
       return;
     }
     await page.renewSession(); // the live director follows the new rules from now on

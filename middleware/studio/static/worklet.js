@@ -70,7 +70,7 @@ class StudioPcmPlayer extends AudioWorkletProcessor {
       done = have;
       if (have < want) {
         this.underruns += 1;
-        this.underrunTimes.push(currentTime);
+        this.underrunTimes.push([currentTime, this.framesPlayed, this.framesReceived]);
         if (this.underrunTimes.length > 16) this.underrunTimes.shift();
         this.playing = false; // wait to be primed again
       } else {
