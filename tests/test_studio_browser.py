@@ -7,6 +7,7 @@ exposes (`window.studio`: the AudioWorklet's counters, the timeline's model, ste
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -480,3 +481,56 @@ def test_a_filler_edited_in_the_matrix_is_validated_saved_and_played(browser, st
         "town -> battle started",
     )
     assert started["stinger"] == "level_up"
+
+
+def test_the_look_ahead_follows_stalls_and_gives_back_when_quiet(browser, studio) -> None:
+    """The page's jitter buffer, driven with a made-up clock: 512-frame blocks at 48 kHz."""
+    open_page(browser, studio)
+    trace = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        import('/static/audio.js').then(({ JitterBuffer }) => {
+          const b = new JitterBuffer({ blockFrames: 512, sampleRate: 48000, maxBlocks: 62 });
+          const out = { start: b.target, min: b.minBlocks, max: b.maxBlocks };
+          const calm = { underran: false, lowWater: 4096, playing: true };
+          let now = 0;
+          b.restart(now);
+          const run = (ms, gapMs, report = calm) => {
+            for (const end = now + ms; now < end; now += gapMs) {
+              b.arrival(now, true);
+              b.update(report, 512, now);
+            }
+          };
+          run(5000, 10.7);
+          out.held = b.target; // no give-back in the first 10 s
+          run(60000, 10.7);
+          out.settled = b.target; // a quiet stream settles at its floor
+          b.update({ underran: true, lowWater: null, playing: false }, 512, now);
+          out.afterUnderrun = b.target;
+          run(30000, 10.7);
+          b.update({ underran: false, lowWater: 100, playing: true }, 512, now);
+          out.afterNearMiss = b.target;
+          run(30000, 10.7);
+          b.arrival(now + 300, true); // a 300 ms stall between two blocks
+          now += 300;
+          b.update(calm, 512, now);
+          out.afterStall = b.target;
+          run(15000, 10.7);
+          out.stillCovered = b.target; // the stall is remembered for 20 s
+          run(50000, 10.7);
+          out.forgotten = b.target;
+          done(out);
+        });
+        """
+    )
+    assert trace["start"] == trace["max"] == 57  # 600 ms of 10.7 ms blocks
+    assert trace["min"] == 5
+    assert trace["held"] == trace["start"]
+    assert trace["settled"] == trace["min"]
+    assert trace["afterUnderrun"] == 9  # ceil(5 x 1.5) + 1
+    assert trace["afterNearMiss"] == trace["min"] + 1
+    block_ms = 512 / 48
+    gap_ms = 300 + 10.7  # the stall, after the last block of the calm run
+    assert trace["afterStall"] == math.ceil((1.3 * gap_ms + block_ms) / block_ms)  # 39
+    assert trace["stillCovered"] == trace["afterStall"]
+    assert trace["forgotten"] == trace["min"]
