@@ -125,9 +125,12 @@ class Panels:
                     {"ok": True, "state": name, "variant": variant, "seed": seed}
                 )
             service_link.check_can_regenerate(studio.service)
-            studio.choices.before_reroll_all(name)
+            studio.choices.check_file()  # refused before anything is written
             seed = secrets.randbelow(2**31)
-            return web.json_response(await self._save(name, {"seed": seed}))
+            result = await self._save(name, {"seed": seed})
+            # before the new set lands (its composition runs in a task after this)
+            studio.choices.after_reroll_all(name)
+            return web.json_response(result)
         except OstinatoError as error:
             return error_response(error)
 

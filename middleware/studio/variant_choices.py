@@ -73,7 +73,7 @@ class VariantChoices:
     # -- pin / re-roll ------------------------------------------------------------------
 
     def pin(self, name: str, index: int, pinned: bool) -> list[dict[str, Any]]:
-        self._check_file()
+        self.check_file()
         state = self.studio.pack.state(name)
         count = self._count(name, index)
         self.slots.pin(name, state.generation_hash, index, state.seed, pinned)
@@ -81,16 +81,15 @@ class VariantChoices:
         self.slots.write()
         return self.view(name, count)
 
-    def before_reroll_all(self, name: str) -> None:
-        """Called before a new file seed is written: only pinned slots stay."""
-        self._check_file()
+    def after_reroll_all(self, name: str) -> None:
+        """A new file seed was written: only pinned slots stay."""
         state = self.studio.pack.state(name)
         self.slots.keep_pinned(name, state.generation_hash)
         self.slots.write()
 
     def reroll_one(self, name: str, index: int) -> int:
         """Start making slot `index` anew with a fresh seed; returns the seed."""
-        self._check_file()
+        self.check_file()
         count = self._count(name, index)
         if self.view(name, count)[index]["pinned"]:
             raise PinnedVariantError(
@@ -158,7 +157,7 @@ class VariantChoices:
 
     # -- helpers ------------------------------------------------------------------------
 
-    def _check_file(self) -> None:
+    def check_file(self) -> None:
         if self.problem is not None:
             raise self.problem
 
