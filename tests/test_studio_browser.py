@@ -507,7 +507,9 @@ def test_the_look_ahead_follows_stalls_and_gives_back_when_quiet(browser, studio
           out.settled = b.target; // a quiet stream settles at its floor
           b.update({ underran: true, lowWater: null, playing: false }, 512, now);
           out.afterUnderrun = b.target;
-          run(30000, 10.7);
+          run(50000, 10.7);
+          out.heldAfterUnderrun = b.target; // a minute without giving back after running dry
+          run(40000, 10.7);
           b.update({ underran: false, lowWater: 100, playing: true }, 512, now);
           out.afterNearMiss = b.target;
           run(30000, 10.7);
@@ -515,19 +517,19 @@ def test_the_look_ahead_follows_stalls_and_gives_back_when_quiet(browser, studio
           now += 300;
           b.update(calm, 512, now);
           out.afterStall = b.target;
-          run(15000, 10.7);
-          out.stillCovered = b.target; // the stall is remembered for 20 s
+          run(45000, 10.7);
+          out.stillCovered = b.target; // the stall is remembered for 60 s
           run(50000, 10.7);
           out.forgotten = b.target;
           done(out);
         });
         """
     )
-    assert trace["start"] == trace["max"] == 57  # 600 ms of 10.7 ms blocks
+    assert trace["start"] == 57 and trace["max"] == 62  # 600 ms of 10.7 ms blocks; the cap
     assert trace["min"] == 5
     assert trace["held"] == trace["start"]
     assert trace["settled"] == trace["min"]
-    assert trace["afterUnderrun"] == 9  # ceil(5 x 1.5) + 1
+    assert trace["afterUnderrun"] == trace["heldAfterUnderrun"] == 9  # ceil(5 x 1.5) + 1
     assert trace["afterNearMiss"] == trace["min"] + 1
     block_ms = 512 / 48
     gap_ms = 300 + 10.7  # the stall, after the last block of the calm run

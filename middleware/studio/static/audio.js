@@ -5,23 +5,25 @@
 // *is* the click-to-audible latency of an `immediate` rule, and the margin that keeps the
 // worklet playing through a stall. So the look-ahead is an adaptive jitter buffer
 // (`JitterBuffer`): it follows the longest gap between two blocks reaching the page in
-// the last 20 s (×1.3, plus a block), grows at once when the worklet ran dry or nearly
+// the last 60 s (×1.3, plus a block), grows at once when the worklet ran dry or nearly
 // did, and gives back one block every half second once it is larger than that, down to
 // its floor. Growing grants extra credits; shrinking withholds a payback.
 
 //: ring level (in blocks) below which a playing worklet counts as a near miss
 const NEAR_MISS_BLOCKS = 1;
 //: how far back block gaps count, in one-second buckets
-const GAP_WINDOW_S = 20;
+const GAP_WINDOW_S = 60;
 
 export class JitterBuffer {
-  constructor({ blockFrames, sampleRate, minMs = 50, startMs = 600, maxMs = 600, maxBlocks = 60, quietMs = 10000, shrinkEveryMs = 500 }) {
+  constructor({ blockFrames, sampleRate, minMs = 50, startMs = 600, maxMs = 1800, maxBlocks = 60, quietMs = 10000, afterUnderrunMs = 60000, shrinkEveryMs = 500 }) {
     const blockMs = (1000 * blockFrames) / sampleRate;
     this.blockMs = blockMs;
     this.minBlocks = Math.max(2, Math.ceil(minMs / blockMs));
     this.maxBlocks = Math.max(this.minBlocks, Math.min(maxBlocks, Math.ceil(maxMs / blockMs)));
     this.target = this.clamp(Math.ceil(startMs / blockMs));
     this.quietMs = quietMs;
+    this.afterUnderrunMs = afterUnderrunMs;
+    this.lastUnderrun = -Infinity;
     this.shrinkEveryMs = shrinkEveryMs;
     this.lastTrouble = -Infinity;
     this.lastShrink = -Infinity;
@@ -68,6 +70,7 @@ export class JitterBuffer {
     if (underran) {
       this.target = this.clamp(Math.max(wanted, Math.ceil(this.target * 1.5) + 1));
       this.lastTrouble = now;
+      this.lastUnderrun = now;
       this.grown += 1;
     } else if (playing && lowWater !== null && lowWater < NEAR_MISS_BLOCKS * blockFrames) {
       this.target = this.clamp(Math.max(wanted, this.target + 1));
@@ -79,6 +82,7 @@ export class JitterBuffer {
     } else if (
       wanted < this.target &&
       now - this.lastTrouble > this.quietMs &&
+      now - this.lastUnderrun > this.afterUnderrunMs &&
       now - this.lastShrink > this.shrinkEveryMs
     ) {
       this.target -= 1;
