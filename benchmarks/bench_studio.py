@@ -53,6 +53,7 @@ def _immediate(js, rate: int, probes: int) -> list[dict[str, float]]:
     from studio_support import wait_until
 
     found = []
+    underruns0 = js("return studio.audio.stats.underruns")
     for _ in range(probes):
         js("studio.goTo('battle')")
         wait_until(lambda: js("return studio.where && studio.where.state") == "battle", 60)
@@ -70,6 +71,8 @@ def _immediate(js, rate: int, probes: int) -> list[dict[str, float]]:
             }
         )
         time.sleep(1.0)
+    for probe in found:
+        probe["underruns"] = js("return studio.audio.stats.underruns") - underruns0
     return found
 
 
@@ -83,7 +86,8 @@ def _immediate_row(name: str, found: list[dict[str, float]]) -> tuple[str, str, 
         f"{_ms(median('lag_s'))} median of {len(found)} ({_ms(lags[0])}..{_ms(lags[-1])})",
         f"in the page's ring {_ms(median('ring_s'))}, rendered and on the way "
         f"{_ms(median('flight_s'))}, look-ahead {median('target_ms'):.0f} ms; "
-        f"the audio device's own latency on top: {_ms(median('output_s'))}",
+        f"the audio device's own latency on top: {_ms(median('output_s'))}; "
+        f"underruns meanwhile: {found[-1]['underruns']}",
     )
 
 
@@ -145,11 +149,15 @@ def main(argv: list[str] | None = None) -> None:
         time.sleep(args.settle)
         adaptive = _immediate(js, rate, args.probes)
         rows.append(_immediate_row("adaptive look-ahead (default page)", adaptive))
-        browser.get(studio.url + "?credits=16&block_frames=1024")
-        wait_until(lambda: js("return document.body.dataset.ready"), 30)
-        js("studio.play()")
-        fixed = _immediate(js, rate, args.probes)
-        rows.append(_immediate_row("fixed 16 x 1024 frames (before)", fixed))
+        for query, name in (
+            ("?credits=16&block_frames=1024", "fixed 16 x 1024 frames (before)"),
+            ("?credits=5&block_frames=512", "fixed 5 x 512 frames (the adaptive floor)"),
+        ):
+            browser.get(studio.url + query)
+            wait_until(lambda: js("return document.body.dataset.ready"), 30)
+            js("studio.play()")
+            fixed = _immediate(js, rate, args.probes)
+            rows.append(_immediate_row(name, fixed))
         browser.get(studio.url)
         wait_until(lambda: js("return document.body.dataset.ready"), 30)
         js("studio.goTo('explore')")

@@ -424,10 +424,14 @@ def test_a_pinned_variant_survives_re_rolling_one_and_all(browser, studio, tmp_p
               ".classList.contains('pinned')")  # fmt: skip
     sidecar = json.loads((studio.pack_dir / "studio-variants.json").read_text())
     assert sidecar["states"]["explore"]["variants"] == {"1": {"seed": before[1], "pinned": True}}
+    js(browser, "document.querySelector('#gallery .variant[data-variant=\"1\"]')"
+                ".scrollIntoView({block: 'center'})")  # fmt: skip
     browser.save_screenshot(str(screenshot_dir(tmp_path) / "studio_pins.png"))
 
 
-def test_a_filler_edited_in_the_matrix_is_validated_saved_and_played(browser, studio) -> None:
+def test_a_filler_edited_in_the_matrix_is_validated_saved_and_played(
+    browser, studio, tmp_path: Path
+) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import Select
 
@@ -454,6 +458,7 @@ def test_a_filler_edited_in_the_matrix_is_validated_saved_and_played(browser, st
     assert not refused["ok"] and refused["error"]["code"] == "bad_template"
     message = js(browser, f"document.querySelector('{cell} .problem').textContent")
     assert "bridge_bars" in message and "3" in message
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "studio_filler.png"))
     assert pack_toml.read_text() == before
     browser.find_element(By.CSS_SELECTOR, f"{cell} input[name=bridge_bars]").clear()
     _type_into(browser, f"{cell} input[name=bridge_bars]", "2")
