@@ -84,8 +84,8 @@ def _immediate_row(name: str, found: list[dict[str, float]]) -> tuple[str, str, 
     return (
         f"click -> audible change (battle -> defeat, immediate), {name}",
         f"{_ms(median('lag_s'))} median of {len(found)} ({_ms(lags[0])}..{_ms(lags[-1])})",
-        f"in the page's ring {_ms(median('ring_s'))}, rendered and on the way "
-        f"{_ms(median('flight_s'))}, look-ahead {median('target_ms'):.0f} ms; "
+        f"in the page's ring {_ms(median('ring_s'))}, "
+        f"look-ahead {median('target_ms'):.0f} ms; "
         f"the audio device's own latency on top: {_ms(median('output_s'))}; "
         f"underruns meanwhile: {found[-1]['underruns']}",
     )

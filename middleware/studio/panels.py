@@ -128,7 +128,7 @@ class Panels:
             studio.choices.check_file()  # refused before anything is written
             seed = secrets.randbelow(2**31)
             result = await self._save(name, {"seed": seed})
-            # before the new set lands (its composition runs in a task after this)
+            # only pinned slots stay (the new set is composed in a task after this)
             studio.choices.after_reroll_all(name)
             return web.json_response(result)
         except OstinatoError as error:
