@@ -139,6 +139,7 @@ class Engine:
     ) -> VariantSet:
         """Arrange, render, normalise and package given scores (the stages after the model)."""
         from engine_core.arrange.arranger import arrange
+        from engine_core.arrange.diatonic import keep_in_scale, wants_diatonic
         from engine_core.arrange.grooves import load_library
         from engine_core.export.midi import loop_midi
         from engine_core.render.pool import LoudnessTarget
@@ -153,16 +154,17 @@ class Engine:
         library = load_library()
         arrangements = []
         for index, score in enumerate(scores):
-            arrangements.append(
-                arrange(
-                    score,
-                    spec,
-                    seed=seed,
-                    variant_index=index,
-                    grooves=library,
-                    theme=scores[0],
-                )
+            arrangement = arrange(
+                score,
+                spec,
+                seed=seed,
+                variant_index=index,
+                grooves=library,
+                theme=scores[0],
             )
+            if wants_diatonic(spec):  # stinger renditions: nothing outside the host's scale
+                arrangement = keep_in_scale(arrangement, spec.key_info)
+            arrangements.append(arrangement)
             report("arrange", index + 1, count)
 
         # stems render, and each variant is mixed, measured and normalised as soon as its
