@@ -4,6 +4,8 @@ Each row runs in a fresh process (so "cold" means an empty note cache and banks 
 read) with one render worker per core: the model is loaded and run once before timing
 (its time is not what differs between renderers), then `generate` is timed for seed 7
 (cold) and seed 8 (warm: a second state of the same instruments, as in pregen and bake).
+The "per-stem" rows are the reference renderer with one synthesiser call per stem (the
+path before stems were grouped into one call per variant), as the same-run baseline.
 Wall-clock and CPU time (this process plus its render workers) are reported: on a shared
 machine the CPU figure is the steadier one. Audio: per stem, RMS(reference - notes) /
 RMS(reference) in dB for the seed-7 set, against the reference renderer with the same bank.
@@ -19,11 +21,16 @@ import time
 
 MUSIC_SECONDS = 4 * 16 * 4 * 60.0 / 120.0
 CONFIGS = (
+    ("per-stem", "fluid"),
     ("reference", "fluid"),
     ("notes", "fluid"),
+    ("per-stem", "timgm"),
     ("reference", "timgm"),
     ("notes", "timgm"),
 )
+#: "per-stem" is the reference renderer with one synthesiser call per stem, as before
+#: stems were grouped (`stem_batch`): the baseline the grouping is measured against.
+PER_STEM = "per-stem"
 
 
 def _cpu_seconds() -> float:
@@ -57,9 +64,20 @@ def one(renderer: str, bank_name: str) -> dict:
     from middleware.cli.generate_cmd import default_render_workers
 
     bank = default_bank_path() if bank_name == "fluid" else fallback_bank_path()
+    if renderer == PER_STEM:
+        from engine_core.render import pool
+
+        pool.stem_groups = lambda counts, workers: [
+            (variant, (index,)) for variant, count in enumerate(counts) for index in range(count)
+        ]
     workers = default_render_workers()
     base, _ = make_engine(render_workers=workers)
-    engine = Engine(base.composer, bank, render_workers=workers, renderer=renderer)
+    engine = Engine(
+        base.composer,
+        bank,
+        render_workers=workers,
+        renderer="reference" if renderer == PER_STEM else renderer,
+    )
     spec = bench_spec()
     engine.composer.compose(spec, seed=1, variants=1)  # load and run the model once
     figures: dict = {"renderer": renderer, "bank": bank.name, "workers": workers}
@@ -95,9 +113,9 @@ def one(renderer: str, bank_name: str) -> dict:
     return figures
 
 
-def main() -> None:
+def main(configs=CONFIGS) -> None:
     rows = []
-    for renderer, bank in CONFIGS:
+    for renderer, bank in configs:
         out = subprocess.run(
             [sys.executable, "-m", "benchmarks.bench_render", renderer, bank],
             capture_output=True,
@@ -130,7 +148,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3:
+    if len(sys.argv) == 3 and ":" not in sys.argv[1]:
         print(json.dumps(one(sys.argv[1], sys.argv[2])))
-    else:
-        main()
+    else:  # all configurations, or the named ones: `per-stem:fluid reference:fluid`
+        main([tuple(arg.split(":")) for arg in sys.argv[1:]] or CONFIGS)
