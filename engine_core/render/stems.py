@@ -1,6 +1,7 @@
 """Render an arrangement's stems: one synthesiser pass per stem, seam folded, at the spec rate.
 
-Each stem is synthesised alone at 48 kHz with its notes running on past the loop end and
+Each stem is synthesised as if alone at 48 kHz (several stems share one synthesiser call,
+bit-identically: `stem_batch`) with its notes running on past the loop end and
 `TAIL_SECONDS` of audio after it (long enough for General MIDI releases to reach silence;
 the last `TAIL_FADE_SECONDS` are faded as a guard). Loops then fold that tail onto their
 head (`seam.fold_tail`); one-shots keep it. Stems are scaled by their `gain_db`, then
