@@ -165,6 +165,7 @@ class Engine:
     ) -> VariantSet:
         """Arrange, render, normalise and package given scores (the stages after the model)."""
         from engine_core.arrange.arranger import arrange
+        from engine_core.arrange.diatonic import keep_in_scale, wants_diatonic
         from engine_core.arrange.grooves import load_library
         from engine_core.export.midi import loop_midi
         from engine_core.render.pool import LoudnessTarget
@@ -179,9 +180,10 @@ class Engine:
         library = load_library()
         arrangements = []
         for index, score in enumerate(scores):
-            arrangements.append(
-                arrange(score, spec, seed=seed, variant_index=index, grooves=library)
-            )
+            arrangement = arrange(score, spec, seed=seed, variant_index=index, grooves=library)
+            if wants_diatonic(spec):  # stinger renditions: nothing outside the host's scale
+                arrangement = keep_in_scale(arrangement, spec.key_info)
+            arrangements.append(arrangement)
             report("arrange", index + 1, count)
 
         # stems render, and each variant is mixed, measured and normalised as soon as its
@@ -202,8 +204,13 @@ class Engine:
         weights_version = self._weights_version_or_none()
         variants: list[Variant] = []
         for index, (arrangement, variant) in enumerate(zip(arrangements, rendered, strict=True)):
+            steps_per_bar = scores[index].steps_per_bar
             meta = _meta(
                 spec,
+                motif_entries=tuple(
+                    (q.start // steps_per_bar, q.start % steps_per_bar, q.form)
+                    for q in scores[index].motif_quotes
+                ),
                 state=state,
                 index=index,
                 seed=seed,
@@ -258,6 +265,7 @@ def _meta(
     true_peak_db: float,
     engine_version: str,
     weights_version: str,
+    motif_entries: tuple[tuple[int, int, str], ...] = (),
 ) -> VariantMeta:
     meter = spec.meter_info
     beats = spec.bars * meter.beats_per_bar
@@ -284,4 +292,5 @@ def _meta(
         seed=seed,
         engine_version=engine_version,
         weights_version=weights_version,
+        motif_entries=motif_entries,
     )

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from engine_core.motif import Motif
 from engine_core.spec import GenerationSpec, samples_per_beat
 from middleware.errors import UnknownStateError, UnknownStingerError
 from middleware.prompt.infer import InferredValue
@@ -106,6 +107,9 @@ class StingerTemplate:
     sync: SyncPoint = SyncPoint.NEXT_BEAT
     duck_db: float = -6.0  # music gain under the stinger
     gain_db: float = 0.0
+    #: the stinger's own table sets `key`: its renditions keep that key (only tempo, meter
+    #: and beat grid follow the host state); otherwise they take the host's key and mode
+    key_pinned: bool = False
 
 
 @dataclass(frozen=True)
@@ -158,6 +162,7 @@ class TemplatePack:
     stingers: Mapping[str, StingerTemplate] = field(default_factory=dict)
     transitions: tuple[TransitionRule, ...] = ()
     default_transition: TransitionRule = TransitionRule(WILDCARD, WILDCARD)
+    motifs: Mapping[str, Motif] = field(default_factory=dict)  # pack-level [motifs.<name>]
 
     def state(self, name: str) -> StateTemplate:
         try:
