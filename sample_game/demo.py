@@ -151,7 +151,9 @@ def summary_table(report: SessionReport, status: dict, ready_s: float, shutdown:
         )
     for stinger in report.stingers:
         table.add_row(
-            f"stinger {stinger['name']}", f"sample {stinger['at_sample']} ({stinger['sync']})"
+            f"stinger {stinger['name']}",
+            f"sample {stinger['at_sample']} ({stinger['sync']}, "
+            f"{stinger.get('rendition', stinger['name'])})",
         )
     pregen = status["pregen"]
     table.add_row(

@@ -139,6 +139,8 @@ def session_render(report: SessionReport, variants=None):  # -> SessionRender
         data = {k: v for k, v in body.items() if k not in ("session", "t_ns", "sample")}
         if topic == "stinger.planned":
             data["at_sample"] = int(data["at_sample"]) - origin
+            if data.get("replaces") is not None:  # moved onto a new state's grid
+                data["replaces"] = int(data["replaces"]) - origin
         events.append(DirectorEvent(topic, int(body["sample"]) - origin, data))
     events.sort(key=lambda event: event.sample)
     states = [e for e in events if e.kind == "state"]

@@ -274,6 +274,13 @@ def write_godot_resources(pack: TemplatePack, manifest: dict[str, Any]) -> dict[
             beat_count=spec.bars * spec.meter_info.beats_per_bar if spec else 0,
             bar_beats=spec.meter_info.beats_per_bar if spec else 4,
         )
+        for rendition in stinger.get("renditions", {}).values():  # not clips: the player's
+            files[rendition["file"]["path"] + ".import"] = import_params(
+                loop=False,
+                bpm=rendition["bpm"],
+                beat_count=spec.bars * rendition["beats_per_bar"] if spec else 0,
+                bar_beats=rendition["beats_per_bar"],
+            )
     files[f"{pack.name}.tres"] = _interactive(pack, manifest, clips, clip_streams)
     files[music_scene_name(pack.name)] = _music_scene()
     for name, state in states.items():

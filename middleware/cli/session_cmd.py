@@ -57,11 +57,12 @@ def _file_stinger_set(stinger, sample_rate: int):  # -> VariantSet
 def synthetic_sets(pack, names: list[str]) -> dict:
     """Sine-and-click variant sets with each template's tempo, meter, bars and stem ranges."""
     from middleware.director.synthetic import synthetic_variant_set
+    from middleware.templates.renditions import find as find_rendition
 
     rate = pack.defaults.sample_rate
     sets = {}
     for name in names:
-        template = pack.states.get(name) or pack.stingers.get(name)
+        template = pack.states.get(name) or pack.stingers.get(name) or find_rendition(pack, name)
         if template.spec is None:
             sets[name] = _file_stinger_set(template, rate)
             continue
@@ -152,7 +153,7 @@ def render_session(
 
     pack = load_pack(pack_path)
     script = load_script(script_path, pack)
-    names = script.states(pack) + script.stingers(pack)
+    names = script.states(pack) + script.stingers(pack) + script.renditions(pack)
     with stage_progress(label_width=28) as progress:
         if synthetic:
             sets = synthetic_sets(pack, names)
@@ -168,9 +169,12 @@ def render_session(
             f"{data['to']} ({data['fade']}) at sample {event.sample}, bar {data['bar']}"
         )
     for event in result.of_kind(ev.STINGER_PLANNED):
+        fallback = event.data.get("fallback")
         click.echo(
             f"{event.data['at_sample'] / result.sample_rate:8.3f} s  stinger "
             f"{event.data['name']} at sample {event.data['at_sample']}"
+            f" ({event.data.get('rendition', event.data['name'])}"
+            f"{', ' + fallback if fallback else ''})"
         )
     click.echo(f"wrote {out_path} ({result.duration_s:.1f} s)")
     if plot:
