@@ -15,8 +15,9 @@ FluidR3_GM when installed, else TimGM6mb from the `pretty_midi` wheel).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from engine_core import ENGINE_VERSION
 from engine_core.composer import Composer, ProgressCallback
@@ -136,8 +137,12 @@ class Engine:
         state: str,
         seed: int,
         progress: ProgressCallback | None = None,
+        retime: Callable[[Any], Any] | None = None,
     ) -> VariantSet:
-        """Arrange, render, normalise and package given scores (the stages after the model)."""
+        """Arrange, render, normalise and package given scores (the stages after the model).
+
+        `retime(arrangement) -> arrangement` moves notes in time before rendering (a
+        bridge's tempo ramp, `engine_core.bridge.tempo`)."""
         from engine_core.arrange.arranger import arrange
         from engine_core.arrange.grooves import load_library
         from engine_core.export.midi import loop_midi
@@ -153,9 +158,8 @@ class Engine:
         library = load_library()
         arrangements = []
         for index, score in enumerate(scores):
-            arrangements.append(
-                arrange(score, spec, seed=seed, variant_index=index, grooves=library)
-            )
+            arrangement = arrange(score, spec, seed=seed, variant_index=index, grooves=library)
+            arrangements.append(retime(arrangement) if retime is not None else arrangement)
             report("arrange", index + 1, count)
 
         # stems render, and each variant is mixed, measured and normalised as soon as its

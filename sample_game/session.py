@@ -23,6 +23,8 @@ TIMELINE_TOPICS = (
     "transition.started",
     "stinger.planned",
     "waiting_for_audio",
+    "bridge.start",
+    "bridge.fallback",
 )
 
 
@@ -134,6 +136,8 @@ def session_render(report: SessionReport):  # -> middleware.director.session.Ses
         data = {k: v for k, v in body.items() if k not in ("session", "t_ns", "sample")}
         if topic == "stinger.planned":
             data["at_sample"] = int(data["at_sample"]) - origin
+        if topic == "bridge.start":
+            data["ends_at"] = int(data["ends_at"]) - origin
         events.append(DirectorEvent(topic, int(body["sample"]) - origin, data))
     events.sort(key=lambda event: event.sample)
     audio = np.rint(np.clip(report.audio, -1.0, 1.0) * 32767.0).astype(np.int16)

@@ -56,12 +56,14 @@ def _file_stinger_set(stinger, sample_rate: int):  # -> VariantSet
 
 def synthetic_sets(pack, names: list[str]) -> dict:
     """Sine-and-click variant sets with each template's tempo, meter, bars and stem ranges."""
+    from middleware.bridges.requests import bridge_requests
     from middleware.director.synthetic import synthetic_variant_set
 
     rate = pack.defaults.sample_rate
+    bridges = {bridge.name: bridge for bridge in bridge_requests(pack)}
     sets = {}
     for name in names:
-        template = pack.states.get(name) or pack.stingers.get(name)
+        template = pack.states.get(name) or pack.stingers.get(name) or bridges[name]
         if template.spec is None:
             sets[name] = _file_stinger_set(template, rate)
             continue
@@ -103,15 +105,19 @@ def generated_sets(pack, names: list[str], cache_dir: Path | None, progress) -> 
 
                     engine = Engine()
                 count = getattr(item, "variants", 1)
-                found = engine.generate(
-                    item.spec,
-                    state=name,
-                    seed=item.seed,
-                    variants=count,
-                    progress=lambda stage, done, total, n=name: progress(
-                        f"{n}: {stage}", done, total
-                    ),
+                report = lambda stage, done, total, n=name: progress(  # noqa: E731
+                    f"{n}: {stage}", done, total
                 )
+                if getattr(item, "bridge", None) is not None:
+                    from engine_core.bridge import generate_bridge
+
+                    found, _ = generate_bridge(
+                        engine, *item.bridge, name=name, seed=item.seed, progress=report
+                    )
+                else:
+                    found = engine.generate(
+                        item.spec, state=name, seed=item.seed, variants=count, progress=report
+                    )
                 cache.put_set(item, engine_key, found)
             sets[name] = found
     return sets
@@ -145,6 +151,7 @@ def render_session(
     """
     import soundfile
 
+    from middleware.bridges.requests import bridge_requests
     from middleware.director import events as ev
     from middleware.director.session import load_script
     from middleware.director.session import render_session as run
@@ -153,6 +160,11 @@ def render_session(
     pack = load_pack(pack_path)
     script = load_script(script_path, pack)
     names = script.states(pack) + script.stingers(pack)
+    names += [  # the bridges between the states the script visits
+        bridge.name
+        for bridge in bridge_requests(pack)
+        if set(bridge.connects) <= set(script.states(pack))
+    ]
     with stage_progress(label_width=28) as progress:
         if synthetic:
             sets = synthetic_sets(pack, names)

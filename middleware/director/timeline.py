@@ -77,6 +77,14 @@ def plot_session(render: SessionRender, path: Path, *, title: str = "") -> Path:
         wave.axvline(x, color="#9467bd", lw=1.2, ls="--")
         wave.annotate(event.data["name"], (x, -0.95), xytext=(3, 0), textcoords="offset points",
                       fontsize=7, color="#9467bd")  # fmt: skip
+    for event in render.of_kind(ev.BRIDGE_START):  # a generated bridge: hatched, labelled
+        start, end = event.sample / rate, event.data["ends_at"] / rate
+        wave.axvspan(start, end, ymin=0.0, ymax=0.06, facecolor="none", edgecolor="#ff7f0e",
+                     hatch="////", lw=0.8)  # fmt: skip
+        wave.annotate(f"bridge {event.data['bars']} bars", (start, -0.88), xytext=(3, 0),
+                      textcoords="offset points", fontsize=7, color="#ff7f0e")  # fmt: skip
+    for event in render.of_kind(ev.BRIDGE_FALLBACK):
+        wave.plot(event.sample / rate, 0.95, marker="v", color="#ff7f0e", ms=6)
     for event in render.of_kind(ev.WAITING_FOR_AUDIO):
         wave.plot(event.sample / rate, 0.95, marker="x", color="#7f7f7f", ms=6)
     wave.set_ylim(-1.05, 1.05)
@@ -85,6 +93,11 @@ def plot_session(render: SessionRender, path: Path, *, title: str = "") -> Path:
     handles.append(Patch(color="#d62728", label="transition started (^ = event planned it)"))
     if render.of_kind(ev.STINGER_PLANNED):
         handles.append(Patch(color="#9467bd", label="stinger"))
+    if render.of_kind(ev.BRIDGE_START):
+        handles.append(Patch(facecolor="none", edgecolor="#ff7f0e", hatch="////",
+                             label="generated bridge"))  # fmt: skip
+    if render.of_kind(ev.BRIDGE_FALLBACK):
+        handles.append(Patch(color="#ff7f0e", label="bridge fallback (v)"))
     wave.legend(
         handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7,
         ncol=len(handles), frameon=False,
