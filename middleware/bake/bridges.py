@@ -56,14 +56,9 @@ def bridge_jobs(pack: TemplatePack, options: BakeOptions) -> list[BakeJob]:
 
 
 def generate_bridge_set(engine: Any, job: BakeJob, progress: Any = None) -> VariantSet:
-    from engine_core.bridge import generate_bridge
+    from middleware.bridges.generate import generate_item
 
-    assert job.bridge is not None  # only bridge jobs come here
-    source, target, bars = job.bridge
-    variant_set, _ = generate_bridge(
-        engine, source, target, bars, name=job.name, seed=job.seed, progress=progress
-    )
-    return variant_set
+    return generate_item(engine, job, variants=1, progress=progress)
 
 
 def bridge_record(job: BakeJob, variant_record: dict[str, Any]) -> dict[str, Any]:

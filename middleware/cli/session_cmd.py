@@ -104,20 +104,16 @@ def generated_sets(pack, names: list[str], cache_dir: Path | None, progress) -> 
                     from engine_core.generate import Engine
 
                     engine = Engine()
-                count = getattr(item, "variants", 1)
-                report = lambda stage, done, total, n=name: progress(  # noqa: E731
-                    f"{n}: {stage}", done, total
-                )
-                if getattr(item, "bridge", None) is not None:
-                    from engine_core.bridge import generate_bridge
+                from middleware.bridges.generate import generate_item
 
-                    found, _ = generate_bridge(
-                        engine, *item.bridge, name=name, seed=item.seed, progress=report
-                    )
-                else:
-                    found = engine.generate(
-                        item.spec, state=name, seed=item.seed, variants=count, progress=report
-                    )
+                found = generate_item(
+                    engine,
+                    item,
+                    name=name,
+                    progress=lambda stage, done, total, n=name: progress(
+                        f"{n}: {stage}", done, total
+                    ),
+                )
                 cache.put_set(item, engine_key, found)
             sets[name] = found
     return sets
