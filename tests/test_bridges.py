@@ -5,6 +5,7 @@ ordering, and (slow) a real bridge written by the shipped model and rendered."""
 from __future__ import annotations
 
 import dataclasses
+import json
 from pathlib import Path
 
 import numpy as np
@@ -30,6 +31,7 @@ from middleware.templates.loader import load_pack
 ROOT = Path(__file__).resolve().parents[1]
 SR = 48000
 ENGINE = EngineKey("engine", "weights", "sf")
+TONE = "test_cache_support:make_tone_engine"
 
 
 @pytest.fixture(scope="module")
@@ -301,3 +303,84 @@ def test_the_director_plays_the_real_bridge_on_the_planned_sample(fantasy, real_
     assert not np.any(target[:ends])
     assert target[ends, 1] > 0  # audible on the sample the bridge ends
     assert abs(float(np.median(target[ends + 48 : ends + 4800, 1])) - 0.125) < 0.01  # variant 0
+
+
+# ------------------------------------------------------------------ bake (slow)
+
+BRIDGE_RULE = """
+[transitions."battle -> menu"]
+leave_at = "loop_end"
+fade = "out"
+fade_length = "1 beat"
+filler = { bridge_bars = 2 }
+"""
+
+
+@pytest.mark.slow
+def test_a_bake_writes_the_bridge_clip_its_manifest_entry_and_the_godot_filler(
+    tmp_path: Path,
+) -> None:
+    from test_bake_support import CHORALE_ENGINE, write_pack
+
+    from middleware.bake import BakeOptions, bake_pack
+    from middleware.bake.audio import decode_audio
+
+    pack_dir = write_pack(tmp_path / "pack")
+    (pack_dir / "pack.toml").write_text((pack_dir / "pack.toml").read_text() + BRIDGE_RULE)
+    pack = load_pack(pack_dir)
+    options = BakeOptions(workers=1, engine_factory=CHORALE_ENGINE)
+    report = bake_pack(pack, tmp_path / "out", options)
+    assert [job.name for job in report.plan.jobs if job.kind == "bridge"] == ["battle.menu"]
+    out = tmp_path / "out" / "tiny"
+    manifest = json.loads((out / "manifest.json").read_text())
+    bridge = manifest["bridges"]["battle->menu"]
+    assert (bridge["source"], bridge["target"], bridge["bars"]) == ("battle", "menu", 2)
+    assert bridge["file"]["path"] == "audio/bridges/battle/menu.ogg"
+    audio, rate = decode_audio((out / bridge["file"]["path"]).read_bytes())
+    assert rate == SR and audio.shape[0] == bridge["frames"] > bridge["music_samples"]
+    ramp = TempoRamp(140.0, 120.0, 2, "4/4")  # battle's tempo into menu's
+    assert bridge["bar_samples"] == list(ramp.bar_samples(SR))
+    assert bridge["music_samples"] == ramp.length_samples(SR)
+    assert (bridge["bpm_start"], bridge["bpm_end"]) == (140.0, 120.0)
+    request = BridgeRequest(pack.states["battle"], pack.states["menu"], 2)
+    assert bridge["provenance"]["generation_hash"] == request.spec.generation_hash()
+    clips = manifest["godot"]["clips"]
+    assert "bridge.battle.menu" in clips
+    index = clips.index("bridge.battle.menu")
+    text = (out / "tiny.tres").read_text()
+    assert f'clip_{index}/name = &"bridge.battle.menu"' in text or (
+        f'clip_{index}/name = "bridge.battle.menu"' in text
+    )
+    battle, menu = clips.index("battle"), clips.index("menu")
+    entry = text[text.index(f"Vector2i({battle}, {menu})") :].split("}", 1)[0]
+    assert f'"filler_clip": {index}' in entry and '"use_filler_clip": true' in entry
+
+
+# ------------------------------------------------------------------ pre-generation (processes)
+
+
+def test_the_scheduler_starts_a_bridge_only_after_both_its_states_are_made(tmp_path: Path) -> None:
+    """Two workers: one is kept busy by `battle` (a slow state) while the other runs out of
+    states; the bridge out of battle waits for it instead of taking the idle worker."""
+    from test_bake_support import write_pack
+
+    from middleware.scheduler import EventKind, Scheduler
+
+    pack_dir = write_pack(tmp_path / "pack")
+    (pack_dir / "pack.toml").write_text((pack_dir / "pack.toml").read_text() + BRIDGE_RULE)
+    battle = pack_dir / "battle.toml"
+    battle.write_text(battle.read_text().replace("driving tense", "slow driving tense"))
+    pack = load_pack(pack_dir)
+    with Scheduler(tmp_path / "cache", workers=2, engine_factory=TONE) as scheduler:
+        events = []
+        scheduler.add_listener(events.append)
+        futures = scheduler.submit_many(pack_requests(pack))
+        for future in futures.values():
+            future.result(timeout=120)
+    when = {(e.state, e.kind): i for i, e in enumerate(events)}
+    bridge = "bridge:battle->menu"
+    assert (bridge, EventKind.SET_READY) in when
+    assert when[(bridge, EventKind.STARTED)] > when[("battle", EventKind.SET_READY)]
+    assert when[(bridge, EventKind.STARTED)] > when[("menu", EventKind.SET_READY)]
+    # and the idle worker did other work meanwhile: the stinger started before battle ended
+    assert when[("hit", EventKind.STARTED)] < when[("battle", EventKind.SET_READY)]

@@ -5,11 +5,14 @@
 2. A frame (`frame.build_frame`) holds the source variant 0's last bars and the target
    variant 0's first bars, both in the target's key, meter and score mode, with the
    bridge's bars blank between; the composer inpaints the blank bars `CANDIDATES` times
-   (seeds `seed`, `seed + 1`, ...).
+   (seeds `seed`, `seed + 1`, ...), in turn with every bar free and, for bridges of two
+   bars or more, with the first bar a sequence of the source's last bar a scale step up
+   or down (`RECIPES`).
 3. Each candidate's two joins are measured (`joins.bridge_joins`) against the inner joins
-   of both loops; the chosen one has both joins inside their interquartile range and
-   nearest their median; when the key changes, a candidate with the target's dominant
-   under its last bar (a V -> I arrival) is preferred among those.
+   of both loops, its melody tried in its octave and an octave up and down; the chosen
+   one has both joins inside their interquartile range and nearest their median; when
+   the key changes, a candidate with the target's dominant under its last bar (a V -> I
+   arrival) is preferred among those.
 4. The bridge is arranged for the target's stems (its instruments, grooves, intensity
    layers) and rendered as a one-shot, its tempo ramping from the source's pulse to the
    target's (`tempo.TempoRamp`), its beat and bar lines where the ramp puts them.
@@ -29,6 +32,7 @@ from engine_core.bridge.frame import build_frame
 from engine_core.bridge.joins import BridgeJoins, JoinRange, bridge_joins, inner_join_range
 from engine_core.bridge.tempo import TempoRamp
 from engine_core.composer import Composer, ProgressCallback
+from engine_core.data.pianoroll import PITCHES, TRACK_LOW
 from engine_core.errors import InvalidSpecError
 from engine_core.score import Score
 from engine_core.spec import GenerationSpec
@@ -39,7 +43,10 @@ BRIDGE_BARS: tuple[int, ...] = (1, 2, 4)
 #: inpainting candidates measured per bridge
 CANDIDATES = 6
 #: bumped when the same inputs make a different bridge
-BRIDGE_RECIPE = 1
+BRIDGE_RECIPE = 2
+#: candidate recipes, in turn: 0 = every bridge bar inpainted; +1 / -1 = the first bar a
+#: sequence of the source's last (a scale step up / down), the rest inpainted
+RECIPES: tuple[int, ...] = (0, 1, -1)
 #: the target's dominant pitch class in its tonic-C frame
 DOMINANT = 7
 #: cost added to a candidate without the dominant under its last bar (key changes only)
@@ -88,6 +95,23 @@ class ComposedBridge:
     chosen: int
     source: Score  # source variant 0
     target: Score  # target variant 0
+
+
+def _melody_octaves(score: Score) -> list[Score]:
+    """`score`, and its melody an octave up or down where it stays in the melody's window:
+    the bridge's line is placed in the octave that leads best from and into its neighbours
+    (the arranger then fits every line into its stem's register)."""
+    low, high = TRACK_LOW[0], TRACK_LOW[0] + PITCHES - 1
+    melody = [n.pitch for n in score.notes if n.track == "melody"]
+    options = [score]
+    for shift in (-12, 12):
+        if melody and low <= min(melody) + shift and max(melody) + shift <= high:
+            notes = tuple(
+                dataclasses.replace(n, pitch=n.pitch + shift) if n.track == "melody" else n
+                for n in score.notes
+            )
+            options.append(dataclasses.replace(score, notes=notes))
+    return options
 
 
 def _has_dominant(score: Score) -> bool:
@@ -141,12 +165,18 @@ def compose_bridge(
     inpaint_spec = dataclasses.replace(spec, bars=frame.score.bars, bpm=target.spec.bpm)
     written: list[tuple[float, Score, BridgeJoins]] = []
     for index in range(candidates):
+        recipe = RECIPES[index % len(RECIPES)] if bars > 1 else 0
+        framed = frame.with_sequence(recipe) if recipe else frame
         filled = composer.inpaint(
-            inpaint_spec, fixed=frame.score, keep_bars=frame.keep_bars, seed=seed + index
+            inpaint_spec, fixed=framed.score, keep_bars=framed.keep_bars, seed=seed + index
         )
-        bridge = frame.bridge(filled)
-        joins = bridge_joins(first_source, source_key, bridge, first_target, target_key, reference)
-        written.append((_cost(joins, bridge, key_changes), bridge, joins))
+        placed = []
+        for bridge in _melody_octaves(framed.bridge(filled)):
+            joins = bridge_joins(
+                first_source, source_key, bridge, first_target, target_key, reference
+            )
+            placed.append((_cost(joins, bridge, key_changes), bridge, joins))
+        written.append(min(placed, key=lambda option: option[0]))
         report("compose", index + 1, candidates)
     chosen = min(range(len(written)), key=lambda i: (written[i][0], i))
     _, score, joins = written[chosen]

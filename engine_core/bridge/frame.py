@@ -13,6 +13,7 @@ when two keys meet.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -40,6 +41,16 @@ def unmap_pitch(pitch: int, score_mode: str, key: Key) -> int:
     pitch_class = relative % 12
     degree = max(i for i, interval in enumerate(source) if interval <= pitch_class)
     return relative - pitch_class + target[degree] + (pitch_class - source[degree])
+
+
+def step_degrees(pitch: int, steps: int, mode: str) -> int:
+    """`pitch` (tonic-C frame, `mode`) moved `steps` degrees along the mode's scale."""
+    scale = MODE_INTERVALS.get(mode, MODE_INTERVALS["major"])
+    pitch_class = pitch % 12
+    degree = max(i for i, interval in enumerate(scale) if interval <= pitch_class)
+    moved = degree + steps
+    octave, index = divmod(moved, len(scale))
+    return pitch - pitch_class + 12 * octave + scale[index] + (pitch_class - scale[degree])
 
 
 def regrid(step: int, from_steps: int, to_steps: int) -> int:
@@ -85,6 +96,24 @@ class BridgeFrame:
     keep_bars: tuple[int, ...]
     bridge_first_bar: int
     bridge_bars: int
+
+    def with_sequence(self, step: int) -> BridgeFrame:
+        """The frame with the bridge's first bar written as a *sequence*: the bar before it
+        (the source's last) again, every note `step` scale degrees up or down, kept.
+
+        The oldest modulating device: the source's figure restated on another degree,
+        after which the composer writes the remaining bars into the target."""
+        before = self.bridge_first_bar - 1
+        moved = tuple(
+            dataclasses.replace(
+                n, bar=self.bridge_first_bar, pitch=step_degrees(n.pitch, step, self.score.mode)
+            )
+            for n in self.score.notes
+            if n.bar == before
+        )
+        score = dataclasses.replace(self.score, notes=tuple(sorted(self.score.notes + moved)))
+        keep = tuple(sorted({*self.keep_bars, self.bridge_first_bar}))
+        return dataclasses.replace(self, score=score, keep_bars=keep)
 
     def bridge(self, written: Score) -> Score:
         """The bridge's own bars cut out of an inpainted frame (notes end at its end)."""
