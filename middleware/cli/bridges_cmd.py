@@ -19,6 +19,7 @@ from pathlib import Path
 import click
 
 BUNDLED_PACKS = ("templates/fantasy_rpg", "templates/neon_runner")
+RECIPE_NAMES = {0: "inpainted", 1: "sequence a step up", -1: "sequence a step down"}
 
 
 @click.command("eval-bridges")
@@ -39,7 +40,7 @@ def eval_bridges(packs: tuple[Path, ...], candidates: int | None, as_json: bool)
       ostinato eval-bridges templates/fantasy_rpg --json
     """
     from engine_core.bridge import compose_bridge
-    from engine_core.bridge.compose import CANDIDATES
+    from engine_core.bridge.compose import CANDIDATES, RECIPES
     from engine_core.model.composer import DiffusionComposer
     from middleware.bridges.requests import bridge_requests
     from middleware.templates.loader import load_pack
@@ -62,6 +63,10 @@ def eval_bridges(packs: tuple[Path, ...], candidates: int | None, as_json: bool)
                     "bridge": request.name,
                     "bars": bars,
                     **composed.joins.to_json(),
+                    "chosen": composed.chosen,
+                    "recipe": RECIPE_NAMES[
+                        RECIPES[composed.chosen % len(RECIPES)] if bars > 1 else 0
+                    ],
                     "candidates_passing": sum(j.passed for j in composed.candidates),
                     "candidates": len(composed.candidates),
                     "cpu_s": round(time.process_time() - started, 2),
