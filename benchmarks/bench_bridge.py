@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +42,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1, help="render worker processes")
-    args = parser.parse_args(argv)
+    args = parser.parse_args(argv or [])  # `benchmarks.run` calls main() with no arguments
 
     from engine_core.bridge import compose_bridge, generate_bridge
     from engine_core.generate import Engine
@@ -89,4 +90,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
