@@ -18,7 +18,7 @@
    target's (`tempo.TempoRamp`), its beat and bar lines where the ramp puts them.
 
 The bridge's spec (`bridge_spec`) is the target's with the bridge's bars, one-shot, the
-ramp's mean tempo, and an `extra` entry naming both ends (generation hashes, seeds,
+ramp's mean tempo, no motif, and an `extra` entry naming both ends (generation hashes, seeds,
 variant counts): so its generation hash, and any cache key built from it, changes when
 either state changes.
 """
@@ -83,6 +83,7 @@ def bridge_spec(source: BridgeEnd, target: BridgeEnd, bars: int) -> GenerationSp
         bars=bars,
         bpm=ramp.mean_bpm,
         one_shot=True,
+        motif=None,  # a bridge quotes no motif of its own (its context bars may carry one)
         extra=(*target.spec.extra, ("bridge", ends)),
     )
 
