@@ -144,6 +144,7 @@ class Engine:
         `retime(arrangement) -> arrangement` moves notes in time before rendering (a
         bridge's tempo ramp, `engine_core.bridge.tempo`)."""
         from engine_core.arrange.arranger import arrange
+        from engine_core.arrange.diatonic import keep_in_scale, wants_diatonic
         from engine_core.arrange.grooves import load_library
         from engine_core.export.midi import loop_midi
         from engine_core.render.pool import LoudnessTarget
@@ -159,6 +160,8 @@ class Engine:
         arrangements = []
         for index, score in enumerate(scores):
             arrangement = arrange(score, spec, seed=seed, variant_index=index, grooves=library)
+            if wants_diatonic(spec):  # stinger renditions: nothing outside the host's scale
+                arrangement = keep_in_scale(arrangement, spec.key_info)
             arrangements.append(retime(arrangement) if retime is not None else arrangement)
             report("arrange", index + 1, count)
 

@@ -159,7 +159,9 @@ def summary_table(report: SessionReport, status: dict, ready_s: float, shutdown:
             table.add_row(f"{topic} {body.get('bridge')}", what)
     for stinger in report.stingers:
         table.add_row(
-            f"stinger {stinger['name']}", f"sample {stinger['at_sample']} ({stinger['sync']})"
+            f"stinger {stinger['name']}",
+            f"sample {stinger['at_sample']} ({stinger['sync']}, "
+            f"{stinger.get('rendition', stinger['name'])})",
         )
     pregen = status["pregen"]
     table.add_row(

@@ -141,6 +141,8 @@ def session_render(report: SessionReport, variants=None):  # -> SessionRender
         data = {k: v for k, v in body.items() if k not in ("session", "t_ns", "sample")}
         if topic == "stinger.planned":
             data["at_sample"] = int(data["at_sample"]) - origin
+            if data.get("replaces") is not None:  # moved onto a new state's grid
+                data["replaces"] = int(data["replaces"]) - origin
         if topic == "bridge.start":
             data["ends_at"] = int(data["ends_at"]) - origin
         events.append(DirectorEvent(topic, int(body["sample"]) - origin, data))

@@ -66,6 +66,9 @@ def test_dry_run_lists_every_job_and_writes_nothing(tmp_path: Path) -> None:
         ("state", "victory"),
         ("stinger", "chime"),
         ("stinger", "hit"),
+        ("rendition", "hit@battle"),  # the generated stinger over each state (a file has none)
+        ("rendition", "hit@menu"),
+        ("rendition", "hit@victory"),
     }
     assert rows[("state", "battle")]["stems"] == 2  # layered: stems are baked
     assert rows[("state", "victory")]["variants"] == 1  # a one-shot plays once
@@ -202,12 +205,41 @@ def test_every_listed_file_is_there_with_its_hash(reference: dict[str, Path]) ->
         for variant in state["variants"]:
             listed += [variant["file"], *variant["stems"].values()]
     listed += [stinger["file"] for stinger in manifest["stingers"].values()]
+    listed += [
+        rendition["file"]
+        for stinger in manifest["stingers"].values()
+        for rendition in stinger["renditions"].values()
+    ]
     digests = tree_digest(out)
     for record in listed:
         assert digests[record["path"]] == record["sha256"]
         assert (out / record["path"]).stat().st_size == record["bytes"]
     audio = {p for p in digests if p.endswith(".ogg")}
     assert audio == {record["path"] for record in listed}  # nothing unlisted
+
+
+def test_the_bake_holds_each_generated_stinger_made_for_every_state(
+    reference: dict[str, Path],
+) -> None:
+    out = reference["out"] / "tiny"
+    manifest = _manifest(reference["out"])
+    hit, chime = manifest["stingers"]["hit"], manifest["stingers"]["chime"]
+    assert set(hit["renditions"]) == set(manifest["states"])
+    assert chime["renditions"] == {} and chime["key_pinned"] is False  # a file plays as it is
+    for state_name, rendition in hit["renditions"].items():
+        state = manifest["states"][state_name]
+        assert (rendition["key"], rendition["bpm"], rendition["meter"]) == (
+            state["key"],
+            state["bpm"],
+            state["meter"],
+        )
+        assert rendition["file"]["path"] == f"audio/stingers/hit/{state_name}.ogg"
+        samples, rate = decode_audio((out / rendition["file"]["path"]).read_bytes())
+        assert samples.shape[0] == rendition["frames"]
+        assert rendition["music_samples"] == beat_to_sample(
+            state["beats_per_bar"], state["bpm"], rate
+        )  # one bar at the host's tempo
+        assert (out / (rendition["file"]["path"] + ".import")).is_file()  # Godot imports it
 
 
 def test_audio_decodes_to_the_loop_length(reference: dict[str, Path]) -> None:
@@ -268,6 +300,10 @@ def test_changing_one_state_rebakes_only_that_state(
         "victory": "output",
         "chime": "output",
         "hit": "output",
+        # a stinger's rendition follows its host's key, tempo and meter, not its prompt
+        "hit@battle": "output",
+        "hit@menu": "output",
+        "hit@victory": "output",
     }
     after = _manifest(tmp_path / "out")
     assert after["states"]["battle"] == before["states"]["battle"]
@@ -284,7 +320,7 @@ def test_cli_bake_shows_progress_and_a_summary(
     printed = capsys.readouterr().out
     assert "baked tiny" in printed  # the summary table
     assert "state battle" in printed and "cache" in printed
-    assert "5 jobs: 4 from the cache, 1 encoded from files" in printed
+    assert "8 jobs: 7 from the cache, 1 encoded from files" in printed  # 3 renditions
     assert "next 2-bar phrase" in printed  # the Godot approximation note
     assert tree_digest(out / "tiny") == tree_digest(reference["out"] / "tiny")
 

@@ -157,18 +157,23 @@ async def test_the_service_never_serves_damaged_audio_and_regenerates_it(
         assert codes <= {"ok", "damaged", "not_ready"}, codes
         assert "internal" not in codes
         stats = second.library.stats()
-        assert stats.sets_generated == stats.sets_total == 3  # states and stinger, all
+        # states, stinger and its two renditions, all
+        assert stats.sets_generated == stats.sets_total == 5
         # made again with no operator action
         for name in (flipped, truncated):
             reply = await client.request_raw("fetch", {"state": name, "chunk": 0})
             assert reply.ok, reply.error
         status = await client.status()
-        assert status["pregen"]["damaged"] == 3  # (PUB `cache.damaged` went out before we
-        assert status["ready"] is True  # could subscribe: damage is found at start)
+        # every state and the stinger were found damaged (PUB `cache.damaged` went out before
+        # we could subscribe: damage is found at start); a rendition whose audio object is
+        # shared with another set (content-addressed: the tone engine can repeat itself) may
+        # find it already quarantined, i.e. missing rather than damaged
+        assert 3 <= status["pregen"]["damaged"] <= 5
+        assert status["ready"] is True
         assert all(math.isfinite(float(np.abs(block).max())) for block in blocks)
         assert second.stats["internal"] == 0
     # each variant's audio was found damaged and quarantined (its MIDI went with it)
-    assert len(os.listdir(cache_root / "quarantine")) == 5
+    assert len(os.listdir(cache_root / "quarantine")) >= 5
 
 
 async def _until(predicate, timeout_s: float) -> None:

@@ -253,3 +253,27 @@ def test_the_twin_is_strict_about_godot_types(plan_gd: Any) -> None:
     with pytest.raises(TypeError):
         timing.floor_div(1.5, 2)
     assert timing.floor_div(-7, 2) == -4 and math.isclose(timing.db_to_gain(-6.0), 10**-0.3)
+
+
+def test_a_stinger_plays_its_rendition_for_the_state_else_its_own_file(plan_gd: Any) -> None:
+    older = _as_godot_json(build_vectors()["manifest"])  # from before renditions: no field
+    manifest = _as_godot_json(build_vectors()["manifest"])
+    manifest["stingers"]["hit"]["renditions"] = {
+        "calm": {"file": {"path": "audio/stingers/hit/calm.ogg"}, "frames": 30000.0,
+                 "music_samples": 24000.0},
+    }  # fmt: skip
+    over_calm = plan_gd.plan_stinger(manifest, "calm", 0, 10, "hit")
+    assert (over_calm["rendition"], over_calm["path"]) == (
+        "hit@calm",
+        "audio/stingers/hit/calm.ogg",
+    )
+    assert over_calm["hold_end"] - over_calm["at"] == 24000
+    assert over_calm["end"] - over_calm["at"] == 30000
+    for plan in (
+        plan_gd.plan_stinger(manifest, "jig", 0, 10, "hit"),  # no rendition for this state
+        plan_gd.plan_stinger(manifest, "", 0, 10, "hit"),  # nothing plays (a filler)
+        plan_gd.plan_stinger(older, "calm", 0, 10, "hit"),
+    ):
+        assert (plan["rendition"], plan["path"]) == ("hit", "audio/stingers/hit.ogg")
+        assert plan["hold_end"] - plan["at"] == HIT_MUSIC_SAMPLES
+    assert over_calm["at"] == plan_gd.plan_stinger(older, "calm", 0, 10, "hit")["at"]

@@ -82,7 +82,28 @@ def test_pack_priorities_put_the_current_state_first_then_where_it_can_go():
     assert {"town", "battle"} <= set(reachable)
     background = [s.name for s, p in ordered if p is Priority.BACKGROUND]
     assert "menu" in background
-    assert set(s.name for s, _ in ordered) == set(pack.states) | {
+    renditions = {
+        f"{stinger}@{state}"
+        for stinger, st in pack.stingers.items()
+        if st.spec is not None
+        for state in pack.states
+    }
+    assert set(s.name for s, _ in ordered) == set(pack.states) | renditions | {
         n for n, st in pack.stingers.items() if st.spec is not None
     } | {"bridge:explore->town", "bridge:town->explore"}  # the bridges its rules ask for
     assert pack_requests(pack)[0][0].name == pack.start_state
+
+
+def test_stinger_renditions_come_after_every_state_and_stinger_current_host_first():
+    pack = load_pack("templates/fantasy_rpg")
+    names = [s.name for s, _ in pack_requests(pack, "explore")]
+    first_rendition = next(i for i, n in enumerate(names) if "@" in n)
+    assert all("@" not in n for n in names[:first_rendition])
+    assert all("@" in n for n in names[first_rendition:])
+    assert len(names[:first_rendition]) == len(pack.states) + len(pack.stingers)
+    hosts = [n.split("@")[1] for n in names[first_rendition:]]
+    assert hosts[: len(pack.stingers)] == ["explore"] * len(pack.stingers)
+    reachable = likely_next(pack, "explore")
+    assert hosts[len(pack.stingers) : len(pack.stingers) * (1 + len(reachable))] == [
+        host for host in reachable for _ in pack.stingers
+    ]

@@ -7,6 +7,7 @@ exposes (`window.studio`: the AudioWorklet's counters, the timeline's model, ste
 
 from __future__ import annotations
 
+import math
 import os
 import time
 from collections.abc import Iterator
@@ -125,9 +126,13 @@ def test_a_state_change_lands_on_the_planned_bar_and_plays_without_underruns(
         "10 s played",
     )
     stats = js(browser, "studio.audio.stats")
-    assert stats["underruns"] == 0, stats
+    assert stats["underruns"] == 0, sorted(stats.items())
     assert stats["overflows"] == 0
-    assert stats["framesReceived"] - start["framesReceived"] >= 10 * rate
+    # every frame played was received; the window received 10 s less what the adaptive
+    # look-ahead gave back meanwhile (it shrinks by withholding credits)
+    given_back = (start["targetMs"] - stats["targetMs"]) / 1000 * rate
+    assert stats["framesReceived"] >= stats["framesPlayed"]
+    assert stats["framesReceived"] - start["framesReceived"] >= 10 * rate - max(given_back, 0)
     assert js(browser, "studio.where.state") == "battle"
 
 
@@ -373,3 +378,166 @@ def test_re_roll_writes_a_new_seed_and_the_new_set_plays(browser, studio) -> Non
         return gallery_seed == saved["seed"]
 
     wait_until(gallery_shows_new_seed, 20, "gallery shows the new set")
+
+
+def _gallery_seeds(browser) -> list[int]:
+    return js(
+        browser,
+        "Array.from(document.querySelectorAll('#gallery .variant'))"
+        ".map(c => Number(c.dataset.seed))",
+    )
+
+
+def test_a_pinned_variant_survives_re_rolling_one_and_all(browser, studio, tmp_path: Path) -> None:
+    import json
+
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, studio)
+    _open_panel(browser, "gallery", "explore")
+    wait_until(lambda: len(_gallery_seeds(browser)) >= 3, 10, "gallery")
+    before = _gallery_seeds(browser)
+    card = '#gallery .variant[data-variant="{}"]'
+    browser.find_element(By.CSS_SELECTOR, card.format(1) + " input.pin").click()
+    pinned = wait_until(lambda: js(browser, "studio.gallery.lastPin"), 10, "pinned")
+    assert pinned["ok"] and pinned["slots"][1]["pinned"], pinned
+    assert not browser.find_element(By.CSS_SELECTOR, card.format(1) + " .reroll-one").is_enabled()
+    # re-roll variant 0 alone: a progress bar while the scheduler makes the new seed's set
+    browser.find_element(By.CSS_SELECTOR, card.format(0) + " .reroll-one").click()
+    assert js(browser, "document.body.dataset.rerolling") == "true"
+    wait_until(lambda: js(browser, "studio.gallery.rerolls") == 1, 90, "variant 0 re-rolled")
+    one = js(browser, "studio.gallery.lastReroll")
+    assert js(browser, "studio.gallery.progressNotes") >= 1  # the scheduler's progress arrived
+    wait_until(lambda: _gallery_seeds(browser)[:1] == [one["seed"]], 10, "new variant 0 shown")
+    assert _gallery_seeds(browser)[1:] == before[1:]
+    # re-roll every unpinned variant: a new seed in the state's file, variant 1 is kept
+    browser.find_element(By.ID, "reroll-all").click()
+    wait_until(lambda: js(browser, "studio.gallery.rerolls") == 2, 90, "all re-rolled")
+    every = js(browser, "studio.gallery.lastReroll")
+    assert (
+        every["ok"] and f"seed = {every['seed']}" in (studio.pack_dir / "explore.toml").read_text()
+    )
+    wait_until(lambda: _gallery_seeds(browser)[0] == every["seed"], 10, "new set shown")
+    seeds = _gallery_seeds(browser)
+    assert seeds[1] == before[1] and set(seeds[:1] + seeds[2:]) == {every["seed"]}
+    assert js(browser, "document.querySelector('#gallery .variant[data-variant=\"1\"]')"
+              ".classList.contains('pinned')")  # fmt: skip
+    sidecar = json.loads((studio.pack_dir / "studio-variants.json").read_text())
+    assert sidecar["states"]["explore"]["variants"] == {"1": {"seed": before[1], "pinned": True}}
+    js(browser, "document.querySelector('#gallery .variant[data-variant=\"1\"]')"
+                ".scrollIntoView({block: 'center'})")  # fmt: skip
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "studio_pins.png"))
+
+
+def test_a_filler_edited_in_the_matrix_is_validated_saved_and_played(
+    browser, studio, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    pack_toml = studio.pack_dir / "pack.toml"
+    comments = [line for line in pack_toml.read_text().splitlines() if "#" in line]
+    open_page(browser, studio)
+    _open_panel(browser, "matrix", "menu")
+    cell = '#matrix td[data-from="town"][data-to="battle"]'
+
+    def edit(filler: str, bars: str | None = None) -> None:
+        browser.find_element(By.CSS_SELECTOR, f"{cell} button.edit").click()
+        Select(
+            browser.find_element(By.CSS_SELECTOR, f"{cell} select[name=filler]")
+        ).select_by_value(filler)
+        if bars is not None:
+            _type_into(browser, f"{cell} input[name=bridge_bars]", bars)
+        js(browser, "studio.lastRuleSave = null")
+        browser.find_element(By.CSS_SELECTOR, f"{cell} button.save-rule").click()
+
+    wait_until(lambda: browser.find_elements(By.CSS_SELECTOR, cell), 10)
+    before = pack_toml.read_text()
+    edit("bridge", "3")  # the validator's message, inline; nothing written
+    refused = wait_until(lambda: js(browser, "studio.lastRuleSave"), 10, "answer")
+    assert not refused["ok"] and refused["error"]["code"] == "bad_template"
+    message = js(browser, f"document.querySelector('{cell} .problem').textContent")
+    assert "bridge_bars" in message and "3" in message
+    browser.save_screenshot(str(screenshot_dir(tmp_path) / "studio_filler.png"))
+    assert pack_toml.read_text() == before
+    browser.find_element(By.CSS_SELECTOR, f"{cell} input[name=bridge_bars]").clear()
+    _type_into(browser, f"{cell} input[name=bridge_bars]", "2")
+    js(browser, "studio.lastRuleSave = null")
+    browser.find_element(By.CSS_SELECTOR, f"{cell} button.save-rule").click()
+    saved = wait_until(lambda: js(browser, "studio.lastRuleSave"), 10, "bridge saved")
+    assert saved["ok"] and saved["rule"]["filler"] == {"bridge_bars": 2}, saved
+    assert "filler = { bridge_bars = 2 }" in pack_toml.read_text()
+    shown = f"document.querySelector('{cell} .rule')"
+    wait_until(lambda: "bridge 2 bars" in (js(browser, f"{shown} && {shown}.textContent") or ""))
+    # a stinger filler instead: saved, and "try it" plays it on the transition
+    edit("stinger:level_up")
+    saved = wait_until(lambda: js(browser, "studio.lastRuleSave"), 10, "stinger saved")
+    assert saved["ok"] and saved["rule"]["filler"] == {"stinger": "level_up"}, saved
+    assert [line for line in pack_toml.read_text().splitlines() if "#" in line] == comments
+    wait_until(lambda: "level_up" in (js(browser, f"{shown} && {shown}.textContent") or ""))
+    js(browser, f"document.querySelector('{cell} button.try').click()")
+    started = wait_until(
+        lambda: js(
+            browser,
+            "studio.timeline.transitions.find(t => t.from === 'town' && t.to === 'battle'"
+            " && t.status === 'started')",
+        ),
+        60,
+        "town -> battle started",
+    )
+    assert started["stinger"] == "level_up"
+
+
+def test_the_look_ahead_follows_stalls_and_gives_back_when_quiet(browser, studio) -> None:
+    """The page's jitter buffer, driven with a made-up clock: 512-frame blocks at 48 kHz."""
+    open_page(browser, studio)
+    trace = browser.execute_async_script(
+        """
+        const done = arguments[arguments.length - 1];
+        import('/static/audio.js').then(({ JitterBuffer }) => {
+          const b = new JitterBuffer({ blockFrames: 512, sampleRate: 48000, maxBlocks: 62 });
+          const out = { start: b.target, min: b.minBlocks, max: b.maxBlocks };
+          const calm = { underran: false, lowWater: 4096, playing: true };
+          let now = 0;
+          b.restart(now);
+          const run = (ms, gapMs, report = calm) => {
+            for (const end = now + ms; now < end; now += gapMs) {
+              b.arrival(now, true);
+              b.update(report, 512, now);
+            }
+          };
+          run(5000, 10.7);
+          out.held = b.target; // no give-back in the first 10 s
+          run(60000, 10.7);
+          out.settled = b.target; // a quiet stream settles at its floor
+          b.update({ underran: true, lowWater: null, playing: false }, 512, now);
+          out.afterUnderrun = b.target;
+          run(50000, 10.7);
+          out.heldAfterUnderrun = b.target; // a minute without giving back after running dry
+          run(40000, 10.7);
+          b.update({ underran: false, lowWater: 100, playing: true }, 512, now);
+          out.afterNearMiss = b.target;
+          run(30000, 10.7);
+          b.arrival(now + 300, true); // a 300 ms stall between two blocks
+          now += 300;
+          b.update(calm, 512, now);
+          out.afterStall = b.target;
+          run(45000, 10.7);
+          out.stillCovered = b.target; // the stall is remembered for 60 s
+          run(50000, 10.7);
+          out.forgotten = b.target;
+          done(out);
+        });
+        """
+    )
+    assert trace["start"] == 57 and trace["max"] == 62  # 600 ms of 10.7 ms blocks; the cap
+    assert trace["min"] == 5
+    assert trace["held"] == trace["start"]
+    assert trace["settled"] == trace["min"]
+    assert trace["afterUnderrun"] == trace["heldAfterUnderrun"] == 9  # ceil(5 x 1.5) + 1
+    assert trace["afterNearMiss"] == trace["min"] + 1
+    block_ms = 512 / 48
+    gap_ms = 300 + 10.7  # the stall, after the last block of the calm run
+    assert trace["afterStall"] == math.ceil((1.3 * gap_ms + block_ms) / block_ms)  # 39
+    assert trace["stillCovered"] == trace["afterStall"]
+    assert trace["forgotten"] == trace["min"]

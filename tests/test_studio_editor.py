@@ -151,3 +151,37 @@ def test_a_rule_change_keeps_pack_toml_comments_and_validates(pack_dir: Path) ->
         fresh.transition("town", "explore").fade_length
         == pack.transition("town", "explore").fade_length
     )
+
+
+def test_a_rules_filler_is_edited_as_the_templates_field(pack_dir: Path) -> None:
+    from middleware.studio.editor import BadChangeError, check_rule_change, write_pack_file
+
+    pack = load_pack(pack_dir)
+    file = pack_dir / "pack.toml"
+    before = file.read_text()
+    comments = [line for line in before.splitlines() if "#" in line]
+    # an unknown stinger and a bridge of no bars: the loader's messages, nothing written
+    with pytest.raises(TemplateError) as refused:
+        check_rule_change(pack, "town", "explore", {"filler": {"stinger": "kazoo"}})
+    assert "kazoo" in str(refused.value)
+    with pytest.raises(TemplateError) as refused:
+        check_rule_change(pack, "town", "explore", {"filler": {"bridge_bars": 0}})
+    assert refused.value.problems[0].key.endswith("bridge_bars")
+    with pytest.raises(BadChangeError):
+        check_rule_change(pack, "town", "explore", {"filler": {"bridge_bars": 2, "stinger": "x"}})
+    assert file.read_text() == before
+    # a bridge where there was none, a stinger replaced (a bare name stays a bare name),
+    # a filler removed: each written with tomlkit, every comment kept
+    pack = write_pack_file(
+        check_rule_change(pack, "town", "battle", {"filler": {"bridge_bars": 4}})
+    )
+    assert pack.transition("town", "battle").filler.bridge_bars == 4
+    assert "filler = { bridge_bars = 4 }" in file.read_text()
+    pack = write_pack_file(
+        check_rule_change(pack, "explore", "battle", {"filler": {"stinger": "level_up"}})
+    )
+    assert pack.transition("explore", "battle").filler.stinger == "level_up"
+    assert 'filler = "level_up"' in file.read_text()
+    pack = write_pack_file(check_rule_change(pack, "explore", "battle", {"filler": None}))
+    assert pack.transition("explore", "battle").filler is None
+    assert [line for line in file.read_text().splitlines() if "#" in line] == comments

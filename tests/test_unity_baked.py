@@ -130,6 +130,11 @@ public static class BakedCheck
                 string b = R(env.GainAt(1499));
                 Console.WriteLine("fadeout-twice\t" + a + "\t" + b);
             }
+            else if (f[0] == "rendition")
+            {
+                var s = manifest.Stingers[f[1]].For(f[2] == "-" ? null : f[2]);
+                Console.WriteLine("rendition\t" + s.Name + "\t" + s.File.Path + "\t" + s.MusicSamples + "\t" + s.Sync + "\t" + R(s.DuckDb));
+            }
             else if (f[0] == "automatic")
             {
                 var p = BakedScheduler.PlanTransition(manifest, f[1], long.Parse(f[2]), long.Parse(f[3]), f[4], 48, start, true);
@@ -360,6 +365,33 @@ def test_stingers_land_on_their_sync_point(baked_check: Path, tmp_path: Path) ->
         expected = origin + next_sync_sample(now, SyncPoint.NEXT_BAR, _grid(state))
         assert int(got[1]) == expected
         assert float(got[2]) == pytest.approx(SESSION_START_DSP + expected / RATE, abs=1e-9)
+
+
+def test_a_stinger_plays_its_rendition_for_the_state_else_its_own_file(
+    baked_check: Path, tmp_path: Path
+) -> None:
+    manifest = _manifest(_pack())
+    older = json.loads(json.dumps(manifest))  # a manifest from before renditions: no field
+    hit = manifest["stingers"]["hit"]  # type: ignore[index]
+    hit["key_pinned"] = False
+    hit["renditions"] = {
+        "calm": {
+            "file": _file("audio/stingers/hit/calm.ogg"), "frames": 30000,
+            "music_samples": 24000, "key": "C major", "bpm": 120.0, "meter": "4/4",
+            "beats_per_bar": 4, "bake_key": "1" * 16,
+            "provenance": {"generation_hash": "g", "seed": 1, "engine_version": "e",
+                           "weights_version": "w"},
+        }
+    }  # fmt: skip
+    validate_manifest(manifest)
+    lines = ["rendition\thit\tcalm", "rendition\thit\tjig", "rendition\thit\t-"]
+    got = _run(baked_check, tmp_path, manifest, lines)
+    assert got[0][1:4] == ["hit@calm", "audio/stingers/hit/calm.ogg", "24000"]
+    assert got[0][4:] == got[2][4:]  # sync and duck stay the stinger's
+    assert got[1][1:3] == ["hit", "audio/stingers/hit.ogg"]  # no rendition for this state
+    assert got[2][1:3] == ["hit", "audio/stingers/hit.ogg"]
+    got = _run(baked_check, tmp_path, older, ["rendition\thit\tcalm"])
+    assert got[0][1:3] == ["hit", "audio/stingers/hit.ogg"]
 
 
 def test_dsp_time_maps_to_the_first_session_sample_at_or_after_it(

@@ -37,6 +37,7 @@ from middleware.bake.manifest import (
     validate_manifest,
 )
 from middleware.bake.plan import BakeOptions, BakePlan, EngineVersions, plan_bake
+from middleware.bake.stingers import previous_entry
 from middleware.bake.work import BakedFile, JobResult
 from middleware.templates.model import TemplatePack
 
@@ -140,7 +141,7 @@ class _WorkDir:
 
 
 def _file_records(record: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    if kind in ("stinger", "bridge"):
+    if kind != "state":  # a stinger, a rendition or a bridge: one file
         return [record["file"]]
     files = []
     for variant in record["variants"]:
@@ -161,7 +162,7 @@ def _reuse_from_output(
 
         entry = previous.get("bridges", {}).get(bridge_key(name))
     else:
-        entry = previous.get("states" if kind == "state" else "stingers", {}).get(name)
+        entry = previous_entry(previous, kind, name)
     if entry is None or entry.get("bake_key") != bake_key:
         return None
     try:

@@ -286,6 +286,13 @@ def write_godot_resources(pack: TemplatePack, manifest: dict[str, Any]) -> dict[
             beat_count=spec.bars * spec.meter_info.beats_per_bar if spec else 0,
             bar_beats=spec.meter_info.beats_per_bar if spec else 4,
         )
+        for rendition in stinger.get("renditions", {}).values():  # not clips: the player's
+            files[rendition["file"]["path"] + ".import"] = import_params(
+                loop=False,
+                bpm=rendition["bpm"],
+                beat_count=spec.bars * rendition["beats_per_bar"] if spec else 0,
+                bar_beats=rendition["beats_per_bar"],
+            )
     for bridge in manifest.get("bridges", {}).values():
         name = bridge_clip_name(bridge["source"], bridge["target"])
         clips[name] = len(clip_streams)

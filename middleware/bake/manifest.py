@@ -15,6 +15,7 @@ from typing import Any
 from middleware.bake.bridges import bridge_key
 from middleware.bake.errors import BakeOutputError
 from middleware.bake.plan import BakePlan, EngineVersions
+from middleware.bake.stingers import renditions_by_stinger
 from middleware.bake.work import JobResult
 from middleware.templates.model import TemplatePack, TransitionRule
 
@@ -97,7 +98,9 @@ def _state_record(pack: TemplatePack, result: JobResult) -> dict[str, Any]:
     }
 
 
-def _stinger_record(pack: TemplatePack, result: JobResult) -> dict[str, Any]:
+def _stinger_record(
+    pack: TemplatePack, result: JobResult, renditions: dict[str, Any]
+) -> dict[str, Any]:
     stinger = pack.stingers[result.name]
     return {
         **result.record,
@@ -105,6 +108,8 @@ def _stinger_record(pack: TemplatePack, result: JobResult) -> dict[str, Any]:
         "duck_db": float(stinger.duck_db),
         "gain_db": float(stinger.gain_db),
         "bake_key": result.bake_key,
+        "key_pinned": stinger.key_pinned,
+        "renditions": renditions,
     }
 
 
@@ -119,8 +124,12 @@ def build_manifest(
     states = {
         job.name: _state_record(pack, results[f"state:{job.name}"]) for job in plan.state_jobs
     }
+    renditions = renditions_by_stinger(plan, results)
     stingers = {
-        job.name: _stinger_record(pack, results[f"stinger:{job.name}"]) for job in plan.stinger_jobs
+        job.name: _stinger_record(
+            pack, results[f"stinger:{job.name}"], renditions.get(job.name, {})
+        )
+        for job in plan.stinger_jobs
     }
     sample_rate = next(iter(pack.states.values())).spec.sample_rate
     manifest = {

@@ -21,6 +21,7 @@ from engine_core.spec import GenerationSpec
 from middleware.bake.audio import AUDIO_FORMATS
 from middleware.bake.errors import BakeError
 from middleware.templates.model import TemplatePack
+from middleware.templates.renditions import pack_renditions
 
 #: Bumped when the bake writes different bytes for the same inputs.
 BAKE_FORMAT_VERSION = 1
@@ -58,7 +59,7 @@ class EngineVersions:
 class BakeJob:
     """One unit of work: a state's variant set, or one stinger."""
 
-    kind: str  # "state" | "stinger"
+    kind: str  # "state" | "stinger" | "rendition" (a stinger over one state)
     name: str
     spec: GenerationSpec | None  # None: a designer-supplied stinger file
     seed: int
@@ -121,6 +122,10 @@ class BakePlan:
         return tuple(job for job in self.jobs if job.kind == "bridge")
 
     @property
+    def rendition_jobs(self) -> tuple[BakeJob, ...]:
+        return tuple(job for job in self.jobs if job.kind == "rendition")
+
+    @property
     def godot_clip_count(self) -> int:
         clips = sum(job.variants for job in self.state_jobs) + len(self.stinger_jobs)
         return clips + len(self.bridge_jobs)
@@ -152,7 +157,7 @@ def _file_sha256(path: Path) -> str:
 
 def plan_bake(pack: TemplatePack, options: BakeOptions) -> BakePlan:
     """Check the pack for baking and list its jobs (states in pack order, then stingers,
-    then bridges)."""
+    then stinger renditions, then bridges)."""
     problems: list[str] = []
     if options.audio_format not in AUDIO_FORMATS:
         problems.append(
@@ -187,6 +192,7 @@ def plan_bake(pack: TemplatePack, options: BakeOptions) -> BakePlan:
             )
         )
     jobs.extend(_stinger_jobs(pack.stingers, options, problems))
+    jobs.extend(_rendition_jobs(pack, options))
     from middleware.bake.bridges import bridge_jobs
 
     jobs.extend(bridge_jobs(pack, options))  # after the states they connect
@@ -245,3 +251,20 @@ def _stinger_jobs(
         else:
             problems.append(f"stinger {name!r} has neither a spec nor a file")
     return jobs
+
+
+def _rendition_jobs(pack: TemplatePack, options: BakeOptions) -> list[BakeJob]:
+    """A job per stinger rendition (`"<stinger>@<state>"`, host by host in pack order):
+    baked like a generated stinger (middleware/bake/stingers.py writes their manifest)."""
+    return [
+        BakeJob(
+            kind="rendition",
+            name=item.name,
+            spec=item.spec,
+            seed=item.seed,
+            variants=1,
+            audio_format=options.audio_format,
+            write_stems=False,
+        )
+        for item in pack_renditions(pack)
+    ]

@@ -60,6 +60,10 @@ def state_file(state: str, index: int, audio_format: str, stem: str | None = Non
 
 
 def stinger_file(name: str, audio_format: str) -> str:
+    """A stinger's file; a rendition's (`"<stinger>@<state>"`) sits in a folder per stinger."""
+    stinger, _, state = name.partition("@")
+    if state:
+        return f"audio/stingers/{stinger}/{state}.{audio_format}"
     return f"audio/stingers/{name}.{audio_format}"
 
 

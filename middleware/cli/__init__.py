@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "bake": "middleware.cli.bake_cmd:bake",
     "eval-music": "middleware.cli.music_cmd:eval_music",
     "eval-bridges": "middleware.cli.bridges_cmd:eval_bridges",
+    "eval-stingers": "middleware.cli.stingers_eval_cmd:eval_stingers",
     "eval-motifs": "middleware.cli.motif_cmd:eval_motifs",
     "new": "middleware.cli.new_cmd:new",
     "studio": "middleware.cli.studio_cmd:studio",

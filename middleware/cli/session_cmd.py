@@ -58,12 +58,18 @@ def synthetic_sets(pack, names: list[str]) -> dict:
     """Sine-and-click variant sets with each template's tempo, meter, bars and stem ranges."""
     from middleware.bridges.requests import bridge_requests
     from middleware.director.synthetic import synthetic_variant_set
+    from middleware.templates.renditions import find as find_rendition
 
     rate = pack.defaults.sample_rate
     bridges = {bridge.name: bridge for bridge in bridge_requests(pack)}
     sets = {}
     for name in names:
-        template = pack.states.get(name) or pack.stingers.get(name) or bridges[name]
+        template = (
+            pack.states.get(name)
+            or pack.stingers.get(name)
+            or bridges.get(name)
+            or find_rendition(pack, name)
+        )
         if template.spec is None:
             sets[name] = _file_stinger_set(template, rate)
             continue
@@ -155,7 +161,7 @@ def render_session(
 
     pack = load_pack(pack_path)
     script = load_script(script_path, pack)
-    names = script.states(pack) + script.stingers(pack)
+    names = script.states(pack) + script.stingers(pack) + script.renditions(pack)
     names += [  # the bridges between the states the script visits
         bridge.name
         for bridge in bridge_requests(pack)
@@ -176,9 +182,12 @@ def render_session(
             f"{data['to']} ({data['fade']}) at sample {event.sample}, bar {data['bar']}"
         )
     for event in result.of_kind(ev.STINGER_PLANNED):
+        fallback = event.data.get("fallback")
         click.echo(
             f"{event.data['at_sample'] / result.sample_rate:8.3f} s  stinger "
             f"{event.data['name']} at sample {event.data['at_sample']}"
+            f" ({event.data.get('rendition', event.data['name'])}"
+            f"{', ' + fallback if fallback else ''})"
         )
     click.echo(f"wrote {out_path} ({result.duration_s:.1f} s)")
     if plot:

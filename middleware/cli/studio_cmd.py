@@ -16,6 +16,10 @@ from pathlib import Path
 
 import click
 
+#: the page's adaptive look-ahead may hold up to 2 s of 512-frame blocks on a busy machine
+#: (a game's default cap, 64, would stop it at 0.68 s)
+STUDIO_MAX_CREDITS = 192
+
 
 @click.command()
 @click.argument("pack", type=click.Path(exists=True, path_type=Path))
@@ -77,7 +81,7 @@ def studio(
         stream=sys.stderr,
     )
     loaded = load_pack(pack)
-    config = ServiceConfig(bind=bind, pub_bind=pub_bind)
+    config = ServiceConfig(bind=bind, pub_bind=pub_bind, max_credits=STUDIO_MAX_CREDITS)
     service = build_service(
         loaded,
         config,

@@ -26,6 +26,7 @@ from middleware.director.errors import AudioNotReadyError, DirectorError, Invali
 from middleware.director.events import Clock, DirectorEvent, StingerPlan, TransitionPlan
 from middleware.director.intensity import FULL_SWEEP_S, IntensityRamp
 from middleware.director.rotation import VariantRotation
+from middleware.director.stinger_renditions import RenditionChoice, choose_rendition
 from middleware.director.tables import SHARED_TABLES, TableMemo
 from middleware.director.timing import (
     LoopGrid,
@@ -187,10 +188,11 @@ class Director:
         self._submit("intensity", at_sample, {"value": float(value)})
 
     def play_stinger(self, name: str, at_sample: int | None = None) -> StingerPlan | None:
-        """Lay stinger `name` over the music on its sync point (next beat or bar)."""
+        """Lay stinger `name` over the music on its sync point (next beat or bar), in its
+        rendition for the state playing there when that is ready (see docs/director.md)."""
         self.pack.stinger(name)
         now = at_sample is None or at_sample == self._position
-        if now and self._variant_set(name) is None:
+        if now and self._variant_set(name) is None and not self._choose(name).rendition:
             if name in self._broken:
                 raise self._broken[name]
             raise AudioNotReadyError(f"stinger {name!r} is not generated yet", {"name": name})
@@ -507,6 +509,7 @@ class Director:
         self._voices.append(voice)
         bar_base = self._entry_bar_base(current, sample, origin, grid)
         self._current = _Timeline(plan.target, target_set, grid, origin, voice, bar_base, one_shot)
+        self._relay_stingers(enter, sample)
         level = plan.intensity if plan.intensity is not None else template.intensity
         if enter == sample:
             self._intensity = self._intensity.retarget(sample, level)
@@ -619,26 +622,65 @@ class Director:
             at = current.origin + next_sync_sample(
                 sample - current.origin, template.sync, current.grid
             )
-        if any(
-            not v.music and not v.filler and v.state == name and v.origin == at
-            for v in self._voices
-        ):
-            # Already laid on this very sample: the same cue twice is one cue (this keeps a
-            # session whose clock stands still from piling up voices and ducks).
-            plan = StingerPlan(name, at, str(template.sync))
-            self._emit(ev.STINGER_PLANNED, sample, **plan.to_json())
-            return plan
-        voice = self._stinger_voice(name, at)
+        for laid in self._voices:
+            if not laid.music and not laid.filler and laid.state == name and laid.origin == at:
+                # Already laid on this very sample: the same cue twice is one cue (this keeps a
+                # session whose clock stands still from piling up voices and ducks).
+                plan = StingerPlan(name, at, str(template.sync), **laid.rendition)
+                self._emit(ev.STINGER_PLANNED, sample, **plan.to_json())
+                return plan
+        return self._lay_stinger(name, at, sample)
+
+    def _choose(self, name: str) -> RenditionChoice:
+        """The set stinger `name` plays over the current state (see stinger_renditions)."""
+        host = self._current.state if self._current is not None else None
+        return choose_rendition(self.pack, name, host, self._variant_set)
+
+    def _lay_stinger(self, name: str, at: int, sample: int) -> StingerPlan | None:
+        """Lay stinger `name` (its rendition for the current state, or the base stinger) with
+        its duck from session sample `at`; reported at `sample`."""
+        template = self.pack.stinger(name)
+        choice = self._choose(name)
+        voice = self._stinger_voice(name, at, choice.set_name)
         if voice is None:
             self._emit(ev.STINGER_DROPPED, sample, name=name, reason="not generated yet")
             return None
         hold_end = at + _musical_length(voice)
-        self._ducks.append(
-            Duck(at, hold_end, db_to_gain(template.duck_db), self._duck_ramp, self._tables)
-        )
-        plan = StingerPlan(name, at, str(template.sync))
+        duck = Duck(at, hold_end, db_to_gain(template.duck_db), self._duck_ramp, self._tables)
+        self._ducks.append(duck)
+        voice.duck = duck
+        voice.rendition = choice.to_json()
+        plan = StingerPlan(name, at, str(template.sync), **voice.rendition)
         self._emit(ev.STINGER_PLANNED, sample, **plan.to_json())
         return plan
+
+    def _relay_stingers(self, enter: int, sample: int) -> None:
+        """A state entered at `enter`: stingers laid for another state that would start at or
+        after it are laid again on the new state's grid, in its rendition (the stinger then
+        plays over the state audible at its onset). `stinger.planned` reports the new plan
+        with `replaces` = the sample it had been planned on."""
+        current = self._current
+        if current is None:
+            return
+        moved = [
+            v
+            for v in self._voices
+            if not v.music
+            and not v.filler
+            and v.start >= enter
+            and v.rendition.get("host") not in (None, current.state)
+        ]
+        for old in moved:
+            self._voices.remove(old)
+            if old.duck in self._ducks:
+                self._ducks.remove(old.duck)
+            template = self.pack.stinger(old.state)
+            at = current.origin + next_sync_sample(
+                old.start - current.origin, template.sync, current.grid
+            )
+            plan = self._lay_stinger(old.state, at, sample)
+            if plan is not None:
+                self._events[-1].data["replaces"] = old.start
 
     def _bridge_voice(self, source: str, target: str, at: int) -> Voice | None:
         """The generated bridge from `source` to `target` as a music voice, if there is one."""
@@ -654,8 +696,9 @@ class Director:
         self._voices.append(voice)
         return voice
 
-    def _stinger_voice(self, name: str, at: int) -> Voice | None:
-        stinger_set = self._variant_set(name)
+    def _stinger_voice(self, name: str, at: int, set_name: str | None = None) -> Voice | None:
+        """A voice of stinger `name` from `at`: the set `set_name` (a rendition) or its own."""
+        stinger_set = self._variant_set(set_name or name)
         if stinger_set is None:
             return None
         template = self.pack.stinger(name)

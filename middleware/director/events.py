@@ -67,12 +67,26 @@ class TransitionPlan:
 
 @dataclass(frozen=True)
 class StingerPlan:
+    """A stinger laid over the music: `rendition` is the set that plays (the stinger's name,
+    or `"<stinger>@<host>"` for its rendition over state `host`); `fallback` says why the
+    base stinger plays although a rendition could (None when it does not)."""
+
     name: str
     at_sample: int
     sync: str
+    rendition: str | None = None
+    host: str | None = None
+    fallback: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "at_sample": self.at_sample, "sync": self.sync}
+        return {
+            "name": self.name,
+            "at_sample": self.at_sample,
+            "sync": self.sync,
+            "rendition": self.rendition if self.rendition is not None else self.name,
+            "host": self.host,
+            "fallback": self.fallback,
+        }
 
 
 @dataclass(frozen=True)

@@ -77,6 +77,19 @@ class SessionScript:
                 wanted.append(follow)
         return seen
 
+    def renditions(self, pack: TemplatePack) -> list[str]:
+        """Renditions the script's stingers may play: each played stinger over each state
+        the script reaches (filler stingers play as themselves)."""
+        from middleware.templates.renditions import rendition_name
+
+        played = dict.fromkeys(e.stinger for e in self.events if e.stinger)
+        return [
+            rendition_name(stinger, state)
+            for stinger in played
+            if stinger in pack.stingers and pack.stingers[stinger].spec is not None
+            for state in self.states(pack)
+        ]
+
     def stingers(self, pack: TemplatePack) -> list[str]:
         """Stingers the script plays, plus every filler stinger of the transition table."""
         names = [e.stinger for e in self.events if e.stinger]

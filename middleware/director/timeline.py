@@ -72,10 +72,17 @@ def plot_session(render: SessionRender, path: Path, *, title: str = "") -> Path:
         )  # fmt: skip
     for event in render.of_kind(ev.TRANSITION_PLANNED):
         wave.plot(event.sample / rate, -1.02, marker="^", color="#d62728", ms=5, clip_on=False)
-    for event in render.of_kind(ev.STINGER_PLANNED):
+    planned = render.of_kind(ev.STINGER_PLANNED)
+    moved = {(e.data["name"], e.data["replaces"]) for e in planned if "replaces" in e.data}
+    for event in planned:
+        if (event.data["name"], event.data["at_sample"]) in moved:
+            continue  # laid again on the next state's grid (the later event)
         x = event.data["at_sample"] / rate
         wave.axvline(x, color="#9467bd", lw=1.2, ls="--")
-        wave.annotate(event.data["name"], (x, -0.95), xytext=(3, 0), textcoords="offset points",
+        label = event.data.get("rendition") or event.data["name"]  # which rendition played
+        if event.data.get("fallback"):
+            label += f" ({event.data['fallback']})"
+        wave.annotate(label, (x, -0.95), xytext=(3, 0), textcoords="offset points",
                       fontsize=7, color="#9467bd")  # fmt: skip
     for event in render.of_kind(ev.BRIDGE_START):  # a generated bridge: hatched, labelled
         start, end = event.sample / rate, event.data["ends_at"] / rate

@@ -111,6 +111,9 @@ class Voice:
         self.music = music  # music voices follow intensity and are ducked by stingers
         self.gain = gain
         self.filler = False  # a transition's filler stinger (cancelled with its transition)
+        self.duck: Duck | None = None  # a stinger's dip of the music (laid with it)
+        #: a stinger's rendition choice: {"rendition", "host", "fallback"} (stinger_renditions)
+        self.rendition: dict[str, object] = {}
         self.length = variant.meta.loop_end if looping else variant.mix.shape[0]
         self.end = NEVER if looping else origin + self.length
         self.fade_in: Envelope | None = None

@@ -82,6 +82,7 @@ def pack_requests(pack: Any, current: str | None = None) -> list[tuple[StateLike
         for stinger in pack.stingers.values()
         if stinger.spec is not None
     ]
+    requests += _rendition_requests(pack, [here, *nearby])
     from middleware.bridges.requests import bridge_requests
 
     requests += [(bridge, Priority.BACKGROUND) for bridge in bridge_requests(pack)]
@@ -94,6 +95,17 @@ def _after(state: StateLike) -> tuple[str, ...]:
         return ()
     source, target = state.source, state.target  # type: ignore[attr-defined]
     return (request_key(source), request_key(target))
+
+
+def _rendition_requests(pack: Any, first: list[str]) -> list[tuple[StateLike, Priority]]:
+    """Stinger renditions (one per stinger and host state), after every state and stinger:
+    the current state's first, then the likely next states', then the rest."""
+    from middleware.templates.renditions import pack_renditions
+
+    rank = {name: index for index, name in enumerate(first)}
+    found = pack_renditions(pack) if hasattr(pack, "stingers") else ()
+    ordered = sorted(found, key=lambda r: rank.get(r.host, len(rank)))
+    return [(item, Priority.BACKGROUND) for item in ordered]
 
 
 @dataclass(frozen=True)

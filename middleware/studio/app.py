@@ -23,6 +23,7 @@ from middleware.studio.gateway import PageLink
 from middleware.studio.origin import check_origin, is_loopback_host
 from middleware.studio.pack_view import pack_view
 from middleware.studio.panels import Panels
+from middleware.studio.variant_choices import VariantChoices
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +59,7 @@ class Studio:
         self.allowed_origins = allowed_origins
         self.links: set[PageLink] = set()
         self.panels = Panels(self)
+        self.choices = VariantChoices(self)
         self.url = ""
         self._context: zmq.asyncio.Context | None = None
         self._runner: web.AppRunner | None = None
@@ -107,6 +109,7 @@ class Studio:
         return self.url
 
     async def stop(self) -> None:
+        await self.choices.close()
         for link in list(self.links):
             with contextlib.suppress(Exception):
                 await link.socket.close()

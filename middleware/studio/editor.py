@@ -24,6 +24,7 @@ from tomlkit.items import Table
 
 from middleware.errors import TemplateError, TemplateProblem
 from middleware.studio.errors import StudioError
+from middleware.studio.pack_view import length_text
 from middleware.templates.loader import PACK_FILE, load_pack
 from middleware.templates.model import StateTemplate, TemplatePack, TransitionRule
 
@@ -178,7 +179,7 @@ def _relocated(problem: TemplateProblem, scratch: Path, root: Path) -> TemplateP
 # -- transition rules --------------------------------------------------------------------
 
 #: fields of a transition rule the matrix may change
-RULE_FIELDS = ("leave_at", "enter_at", "fade", "fade_length", "phrase_bars")
+RULE_FIELDS = ("leave_at", "enter_at", "fade", "fade_length", "phrase_bars", "filler")
 
 
 def rule_table(rule: TransitionRule) -> dict[str, Any]:
@@ -187,7 +188,7 @@ def rule_table(rule: TransitionRule) -> dict[str, Any]:
         "leave_at": str(rule.leave_at),
         "enter_at": str(rule.enter_at),
         "fade": str(rule.fade),
-        "fade_length": f"{rule.fade_length.value:g} {rule.fade_length.unit}",
+        "fade_length": length_text(rule.fade_length.value, str(rule.fade_length.unit)),
     }
     if rule.leave_at == "next_phrase":
         table["phrase_bars"] = rule.phrase_bars
@@ -224,8 +225,34 @@ def apply_rule_change(
             table[key] = value
         rules[name] = table
     for key, value in change.items():
-        _set(rules[name], key, value)
+        if key == "filler":
+            _set_filler(rules[name], value)
+        else:
+            _set(rules[name], key, value)
     return tomlkit.dumps(document)
+
+
+def _set_filler(rule: Any, value: Any) -> None:
+    """`None` (no filler), `{"stinger": name}` or `{"bridge_bars": n}`; the loader judges
+    the values. A stinger filler written as a bare name stays a bare name."""
+    if value is None:
+        _set(rule, "filler", None)
+        return
+    if (
+        not isinstance(value, Mapping)
+        or len(value) != 1
+        or not (set(value) <= {"stinger", "bridge_bars"})
+    ):
+        raise BadChangeError(
+            "a filler is null, {stinger = NAME} or {bridge_bars = N}",
+            {"field": "filler", "expected": ["null", "{stinger}", "{bridge_bars}"]},
+        )
+    if "stinger" in value and isinstance(rule.get("filler"), str):
+        rule["filler"] = value["stinger"]
+        return
+    ((key, raw),) = value.items()
+    # spelled as designers write it (`{ bridge_bars = 2 }`), not tomlkit's `{bridge_bars = 2}`
+    rule["filler"] = tomlkit.parse(f"v = {{ {key} = {tomlkit.item(raw).as_string()} }}")["v"]
 
 
 def check_rule_change(

@@ -60,6 +60,11 @@ def state_view(state: StateTemplate, ready: int) -> dict[str, Any]:
     }
 
 
+def length_text(value: float, unit: str) -> str:
+    """`1 bar`, `2 beats`, `0.5 seconds`: as a designer writes a length."""
+    return f"{value:g} {unit[:-1] if value == 1 and unit.endswith('s') else unit}"
+
+
 def rule_view(rule: TransitionRule) -> dict[str, Any]:
     filler = None
     if rule.filler is not None:
@@ -74,7 +79,7 @@ def rule_view(rule: TransitionRule) -> dict[str, Any]:
         "leave_at": str(rule.leave_at),
         "enter_at": str(rule.enter_at),
         "fade": str(rule.fade),
-        "fade_length": f"{rule.fade_length.value:g} {rule.fade_length.unit}",
+        "fade_length": length_text(rule.fade_length.value, str(rule.fade_length.unit)),
         "filler": filler,
         "origin": rule.origin,
     }

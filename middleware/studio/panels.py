@@ -17,7 +17,7 @@ from aiohttp import web
 
 from engine_core.errors import OstinatoError
 from middleware.errors import TemplateError, UnknownStateError
-from middleware.protocol.errors import BadMessageError, TooLargeError
+from middleware.protocol.errors import BadFieldError, BadMessageError, TooLargeError
 from middleware.studio import service_link
 from middleware.studio.editor import (
     check_change,
@@ -45,6 +45,7 @@ class Panels:
             web.get("/api/state/{name}", self._get_state),
             web.post("/api/state/{name}", self._post_state),
             web.post("/api/reroll/{name}", self._reroll),
+            web.post("/api/pin/{name}/{index}", self._pin),
             web.post("/api/transition", self._post_rule),
             web.get("/api/variants/{name}", self._variants),
             web.get("/api/audio/{name}/{index}", self._audio),
@@ -105,14 +106,52 @@ class Panels:
         return web.json_response({"ok": True, "file": pending.file.name, "rule": rule})
 
     async def _reroll(self, request: web.Request) -> web.Response:
-        """A new seed for the state (written to its file, so the result reproduces)."""
+        """`{}`: a new seed for the state (written to its file, so the result reproduces)
+        for every unpinned variant; `{"variant": i}`: a new seed for that variant only
+        (kept in the pack's studio-variants.json; the answer comes before the music)."""
+        studio = self.studio
         try:
             name = request.match_info["name"]
-            self.studio.pack.state(name)
+            studio.pack.state(name)
+            body = await _json_body(request) if request.can_read_body else {}
+            variant = body.get("variant")
+            if variant is not None:
+                if isinstance(variant, bool) or not isinstance(variant, int):
+                    raise BadFieldError(
+                        "variant must be an integer", {"field": "variant", "expected": "int"}
+                    )
+                seed = studio.choices.reroll_one(name, variant)
+                return web.json_response(
+                    {"ok": True, "state": name, "variant": variant, "seed": seed}
+                )
+            service_link.check_can_regenerate(studio.service)
+            studio.choices.check_file()  # refused before anything is written
             seed = secrets.randbelow(2**31)
-            return web.json_response(await self._save(name, {"seed": seed}))
+            result = await self._save(name, {"seed": seed})
+            # only pinned slots stay (the new set is composed in a task after this)
+            studio.choices.after_reroll_all(name)
+            return web.json_response(result)
         except OstinatoError as error:
             return error_response(error)
+
+    async def _pin(self, request: web.Request) -> web.Response:
+        """`{"pinned": true|false}`: keep variant `index` through re-rolls and restarts."""
+        studio = self.studio
+        try:
+            name = request.match_info["name"]
+            studio.pack.state(name)
+            index = _index(request.match_info["index"], studio.pack.state(name).variants)
+            body = await _json_body(request)
+            pinned = body.get("pinned")
+            if not isinstance(pinned, bool):
+                raise BadFieldError(
+                    "pinned must be true or false", {"field": "pinned", "expected": "bool"}
+                )
+            slots = studio.choices.pin(name, index, pinned)
+        except OstinatoError as error:
+            return error_response(error)
+        studio.broadcast("studio.pins", {"state": name, "slots": slots})
+        return web.json_response({"ok": True, "state": name, "slots": slots})
 
     async def _save(self, name: str, change: dict[str, Any]) -> dict[str, Any]:
         studio = self.studio
@@ -142,6 +181,8 @@ class Panels:
             found = self._set(name)
             loop = asyncio.get_running_loop()
             view = await loop.run_in_executor(None, variant_gallery, found, self.studio.pack)
+            if name in self.studio.pack.states:
+                view["slots"] = self.studio.choices.view(name, len(found.variants))
             return web.json_response(view)
         except OstinatoError as error:
             return error_response(error)
@@ -175,8 +216,6 @@ class Panels:
 
 
 def _index(text: str, count: int) -> int:
-    from middleware.protocol.errors import BadFieldError
-
     if not text.isdigit() or int(text) >= count:
         raise BadFieldError(
             f"variant {text!r} out of range: there are {count}",

@@ -568,4 +568,5 @@ class _PackReader:
             sync=sync,
             duck_db=duck_db,
             gain_db=gain_db,
+            key_pinned="key" in data,
         )

@@ -107,6 +107,9 @@ class StingerTemplate:
     sync: SyncPoint = SyncPoint.NEXT_BEAT
     duck_db: float = -6.0  # music gain under the stinger
     gain_db: float = 0.0
+    #: the stinger's own table sets `key`: its renditions keep that key (only tempo, meter
+    #: and beat grid follow the host state); otherwise they take the host's key and mode
+    key_pinned: bool = False
 
 
 @dataclass(frozen=True)

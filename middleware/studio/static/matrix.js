@@ -2,6 +2,8 @@
 // for that pair (when to leave, fade, filler, and where it was written). "edit" changes
 // the pair's rule in pack.toml (the server validates it and keeps the file's comments);
 // "try it" plays the transition now: go to the source, then, once there, to the target.
+// The filler (a stinger, or a bridge of N bars) is edited as the template's own field:
+// filler = "<stinger>" / { stinger = ... } / { bridge_bars = N }, or none.
 
 const LEAVE_AT = ["immediate", "next_beat", "next_bar", "next_phrase", "loop_end"];
 const FADES = ["cross", "out", "in", "none", "auto"];
@@ -20,6 +22,17 @@ function ruleText(rule) {
       : ` + bridge ${rule.filler.bridge_bars} bars`
     : "";
   return `${rule.leave_at} · ${rule.fade} ${rule.fade_length}${filler}`;
+}
+
+function fillerValue(rule) {
+  if (!rule.filler) return "none";
+  return rule.filler.stinger ? `stinger:${rule.filler.stinger}` : "bridge";
+}
+
+function fillerChange(choice, bars) {
+  if (choice === "none") return null;
+  if (choice === "bridge") return { bridge_bars: Number(bars) };
+  return { stinger: choice.slice("stinger:".length) };
 }
 
 function select(name, choices, value) {
@@ -71,6 +84,15 @@ function editCell(page, td, source, target, rule) {
   const length = el("input", { name: "fade_length", size: "8" });
   length.value = rule.fade_length;
   form.appendChild(length);
+  const stingers = page.pack.stingers.map((s) => `stinger:${s.name}`);
+  const filler = select("filler", ["none", "bridge", ...stingers], fillerValue(rule));
+  filler.title = "filler: played between leaving and entering";
+  form.appendChild(filler);
+  const bars = el("input", { name: "bridge_bars", type: "number", min: "1", size: "3", title: "bridge bars" });
+  bars.value = rule.filler && rule.filler.bridge_bars ? rule.filler.bridge_bars : 2;
+  bars.hidden = filler.value !== "bridge";
+  filler.onchange = () => (bars.hidden = filler.value !== "bridge");
+  form.appendChild(bars);
   form.appendChild(el("button", { type: "submit", class: "save-rule" }, "save"));
   const problem = el("div", { class: "problem" });
   form.appendChild(problem);
@@ -81,6 +103,8 @@ function editCell(page, td, source, target, rule) {
       const value = form.querySelector(`[name=${name}]`).value.trim();
       if (value !== String(rule[name])) change[name] = value;
     }
+    const newFiller = fillerChange(filler.value, bars.value);
+    if (JSON.stringify(newFiller) !== JSON.stringify(rule.filler || null)) change.filler = newFiller;
     if (!Object.keys(change).length) return fillCell(page, td, source, target, rule);
     const response = await fetch("/api/transition", {
       method: "POST",
@@ -91,7 +115,9 @@ function editCell(page, td, source, target, rule) {
     page.lastRuleSave = result;
     if (!result.ok) {
       const problems = (result.error.detail && result.error.detail.problems) || [result.error];
-      problem.textContent = problems.map((p) => p.message).join(" · ");
+      problem.textContent = problems
+        .map((p) => `${p.key ? p.key.split(".").pop() + ": " : ""}${p.message}${p.allowed ? ` (allowed: ${p.allowed})` : ""}`)
+        .join(" · ");
       return;
     }
     await page.renewSession(); // the live director follows the new rules from now on

@@ -54,8 +54,9 @@ class StudioPage {
     await this.link.helloFor(this.pack.pack);
     this.audio = new LiveAudio(this.link, {
       sampleRate: this.pack.sample_rate,
-      blockFrames: Number(params.get("block_frames") || 1024),
-      credits: Number(params.get("credits") || 16),
+      blockFrames: Number(params.get("block_frames") || 512),
+      credits: params.get("credits") ? Number(params.get("credits")) : null, // null: adaptive
+      maxCredits: (this.link.hello && this.link.hello.limits && this.link.hello.limits.max_credits) || 64,
     });
     this.audio.onBlock = (header) => this.block(header);
     this.setStatus("connected");
@@ -253,6 +254,7 @@ class StudioPage {
       this.progress(topic, body);
       this.editor.progress(topic, body);
     }
+    if (topic === "pregen.progress" || topic.startsWith("studio.")) this.gallery.progress(topic, body);
   }
 
   progress(topic, body) {
@@ -306,7 +308,8 @@ class StudioPage {
     if (stats) {
       document.getElementById("audio-stats").textContent =
         `${stats.blocksReceived} blocks · ${(stats.framesPlayed / this.pack.sample_rate).toFixed(1)} s played · ` +
-        `${stats.underruns} underruns · ${Math.round((1000 * stats.buffered) / this.pack.sample_rate)} ms buffered`;
+        `${stats.underruns} underruns · ${Math.round((1000 * stats.buffered) / this.pack.sample_rate)} ms buffered · ` +
+        `look-ahead ${Math.round(stats.targetMs || 0)} ms`;
     }
   }
 }

@@ -18,7 +18,8 @@ class StudioPcmPlayer extends AudioWorkletProcessor {
     this.underruns = 0;
     this.overflows = 0;
     this.quanta = 0;
-    this.underrunTimes = []; // audio-clock times of the last underruns (for diagnosis)
+    this.underrunTimes = []; // audio-clock times of the last 16 underruns (for diagnosis)
+    this.lowWater = null; // fewest frames left in the ring while playing, since the last report
     this.port.onmessage = (event) => this.receive(event.data);
   }
 
@@ -40,6 +41,8 @@ class StudioPcmPlayer extends AudioWorkletProcessor {
       if (first < samples.length) this.ring.set(samples.subarray(first), 0);
       this.writeFrame += frames;
       this.framesReceived += frames;
+    } else if (message.type === "prime") {
+      this.primeFrames = message.frames;
     } else if (message.type === "flush") {
       this.readFrame = this.writeFrame;
       this.playing = false;
@@ -67,8 +70,12 @@ class StudioPcmPlayer extends AudioWorkletProcessor {
       done = have;
       if (have < want) {
         this.underruns += 1;
-        this.underrunTimes.push(currentTime);
+        this.underrunTimes.push([currentTime, this.framesPlayed, this.framesReceived]);
+        if (this.underrunTimes.length > 16) this.underrunTimes.shift();
         this.playing = false; // wait to be primed again
+      } else {
+        const left = this.buffered();
+        if (this.lowWater === null || left < this.lowWater) this.lowWater = left;
       }
     }
     for (let i = done; i < want; i++) {
@@ -76,7 +83,7 @@ class StudioPcmPlayer extends AudioWorkletProcessor {
       right[i] = 0;
     }
     this.quanta += 1;
-    if (this.quanta % 8 === 0) {
+    if (this.quanta % 4 === 0) {
       this.port.postMessage({
         type: "stats",
         framesReceived: this.framesReceived,
@@ -85,9 +92,11 @@ class StudioPcmPlayer extends AudioWorkletProcessor {
         overflows: this.overflows,
         buffered: this.buffered(),
         playing: this.playing,
-        underrunTimes: this.underrunTimes.slice(-16),
+        underrunTimes: this.underrunTimes.slice(),
+        lowWater: this.lowWater,
         time: currentTime,
       });
+      this.lowWater = null;
     }
     return true;
   }

@@ -128,20 +128,30 @@ static func follow_state(manifest: Dictionary, one_shot: String, held: String) -
 
 
 ## Plan stinger [param name] over [param state] (timeline origin [param origin], "" when
-## no music plays), asked at [param now]: where it lands, how long the music ducks, how deep.
+## no music plays), asked at [param now]: where it lands, how long the music ducks, how deep,
+## and which file plays: the stinger's rendition for [param state] (its key, tempo and beat
+## grid) when the manifest has one, else the stinger's own file (older manifests, fillers).
 static func plan_stinger(
 	manifest: Dictionary, state: String, origin: int, now: int, name: String
 ) -> Dictionary:
 	var stinger: Dictionary = manifest["stingers"][name]
+	var played: Dictionary = stinger
+	var rendition := name
 	var at := now
 	if state != "":
+		var renditions: Dictionary = stinger.get("renditions", {})
+		if renditions.has(state):
+			played = renditions[state]
+			rendition = name + "@" + state
 		var grid := state_grid(manifest, state)
 		at = origin + Timing.next_sync_sample(now - origin, str(stinger["sync"]), grid, 4)
 	return {
 		"name": name,
+		"rendition": rendition,
+		"path": str(played["file"]["path"]),
 		"at": at,
-		"hold_end": at + int(stinger["music_samples"]),
-		"end": at + int(stinger["frames"]),
+		"hold_end": at + int(played["music_samples"]),
+		"end": at + int(played["frames"]),
 		"depth": Timing.db_to_gain(float(stinger["duck_db"])),
 		"gain": Timing.db_to_gain(float(stinger.get("gain_db", 0.0))),
 	}

@@ -369,7 +369,7 @@ func _start_due_stingers() -> void:
 	for plan in _stingers:
 		var player: AudioStreamPlayer = plan["player"]
 		if player == null and int(plan["at"]) <= _clock:
-			var path: String = manifest["stingers"][plan["name"]]["file"]["path"]
+			var path: String = plan["path"]  # the rendition for the host state, or the stinger
 			player = AudioStreamPlayer.new()
 			player.bus = bus
 			player.stream = _stream(path)

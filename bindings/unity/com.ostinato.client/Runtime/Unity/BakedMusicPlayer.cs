@@ -245,7 +245,7 @@ namespace Ostinato.Unity
         public BakedStingerPlan PlayStinger(string name)
         {
             BakedStingerPlan plan = BakedScheduler.PlanStinger(_manifest, _state, _origin, Now(), name, _sessionStartDsp);
-            BakedStinger stinger = _manifest.Stingers[name];
+            BakedStinger stinger = _manifest.Stingers[name].For(_state);  // its rendition for the state
             double holdEndDsp = BakedTiming.SampleToDsp(_sessionStartDsp, plan.AtSample + stinger.MusicSamples, _manifest.SampleRate);
             ScheduleStinger(stinger, plan.AtDsp, plan.DuckDb, holdEndDsp);
             return plan;

@@ -113,6 +113,16 @@ namespace Ostinato.Client.Baked
         public LeaveAt Sync;
         public double DuckDb;
         public double GainDb;
+        /// <summary>The stinger made for each state it plays over (that state's key, tempo and
+        /// beat grid), by state name; empty for a designer's file and in older manifests.</summary>
+        public readonly Dictionary<string, BakedStinger> Renditions = new Dictionary<string, BakedStinger>();
+
+        /// <summary>What plays over <paramref name="state"/>: its rendition, else this stinger.</summary>
+        public BakedStinger For(string state)
+        {
+            BakedStinger rendition;
+            return state != null && Renditions.TryGetValue(state, out rendition) ? rendition : this;
+        }
     }
 
     public sealed class BakedTransition
@@ -240,7 +250,7 @@ namespace Ostinato.Client.Baked
 
         private static BakedStinger ReadStinger(string name, Dictionary<string, object> data)
         {
-            return new BakedStinger
+            var stinger = new BakedStinger
             {
                 Name = name,
                 File = ReadFile(Obj(data, "file")),
@@ -250,6 +260,25 @@ namespace Ostinato.Client.Baked
                 DuckDb = Num(data, "duck_db"),
                 GainDb = Num(data, "gain_db"),
             };
+            object renditions;
+            if (data.TryGetValue("renditions", out renditions) && renditions is Dictionary<string, object>)
+            {
+                foreach (var entry in (Dictionary<string, object>)renditions)
+                {
+                    var rendition = (Dictionary<string, object>)entry.Value;
+                    stinger.Renditions[entry.Key] = new BakedStinger
+                    {
+                        Name = name + "@" + entry.Key,
+                        File = ReadFile(Obj(rendition, "file")),
+                        Frames = (long)Num(rendition, "frames"),
+                        MusicSamples = (long)Num(rendition, "music_samples"),
+                        Sync = stinger.Sync,
+                        DuckDb = stinger.DuckDb,
+                        GainDb = stinger.GainDb,
+                    };
+                }
+            }
+            return stinger;
         }
 
         private static BakedTransition ReadTransition(Dictionary<string, object> data)
