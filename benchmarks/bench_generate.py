@@ -59,8 +59,24 @@ def make_engine(render_workers: int = 1):  # -> (Engine, composer description)
     return engine, description
 
 
+def cpu_seconds() -> float:
+    """CPU time of this process and its children (the render workers): steadier than
+    wall-clock time on a shared machine."""
+    import contextlib
+
+    import psutil
+
+    me = psutil.Process()
+    total = sum(me.cpu_times()[:2])
+    for child in me.children(recursive=True):
+        with contextlib.suppress(psutil.Error):
+            total += sum(child.cpu_times()[:2])
+    return total
+
+
 def run_once(engine, spec) -> tuple[dict[str, float], object]:
     events: list[tuple[str, float]] = []
+    cpu = cpu_seconds()
     started = time.perf_counter()
     variant_set = engine.generate(
         spec,
@@ -81,6 +97,7 @@ def run_once(engine, spec) -> tuple[dict[str, float], object]:
         previous = end
     durations["export"] += finished - previous
     durations["total"] = finished - started
+    durations["cpu"] = cpu_seconds() - cpu
     return durations, variant_set
 
 
@@ -145,6 +162,8 @@ def measure_bank(spec) -> None:
         f"| **generate total (x real time)** | {totals} | "
         f"{baseline_s:.3f} s ({music_s / baseline_s:.1f}x) |"
     )
+    cpu = " | ".join(f"{runs[c]['cpu']:.2f}" for c in columns)
+    print(f"| CPU s (process + render workers) | {cpu} | |")
     print(
         f"| write files (WAV + smpl, stems, MIDI, manifest) | {write_s:.3f} |" + " |" * len(columns)
     )

@@ -1,9 +1,13 @@
 """Renderers side by side: 4 variants x 16 bars at 120 bpm (the `generate` benchmark's spec).
 
 Each row runs in a fresh process (so "cold" means an empty note cache and banks not yet
-read) with one render worker per core: the model is loaded and run once before timing
-(its time is not what differs between renderers), then `generate` is timed for seed 7
-(cold) and seed 8 (warm: a second state of the same instruments, as in pregen and bake).
+read, render workers not yet started) with one render worker per core. The model composes
+the scores of both sets before timing (its time does not differ between renderers); then
+everything after the model (`Engine.render_scores`: arrange, render, normalise, export) is
+timed for seed 7 (cold) and seed 8 (warm: a second state of the same instruments, as in
+pregen and bake). `bench_generate` has the end-to-end figures.
+The "per-stem" rows are the reference renderer with one synthesiser call per stem (the
+path before stems were grouped into one call per variant), as the same-run baseline.
 Wall-clock and CPU time (this process plus its render workers) are reported: on a shared
 machine the CPU figure is the steadier one. Audio: per stem, RMS(reference - notes) /
 RMS(reference) in dB for the seed-7 set, against the reference renderer with the same bank.
@@ -19,11 +23,16 @@ import time
 
 MUSIC_SECONDS = 4 * 16 * 4 * 60.0 / 120.0
 CONFIGS = (
+    ("per-stem", "fluid"),
     ("reference", "fluid"),
     ("notes", "fluid"),
+    ("per-stem", "timgm"),
     ("reference", "timgm"),
     ("notes", "timgm"),
 )
+#: "per-stem" is the reference renderer with one synthesiser call per stem, as before
+#: stems were grouped (`stem_batch`): the baseline the grouping is measured against.
+PER_STEM = "per-stem"
 
 
 def _cpu_seconds() -> float:
@@ -57,16 +66,29 @@ def one(renderer: str, bank_name: str) -> dict:
     from middleware.cli.generate_cmd import default_render_workers
 
     bank = default_bank_path() if bank_name == "fluid" else fallback_bank_path()
+    if renderer == PER_STEM:
+        from engine_core.render import pool
+
+        pool.stem_groups = lambda counts, workers: [
+            (variant, (index,)) for variant, count in enumerate(counts) for index in range(count)
+        ]
     workers = default_render_workers()
     base, _ = make_engine(render_workers=workers)
-    engine = Engine(base.composer, bank, render_workers=workers, renderer=renderer)
+    engine = Engine(
+        base.composer,
+        bank,
+        render_workers=workers,
+        renderer="reference" if renderer == PER_STEM else renderer,
+    )
     spec = bench_spec()
-    engine.composer.compose(spec, seed=1, variants=1)  # load and run the model once
+    # the model runs before timing: its time does not differ between renderers, and on a
+    # loaded machine its threads' CPU time would drown the renderers' differences
+    scores = {seed: engine.composer.compose(spec, seed=seed, variants=4) for seed in (7, 8)}
     figures: dict = {"renderer": renderer, "bank": bank.name, "workers": workers}
     sets = {}
     for label, seed in (("cold", 7), ("warm", 8)):
         cpu, started = _cpu_seconds(), time.perf_counter()
-        sets[label] = engine.generate(spec, state="battle", seed=seed, variants=4)
+        sets[label] = engine.render_scores(spec, scores[seed], state="battle", seed=seed)
         figures[label] = {
             "wall": time.perf_counter() - started,
             "cpu": _cpu_seconds() - cpu,
@@ -74,7 +96,7 @@ def one(renderer: str, bank_name: str) -> dict:
     figures["rss_mb"] = _rss_mb()
     if renderer == "notes":
         with Engine(base.composer, bank, render_workers=workers) as reference:
-            truth = reference.generate(spec, state="battle", seed=7, variants=4)
+            truth = reference.render_scores(spec, scores[7], state="battle", seed=7)
         errors: dict[str, list[float]] = {}
         for ours, theirs in zip(sets["cold"].variants, truth.variants, strict=True):
             for name, audio in theirs.stems.items():
@@ -95,9 +117,9 @@ def one(renderer: str, bank_name: str) -> dict:
     return figures
 
 
-def main() -> None:
+def main(configs=CONFIGS) -> None:
     rows = []
-    for renderer, bank in CONFIGS:
+    for renderer, bank in configs:
         out = subprocess.run(
             [sys.executable, "-m", "benchmarks.bench_render", renderer, bank],
             capture_output=True,
@@ -130,7 +152,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3:
+    if len(sys.argv) == 3 and ":" not in sys.argv[1]:
         print(json.dumps(one(sys.argv[1], sys.argv[2])))
-    else:
-        main()
+    else:  # all configurations, or the named ones: `per-stem:fluid reference:fluid`
+        main([tuple(arg.split(":")) for arg in sys.argv[1:]] or CONFIGS)

@@ -89,3 +89,26 @@ def test_jobs_must_be_positive(tmp_path: Path, capsys: pytest.CaptureFixture[str
     assert _run([*argv, "--jobs", "0"]) == 2
     assert "--jobs" in capsys.readouterr().err
     assert not (tmp_path / "o").exists()
+
+
+def test_an_unknown_renderer_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    pack = Path(__file__).parents[1] / "templates" / "fantasy_rpg"
+    argv = ["generate", str(pack), "--state", "battle", "--out", str(tmp_path / "o")]
+    assert _run([*argv, "--renderer", "fast"]) == 2
+    assert "--renderer" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.slow
+def test_the_note_renderer_is_chosen_on_the_command_line(tmp_path: Path) -> None:
+    import json
+
+    pack = Path(__file__).parents[1] / "templates" / "fantasy_rpg"
+    out = tmp_path / "o"
+    argv = ["generate", str(pack), "--state", "town", "--variants", "1", "--jobs", "1"]
+    try:
+        main([*argv, "--renderer", "notes", "--json", "--out", str(out)])
+    except SystemExit as done:
+        assert not done.code
+    manifest = json.loads((out / "variants.json").read_text(encoding="utf-8"))
+    assert "+r.notes" in json.dumps(manifest)

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pyloudnorm
+import pytest
 from scipy.signal import resample_poly
 
 from engine_core.render.loudness import integrated_loudness, normalising_gain, true_peak_db
@@ -63,3 +64,22 @@ def test_a_loud_target_is_capped_by_the_true_peak_ceiling() -> None:
     scaled = mix * 10 ** (gain.gain_db / 20)
     assert _independent_true_peak_db(scaled) <= -1.0
     assert abs(integrated_loudness(scaled, RATE) - gain.loudness_lufs) < 0.01
+
+
+@pytest.mark.parametrize("seconds", [0.7, 3.0, 10.3])
+def test_vectorised_loudness_matches_pyloudnorm(seconds: float) -> None:
+
+    rng = np.random.default_rng(5)
+    frames = int(seconds * RATE)
+    t = np.arange(frames) / RATE
+    # a swelling two-tone chord over noise, with a quiet stretch the relative gate drops
+    audio = 0.3 * np.sin(2 * np.pi * 220 * t) * (0.2 + np.sin(np.pi * t / seconds))
+    audio = np.stack([audio, 0.5 * np.sin(2 * np.pi * 3300 * t)], axis=1)
+    audio += 0.01 * rng.standard_normal(audio.shape)
+    audio[: frames // 5] *= 1e-3
+    ours = integrated_loudness(audio.astype(np.float32), RATE, circular=False)
+    theirs = pyloudnorm.Meter(RATE).integrated_loudness(audio)
+    assert ours == pytest.approx(theirs, abs=1e-3)
+    tiled = np.tile(audio, (-(-3 * RATE // frames), 1))
+    looped = integrated_loudness(audio, RATE, circular=True)
+    assert looped == pytest.approx(pyloudnorm.Meter(RATE).integrated_loudness(tiled), abs=1e-3)

@@ -1,6 +1,7 @@
 """From a tonic-C `Score` to an `Arrangement`: per-stem notes in the template's key.
 
-Steps: move the score into the spec's key and mode (scale degrees of the score's mode map
+Steps: a later variant of a set takes the set's theme (variant 0's score) in some bars
+(`theme`); move the score into the spec's key and mode (scale degrees of the score's mode map
 onto the target mode's); build the material every role plays from (`material`: the melody
 after the singable pass, the chord progression read from the score or inferred over the
 melody); write each stem's part for its role (`melody` line, `counter`, harmony comping or
@@ -14,6 +15,7 @@ Same inputs and seed, same arrangement.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -26,11 +28,12 @@ from engine_core.arrange.counter import counter_part
 from engine_core.arrange.drums import drum_part
 from engine_core.arrange.figures import arp_part, comping_part
 from engine_core.arrange.grooves import Groove
-from engine_core.arrange.harmony import MODE_INTERVALS
+from engine_core.arrange.harmony import MODE_INTERVALS, Chord, harmonic_slots
 from engine_core.arrange.holes import SPACE_TAG, fill_holes
 from engine_core.arrange.material import Material, build_material
 from engine_core.arrange.motif_parts import bass_with_quotes, keep_quotes_whole
 from engine_core.arrange.pads import pad_part
+from engine_core.arrange.theme import theme_bars, with_theme
 from engine_core.score import Score, ScoreNote
 from engine_core.spec import GenerationSpec, Key, Meter, StemSpec
 
@@ -119,11 +122,26 @@ def fold_into(pitch: int, low: int, high: int) -> int:
     return pitch
 
 
-def fit_register(pitches: Sequence[int], low: int, high: int) -> list[int]:
-    """Move a line by whole octaves so its median sits mid-register, then fold stragglers."""
+def fit_register(
+    pitches: Sequence[int], low: int, high: int, reference: Sequence[int] = ()
+) -> list[int]:
+    """Move a line by whole octaves so its median (or `reference`'s: the set's theme, so
+    every variant takes the same octave, unless that leaves clearly more of the line, over a
+    sixth of it, outside the register) sits mid-register, then fold stragglers."""
     if not pitches:
         return []
-    octaves = round(((low + high) / 2 - float(np.median(pitches))) / 12)
+
+    def shift(centre: float) -> int:
+        return round(((low + high) / 2 - centre) / 12)
+
+    def outside(octaves: int) -> int:
+        return sum(1 for p in pitches if not low <= p + 12 * octaves <= high)
+
+    octaves = shift(float(np.median(pitches)))
+    if len(reference):  # the theme's octave, unless it folds more of this line's notes
+        theirs = shift(float(np.median(reference)))
+        if outside(theirs) <= outside(octaves) + max(2, len(pitches) // 6):
+            octaves = theirs
     return [fold_into(p + 12 * octaves, low, high) for p in pitches]
 
 
@@ -139,6 +157,8 @@ class _Context:
         self.total = score.total_steps
         self.steps_per_beat = score.meter_info.steps_per_beat
         self.material: Material | None = None  # set by `arrange` (chords, melody line)
+        # the set's theme per track: every variant's lines take the theme's octave
+        self.reference: dict[str, Sequence[tuple[int, int, int, float]]] = {}
         self.mapped: dict[str, list[tuple[int, int, int, float]]] = {}
         for track in ("melody", "harmony", "bass"):
             notes: Sequence[ScoreNote] = score.track(track)
@@ -202,7 +222,8 @@ class _Context:
 def _track_part(context: _Context, track: str, stem: StemSpec) -> list[PartNote]:
     notes = context.mapped[track]
     low, high = stem.register
-    fitted = fit_register([p for _, _, p, _ in notes], low, high)
+    reference = [p for _, _, p, _ in context.reference.get(track, ())]
+    fitted = fit_register([p for _, _, p, _ in notes], low, high, reference)
     part = {
         (o, p): (float(o), float(d), p, v) for (o, d, _, v), p in zip(notes, fitted, strict=True)
     }
@@ -238,22 +259,40 @@ def _progression_tones(material: Material | None):  # -> drums.ChordTones | None
     return tones
 
 
-def _fit_line(pitches: Sequence[int], low: int, high: int) -> list[int]:
-    """`fit_register`, then notes a fold left over an octave from their neighbour move back."""
-    fitted = fit_register(pitches, low, high)
+def _fit_line(
+    pitches: Sequence[int], low: int, high: int, reference: Sequence[int] = ()
+) -> list[int]:
+    """`fit_register`, then notes a fold left over an octave from their neighbour move back,
+    and a note the fold took a seventh or more from both neighbours (a line brushing the
+    register's edge) becomes the line's nearest pitch class inside the register instead."""
+    fitted = fit_register(pitches, low, high, reference)
     for i in range(1, len(fitted)):
         move = fitted[i] - fitted[i - 1]
         if abs(move) > 12:
             candidate = fitted[i] - 12 * round(move / 12)
             if low <= candidate <= high:
                 fitted[i] = candidate
+    moves = Counter(f - p for f, p in zip(fitted, pitches, strict=True))
+    shift = moves.most_common(1)[0][0] if moves else 0  # the whole line's octave move
+    classes = {p % 12 for p in pitches}
+    for i, pitch in enumerate(fitted):
+        wanted = pitches[i] + shift
+        if pitch == wanted or low <= wanted <= high:
+            continue  # not folded
+        neighbours = [fitted[j] for j in (i - 1, i + 1) if 0 <= j < len(fitted)]
+        if neighbours and all(abs(pitch - n) >= 10 for n in neighbours):
+            options = [q for q in range(low, high + 1) if q % 12 in classes]
+            if options:
+                fitted[i] = min(options, key=lambda q: (abs(q - wanted), q))
     return fitted
 
 
-def _melody_part(material: Material, stem: StemSpec) -> list[PartNote]:
+def _melody_part(
+    material: Material, stem: StemSpec, reference: Sequence[int] = ()
+) -> list[PartNote]:
     line = sorted(material.melody)
     low, high = stem.register
-    fitted = _fit_line([p for _, _, p, _ in line], low, high)
+    fitted = _fit_line([p for _, _, p, _ in line], low, high, reference)
     quotes = [q for q in material.motif_quotes if q.track == "melody"]
     fitted = keep_quotes_whole(line, fitted, quotes, low, high)
     meter = material.meter
@@ -287,7 +326,8 @@ def _pitched_part(
     context: _Context, material: Material, stem: StemSpec, choices: Choices
 ) -> list[PartNote]:
     if stem.role == "melody":
-        return _melody_part(material, stem)
+        reference = [p for _, _, p, _ in context.reference.get("melody", ())]
+        return _melody_part(material, stem, reference)
     if stem.role == "harmony":
         return _harmony_part(context, material, stem, choices)
     if stem.role == "bass":
@@ -362,27 +402,54 @@ def arrange(
     seed: int,
     variant_index: int = 0,
     grooves: Sequence[Groove] | None = None,
+    theme: Score | None = None,
 ) -> Arrangement:
-    """Arrange `score` for the stems of `spec`; deterministic for (score, spec, seed, index)."""
+    """Arrange `score` for the stems of `spec`; deterministic for (score, spec, seed, index).
+
+    `theme` is the set's centre (variant 0's score): a later variant plays its bars in some
+    bars (`theme.theme_bars`), so the variants of a set stay one piece.
+    """
     from engine_core.arrange.grooves import load_library
 
     library = tuple(grooves) if grooves is not None else load_library()
+    shared = theme_bars(score.bars, variance=spec.variance, seed=seed, variant_index=variant_index)
+    themed = with_theme(score, theme, shared)
     key = spec.key_info
-    context = _Context(score, key)
     energy = spec_energy(spec)
     density = spec_density(spec)
-    context.material = build_material(
-        key,
-        score.meter_info,
-        score.bars,
-        melody=context.mapped["melody"],
-        harmony=context.mapped["harmony"],
-        bass=context.mapped["bass"],
-        energy=energy,
-        density=density,
-        rng=np.random.default_rng([seed & 0xFFFFFFFF, 7919]),  # shared by the set's variants
-        motif_quotes=score.motif_quotes,
-    )
+
+    def material_of(context: _Context, fixed: dict[int, Chord] | None = None) -> Material:
+        return build_material(
+            key,
+            context.score.meter_info,
+            context.score.bars,
+            melody=context.mapped["melody"],
+            harmony=context.mapped["harmony"],
+            bass=context.mapped["bass"],
+            energy=energy,
+            density=density,
+            rng=np.random.default_rng([seed & 0xFFFFFFFF, 7919]),  # the set's
+            fixed_chords=fixed,
+            motif_quotes=context.score.motif_quotes,
+        )
+
+    fixed = None
+    reference: dict[str, Sequence[tuple[int, int, int, float]]] = {}
+    if themed is not score and theme is not None:  # the theme's chords in its bars
+        theme_context = _Context(theme, key)
+        theme_material = material_of(theme_context)
+        progression = theme_material.progression
+        reference = {"melody": theme_material.melody, "harmony": theme_context.mapped["harmony"]}
+        bar = score.steps_per_bar
+        fixed = {
+            start: progression.at(start).chord
+            for start, _ in harmonic_slots(score.meter_info, score.bars, density)
+            if shared[start // bar]
+        }
+    score = themed
+    context = _Context(score, key)
+    context.material = material_of(context, fixed)
+    context.reference = reference
     parts: dict[int, list[PartNote]] = {}
     grooves_used: dict[int, str] = {}
     for stem_index, stem in enumerate(spec.stems):

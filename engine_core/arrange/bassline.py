@@ -6,7 +6,8 @@ root (from below when the line rises to it, from above when it falls; a fifth wh
 chord does not change). Patterns get busier with energy; each variant draws its own from
 the patterns of its level: the set shares a main pattern, later variants swap in an
 alternative in some bars (`choices`). Every root is taken in the octave
-nearest the previous bass note, in the lower part of the stem's register.
+nearest the previous bass note, in the lower part of the stem's register; each 4-bar
+phrase starts again from the register's home pitch.
 """
 
 from __future__ import annotations
@@ -17,6 +18,9 @@ from engine_core.arrange.harmony import scale_of
 from engine_core.arrange.material import Material
 from engine_core.arrange.voicing import nearest
 from engine_core.spec import StemSpec
+
+#: the line starts from its home pitch every phrase of this many bars
+PHRASE_BARS = 4
 
 Pattern = tuple[tuple[float, float, str], ...]  # (beat, beats, tone)
 
@@ -82,6 +86,8 @@ def bass_part(material: Material, stem: StemSpec, choices: Choices):
     progression = material.progression
     swaps = choices.alternate_pairs(material.bars)
     for bar_start in range(0, material.total, meter.steps_per_bar):
+        if bar_start % (PHRASE_BARS * meter.steps_per_bar) == 0:
+            previous = home  # each phrase starts afresh, so variants meet again
         pattern = patterns[other if swaps[bar_start // meter.steps_per_bar] else main]
         for beat, beats, tone in pattern:
             onset = bar_start + round(beat * per_beat)

@@ -5,8 +5,10 @@ notes at the melody's own pulse, starting on a chord tone near its last note and
 scale steps against the direction the melody last moved, landing on a chord tone. Where the
 melody sounds, it holds a chord tone per half bar (a bar in 3/4): the nearest to its
 previous note that moves, is not the melody's pitch class and is a third or sixth from it
-where possible, so the two lines do not compete. The set shares where answers start;
-later variants start some from another chord tone.
+where possible, so the two lines do not compete. The set shares where answers start (a
+choice per rest, tied to its place in the loop) and the line starts each 4-bar phrase from
+the same pitch, so variants play the same counter-line where the melody is the same; later
+variants start some answers from another chord tone.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from engine_core.arrange.voicing import nearest
 from engine_core.spec import StemSpec
 
 HELD_WEIGHT = 1.0
+#: the line starts afresh (from the set's home pitch) every phrase of this many bars
+PHRASE_BARS = 4
 ANSWER_WEIGHT = 0.92
 
 
@@ -58,15 +62,21 @@ def counter_part(material: Material, stem: StemSpec, choices: Choices):
     rests = _rests(sounding, max(1, per_beat // 2))
     scale = scale_of(material.key)
     notes: list[tuple[float, float, int, float]] = []
-    previous = centre + float(choices.pick(9) - 4)
+    home = centre + float(choices.pick(9) - 4)
+    phrase = PHRASE_BARS * meter.steps_per_bar
+    previous, phrase_index = home, 0
     in_rest = np.zeros(material.total, dtype=bool)
+    swaps = choices.alternate_bars(material.bars)
 
     for start, end in rests:
         in_rest[start:end] = True
+        if start // phrase != phrase_index:  # each phrase starts afresh from home
+            previous, phrase_index = home, start // phrase
         melody_before = material.melody_at((start - 1) % material.total)
         count = max(1, min(4, (end - start) // pulse))
         chord = material.progression.at(start).chord
-        tone = choices.pick(3) if not choices.alternate() else int(choices.own.integers(3))
+        alternate = swaps[start // meter.steps_per_bar]
+        tone = choices.pick_at(3, start) if not alternate else int(choices.own.integers(3))
         first = nearest(chord.tones[tone], previous, low, high)
         direction = -1 if melody_before is not None and melody_before > previous else 1
         walk = _scale_walk(first, direction, count, scale)
@@ -87,6 +97,8 @@ def counter_part(material: Material, stem: StemSpec, choices: Choices):
 
     half = meter.steps_per_bar // 2 if meter.numerator != 3 else meter.steps_per_bar
     for segment in range(0, material.total, half):
+        if segment % phrase == 0:
+            previous = home
         busy = [s for s in range(segment, segment + half) if not in_rest[s]]
         if not busy:
             continue

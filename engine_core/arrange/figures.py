@@ -116,9 +116,10 @@ def comping_part(material: Material, stem: StemSpec, choices: Choices):
     size = 3 + choices.pick(2)
     notes = []
     previous = None
+    swaps = choices.alternate_bars(material.bars)
     for bar_start in range(0, material.total, meter.steps_per_bar):
         # later variants lighten or fill some bars with the neighbouring level's pattern
-        shift = (1 if level < 2 else -1) if choices.alternate() else 0
+        shift = (1 if level < 2 else -1) if swaps[bar_start // meter.steps_per_bar] else 0
         for beat, beats, weight in COMPING[meter.text][level + shift]:
             onset = bar_start + round(beat * per_beat)
             length = max(1, round(beats * per_beat))

@@ -9,7 +9,8 @@ wrote them. A Viterbi pass adds the pull of common progressions (roots falling b
 rising by a step, falling by a third). The first slot is always the tonic and the last
 bar's second half always the mode's cadence chord (V; bVII in mixolydian, IV in dorian,
 bII in phrygian), so the loop's last bar leads back to bar 0. A seeded generator (the set's)
-nudges near-ties, so different seeds may harmonise the same passage differently.
+nudges near-ties, so different seeds may harmonise the same passage differently. A later
+variant of a set keeps the theme's chords in the bars it shares with the theme (`fixed`).
 """
 
 from __future__ import annotations
@@ -167,8 +168,10 @@ def infer_progression(
     harmony: Evidence,
     density: float,
     rng: np.random.Generator,
+    fixed: dict[int, Chord] | None = None,
 ) -> Progression:
-    """The loop's chords (see the module docstring)."""
+    """The loop's chords (see the module docstring); `fixed` holds chords some slots must
+    take (by the slot's start step: a variant keeps its set's theme chords there)."""
     total = bars * meter.steps_per_bar
     slots = harmonic_slots(meter, bars, density)
     chords = diatonic_chords(key)
@@ -182,6 +185,8 @@ def infer_progression(
             local[s, c] = fit + DEGREE_PRIOR[chord.degree] + rng.uniform(-NUDGE, NUDGE)
             if s == 0 and chord.degree == 0:
                 local[s, c] += TONIC_BONUS
+            if fixed and start in fixed and fixed[start] == chord:
+                local[s, c] += 2 * CADENCE_FORCE
             if s == len(slots) - 1 and len(slots) > 1:
                 for rank, degree in enumerate(cadence):
                     if chord.degree == degree and chord.root != chords[0].root:

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine_core.arrange.harmony import Progression, infer_progression
+from engine_core.arrange.harmony import Chord, Progression, infer_progression
 from engine_core.arrange.melody_line import LineNote, singable
 from engine_core.score import MotifQuote
 from engine_core.spec import Key, Meter
@@ -97,6 +97,7 @@ def build_material(
     energy: float,
     density: float,
     rng: np.random.Generator,
+    fixed_chords: dict[int, Chord] | None = None,
     motif_quotes: Sequence[MotifQuote] = (),
 ) -> Material:
     total = bars * meter.steps_per_bar
@@ -110,6 +111,7 @@ def build_material(
         harmony=list(harmony) + list(bass),
         density=density,
         rng=rng,
+        fixed=fixed_chords,
     )
     supplied = not line
     if supplied:

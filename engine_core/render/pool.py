@@ -1,5 +1,6 @@
-"""Rendering a variant set on several cores: one task per (variant, stem), then one
-per variant that mixes and measures it, in worker processes.
+"""Rendering a variant set on several cores: one task per group of stems (a variant's
+stems, synthesised in one call: `stem_batch`), then one per variant that mixes and
+measures it, in worker processes.
 
 The synthesiser (RustySynth inside `midirenderer`) holds the GIL while it renders, so
 threads do not overlap; processes do. A `RenderPool` keeps its workers (spawned on first
@@ -9,8 +10,8 @@ mixes into a shared `FileSetBuffer` rather than sending them back through a pipe
 
 Scheduling: at most `workers + 1` tasks are in flight. A variant's normalise task (mix
 its stems, measure loudness and true peak, write the normalised mix) is queued ahead of
-the remaining stems as soon as its last stem is done, so the measurements overlap the
-synthesis instead of waiting behind it. Stem tasks run `stems.render_stem` and normalise
+the remaining stems as soon as its last stem group is done, so the measurements overlap the
+synthesis instead of waiting behind it. Stem tasks run `stems.render_stem_group` and normalise
 tasks run `normalise_variant`, exactly what the serial path runs, so the audio is
 bit-identical with any worker count.
 
@@ -37,7 +38,7 @@ from engine_core.errors import SoundFontError
 from engine_core.render.loudness import LoudnessGain, db_to_gain, normalising_gain
 from engine_core.render.set_buffer import ArraySetBuffer, FileSetBuffer, SetBuffer, SetLayout
 from engine_core.render.soundfont import SoundFont
-from engine_core.render.stems import mix_stems, render_stem, stem_frames
+from engine_core.render.stems import mix_stems, render_stem_group, stem_frames
 
 #: progress(stage, done, total), stage "render" per stem and "normalise" per variant.
 Progress = Callable[[str, int, int], None]
@@ -75,26 +76,39 @@ def _worker_soundfont(path: str, digest: str) -> SoundFont:
     return soundfont
 
 
-def render_stem_into(
+def render_stems_into(
     buffer: SetBuffer,
     arrangement: Arrangement,
     variant: int,
-    index: int,
+    indices: tuple[int, ...],
     soundfont: SoundFont,
     sample_rate: int,
     one_shot: bool,
     renderer: str = "reference",
 ) -> None:
-    """Render stem `index` of `arrangement` into its slot of `buffer`."""
-    audio = render_stem(
+    """Render stems `indices` of `arrangement` (one synthesiser call) into their slots."""
+    audio = render_stem_group(
         arrangement,
-        index,
+        indices,
         soundfont,
         sample_rate=sample_rate,
         one_shot=one_shot,
         renderer=renderer,
     )
-    buffer.put(buffer.layout.stems[variant][index], audio)
+    for index, stem_audio in zip(indices, audio, strict=True):
+        buffer.put(buffer.layout.stems[variant][index], stem_audio)
+
+
+def stem_groups(stem_counts: Sequence[int], workers: int) -> list[tuple[int, tuple[int, ...]]]:
+    """(variant, stem indices) tasks: a variant's stems in one group (one bank parse),
+    split into up to `workers` groups when there are fewer variants than workers."""
+    parts = max(1, -(-workers // max(len(stem_counts), 1)))
+    groups: list[tuple[int, tuple[int, ...]]] = []
+    for variant, count in enumerate(stem_counts):
+        size = -(-count // min(parts, max(count, 1)))
+        for first in range(0, count, max(size, 1)):
+            groups.append((variant, tuple(range(first, min(first + size, count)))))
+    return groups
 
 
 def normalise_variant(buffer: SetBuffer, variant: int, target: LoudnessTarget) -> LoudnessGain:
@@ -120,7 +134,7 @@ def _render_task(
     buffer: FileSetBuffer,
     arrangement: Arrangement,
     variant: int,
-    index: int,
+    indices: tuple[int, ...],
     soundfont_path: str,
     soundfont_digest: str,
     sample_rate: int,
@@ -128,8 +142,8 @@ def _render_task(
     renderer: str,
 ) -> None:
     soundfont = _worker_soundfont(soundfont_path, soundfont_digest)
-    render_stem_into(
-        buffer, arrangement, variant, index, soundfont, sample_rate, one_shot, renderer
+    render_stems_into(
+        buffer, arrangement, variant, indices, soundfont, sample_rate, one_shot, renderer
     )
 
 
@@ -177,7 +191,7 @@ class RenderPool:
         try:
             if parallel:
                 try:
-                    run.in_workers(self._ensure_executor(), self.workers + 1)
+                    run.in_workers(self._ensure_executor(), self.workers)
                 except BrokenProcessPool:
                     # a worker died (killed, out of memory): finish here, rebuild next time
                     self.close()
@@ -245,15 +259,13 @@ class _SetRun:
         self.taken[variant] = RenderedVariant(stems, mix, gain)
         self._report("normalise", len(self.taken), len(self.arrangements))
 
-    def in_workers(self, executor: cf.ProcessPoolExecutor, in_flight: int) -> None:
+    def in_workers(self, executor: cf.ProcessPoolExecutor, workers: int) -> None:
+        """Run every task on `executor` (`workers` processes), `workers + 1` in flight."""
+        in_flight = workers + 1
         path, digest = str(self.soundfont.path), self.soundfont.digest
-        stems = deque(
-            (variant, index)
-            for variant, arrangement in enumerate(self.arrangements)
-            for index in range(len(arrangement.stems))
-        )
+        stems = deque(stem_groups([len(a.stems) for a in self.arrangements], workers))
         ready: deque[int] = deque()  # variants whose stems are all rendered
-        running: dict[cf.Future, tuple[str, tuple[int, int]]] = {}
+        running: dict[cf.Future, tuple[str, tuple[int, tuple[int, ...]]]] = {}
         try:
             self._schedule(executor, in_flight, stems, ready, running, path, digest)
         except BaseException:
@@ -265,9 +277,9 @@ class _SetRun:
         self,
         executor: cf.ProcessPoolExecutor,
         in_flight: int,
-        stems: deque[tuple[int, int]],
+        stems: deque[tuple[int, tuple[int, ...]]],
         ready: deque[int],
-        running: dict[cf.Future, tuple[str, tuple[int, int]]],
+        running: dict[cf.Future, tuple[str, tuple[int, tuple[int, ...]]]],
         path: str,
         digest: str,
     ) -> None:
@@ -276,48 +288,52 @@ class _SetRun:
                 if ready:
                     variant = ready.popleft()
                     future = executor.submit(normalise_variant, self.buffer, variant, self.target)
-                    running[future] = ("normalise", (variant, -1))
+                    running[future] = ("normalise", (variant, ()))
                 else:
-                    variant, index = stems.popleft()
+                    variant, indices = stems.popleft()
                     future = executor.submit(
                         _render_task,
                         self.buffer,
                         self.arrangements[variant],
                         variant,
-                        index,
+                        indices,
                         path,
                         digest,
                         self.sample_rate,
                         self.one_shot,
                         self.renderer,
                     )
-                    running[future] = ("render", (variant, index))
+                    running[future] = ("render", (variant, indices))
             done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
             for future in done:
                 kind, key = running.pop(future)
                 result = future.result()
                 if kind == "normalise":
                     self._variant_done(key[0], result)
-                elif self._stem_done(key):
+                elif any([self._stem_done((key[0], index)) for index in key[1]]):
                     ready.append(key[0])
 
     def here(self) -> None:
         """Render and normalise in this process whatever is not done yet."""
         for variant, arrangement in enumerate(self.arrangements):
-            for index in range(len(arrangement.stems)):
-                if (variant, index) in self.rendered:
-                    continue
-                render_stem_into(
+            missing = tuple(
+                index
+                for index in range(len(arrangement.stems))
+                if (variant, index) not in self.rendered
+            )
+            if missing:
+                render_stems_into(
                     self.buffer,
                     arrangement,
                     variant,
-                    index,
+                    missing,
                     self.soundfont,
                     self.sample_rate,
                     self.one_shot,
                     self.renderer,
                 )
-                self._stem_done((variant, index))
+                for index in missing:
+                    self._stem_done((variant, index))
             if variant not in self.taken:
                 self._variant_done(variant, normalise_variant(self.buffer, variant, self.target))
 

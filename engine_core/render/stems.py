@@ -1,6 +1,7 @@
 """Render an arrangement's stems: one synthesiser pass per stem, seam folded, at the spec rate.
 
-Each stem is synthesised alone at 48 kHz with its notes running on past the loop end and
+Each stem is synthesised as if alone at 48 kHz (several stems share one synthesiser call,
+bit-identically: `stem_batch`) with its notes running on past the loop end and
 `TAIL_SECONDS` of audio after it (long enough for General MIDI releases to reach silence;
 the last `TAIL_FADE_SECONDS` are faded as a guard). Loops then fold that tail onto their
 head (`seam.fold_tail`); one-shots keep it. Stems are scaled by their `gain_db`, then
@@ -9,20 +10,21 @@ resampled to the spec's sample rate when it is not 48 kHz (see `resample`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
 from engine_core.arrange.arranger import Arrangement
-from engine_core.export.midi import stem_render_midi
 from engine_core.render.loudness import db_to_gain
 from engine_core.render.resample import resample_loop, resample_one_shot
 from engine_core.render.seam import fold_tail
 from engine_core.render.soundfont import PCM_SCALE, RENDER_SAMPLE_RATE, SoundFont
+from engine_core.render.stem_batch import render_stems_pcm
 from engine_core.spec import loop_length_samples
 
 TAIL_SECONDS = 2.0
 TAIL_FADE_SECONDS = 0.02
+RENDERERS = ("reference", "notes")
 
 
 def loop_frames(arrangement: Arrangement, sample_rate: int) -> int:
@@ -87,29 +89,54 @@ def render_stem(
     the stem in one pass; "notes" builds it from cached notes (`note_renderer`), except a
     stem with a note whose voices have different chorus sends, which it synthesises whole.
     """
-    stem = arrangement.stems[index]
+    return render_stem_group(
+        arrangement,
+        [index],
+        soundfont,
+        sample_rate=sample_rate,
+        one_shot=one_shot,
+        renderer=renderer,
+    )[0]
+
+
+def render_stem_group(
+    arrangement: Arrangement,
+    indices: Sequence[int],
+    soundfont: SoundFont,
+    *,
+    sample_rate: int,
+    one_shot: bool = False,
+    renderer: str = "reference",
+) -> list[np.ndarray]:
+    """`render_stem` for each stem in `indices`, the reference ones synthesised in one
+    call (`stem_batch`: the bank is parsed once, the audio is the same bit for bit)."""
+    if renderer not in RENDERERS:
+        raise ValueError(f"unknown renderer {renderer!r} (reference or notes)")
     loop_48k = loop_frames(arrangement, RENDER_SAMPLE_RATE)
     tail_frames = int(TAIL_SECONDS * RENDER_SAMPLE_RATE)
-    if renderer not in ("reference", "notes"):
-        raise ValueError(f"unknown renderer {renderer!r} (reference or notes)")
-    if renderer == "notes" and _from_notes(arrangement, index, soundfont):
+    audio: dict[int, np.ndarray] = {}
+    synthesised = list(indices)
+    if renderer == "notes":
         from engine_core.render.note_renderer import process_cache, render_stem_audio
 
-        wet = render_stem_audio(arrangement, index, soundfont, process_cache(), TAIL_SECONDS)
-        audio = _fit_tail(wet, loop_48k + tail_frames, loop_48k)
-        audio = fold_tail(audio, loop_48k) if not one_shot else audio
-        return _finish(audio, arrangement, stem.stem.gain_db, sample_rate, one_shot)
-    if stem.notes:
-        tail_beats = TAIL_SECONDS * arrangement.bpm / 60.0
-        pcm = soundfont.render_pcm(stem_render_midi(arrangement, index, tail_beats=tail_beats))
-    else:  # a part with no notes (e.g. a silent track) is silence; skip the synthesiser
-        pcm = np.zeros((0, 2), dtype=np.int16)
-    if not one_shot and tail_frames <= loop_48k:
-        audio = _folded_loop(pcm, loop_48k, tail_frames)
-    else:
-        audio = _fit_tail(pcm.astype(np.float32) * PCM_SCALE, loop_48k + tail_frames, loop_48k)
-        audio = fold_tail(audio, loop_48k) if not one_shot else audio
-    return _finish(audio, arrangement, stem.stem.gain_db, sample_rate, one_shot)
+        synthesised = [i for i in indices if not _from_notes(arrangement, i, soundfont)]
+        for index in indices:
+            if index in synthesised:
+                continue
+            wet = render_stem_audio(arrangement, index, soundfont, process_cache(), TAIL_SECONDS)
+            fitted = _fit_tail(wet, loop_48k + tail_frames, loop_48k)
+            audio[index] = fold_tail(fitted, loop_48k) if not one_shot else fitted
+    pcms = render_stems_pcm(arrangement, synthesised, soundfont, TAIL_SECONDS)
+    for index, pcm in zip(synthesised, pcms, strict=True):
+        if not one_shot and tail_frames <= loop_48k:
+            audio[index] = _folded_loop(pcm, loop_48k, tail_frames)
+        else:
+            fitted = _fit_tail(pcm.astype(np.float32) * PCM_SCALE, loop_48k + tail_frames, loop_48k)
+            audio[index] = fold_tail(fitted, loop_48k) if not one_shot else fitted
+    return [
+        _finish(audio[i], arrangement, arrangement.stems[i].stem.gain_db, sample_rate, one_shot)
+        for i in indices
+    ]
 
 
 def _from_notes(arrangement: Arrangement, index: int, soundfont: SoundFont) -> bool:

@@ -15,7 +15,12 @@ from pathlib import Path
 
 import click
 
-from middleware.cli.options import audio_format_option, jobs_option, plot_option
+from middleware.cli.options import (
+    audio_format_option,
+    jobs_option,
+    plot_option,
+    renderer_option,
+)
 from middleware.cli.progress import stage_progress
 
 
@@ -61,6 +66,7 @@ def _spec_for(pack, name: str):  # -> (GenerationSpec, seed, variants)
     help="A .sf2 bank to use instead of the default General MIDI bank.",
 )
 @jobs_option
+@renderer_option
 def generate(
     pack_path: Path,
     state_name: str,
@@ -71,6 +77,7 @@ def generate(
     plot: bool,
     soundfont: Path | None,
     jobs: int | None,
+    renderer: str,
     as_json: bool,
 ) -> None:
     """Generate the variants of one state of PACK into --out.
@@ -80,6 +87,7 @@ def generate(
       ostinato generate templates/fantasy_rpg --state town --out out/town
       ostinato generate templates/fantasy_rpg --state battle --variants 2 --plot --out out/b
       ostinato generate templates/neon_runner --state run --format ogg --json --out out/run
+      ostinato generate templates/fantasy_rpg --state town --renderer notes --out out/n
     """
 
     from engine_core.arrange.coverage import empty_stem_warnings, silent_stem_warnings
@@ -96,7 +104,9 @@ def generate(
     writable_folder(out_dir)  # before minutes of generation, not after
     seed = template_seed if seed is None else seed
     count = template_variants if variants is None else variants
-    engine = Engine(soundfont=soundfont, render_workers=jobs or default_render_workers())
+    engine = Engine(
+        soundfont=soundfont, render_workers=jobs or default_render_workers(), renderer=renderer
+    )
     with engine, stage_progress() as progress:
         variant_set = engine.generate(
             spec, state=state_name, seed=seed, variants=count, progress=progress

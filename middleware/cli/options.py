@@ -21,3 +21,12 @@ jobs_option = click.option(
     default=None,
     help="Processes that synthesise stems (default: one per core).",
 )
+#: --renderer: which renderer synthesises the stems (see docs/engine.md, "Renderers")
+renderer_option = click.option(
+    "--renderer",
+    type=click.Choice(["reference", "notes"]),
+    default="reference",
+    show_default=True,
+    help="reference: each stem synthesised whole (the default); notes: stems built from "
+    "notes synthesised once and cached (experimental, slower today).",
+)

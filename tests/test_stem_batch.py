@@ -1,0 +1,78 @@
+"""Several stems in one synthesiser call: each stem's audio is bit for bit what its own
+call gives (the bank is parsed once instead of once per stem)."""
+
+import numpy as np
+import pytest
+
+from engine_core.arrange.arranger import arrange
+from engine_core.export.midi import stem_render_midi
+from engine_core.render.bank import fallback_bank_path
+from engine_core.render.pool import stem_groups
+from engine_core.render.soundfont import SoundFont
+from engine_core.render.stem_batch import batch_file, render_stems_pcm, stem_events
+from engine_core.render.stems import TAIL_SECONDS
+from tests.chorale_scores import band_spec, chorale_score
+
+pytestmark = pytest.mark.slow
+
+
+def _arrangement(bpm: float = 120.0, meter: str = "4/4", seed: int = 3):
+    spec = band_spec(bars=4, bpm=bpm, meter=meter)
+    return arrange(chorale_score(bars=4), spec, seed=seed, variant_index=0)
+
+
+def _alone(arrangement, index: int, bank: SoundFont) -> np.ndarray:
+    tail_beats = TAIL_SECONDS * arrangement.bpm / 60.0
+    return bank.render_pcm(stem_render_midi(arrangement, index, tail_beats=tail_beats))
+
+
+@pytest.mark.parametrize(
+    ("bank_path", "bpm"),
+    [(None, 120.0), (None, 97.0), (str(fallback_bank_path()), 133.0)],
+    ids=["default-120", "default-97", "timgm-133"],
+)
+def test_batched_stems_equal_their_own_calls_bit_for_bit(bank_path, bpm: float) -> None:
+    bank = SoundFont.load(bank_path)
+    arrangement = _arrangement(bpm=bpm)
+    indices = list(range(len(arrangement.stems)))
+    # twice over, the drums last and again first: every stem follows a sounding one
+    order = [*indices, *reversed(indices)]
+    batched = render_stems_pcm(arrangement, order, bank, TAIL_SECONDS)
+    assert sum(1 for i in indices if arrangement.stems[i].notes) >= 3
+    for index, audio in zip(order, batched, strict=True):
+        alone = _alone(arrangement, index, bank)
+        assert audio.dtype == np.int16
+        assert audio.shape == alone.shape, arrangement.stems[index].stem.name
+        assert np.array_equal(audio, alone), arrangement.stems[index].stem.name
+        assert np.any(audio)
+
+
+def test_stems_start_on_the_chorus_period_after_a_settling_silence() -> None:
+    from engine_core.render.stem_batch import CHORUS_PERIOD, SETTLE_SECONDS
+
+    arrangement = _arrangement()
+    stems = [stem_events(arrangement, i, TAIL_SECONDS) for i in range(len(arrangement.stems))]
+    _, starts = batch_file(stems)
+    assert starts[0] == 0
+    for previous, start, stem in zip(starts, starts[1:], stems, strict=False):
+        assert start % CHORUS_PERIOD == 0
+        assert start - (previous + stem.frames) >= SETTLE_SECONDS * 48000
+
+
+def test_a_stem_without_notes_is_not_synthesised() -> None:
+    from dataclasses import replace
+
+    arrangement = _arrangement()
+    silent = replace(arrangement.stems[0], notes=())
+    arrangement = replace(arrangement, stems=(silent, *arrangement.stems[1:]))
+    audio = render_stems_pcm(arrangement, [0, 1], SoundFont.load(), TAIL_SECONDS)
+    assert audio[0].shape == (0, 2)
+    assert np.array_equal(audio[1], _alone(arrangement, 1, SoundFont.load()))
+
+
+def test_stem_groups_keep_a_variant_together_unless_workers_would_idle() -> None:
+    assert stem_groups([5, 5, 5, 5], 2) == [(v, (0, 1, 2, 3, 4)) for v in range(4)]
+    assert stem_groups([5], 2) == [(0, (0, 1, 2)), (0, (3, 4))]
+    assert stem_groups([1], 4) == [(0, (0,))]
+    every = [(v, i) for v, group in stem_groups([4, 3], 4) for i in group]
+    assert every == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1), (1, 2)]
