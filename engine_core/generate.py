@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import contextlib
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from engine_core import ENGINE_VERSION
 from engine_core.composer import Composer, ProgressCallback
@@ -162,8 +163,12 @@ class Engine:
         state: str,
         seed: int,
         progress: ProgressCallback | None = None,
+        retime: Callable[[Any], Any] | None = None,
     ) -> VariantSet:
-        """Arrange, render, normalise and package given scores (the stages after the model)."""
+        """Arrange, render, normalise and package given scores (the stages after the model).
+
+        `retime(arrangement) -> arrangement` moves notes in time before rendering (a
+        bridge's tempo ramp, `engine_core.bridge.tempo`)."""
         from engine_core.arrange.arranger import arrange
         from engine_core.arrange.diatonic import keep_in_scale, wants_diatonic
         from engine_core.arrange.grooves import load_library
@@ -190,7 +195,7 @@ class Engine:
             )
             if wants_diatonic(spec):  # stinger renditions: nothing outside the host's scale
                 arrangement = keep_in_scale(arrangement, spec.key_info)
-            arrangements.append(arrangement)
+            arrangements.append(retime(arrangement) if retime is not None else arrangement)
             report("arrange", index + 1, count)
 
         # stems render, and each variant is mixed, measured and normalised as soon as its

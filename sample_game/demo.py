@@ -149,6 +149,14 @@ def summary_table(report: SessionReport, status: dict, ready_s: float, shutdown:
             f"transition {source} -> {row['to']}",
             f"bar {row['bar']} @ sample {row['sample']} ({row['fade']}, {verdict})",
         )
+    for topic, body in report.notifications:
+        if topic in ("bridge.start", "bridge.fallback"):
+            what = (
+                f"{body.get('bars')} bars, sample {body.get('sample')} -> {body.get('ends_at')}"
+                if topic == "bridge.start"
+                else f"FALLBACK at sample {body.get('sample')}: {body.get('reason')}"
+            )
+            table.add_row(f"{topic} {body.get('bridge')}", what)
     for stinger in report.stingers:
         table.add_row(
             f"stinger {stinger['name']}",
@@ -236,11 +244,15 @@ async def run_demo(args: argparse.Namespace, console: Console) -> int:
         problems.append(f"service exited with {shutdown['exit_code']}")
     if not all(row["planned"] or row.get("from") in (None, "victory") for row in on_plan(report)):
         problems.append("a transition did not land where it was planned")
+    bridge_topics = [topic for topic, _ in report.notifications if topic.startswith("bridge.")]
+    if "bridge.fallback" in bridge_topics or "bridge.start" not in bridge_topics:
+        problems.append("no generated bridge played (every set was ready, so one should have)")
     if problems:
         console.print("[red]demo finished with problems: " + "; ".join(problems))
         return 1
     console.print(
-        "[green]demo finished: 0 underruns, every transition on its planned sample, clean shutdown"
+        "[green]demo finished: 0 underruns, every transition on its planned sample, a generated "
+        "bridge played, clean shutdown"
     )
     return 0
 

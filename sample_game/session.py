@@ -23,6 +23,8 @@ TIMELINE_TOPICS = (
     "transition.started",
     "stinger.planned",
     "waiting_for_audio",
+    "bridge.start",
+    "bridge.fallback",
 )
 
 
@@ -141,6 +143,8 @@ def session_render(report: SessionReport, variants=None):  # -> SessionRender
             data["at_sample"] = int(data["at_sample"]) - origin
             if data.get("replaces") is not None:  # moved onto a new state's grid
                 data["replaces"] = int(data["replaces"]) - origin
+        if topic == "bridge.start":
+            data["ends_at"] = int(data["ends_at"]) - origin
         events.append(DirectorEvent(topic, int(body["sample"]) - origin, data))
     events.sort(key=lambda event: event.sample)
     states = [e for e in events if e.kind == "state"]

@@ -90,13 +90,16 @@ def test_pack_priorities_put_the_current_state_first_then_where_it_can_go():
     }
     assert set(s.name for s, _ in ordered) == set(pack.states) | renditions | {
         n for n, st in pack.stingers.items() if st.spec is not None
-    }
+    } | {"bridge:explore->town", "bridge:town->explore"}  # the bridges its rules ask for
     assert pack_requests(pack)[0][0].name == pack.start_state
 
 
 def test_stinger_renditions_come_after_every_state_and_stinger_current_host_first():
     pack = load_pack("templates/fantasy_rpg")
     names = [s.name for s, _ in pack_requests(pack, "explore")]
+    bridges = [n for n in names if n.startswith("bridge:")]
+    assert names[len(names) - len(bridges) :] == bridges  # the pack's bridges come last
+    names = names[: len(names) - len(bridges)]
     first_rendition = next(i for i, n in enumerate(names) if "@" in n)
     assert all("@" not in n for n in names[:first_rendition])
     assert all("@" in n for n in names[first_rendition:])

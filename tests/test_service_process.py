@@ -67,7 +67,7 @@ def test_serving_modules_do_not_import_the_model() -> None:
 def test_service_process_restarts_and_its_clients_resume(tmp_path: Path) -> None:
     process, listening = _start(tmp_path)
     assert listening["event"] == "listening"
-    assert listening["sets_total"] == 11 + 28  # states and stingers, 4 stingers x 7 states
+    assert listening["sets_total"] == 11 + 28 + 2  # states, stingers, renditions, bridges
     endpoint = listening["endpoint"]
     with Client(endpoint, timeout_s=3.0) as client:
         hello = client.hello(heartbeat=False)

@@ -27,7 +27,7 @@ def test_validate_accepts_both_bundled_packs() -> None:
         in result.output
     )
     assert (
-        f"{TEMPLATES / 'neon_runner'}: ok (5 states, 3 stingers, 9 transition rules)"
+        f"{TEMPLATES / 'neon_runner'}: ok (5 states, 3 stingers, 10 transition rules)"
         in result.output
     )
 

@@ -141,7 +141,7 @@ class _WorkDir:
 
 
 def _file_records(record: dict[str, Any], kind: str) -> list[dict[str, Any]]:
-    if kind != "state":  # a stinger or a rendition: one file
+    if kind != "state":  # a stinger, a rendition or a bridge: one file
         return [record["file"]]
     files = []
     for variant in record["variants"]:
@@ -157,15 +157,25 @@ def _reuse_from_output(
     if previous is None:
         return None
     kind, name = job_id.split(":", 1)
-    entry = previous_entry(previous, kind, name)
+    if kind == "bridge":
+        from middleware.bake.bridges import bridge_key
+
+        entry = previous.get("bridges", {}).get(bridge_key(name))
+    else:
+        entry = previous_entry(previous, kind, name)
     if entry is None or entry.get("bake_key") != bake_key:
         return None
     try:
-        record = (
-            {"variants": entry["variants"]}
-            if kind == "state"
-            else {k: entry[k] for k in ("file", "frames", "music_samples", "source", "provenance")}
-        )
+        if kind == "bridge":
+            record = {k: v for k, v in entry.items() if k != "bake_key"}
+        else:
+            record = (
+                {"variants": entry["variants"]}
+                if kind == "state"
+                else {
+                    k: entry[k] for k in ("file", "frames", "music_samples", "source", "provenance")
+                }
+            )
     except KeyError:
         return None  # written by an older bake
     files = []
@@ -336,13 +346,22 @@ def _write_output(
 def _godot_index(
     pack_name: str, manifest: dict[str, Any], godot_files: dict[str, bytes]
 ) -> dict[str, Any]:
-    from middleware.bake.godot import clip_name, music_scene_name, stinger_clip_name
+    from middleware.bake.godot import (
+        bridge_clip_name,
+        clip_name,
+        music_scene_name,
+        stinger_clip_name,
+    )
 
     clips = [
         clip_name(name, variant["index"])
         for name, state in manifest["states"].items()
         for variant in state["variants"]
     ] + [stinger_clip_name(name) for name in manifest["stingers"]]
+    clips += [
+        bridge_clip_name(bridge["source"], bridge["target"])
+        for bridge in manifest.get("bridges", {}).values()
+    ]
     playlists = {
         name: f"{name}.playlist.tres"
         for name in manifest["states"]

@@ -154,6 +154,11 @@ def stinger_clip_name(name: str) -> str:
     return f"stinger.{name}"
 
 
+def bridge_clip_name(source: str, target: str) -> str:
+    """The clip of the generated bridge from `source` to `target` (the pair's filler)."""
+    return f"bridge.{source}.{target}"
+
+
 def import_params(*, loop: bool, bpm: float, beat_count: int, bar_beats: int) -> bytes:
     """A `.ogg.import` file carrying the clip's loop and tempo for Godot's Ogg importer."""
     lines = [
@@ -198,7 +203,10 @@ def from_time(rule: TransitionRule, spec: GenerationSpec) -> tuple[int, bool]:
 
 
 def godot_transition(
-    rule: TransitionRule, spec: GenerationSpec, clips: dict[str, int]
+    rule: TransitionRule,
+    spec: GenerationSpec,
+    clips: dict[str, int],
+    bridge_clip: int | None = None,
 ) -> dict[str, Any]:
     """The Godot transition entry for `rule`, leaving music made from `spec`.
 
@@ -220,6 +228,9 @@ def godot_transition(
     if rule.filler is not None and rule.filler.stinger is not None:
         entry["filler_clip"] = clips[stinger_clip_name(rule.filler.stinger)]
         entry["use_filler_clip"] = True
+    elif rule.filler is not None and bridge_clip is not None:  # the pair's baked bridge
+        entry["filler_clip"] = bridge_clip
+        entry["use_filler_clip"] = True
     if rule.hold_previous:
         entry["hold_previous"] = True
     return dict(sorted(entry.items()))
@@ -240,8 +251,9 @@ def godot_notes(pack: TemplatePack) -> list[str]:
                 )
             if rule.filler is not None and rule.filler.bridge_bars > 0:
                 notes.append(
-                    f"Godot: {source} -> {target} plays without its generated bridge "
-                    "(bridges are made live by the service)"
+                    f"Godot: {source} -> {target} plays its baked bridge as the filler clip "
+                    "(when the target enters after it is Godot's filler timing, not the "
+                    "bridge's last bar line the director uses)"
                 )
     return notes
 
@@ -281,6 +293,17 @@ def write_godot_resources(pack: TemplatePack, manifest: dict[str, Any]) -> dict[
                 beat_count=spec.bars * rendition["beats_per_bar"] if spec else 0,
                 bar_beats=rendition["beats_per_bar"],
             )
+    for bridge in manifest.get("bridges", {}).values():
+        name = bridge_clip_name(bridge["source"], bridge["target"])
+        clips[name] = len(clip_streams)
+        clip_streams.append((name, bridge["file"]["path"]))
+        beat_count = len(bridge["beat_samples"])
+        files[bridge["file"]["path"] + ".import"] = import_params(
+            loop=False,
+            bpm=round(60.0 * beat_count * manifest["sample_rate"] / bridge["music_samples"], 4),
+            beat_count=beat_count,
+            bar_beats=beat_count // bridge["bars"],
+        )
     files[f"{pack.name}.tres"] = _interactive(pack, manifest, clips, clip_streams)
     files[music_scene_name(pack.name)] = _music_scene()
     for name, state in states.items():
@@ -323,7 +346,10 @@ def _interactive(
             for target in states:
                 if target != source:
                     transitions[(from_clip, clips[target])] = godot_transition(
-                        pack.transition(source, target), pack.states[source].spec, clips
+                        pack.transition(source, target),
+                        pack.states[source].spec,
+                        clips,
+                        clips.get(bridge_clip_name(source, target)),
                     )
             if count > 1 and not state["one_shot"]:  # variant rotation: seamless at loop end
                 transitions[(from_clip, clips[clip_name(source, (index + 1) % count)])] = {

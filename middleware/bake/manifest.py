@@ -12,6 +12,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
+from middleware.bake.bridges import bridge_key
 from middleware.bake.errors import BakeOutputError
 from middleware.bake.plan import BakePlan, EngineVersions
 from middleware.bake.stingers import renditions_by_stinger
@@ -131,7 +132,7 @@ def build_manifest(
         for job in plan.stinger_jobs
     }
     sample_rate = next(iter(pack.states.values())).spec.sample_rate
-    return {
+    manifest = {
         "format": MANIFEST_FORMAT,
         "manifest_version": MANIFEST_VERSION,
         "pack": {
@@ -152,3 +153,11 @@ def build_manifest(
         "default_transition": transition_record(pack.default_transition),
         "godot": godot,
     }
+    bridges = {
+        bridge_key(job.name): {**results[f"bridge:{job.name}"].record,
+                               "bake_key": results[f"bridge:{job.name}"].bake_key}
+        for job in plan.bridge_jobs
+    }  # fmt: skip
+    if bridges:  # additive: absent from packs without bridges
+        manifest["bridges"] = bridges
+    return manifest

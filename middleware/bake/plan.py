@@ -68,6 +68,8 @@ class BakeJob:
     write_stems: bool
     source_file: str | None = None
     source_sha256: str | None = None
+    #: a bridge job's (source end, target end, bars) (`engine_core.bridge.BridgeEnd`s)
+    bridge: tuple[Any, Any, int] | None = None
 
     @property
     def generation_hash(self) -> str:
@@ -116,12 +118,17 @@ class BakePlan:
         return tuple(job for job in self.jobs if job.kind == "stinger")
 
     @property
+    def bridge_jobs(self) -> tuple[BakeJob, ...]:
+        return tuple(job for job in self.jobs if job.kind == "bridge")
+
+    @property
     def rendition_jobs(self) -> tuple[BakeJob, ...]:
         return tuple(job for job in self.jobs if job.kind == "rendition")
 
     @property
     def godot_clip_count(self) -> int:
-        return sum(job.variants for job in self.state_jobs) + len(self.stinger_jobs)
+        clips = sum(job.variants for job in self.state_jobs) + len(self.stinger_jobs)
+        return clips + len(self.bridge_jobs)
 
     def describe(self) -> list[dict[str, Any]]:
         """One row per job (for `--dry-run`)."""
@@ -150,7 +157,7 @@ def _file_sha256(path: Path) -> str:
 
 def plan_bake(pack: TemplatePack, options: BakeOptions) -> BakePlan:
     """Check the pack for baking and list its jobs (states in pack order, then stingers,
-    then stinger renditions)."""
+    then stinger renditions, then bridges)."""
     problems: list[str] = []
     if options.audio_format not in AUDIO_FORMATS:
         problems.append(
@@ -186,6 +193,9 @@ def plan_bake(pack: TemplatePack, options: BakeOptions) -> BakePlan:
         )
     jobs.extend(_stinger_jobs(pack.stingers, options, problems))
     jobs.extend(_rendition_jobs(pack, options))
+    from middleware.bake.bridges import bridge_jobs
+
+    jobs.extend(bridge_jobs(pack, options))  # after the states they connect
     plan = BakePlan(pack=pack, options=options, jobs=tuple(jobs))
     if options.godot and options.audio_format == "ogg" and plan.godot_clip_count > GODOT_MAX_CLIPS:
         problems.append(

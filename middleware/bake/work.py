@@ -130,6 +130,10 @@ def _run_engine(engine: Any, job: BakeJob, progress: ProgressCallback | None) ->
     if job.spec is None:
         raise ValueError(f"job {job.name!r} has no generation spec")  # a planning bug
     stage_progress = _StageProgress(progress) if progress is not None else None
+    if job.bridge is not None:
+        from middleware.bake.bridges import generate_bridge_set
+
+        return generate_bridge_set(engine, job, stage_progress)
     return engine.generate(
         job.spec, state=job.name, seed=job.seed, variants=job.variants, progress=stage_progress
     )
@@ -200,6 +204,12 @@ def run_job(
         records.append(record)
     if job.kind == "state":
         record: dict[str, Any] = {"variants": records}
+    elif job.kind == "bridge":
+        from middleware.bake.bridges import bridge_file, bridge_record
+
+        source, _, target = job.name.partition(".")
+        files = [BakedFile(bridge_file(source, target, job.audio_format), files[0].data)]
+        record = {**bridge_record(job, records[0]), "file": files[0].record()}
     else:
         only = records[0]
         renamed = BakedFile(stinger_file(job.name, job.audio_format), files[0].data)

@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "serve": "middleware.cli.serve_cmd:serve",
     "bake": "middleware.cli.bake_cmd:bake",
     "eval-music": "middleware.cli.music_cmd:eval_music",
+    "eval-bridges": "middleware.cli.bridges_cmd:eval_bridges",
     "eval-stingers": "middleware.cli.stingers_eval_cmd:eval_stingers",
     "eval-motifs": "middleware.cli.motif_cmd:eval_motifs",
     "new": "middleware.cli.new_cmd:new",

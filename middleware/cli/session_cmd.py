@@ -56,13 +56,20 @@ def _file_stinger_set(stinger, sample_rate: int):  # -> VariantSet
 
 def synthetic_sets(pack, names: list[str]) -> dict:
     """Sine-and-click variant sets with each template's tempo, meter, bars and stem ranges."""
+    from middleware.bridges.requests import bridge_requests
     from middleware.director.synthetic import synthetic_variant_set
     from middleware.templates.renditions import find as find_rendition
 
     rate = pack.defaults.sample_rate
+    bridges = {bridge.name: bridge for bridge in bridge_requests(pack)}
     sets = {}
     for name in names:
-        template = pack.states.get(name) or pack.stingers.get(name) or find_rendition(pack, name)
+        template = (
+            pack.states.get(name)
+            or pack.stingers.get(name)
+            or bridges.get(name)
+            or find_rendition(pack, name)
+        )
         if template.spec is None:
             sets[name] = _file_stinger_set(template, rate)
             continue
@@ -103,12 +110,12 @@ def generated_sets(pack, names: list[str], cache_dir: Path | None, progress) -> 
                     from engine_core.generate import Engine
 
                     engine = Engine()
-                count = getattr(item, "variants", 1)
-                found = engine.generate(
-                    item.spec,
-                    state=name,
-                    seed=item.seed,
-                    variants=count,
+                from middleware.bridges.generate import generate_item
+
+                found = generate_item(
+                    engine,
+                    item,
+                    name=name,
                     progress=lambda stage, done, total, n=name: progress(
                         f"{n}: {stage}", done, total
                     ),
@@ -146,6 +153,7 @@ def render_session(
     """
     import soundfile
 
+    from middleware.bridges.requests import bridge_requests
     from middleware.director import events as ev
     from middleware.director.session import load_script
     from middleware.director.session import render_session as run
@@ -154,6 +162,11 @@ def render_session(
     pack = load_pack(pack_path)
     script = load_script(script_path, pack)
     names = script.states(pack) + script.stingers(pack) + script.renditions(pack)
+    names += [  # the bridges between the states the script visits
+        bridge.name
+        for bridge in bridge_requests(pack)
+        if set(bridge.connects) <= set(script.states(pack))
+    ]
     with stage_progress(label_width=28) as progress:
         if synthetic:
             sets = synthetic_sets(pack, names)

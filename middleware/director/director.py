@@ -461,6 +461,7 @@ class Director:
         # Stingers ring on; a finished one-shot rings out its tail; fillers come after this.
         outgoing = [v for v in self._voices if v.music and not (plan.automatic and not v.looping)]
         enter = sample
+        bridged = False  # a generated bridge plays: the target enters at its start, variant 0
         if plan.stinger is not None:
             stinger_voice = self._stinger_voice(plan.stinger, sample)
             if stinger_voice is None:
@@ -477,15 +478,24 @@ class Director:
                 )  # fmt: skip
             else:
                 enter = sample + _musical_length(bridge)
+                bridged = True
+                self._emit(
+                    ev.BRIDGE_START, sample, bridge=bridge.state, **{"from": plan.source},
+                    to=plan.target, bars=plan.bridge_bars, ends_at=enter,
+                )  # fmt: skip
         fade = self._effective_fade(rule, plan, current, first.bpm, grid.beats_per_bar)
         offset = 0
-        if current is not None and rule.enter_at is EnterAt.SAME_POSITION and not one_shot:
+        same_position = rule.enter_at is EnterAt.SAME_POSITION and not bridged
+        if current is not None and same_position and not one_shot:
             offset = same_position_offset(enter - current.origin, current.grid, grid)
         origin = enter - offset
         for voice in outgoing:
             length = plan.fade_samples if fade in (Fade.CROSS, Fade.OUT) else self._guard
             voice.stop_with(self._fade(sample, length, "out"))
-        index = self._rotation(plan.target).next(len(target_set.variants))
+        rotation = self._rotation(plan.target)
+        index = rotation.next(len(target_set.variants))
+        if bridged:  # the bridge was written into variant 0's first bar
+            index = rotation.last = 0
         voice = Voice(
             state=plan.target,
             index=index,

@@ -22,6 +22,7 @@ STINGER_STARTED = "stinger.started"
 STINGER_DROPPED = "stinger.dropped"
 WAITING_FOR_AUDIO = "waiting_for_audio"
 AUDIO_READY = "audio_ready"
+BRIDGE_START = "bridge.start"
 BRIDGE_FALLBACK = "bridge.fallback"
 AUDIO_ERROR = "audio.error"
 

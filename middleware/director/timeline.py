@@ -84,6 +84,14 @@ def plot_session(render: SessionRender, path: Path, *, title: str = "") -> Path:
             label += f" ({event.data['fallback']})"
         wave.annotate(label, (x, -0.95), xytext=(3, 0), textcoords="offset points",
                       fontsize=7, color="#9467bd")  # fmt: skip
+    for event in render.of_kind(ev.BRIDGE_START):  # a generated bridge: hatched, labelled
+        start, end = event.sample / rate, event.data["ends_at"] / rate
+        wave.axvspan(start, end, ymin=0.0, ymax=0.06, facecolor="none", edgecolor="#ff7f0e",
+                     hatch="////", lw=0.8)  # fmt: skip
+        wave.annotate(f"bridge {event.data['bars']} bars", (start, -0.88), xytext=(3, 0),
+                      textcoords="offset points", fontsize=7, color="#ff7f0e")  # fmt: skip
+    for event in render.of_kind(ev.BRIDGE_FALLBACK):
+        wave.plot(event.sample / rate, 0.95, marker="v", color="#ff7f0e", ms=6)
     for mark in render.motif_marks:
         x = mark.sample / rate
         wave.plot(x, 1.02, marker="v", color="#e377c2", ms=6, clip_on=False)
@@ -98,6 +106,11 @@ def plot_session(render: SessionRender, path: Path, *, title: str = "") -> Path:
     handles.append(Patch(color="#d62728", label="transition started (^ = event planned it)"))
     if render.of_kind(ev.STINGER_PLANNED):
         handles.append(Patch(color="#9467bd", label="stinger"))
+    if render.of_kind(ev.BRIDGE_START):
+        handles.append(Patch(facecolor="none", edgecolor="#ff7f0e", hatch="////",
+                             label="generated bridge"))  # fmt: skip
+    if render.of_kind(ev.BRIDGE_FALLBACK):
+        handles.append(Patch(color="#ff7f0e", label="bridge fallback (v)"))
     if render.motif_marks:
         handles.append(Patch(color="#e377c2", label="motif entry (v)"))
     wave.legend(

@@ -353,6 +353,7 @@ PUB_TOPICS: tuple[str, ...] = (
     "stinger.dropped",
     "waiting_for_audio",
     "audio_ready",
+    "bridge.start",
     "bridge.fallback",
     "variant.ready",
     "pregen.progress",

@@ -31,6 +31,7 @@ class SetRequest:
     key: str
     state: StateLike
     variants: int
+    after: tuple[str, ...] = ()  # request keys that must be made first (a bridge's states)
 
     @property
     def name(self) -> str:

@@ -83,7 +83,18 @@ def pack_requests(pack: Any, current: str | None = None) -> list[tuple[StateLike
         if stinger.spec is not None
     ]
     requests += _rendition_requests(pack, [here, *nearby])
+    from middleware.bridges.requests import bridge_requests
+
+    requests += [(bridge, Priority.BACKGROUND) for bridge in bridge_requests(pack)]
     return requests
+
+
+def _after(state: StateLike) -> tuple[str, ...]:
+    """The request keys a set waits for: the states a bridge connects (nothing otherwise)."""
+    if getattr(state, "bridge", None) is None:
+        return ()
+    source, target = state.source, state.target  # type: ignore[attr-defined]
+    return (request_key(source), request_key(target))
 
 
 def _rendition_requests(pack: Any, first: list[str]) -> list[tuple[StateLike, Priority]]:
@@ -262,7 +273,7 @@ class Scheduler:
                     self._event(EventKind.JOINED, job)
                 self._wake()
                 return job.future
-            job = _Job(SetRequest(key, state, count), priority, Future())
+            job = _Job(SetRequest(key, state, count, _after(state)), priority, Future())
             if self.engine_key is not None and self.cache.has_set(
                 state, self.engine_key, variants=count
             ):
@@ -581,12 +592,16 @@ class Scheduler:
         for job in due:
             if not job.cancelled:
                 self._queue.push(job.request, job.priority)
+        waiting: list[tuple[SetRequest, Priority]] = []  # bridges whose states are not made
         for worker in self._workers.values():
             if worker.state != "idle" or not self._queue:
                 continue
             popped = self._queue.pop()
+            while popped is not None and any(k in self._jobs for k in popped[0].after):
+                waiting.append(popped)
+                popped = self._queue.pop()
             if popped is None:
-                return
+                break
             request, _ = popped
             job = self._jobs[request.key]
             job.attempts += 1
@@ -601,6 +616,8 @@ class Scheduler:
                 continue
             worker.state, worker.job = "busy", job
             self._event(EventKind.STARTED, job, worker=worker.worker_id)
+        for request, priority in waiting:
+            self._queue.push(request, priority)
 
     def _deliver(self) -> None:
         """Hand out events and resolve futures, outside the lock (called without it)."""

@@ -123,13 +123,9 @@ def _generate(
             last_sent[0], last_sent[1] = now, stage
             conn.send(("progress", task.task_id, stage, done, total))
 
-    variant_set = engine.generate(
-        task.state.spec,
-        state=task.state.name,
-        seed=task.state.seed,
-        variants=task.variants,
-        progress=progress,
-    )
+    from middleware.bridges.generate import generate_item  # states, stingers and bridges
+
+    variant_set = generate_item(engine, task.state, variants=task.variants, progress=progress)
     for variant in variant_set.variants:
         cache.put_variant(task.state, engine_key, variant, variants=task.variants)
         conn.send(("variant", task.task_id, variant.meta.index))
