@@ -204,7 +204,7 @@ def throughput(engine_factory: str, workers: int) -> float:
     every worker has loaded its engine and made one short warm-up set (lazy loads)."""
     battle = load_pack(PACK).state("battle")
     states = [dataclasses.replace(battle, seed=seed) for seed in range(1, THROUGHPUT_SETS + 1)]
-    warm_up = dataclasses.replace(battle, spec=dataclasses.replace(battle.spec, bars=1))
+    warm_up = dataclasses.replace(battle, spec=dataclasses.replace(battle.spec, bars=1, motif=None))
     with (
         tempfile.TemporaryDirectory() as root,
         Scheduler(root, workers=workers, engine_factory=engine_factory) as scheduler,

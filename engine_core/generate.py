@@ -176,8 +176,13 @@ class Engine:
         weights_version = self._weights_version_or_none()
         variants: list[Variant] = []
         for index, (arrangement, variant) in enumerate(zip(arrangements, rendered, strict=True)):
+            steps_per_bar = scores[index].steps_per_bar
             meta = _meta(
                 spec,
+                motif_entries=tuple(
+                    (q.start // steps_per_bar, q.start % steps_per_bar, q.form)
+                    for q in scores[index].motif_quotes
+                ),
                 state=state,
                 index=index,
                 seed=seed,
@@ -232,6 +237,7 @@ def _meta(
     true_peak_db: float,
     engine_version: str,
     weights_version: str,
+    motif_entries: tuple[tuple[int, int, str], ...] = (),
 ) -> VariantMeta:
     meter = spec.meter_info
     beats = spec.bars * meter.beats_per_bar
@@ -258,4 +264,5 @@ def _meta(
         seed=seed,
         engine_version=engine_version,
         weights_version=weights_version,
+        motif_entries=motif_entries,
     )

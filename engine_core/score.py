@@ -29,11 +29,23 @@ class ScoreNote:
 
 
 @dataclass(frozen=True)
+class MotifQuote:
+    """Where a score quotes its spec's motif (`engine_core.arrange.motif`)."""
+
+    start: int  # grid step of the quote's first note from the loop start
+    end: int  # grid step where its last note ends (at most the loop's length)
+    onsets: tuple[int, ...]  # grid steps of the quoted notes (the arranger keeps them)
+    form: str  # "original", "sequence", "inversion" or "augmentation"
+    track: str  # the score track holding it: "melody" or "bass"
+
+
+@dataclass(frozen=True)
 class Score:
     meter: str
     bars: int
     mode: str  # "major" or "minor" (the model's mode condition)
     notes: tuple[ScoreNote, ...]
+    motif_quotes: tuple[MotifQuote, ...] = ()  # motif notes the arranger must keep
 
     @property
     def meter_info(self) -> Meter:

@@ -19,6 +19,7 @@ from fractions import Fraction
 from typing import Any
 
 from engine_core.errors import InvalidSpecError
+from engine_core.motif import MotifError, MotifUse, fit_meter
 
 # ---------------------------------------------------------------------------------------
 # Vocabularies (documented in docs/templates.md)
@@ -207,6 +208,7 @@ class GenerationSpec:
     true_peak_db: float = -1.0
     variance: float = 0.35  # retake variance between variants of a set (0 = identical)
     extra: tuple[tuple[str, Any], ...] = field(default=())  # backend-specific, hashed
+    motif: MotifUse | None = None  # a leitmotif to quote (engine_core.motif), hashed
 
     def __post_init__(self) -> None:
         self.validate()
@@ -264,6 +266,37 @@ class GenerationSpec:
                     f"stem {stem.name!r}: intensity range {stem.intensity} invalid",
                     {"field": "stems"},
                 )
+        if self.motif is not None:
+            self._validate_motif(self.motif)
+
+    def _validate_motif(self, use: MotifUse) -> None:
+        """`MotifError` when the motif cannot be quoted in this loop by these stems."""
+        Key.parse(use.motif.key)
+        Meter.parse(use.motif.meter)
+        meter = self.meter_info
+        use = MotifUse(fit_meter(use.motif, self.meter), use.voice, use.every_bars, use.vary)
+        use.validate(
+            loop_steps=self.bars * meter.steps_per_bar,
+            steps_per_bar=meter.steps_per_bar,
+            bars=self.bars,
+        )
+        voices = [s for s in self.stems if s.role == use.voice]
+        if not voices:
+            raise MotifError(
+                "bad_motif_use",
+                f"motif {use.motif.name!r} is quoted in the {use.voice}, but no stem has "
+                f"the role {use.voice!r}",
+                field="motif",
+            )
+        widest = max(s.register[1] - s.register[0] for s in voices)
+        if use.motif.span > widest:
+            raise MotifError(
+                "motif_out_of_range",
+                f"motif {use.motif.name!r} spans {use.motif.span} semitones, wider than the "
+                f"{use.voice} stem's register ({widest} semitones)",
+                field="motif",
+                motif=use.motif.name,
+            )
 
     def canonical(self) -> dict[str, Any]:
         """A JSON-able dict with a fixed key order: the input of the generation hash."""
@@ -271,6 +304,10 @@ class GenerationSpec:
         data["tags"] = sorted(self.tags)
         data["bpm"] = float(self.bpm)
         data["extra"] = sorted([list(item) for item in self.extra])
+        if self.motif is None:
+            del data["motif"]  # specs without a motif keep the hash they always had
+        else:
+            del data["motif"]["motif"]["name"]  # renaming a motif re-generates nothing
         return data
 
     def generation_hash(self) -> str:

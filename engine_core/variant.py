@@ -36,6 +36,8 @@ class VariantMeta:
     seed: int
     engine_version: str
     weights_version: str
+    #: where the loop quotes its motif: (bar, step in the bar, form), in playing order
+    motif_entries: tuple[tuple[int, int, str], ...] = ()
 
     @property
     def frames(self) -> int:
@@ -50,6 +52,7 @@ class VariantMeta:
         data["beat_samples"] = list(self.beat_samples)
         data["bar_samples"] = list(self.bar_samples)
         data["stem_intensity"] = {k: list(v) for k, v in self.stem_intensity.items()}
+        data["motif_entries"] = [list(entry) for entry in self.motif_entries]
         return data
 
     @classmethod
@@ -58,6 +61,7 @@ class VariantMeta:
         fields["beat_samples"] = tuple(fields["beat_samples"])
         fields["bar_samples"] = tuple(fields["bar_samples"])
         fields["stem_intensity"] = {k: tuple(v) for k, v in fields["stem_intensity"].items()}
+        fields["motif_entries"] = tuple(tuple(e) for e in fields.get("motif_entries", ()))
         return cls(**fields)
 
 

@@ -32,8 +32,10 @@ class TemplateProblem:
         line: int | None = None,
         value: object = None,
         allowed: str | None = None,
+        code: str | None = None,
     ) -> None:
         self.file = file
+        self.code = code  # a stable problem code where one exists (e.g. motif problems)
         self.key = key
         self.message = message
         self.line = line
@@ -55,6 +57,7 @@ class TemplateProblem:
             "message": self.message,
             "value": repr(self.value) if self.value is not None else None,
             "allowed": self.allowed,
+            **({"code": self.code} if self.code else {}),
         }
 
     def __repr__(self) -> str:

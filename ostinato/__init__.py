@@ -37,11 +37,13 @@ def compose(
     plot: bool = False,
     save_template: str | Path | None = None,
     progress: Any = None,
+    melody: str | Path | None = None,
 ) -> Composition:
     """Infer a state from `prompt`, generate `variants` loops and (with `out`) write them.
 
-    See `middleware.compose.compose` for every option; `ostinato compose` is the same on
-    the command line.
+    `melody` (a MIDI sketch) becomes the loops' motif: quoted in the state's key and mode
+    and continued. See `middleware.compose.compose` for every option; `ostinato compose`
+    is the same on the command line.
     """
     from middleware.compose import compose as run
 
@@ -56,4 +58,5 @@ def compose(
         plot=plot,
         save_template=save_template,
         progress=progress,
+        melody=melody,
     )

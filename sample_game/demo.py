@@ -32,6 +32,7 @@ from engine_core.errors import OstinatoError
 from middleware.client import AsyncClient
 from sample_game.session import (
     SessionReport,
+    cached_variants,
     on_plan,
     percentile_ms,
     play_session,
@@ -211,14 +212,20 @@ async def run_demo(args: argparse.Namespace, console: Console) -> int:
     from middleware.director.timeline import plot_session
 
     wav = _write_wav(report, out / "demo_session.wav")
+    render = session_render(report, cached_variants(args.pack, args.cache))
     png = plot_session(
-        session_render(report),
+        render,
         out / "demo_timeline.png",
         title="Ostinato demo: what the headless game heard, over real sockets",
     )
     console.print(summary_table(report, status, ready_s, shutdown))
     for line in report.log:
         console.print(f"  {line}")
+    heard = sorted({mark.state for mark in render.motif_marks})
+    console.print(
+        f"motif entries heard: {len(render.motif_marks)}"
+        + (f" (in {', '.join(heard)}; marked on the timeline)" if heard else "")
+    )
     console.print(f"wrote {wav} and {png}")
     problems = []
     if report.underruns:

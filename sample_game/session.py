@@ -123,9 +123,14 @@ def on_plan(report: SessionReport) -> list[dict[str, Any]]:
     return rows
 
 
-def session_render(report: SessionReport):  # -> middleware.director.session.SessionRender
-    """The recorded session in the director's `SessionRender` form, for its timeline plot."""
+def session_render(report: SessionReport, variants=None):  # -> SessionRender
+    """The recorded session in the director's `SessionRender` form, for its timeline plot.
+
+    With `variants` (state -> cached `VariantSet`, see `cached_variants`) the motif entries
+    heard are marked too.
+    """
     from middleware.director.events import DirectorEvent
+    from middleware.director.motif_marks import motif_marks
     from middleware.director.session import SessionRender
 
     origin = report.headers[0].sample if report.headers else 0
@@ -136,10 +141,39 @@ def session_render(report: SessionReport):  # -> middleware.director.session.Ses
             data["at_sample"] = int(data["at_sample"]) - origin
         events.append(DirectorEvent(topic, int(body["sample"]) - origin, data))
     events.sort(key=lambda event: event.sample)
+    states = [e for e in events if e.kind == "state"]
+    if report.headers and (not states or states[0].sample > 0):
+        # the start state was entered at `hello`, before the PUB subscription heard it:
+        # the first stream block says which state and variant play from sample 0
+        first = report.headers[0]
+        events.insert(
+            0, DirectorEvent("state", 0, {"state": first.state, "variant": first.variant})
+        )
     audio = np.rint(np.clip(report.audio, -1.0, 1.0) * 32767.0).astype(np.int16)
     starts = np.asarray([h.sample - origin for h in report.headers], dtype=np.int64)
     levels = np.asarray([h.intensity for h in report.headers], dtype=np.float64)
-    return SessionRender(audio, report.sample_rate, tuple(events), starts, levels)
+    marks = motif_marks(events, variants, audio.shape[0]) if variants is not None else []
+    return SessionRender(audio, report.sample_rate, tuple(events), starts, levels, tuple(marks))
+
+
+def cached_variants(pack_path, cache_root=None):  # -> VariantLookup
+    """State -> the `VariantSet` the service played, read from its cache (metadata only is
+    used: the motif entries). Nothing is generated; a set not cached is None."""
+    from middleware.cache import VariantCache
+    from middleware.cache.engine import resolve_engine_key
+    from middleware.templates.loader import load_pack
+
+    pack = load_pack(pack_path)
+    cache = VariantCache(cache_root) if cache_root else VariantCache()
+    key = resolve_engine_key(cache, load=False)
+
+    def lookup(name: str):
+        state = pack.states.get(name)
+        if key is None or state is None:
+            return None
+        return cache.get_set(state, key, verify=False)
+
+    return lookup
 
 
 def percentile_ms(values: Sequence[float], q: float) -> float:

@@ -72,3 +72,45 @@ async def test_recorded_session_draws_the_directors_timeline(tmp_path) -> None:
     assert render.block_starts[0] == 0
     path = plot_session(render, tmp_path / "timeline.png")
     assert path.stat().st_size > 10_000
+
+
+@pytest.mark.slow
+async def test_the_recorded_session_marks_the_motif_entries_it_played() -> None:
+    from dataclasses import replace
+
+    from engine_core.variant import VariantSet
+    from middleware.service.config import ServiceConfig
+    from middleware.service.director_player import director_player_factory
+    from middleware.service.library import StaticLibrary
+    from middleware.service.server import Service
+    from sample_game.session import session_render
+    from tests.service_support import fantasy_pack, synthetic_sets
+
+    pack = fantasy_pack()
+    sets = synthetic_sets(pack)
+    menu = sets[(pack.name, "menu")]
+    sets[(pack.name, "menu")] = VariantSet(
+        menu.state,
+        menu.generation_hash,
+        menu.seed,
+        tuple(
+            replace(v, meta=replace(v.meta, motif_entries=((1, 0, "original"),)))
+            for v in menu.variants
+        ),
+    )
+    service = Service(
+        [pack],
+        StaticLibrary(sets),
+        director_player_factory,
+        ServiceConfig(bind="tcp://127.0.0.1:*", pub_bind="tcp://127.0.0.1:*"),
+    )
+    async with service, AsyncClient(service.endpoint) as client:
+        await client.hello()
+        report = await play_session(client, realtime=False, length_s=6.0)
+    played = {name: found for (_, name), found in sets.items()}
+    render = session_render(report, played.get)
+    # the menu plays from the start until the player presses start (3 s, then the next bar):
+    # its one motif entry, bar 1 of the loop, is heard once
+    bar = round(3 * 60 / pack.state("menu").spec.bpm * 48000)
+    assert [(m.state, m.bar) for m in render.motif_marks] == [("menu", 1)]
+    assert abs(render.motif_marks[0].sample - bar) <= 1

@@ -24,7 +24,9 @@ def short_states(names: tuple[str, ...]) -> dict:
     pack = load_pack("templates/fantasy_rpg")
     return {
         name: dataclasses.replace(
-            pack.state(name), spec=dataclasses.replace(pack.state(name).spec, bars=1), variants=2
+            pack.state(name),
+            spec=dataclasses.replace(pack.state(name).spec, bars=1, motif=None),
+            variants=2,
         )
         for name in names
     }

@@ -34,7 +34,7 @@ def test_the_annotated_example_is_a_valid_pack(tmp_path: Path) -> None:
 
 
 def test_the_prompt_only_example_infers_what_its_prompt_says(tmp_path: Path) -> None:
-    dream_toml = toml_blocks()[-1]
+    dream_toml = next(block for block in toml_blocks() if block.startswith("# dream.toml"))
     (tmp_path / "pack.toml").write_text('[pack]\nname = "p"\n')
     (tmp_path / "dream.toml").write_text(dream_toml)
     spec = load_pack(tmp_path).state("dream").spec

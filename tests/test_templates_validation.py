@@ -36,7 +36,7 @@ def test_unknown_key_suggests_the_word_the_format_uses(tmp_path: Path) -> None:
     assert only_problem(root) == (
         f"{root}/fight.toml:{line}: tempo: unknown key 'tempo', did you mean 'bpm'? (allowed: "
         "bars, bpm, brightness, density, description, energy, groove, intensity, key, "
-        "loudness_lufs, meter, next, one_shot, prompt, sample_rate, seed, soundfont, stems, "
+        "loudness_lufs, meter, motif, next, one_shot, prompt, sample_rate, seed, soundfont, stems, "
         "style, tags, true_peak_db, variance, variant_weights, variants)"
     )
 
@@ -57,7 +57,7 @@ def test_unknown_pack_section_is_named(tmp_path: Path) -> None:
     assert only_problem(root) == (
         f"{root}/pack.toml:{line_of(text, '[transition.')}: transition: unknown key "
         "'transition', did you mean 'transitions'? "
-        "(allowed: defaults, pack, states, stingers, transitions)"
+        "(allowed: defaults, motifs, pack, states, stingers, transitions)"
     )
 
 

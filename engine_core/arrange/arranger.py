@@ -29,6 +29,7 @@ from engine_core.arrange.grooves import Groove
 from engine_core.arrange.harmony import MODE_INTERVALS
 from engine_core.arrange.holes import SPACE_TAG, fill_holes
 from engine_core.arrange.material import Material, build_material
+from engine_core.arrange.motif_parts import bass_with_quotes, keep_quotes_whole
 from engine_core.arrange.pads import pad_part
 from engine_core.score import Score, ScoreNote
 from engine_core.spec import GenerationSpec, Key, Meter, StemSpec
@@ -253,6 +254,8 @@ def _melody_part(material: Material, stem: StemSpec) -> list[PartNote]:
     line = sorted(material.melody)
     low, high = stem.register
     fitted = _fit_line([p for _, _, p, _ in line], low, high)
+    quotes = [q for q in material.motif_quotes if q.track == "melody"]
+    fitted = keep_quotes_whole(line, fitted, quotes, low, high)
     meter = material.meter
     part = [
         (float(o), float(d), p, accented("melody", o, meter, material.bars))
@@ -288,7 +291,11 @@ def _pitched_part(
     if stem.role == "harmony":
         return _harmony_part(context, material, stem, choices)
     if stem.role == "bass":
-        return bass_part(material, stem, choices)
+        part = bass_part(material, stem, choices)
+        quotes = [q for q in material.motif_quotes if q.track == "bass"]
+        if quotes:
+            return bass_with_quotes(part, context.mapped["bass"], quotes, stem.register)
+        return part
     if stem.role == "pad":
         return pad_part(material, stem, choices)
     if stem.role == "arp":
@@ -374,6 +381,7 @@ def arrange(
         energy=energy,
         density=density,
         rng=np.random.default_rng([seed & 0xFFFFFFFF, 7919]),  # shared by the set's variants
+        motif_quotes=score.motif_quotes,
     )
     parts: dict[int, list[PartNote]] = {}
     grooves_used: dict[int, str] = {}

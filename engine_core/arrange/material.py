@@ -22,6 +22,7 @@ import numpy as np
 
 from engine_core.arrange.harmony import Progression, infer_progression
 from engine_core.arrange.melody_line import LineNote, singable
+from engine_core.score import MotifQuote
 from engine_core.spec import Key, Meter
 
 #: role -> the material it needs (documentation and warnings)
@@ -47,6 +48,8 @@ class Material:
     energy: float
     density: float
     melody_supplied: bool = False  # True when the score had no melody
+    #: the score's motif quotes (melody notes at their onsets keep their pitches)
+    motif_quotes: tuple[MotifQuote, ...] = ()
 
     @property
     def total(self) -> int:
@@ -94,9 +97,11 @@ def build_material(
     energy: float,
     density: float,
     rng: np.random.Generator,
+    motif_quotes: Sequence[MotifQuote] = (),
 ) -> Material:
     total = bars * meter.steps_per_bar
-    line = singable(melody, key, meter, total) if melody else []
+    fixed = frozenset(o for q in motif_quotes if q.track == "melody" for o in q.onsets)
+    line = singable(melody, key, meter, total, fixed) if melody else []
     progression = infer_progression(
         key,
         meter,
@@ -120,4 +125,5 @@ def build_material(
         energy=energy,
         density=density,
         melody_supplied=supplied,
+        motif_quotes=tuple(motif_quotes),
     )

@@ -56,8 +56,15 @@ def _shares(pitches: Sequence[int]) -> tuple[float, float]:
     return steps, leaps
 
 
-def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> list[LineNote]:
-    """The melody after the pass (see the module docstring)."""
+def singable(
+    notes: Sequence[LineNote],
+    key: Key,
+    meter: Meter,
+    total: int,
+    fixed: frozenset[int] = frozenset(),
+) -> list[LineNote]:
+    """The melody after the pass (see the module docstring). Notes whose onset is in
+    `fixed` (a quoted motif) keep their pitch and onset."""
     tops: dict[int, LineNote] = {}
     for note in sorted(notes):
         if note[0] not in tops or note[2] > tops[note[0]][2]:
@@ -67,10 +74,11 @@ def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> l
         return line
     scale = _scale(key)
     pitches = [n[2] for n in line]
+    held = {i for i, n in enumerate(line) if n[0] in fixed}
 
     # 1. no leap over an octave
     for i in range(1, len(pitches)):
-        while abs(pitches[i] - pitches[i - 1]) > 12:
+        while i not in held and abs(pitches[i] - pitches[i - 1]) > 12:
             pitches[i] += -12 if pitches[i] > pitches[i - 1] else 12
 
     # 2. more steps, fewer leaps, on the weakest notes first
@@ -88,7 +96,7 @@ def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> l
         if (steps >= TARGET_STEPS and leaps <= MAX_LEAPS) or changed >= limit:
             break
         move = pitches[i] - pitches[i - 1]
-        if abs(move) < 3:
+        if abs(move) < 3 or i in held:
             continue
         onset, duration = line[i][0], line[i][1]
         if onset % meter.steps_per_bar == 0 and duration >= meter.steps_per_beat:
@@ -108,7 +116,7 @@ def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> l
         steps, _ = _shares(pitches)
         if steps >= TARGET_STEPS - 0.06 or changed >= limit:
             break
-        if pitches[i] != pitches[i - 1] or strength(i)[0] > 0:
+        if pitches[i] != pitches[i - 1] or strength(i)[0] > 0 or i in held:
             continue
         if i + 1 < len(pitches) and pitches[i + 1] == pitches[i]:
             candidate = _step_from(pitches[i - 1], direction, scale)
@@ -126,6 +134,8 @@ def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> l
         for i in range(len(pitches) - 1):
             if pitches[i] % 12 != leading or pitches[i + 1] % 12 == key.tonic:
                 continue
+            if i in held or i + 1 in held:
+                continue
             if strength(i + 1)[0] < 2:
                 pitches[i + 1] = pitches[i] + 1
             else:
@@ -133,10 +143,12 @@ def singable(notes: Sequence[LineNote], key: Key, meter: Meter, total: int) -> l
 
     # 4. beat 1 sounds in every bar that has notes
     result = [(o, d, p, v) for (o, d, _, v), p in zip(line, pitches, strict=True)]
-    return _anchor_downbeats(result, meter, total)
+    return _anchor_downbeats(result, meter, total, fixed)
 
 
-def _anchor_downbeats(line: list[LineNote], meter: Meter, total: int) -> list[LineNote]:
+def _anchor_downbeats(
+    line: list[LineNote], meter: Meter, total: int, fixed: frozenset[int] = frozenset()
+) -> list[LineNote]:
     bar = meter.steps_per_bar
     # a waltz tune lands on beat 1: in 3/4 the first note within a beat moves there
     reach = meter.steps_per_beat if meter.numerator == 3 else max(1, meter.steps_per_beat // 2)
@@ -145,8 +157,8 @@ def _anchor_downbeats(line: list[LineNote], meter: Meter, total: int) -> list[Li
         if any(o == start for o, _, _, _ in out):
             continue
         held = [n for n in out if n[0] < start < n[0] + n[1]]
-        if held and meter.numerator == 3:  # a waltz re-sounds a held note on beat 1
-            note = held[0]
+        if held and meter.numerator == 3 and held[0][0] not in fixed:
+            note = held[0]  # a waltz re-sounds a held note on beat 1
             out[out.index(note)] = (note[0], start - note[0], note[2], note[3])
             out.append((start, note[0] + note[1] - start, note[2], note[3]))
             continue
@@ -156,6 +168,8 @@ def _anchor_downbeats(line: list[LineNote], meter: Meter, total: int) -> list[Li
         if not early:
             continue
         first = min(early)
+        if first[0] in fixed:
+            continue
         index = out.index(first)
         out[index] = (start, first[1] + (first[0] - start), first[2], first[3])
     return sorted(out)

@@ -21,6 +21,7 @@ from engine_core.data.pianoroll import bars_to_notes, score_to_bars, valid_step_
 from engine_core.errors import InvalidSpecError
 from engine_core.model.checkpoint import Checkpoint, load_checkpoint
 from engine_core.model.controls import Controls, controls_for_spec
+from engine_core.model.motif_inpaint import quote_and_inpaint
 from engine_core.model.sampling import SamplerSettings, retake_noise, sample_latents
 from engine_core.model.text import PromptInterpreter
 from engine_core.score import Score, ScoreNote
@@ -73,6 +74,10 @@ class DiffusionComposer:
         return SamplerSettings(**{**settings.__dict__, "steps": steps})
 
     # ------------------------------------------------------------------ latents <-> scores
+
+    def decode(self, latents: torch.Tensor, meter: str, mode: str, velocity: float) -> list[Score]:
+        """Scores from normalised bar latents (batch, bars, latent_dim)."""
+        return self._decode(latents, meter, mode, velocity)
 
     def _decode(self, latents: torch.Tensor, meter: str, mode: str, velocity: float) -> list[Score]:
         ckpt = self.checkpoint
@@ -144,7 +149,26 @@ class DiffusionComposer:
         )
         energy = 0.5 if controls.energy is None else controls.energy
         mode = controls.mode or "major"
-        return self._decode(latents, spec.meter, mode, velocity=round(0.6 + 0.3 * energy, 3))
+        velocity = round(0.6 + 0.3 * energy, 3)
+        scores = self._decode(latents, spec.meter, mode, velocity=velocity)
+        if spec.motif is None:
+            return scores
+
+        def on_motif_step(done: int, total: int) -> None:
+            if progress is not None:
+                progress("motif", done, total)
+
+        return quote_and_inpaint(
+            self,
+            spec,
+            scores,
+            noise=noise,
+            condition=(cond, null),
+            settings=settings,
+            seed=seed,
+            velocity=velocity,
+            on_step=on_motif_step,
+        )
 
     def inpaint(
         self,
@@ -189,5 +213,9 @@ class DiffusionComposer:
         notes: list[ScoreNote] = [n for n in fixed.notes if n.bar in kept]
         notes += [n for n in written.notes if n.bar not in kept]
         return Score(
-            meter=fixed.meter, bars=fixed.bars, mode=fixed.mode, notes=tuple(sorted(notes))
+            meter=fixed.meter,
+            bars=fixed.bars,
+            mode=fixed.mode,
+            notes=tuple(sorted(notes)),
+            motif_quotes=fixed.motif_quotes,
         )

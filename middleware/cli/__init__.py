@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "serve": "middleware.cli.serve_cmd:serve",
     "bake": "middleware.cli.bake_cmd:bake",
     "eval-music": "middleware.cli.music_cmd:eval_music",
+    "eval-motifs": "middleware.cli.motif_cmd:eval_motifs",
     "new": "middleware.cli.new_cmd:new",
     "studio": "middleware.cli.studio_cmd:studio",
 }

@@ -82,6 +82,13 @@ def print_inference(inference: Any, spec: Any, *, title: str = "Inferred state")
     default=None,
     help="Write the state as TOML (<state>.toml; pack.toml is added if the folder has none).",
 )
+@click.option(
+    "--melody",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A MIDI sketch to evolve: the loops quote it (in the state's key and mode) and "
+    "continue it.",
+)
 @jobs_option
 def compose(
     prompt: str,
@@ -94,6 +101,7 @@ def compose(
     plot: bool,
     save_template: Path | None,
     jobs: int | None,
+    melody: Path | None,
 ) -> None:
     """Compose loops from PROMPT: infer tempo, key, meter, groove and instruments, render.
 
@@ -101,17 +109,29 @@ def compose(
     Examples:
       ostinato compose "calm ambient music with gentle harp" --out out/menu
       ostinato compose "slow waltz in G minor" --seconds 30 --save-template p/waltz.toml
+      ostinato compose "evolve this melody into an orchestral theme" --melody sketch.mid
     """
+    from dataclasses import replace
+
+    from engine_core.motif import MotifUse
     from middleware.compose import compose as run
-    from middleware.compose import infer_composition
+    from middleware.compose import infer_composition, melody_motif
     from middleware.prompt.similarity import PromptScorer
 
     if bars is not None and seconds is not None:
         raise click.UsageError("give --bars or --seconds, not both")
     scorer = PromptScorer()
-    inference = infer_composition(prompt, bars=bars, seconds=seconds, scorer=scorer)
+    motif = melody_motif(melody) if melody is not None else None
+    inference = infer_composition(prompt, bars=bars, seconds=seconds, scorer=scorer, melody=motif)
     spec = inference.spec()
+    if motif is not None:
+        spec = replace(spec, motif=MotifUse(motif))
     print_inference(inference, spec)
+    if motif is not None:
+        click.echo(
+            f"melody: {len(motif.notes)} notes ({motif.length_steps} sixteenths) in "
+            f"{motif.key}, quoted in {spec.key}"
+        )
     with stage_progress() as progress:
         composition = run(
             prompt,
@@ -126,6 +146,7 @@ def compose(
             jobs=jobs,
             progress=progress,
             scorer=scorer,
+            melody=melody,
         )
     click.echo(
         f"{len(composition.variant_set.variants)} loops of {spec.bars} bars "

@@ -37,6 +37,7 @@ import numpy as np
 from middleware.director.director import Director, VariantLookup
 from middleware.director.errors import SessionScriptError
 from middleware.director.events import DirectorEvent
+from middleware.director.motif_marks import MotifMark, motif_marks
 from middleware.mixer import MAX_BLOCK_FRAMES, MIN_BLOCK_FRAMES
 from middleware.templates.model import TemplatePack
 
@@ -179,6 +180,7 @@ class SessionRender:
     events: tuple[DirectorEvent, ...]
     block_starts: np.ndarray  # sample of each block's first frame
     intensity: np.ndarray  # intensity at each block start
+    motif_marks: tuple[MotifMark, ...] = ()  # where a motif entry sounds (timeline marks)
 
     @property
     def duration_s(self) -> float:
@@ -222,4 +224,5 @@ def render_session(
         events += director.drain_events()
         if progress is not None and (index % 64 == 0 or index == blocks - 1):
             progress("render", index + 1, blocks)
-    return SessionRender(audio, rate, tuple(events), starts, levels)
+    marks = motif_marks(events, variants, audio.shape[0])
+    return SessionRender(audio, rate, tuple(events), starts, levels, tuple(marks))

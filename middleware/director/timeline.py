@@ -77,6 +77,12 @@ def plot_session(render: SessionRender, path: Path, *, title: str = "") -> Path:
         wave.axvline(x, color="#9467bd", lw=1.2, ls="--")
         wave.annotate(event.data["name"], (x, -0.95), xytext=(3, 0), textcoords="offset points",
                       fontsize=7, color="#9467bd")  # fmt: skip
+    for mark in render.motif_marks:
+        x = mark.sample / rate
+        wave.plot(x, 1.02, marker="v", color="#e377c2", ms=6, clip_on=False)
+        label = "motif" if mark.form == "original" else f"motif ({mark.form})"
+        wave.annotate(label, (x, 0.9), xytext=(3, 0), textcoords="offset points", fontsize=6,
+                      color="#e377c2")  # fmt: skip
     for event in render.of_kind(ev.WAITING_FOR_AUDIO):
         wave.plot(event.sample / rate, 0.95, marker="x", color="#7f7f7f", ms=6)
     wave.set_ylim(-1.05, 1.05)
@@ -85,6 +91,8 @@ def plot_session(render: SessionRender, path: Path, *, title: str = "") -> Path:
     handles.append(Patch(color="#d62728", label="transition started (^ = event planned it)"))
     if render.of_kind(ev.STINGER_PLANNED):
         handles.append(Patch(color="#9467bd", label="stinger"))
+    if render.motif_marks:
+        handles.append(Patch(color="#e377c2", label="motif entry (v)"))
     wave.legend(
         handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7,
         ncol=len(handles), frameon=False,

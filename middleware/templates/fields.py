@@ -129,6 +129,7 @@ class FileProblems:
         value: object = None,
         allowed: str | None = None,
         line: int | None = None,
+        code: str | None = None,
     ) -> _Invalid:
         self.problems.append(
             TemplateProblem(
@@ -138,6 +139,7 @@ class FileProblems:
                 line=line if line is not None else line_of(self._lines, path),
                 value=value,
                 allowed=allowed,
+                code=code,
             )
         )
         return INVALID

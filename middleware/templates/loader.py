@@ -38,10 +38,11 @@ from middleware.templates.model import (
     TemplatePack,
     TransitionRule,
 )
+from middleware.templates.motifs import motif_use, read_motifs, with_motif
 from middleware.templates.transitions import read_transitions
 
 PACK_FILE = "pack.toml"
-PACK_SECTIONS = ("pack", "defaults", "states", "stingers", "transitions")
+PACK_SECTIONS = ("pack", "defaults", "states", "stingers", "transitions", "motifs")
 PACK_KEYS = ("name", "description", "start_state")
 #: Keys a state (or stinger) inherits from [defaults] when it does not set them.
 INHERITED_KEYS = (
@@ -52,7 +53,7 @@ DEFAULT_KEYS = INHERITED_KEYS
 SPEC_KEYS = ("prompt", "tags", "stems", "energy", "density", "brightness", "groove", "style")
 STATE_KEYS = (
     *INHERITED_KEYS, *SPEC_KEYS, "description", "one_shot", "next", "intensity",
-    "variant_weights",
+    "variant_weights", "motif",
 )  # fmt: skip
 STINGER_KEYS = (
     *INHERITED_KEYS, *SPEC_KEYS, "description", "file", "sync", "duck_db", "gain_db",
@@ -144,6 +145,7 @@ class _PackReader:
         info = self._section(pack, "pack")
         pack_problems.check_keys(info, PACK_KEYS, ("pack",))
         self._read_defaults(pack)
+        self.motifs = read_motifs(pack_problems, self._section(pack, "motifs"), self.root)
 
         states = self._read_states(pack)
         stingers = self._read_stingers(pack)
@@ -187,6 +189,7 @@ class _PackReader:
             stingers=dict(sorted(stingers.items())),
             transitions=tuple(transitions),
             default_transition=TransitionRule(WILDCARD, WILDCARD),
+            motifs=dict(sorted(self.motifs.items())),
         )
 
     # -- small readers --------------------------------------------------------------------
@@ -449,6 +452,13 @@ class _PackReader:
         if "variant_weights" in data and values is not None:
             weights = self._weights(source, data["variant_weights"], values["variants"])
         spec = self._spec(source, values, one_shot=one_shot is True, kind="state")
+        use = None
+        if "motif" in data:
+            use = motif_use(problems, (*path, "motif"), data["motif"], self.motifs)
+            if use is not None and spec is not None:
+                spec = with_motif(problems, (*path, "motif"), spec, use)
+        if "motif" in data and use is None:
+            return None
         if values is None or spec is None or INVALID in (one_shot, intensity, nxt, weights):
             return None
         return StateTemplate(

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from engine_core.motif import Motif
 from engine_core.spec import GenerationSpec, samples_per_beat
 from middleware.errors import UnknownStateError, UnknownStingerError
 from middleware.prompt.infer import InferredValue
@@ -158,6 +159,7 @@ class TemplatePack:
     stingers: Mapping[str, StingerTemplate] = field(default_factory=dict)
     transitions: tuple[TransitionRule, ...] = ()
     default_transition: TransitionRule = TransitionRule(WILDCARD, WILDCARD)
+    motifs: Mapping[str, Motif] = field(default_factory=dict)  # pack-level [motifs.<name>]
 
     def state(self, name: str) -> StateTemplate:
         try:
