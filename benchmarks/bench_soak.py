@@ -11,7 +11,8 @@ this one. Each figure is printed beside its baseline from the same run:
 - pipelining: 10,000 pings sent before reading: replies missing without an explicit error.
 - streaming load: 100 clients, each streaming in real time (1024-frame s16 blocks, credit
   granted at the playback rate) and sending 20 state events/s: events lost, their p99,
-  blocks short of real time, against 100 echo clients at the same rate.
+  blocks short of real time, against 100 echo clients at the same rate; and the
+  service's CPU time per block received (requests included: the load-independent figure).
 - digest check: mapping fantasy_rpg's start state (its exact size, real cache files) in a
   fresh process, with the check of its files against their digests, against without.
 
@@ -434,7 +435,9 @@ def main() -> None:
         above_mb = _rss_mb(pid) - idle_mb
         rows.append(("256 sessions x 10 events: service RSS above idle",
                      f"{above_mb:.1f} MB", f"idle {idle_mb:.1f} MB; goal <= 300 MB"))  # fmt: skip
+        cpu_before = _cpu_s(pid)
         load = _streaming_load(server.endpoint, 100, stream_s)
+        stream_cpu = _cpu_s(pid) - cpu_before
         p99 = float(np.percentile(load["rtts"], 99) * 1000) if load["rtts"] else float("nan")
         rows.append((f"100 clients x 20 events/s for {stream_s:.0f} s, each streaming in "
                      "real time: events lost / p99", f"{len(load['lost'])} / {p99:.2f} ms",
@@ -445,6 +448,12 @@ def main() -> None:
                      f"of {sum(load['blocks'])} received; events not sent in time by the "
                      f"clients themselves: {sum(load['skipped'])}; "
                      f"clients stuck: {len(load['stuck'])}"))  # fmt: skip
+        received = max(1, sum(load["blocks"]))
+        rows.append(("the same: service CPU per block received (requests included)",
+                     f"{stream_cpu / received * 1e6:.0f} us",
+                     f"{stream_cpu:.1f} s CPU for {received} blocks and their clients' "
+                     "requests; real time needs < 213 us per block for 100 streams on "
+                     "one core"))  # fmt: skip
         missing, ok, overloaded = asyncio.run(_pipelined(server.endpoint, 10_000))
         rows.append(("10,000 pipelined pings: replies missing", str(missing),
                      f"{ok} pongs + {overloaded} `overloaded`; goal 0 missing"))  # fmt: skip

@@ -12,12 +12,15 @@ from pathlib import Path
 import pytest
 
 from middleware.client import Client
+from middleware.protocol.errors import RemoteError
 
 ROOT = Path(__file__).resolve().parents[1]
 PACK = ROOT / "templates" / "fantasy_rpg"
 
 
-def _start(tmp_path: Path, bind: str = "tcp://127.0.0.1:*") -> tuple[subprocess.Popen, dict]:
+def _start(
+    tmp_path: Path, bind: str = "tcp://127.0.0.1:*", *options: str
+) -> tuple[subprocess.Popen, dict]:
     command = [
         sys.executable,
         "-m",
@@ -33,6 +36,7 @@ def _start(tmp_path: Path, bind: str = "tcp://127.0.0.1:*") -> tuple[subprocess.
         "--state-dir",
         str(tmp_path / "sessions"),
         "--no-pregen",
+        *options,
     ]
     process = subprocess.Popen(
         command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT
@@ -108,3 +112,35 @@ def test_service_refuses_a_public_bind_without_keys(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "service_config" in result.stderr and "CurveZMQ" in result.stderr
+
+
+def test_serve_caps_the_sessions_of_one_peer(tmp_path: Path) -> None:
+    """`--max-sessions-per-peer 2`: a third connection from this host (one peer on
+    loopback) gets `too_many_sessions` with `scope: "peer"`; a `bye` makes room."""
+    process, listening = _start(tmp_path, "tcp://127.0.0.1:*", "--max-sessions-per-peer", "2")
+    clients = [Client(listening["endpoint"], timeout_s=5.0) for _ in range(3)]
+    try:
+        clients[0].hello(heartbeat=False)
+        clients[1].hello(heartbeat=False)
+        with pytest.raises(RemoteError) as refused:
+            clients[2].hello(heartbeat=False)
+        assert refused.value.code == "too_many_sessions"
+        assert refused.value.detail == {"limit": 2, "scope": "peer"}
+        clients[0].bye()
+        assert clients[2].hello(heartbeat=False).session
+    finally:
+        for client in clients:
+            client.close()
+        code, _ = _stop(process)
+    assert code == 0
+
+
+def test_serve_refuses_a_negative_session_cap(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "middleware.cli", "serve", str(PACK), "--no-pregen",
+         "--cache", str(tmp_path), "--max-sessions-per-peer", "-1"],
+        capture_output=True, text=True, cwd=ROOT, timeout=60,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "service_config" in result.stderr and "max_sessions_per_peer" in result.stderr

@@ -14,6 +14,7 @@ import zmq.asyncio
 
 from middleware.client import AsyncClient, Notification, StreamPlayer
 from middleware.protocol import codec
+from middleware.service.streams import PcmEncoder
 from tests.service_support import make_service
 
 
@@ -165,3 +166,41 @@ async def test_a_client_vanishing_mid_stream_stops_its_stream() -> None:
         await _wait_for(lambda: session.stream is None)
         async with AsyncClient(service.endpoint) as other:
             assert (await other.ping(2))["t"] == 2
+
+
+def test_the_stream_encoder_writes_the_bytes_the_protocol_defines() -> None:
+    rng = np.random.default_rng(7)
+    block = (rng.standard_normal((1024, 2)) * 0.7).astype(np.float32)  # some beyond +-1
+    block[:4] = [[1.0, -1.0], [1.5, -1.5], [0.5 / 32767, -0.5 / 32767], [0.0, 2e-5]]
+    for pcm_format in ("s16", "f32"):
+        encoder = PcmEncoder(pcm_format, 1024)
+        for frames in (1024, 256):
+            assert encoder.encode(block[:frames]) == codec.pcm_to_bytes(block[:frames], pcm_format)
+
+
+async def test_a_round_sends_one_block_per_stream_and_reads_requests_between() -> None:
+    """Streams with plenty of credit take turns: a round renders one block for each, and
+    the serving loop's request reader runs between every few blocks."""
+    async with make_service() as service:
+        clients = [AsyncClient(service.endpoint) for _ in range(3)]
+        received: list[list[codec.PcmHeader]] = [[], [], []]
+        try:
+            for client, out in zip(clients, received, strict=True):
+                await client.hello(subscribe=False)
+                await client.stream_start(lambda h, d, out=out: out.append(h), credits=0)
+            streams = [session.stream for session in service.sessions]
+            assert all(stream is not None and stream.sent == 0 for stream in streams)
+            for stream in streams:
+                service.add_credits(stream, 5)
+            reads: list[int] = []
+            # no await in between: the serving loop does not run, this round is the only one
+            sent = service.streams.round(lambda: reads.append(1), every=2)
+            assert sent == 3 and len(reads) == 1
+            assert [stream.sent for stream in streams] == [1, 1, 1]
+            assert [stream.credits for stream in streams] == [4, 4, 4]
+            # the blocks went out over the sockets; the loop then sends the other 12
+            await _wait_for(lambda: [len(out) for out in received] == [5, 5, 5])
+            assert all([h.seq for h in out] == list(range(5)) for out in received)
+        finally:
+            for client in clients:
+                await client.close()

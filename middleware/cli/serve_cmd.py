@@ -65,6 +65,13 @@ from middleware.protocol.messages import DEFAULT_MAX_CREDITS
 @click.option("--max-message-bytes", type=int, default=DEFAULT_MAX_MESSAGE_BYTES, show_default=True)
 @click.option("--max-credits", type=int, default=DEFAULT_MAX_CREDITS, show_default=True)
 @click.option("--max-sessions", type=int, default=256, show_default=True)
+@click.option(
+    "--max-sessions-per-peer",
+    type=int,
+    default=64,
+    show_default=True,
+    help="sessions one peer (CurveZMQ key, else network address) may hold; 0: no cap",
+)
 @click.option("--heartbeat-s", type=float, default=2.0, show_default=True)
 @click.option("--session-timeout-s", type=float, default=10.0, show_default=True)
 @click.option(
@@ -87,6 +94,7 @@ def serve(
     max_message_bytes: int,
     max_credits: int,
     max_sessions: int,
+    max_sessions_per_peer: int,
     heartbeat_s: float,
     session_timeout_s: float,
     engine_factory: str | None,
@@ -118,6 +126,7 @@ def serve(
         max_message_bytes=max_message_bytes,
         max_credits=max_credits,
         max_sessions=max_sessions,
+        max_sessions_per_peer=max_sessions_per_peer,
         heartbeat_s=heartbeat_s,
         session_timeout_s=session_timeout_s,
         state_dir=state_dir,

@@ -43,6 +43,15 @@ class ServiceConfig:
             raise ServiceConfigError(
                 "max_message_bytes must be at least 1024", {"value": self.max_message_bytes}
             )
+        if self.max_sessions < 1:
+            raise ServiceConfigError(
+                "max_sessions must be at least 1", {"value": self.max_sessions}
+            )
+        if self.max_sessions_per_peer < 0:
+            raise ServiceConfigError(
+                "max_sessions_per_peer must be 0 (no cap) or more",
+                {"value": self.max_sessions_per_peer},
+            )
         if not 1 <= self.max_credits <= 4096:
             raise ServiceConfigError("max_credits must be 1..4096", {"value": self.max_credits})
         if self.session_timeout_s <= self.heartbeat_s:

@@ -4,6 +4,12 @@ One asyncio event loop does everything that is cheap (decoding, validation, plan
 mixing a block); anything slow (generation, encoding files for `fetch`) runs elsewhere
 (the scheduler's worker processes, a thread pool). Every request gets exactly one reply;
 a malformed one gets an error reply and the connection keeps working (docs/protocol.md).
+
+One *serving loop* owns the ROUTER socket: it reads every request waiting (up to
+`REQUESTS_PER_TURN`), then renders one block for each stream with credit
+(`middleware.service.streams`), reading requests again between every
+`BLOCKS_BETWEEN_READS` blocks, so a request waits for a few blocks' mixing at most, never
+for every stream's, and a session that streams nothing costs nothing between requests.
 """
 
 from __future__ import annotations
@@ -31,14 +37,18 @@ from middleware.service.library import MusicLibrary
 from middleware.service.outbox import Outbox
 from middleware.service.player import Mark, PlayerFactory
 from middleware.service.session import Session, SessionRecords, SessionTable, StreamState
+from middleware.service.streams import Streams
+from middleware.service.wire import GONE, RouterWire
 from middleware.templates.model import TemplatePack
 
 log = logging.getLogger(__name__)
 
-#: how long a stream waits before retrying a block the socket refused (client not reading)
-BLOCKED_RETRY_S = 0.005
 #: how long closing sockets may take to deliver the `stopping` notices
 STOP_LINGER_MS = 250
+#: requests read and handled per turn of the serving loop before streams get a turn
+REQUESTS_PER_TURN = 256
+#: stream blocks rendered between two reads of the request socket
+BLOCKS_BETWEEN_READS = 8
 
 
 class Service:
@@ -64,15 +74,16 @@ class Service:
         self.pub_endpoint = ""
         self.stats = {"requests": 0, "errors": 0, "overloaded": 0, "internal": 0}
         self.outbox = Outbox(self._send, on_cut_off=self._cut_off)
-        self._peer_now: tuple[bytes, str] = (b"", "")
+        self.streams = Streams(self._send, self.publish_marks, self._stream_gone)
+        self._peer_now: tuple[bytes, zmq.Frame | None] = (b"", None)
         self._context: zmq.asyncio.Context | None = None
         self._router: zmq.asyncio.Socket | None = None
+        self._wire: RouterWire | None = None
         self._pub: zmq.Socket | None = None
         self._pub_socket: zmq.asyncio.Socket | None = None
         self._subscriptions: set[bytes] = set()  # topic prefixes some subscriber wants
         self._auth: Any = None
         self._tasks: list[asyncio.Task] = []
-        self._pumps: dict[str, asyncio.Task] = {}
         self._background: set[asyncio.Task] = set()
         self._stopped = asyncio.Event()
         self.encoded_files = EncodedFiles()
@@ -109,12 +120,14 @@ class Service:
         self.endpoint = router.getsockopt_string(zmq.LAST_ENDPOINT)
         self.pub_endpoint = pub.getsockopt_string(zmq.LAST_ENDPOINT)
         self._router = router
+        self._wire = RouterWire(zmq.Socket.shadow(router.underlying))
         self._pub_socket = pub
         self._pub = zmq.Socket.shadow(pub.underlying)  # only ever used without blocking
         self.library.subscribe(self._on_library_news)
         self.outbox.start()
+        self._wire.start()
         self._tasks = [
-            asyncio.create_task(self._receive_loop(), name="ostinato-receive"),
+            asyncio.create_task(self._serve_loop(), name="ostinato-serve"),
             asyncio.create_task(self._expiry_loop(), name="ostinato-expiry"),
         ]
         await self.library.start()
@@ -127,14 +140,15 @@ class Service:
         loops, close sockets; sessions stay recorded for a restart."""
         if self._router is not None:
             self._announce_stopping(reason)
-        tasks = [*self._tasks, *self._pumps.values(), *self._background]
+        tasks = [*self._tasks, *self._background]
         for task in tasks:
             task.cancel()
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
         self._tasks.clear()
-        self._pumps.clear()
+        if self._wire is not None:
+            self._wire.stop()
         self.outbox.flush()
         await self.outbox.close()
         await self.library.close()
@@ -169,18 +183,38 @@ class Service:
                 frames = codec.encode_stream_notice("stopping", stream.stream_id, stream.seq)
                 self._send(session.routing_id, frames)
 
-    async def _receive_loop(self) -> None:
-        router = self._router
-        assert router is not None  # set by start()
+    async def _serve_loop(self) -> None:
+        """Requests first, then a round of stream blocks; sleep when neither has work."""
+        wire = self._wire
+        assert wire is not None  # set by start()
+        streams = self.streams
         while True:
-            message = await router.recv_multipart(copy=False)
+            handled = self._read_requests(REQUESTS_PER_TURN)
+            sent = streams.round(self._read_between_blocks, BLOCKS_BETWEEN_READS)
+            if handled or sent:
+                await asyncio.sleep(0)  # fetch replies, the outbox and expiry run too
+                continue
+            await wire.wait(streams.next_retry_s(time.monotonic()))
+
+    def _read_between_blocks(self) -> None:
+        self._read_requests(REQUESTS_PER_TURN)
+
+    def _read_requests(self, limit: int) -> int:
+        """Handle up to `limit` requests waiting on the socket; returns how many."""
+        wire = self._wire
+        assert wire is not None
+        for count in range(limit):
+            message = wire.receive()
+            if message is None:
+                return count
             frames = [frame.bytes for frame in message]
-            self._peer_now = (frames[0], _peer_key(message[-1]))
+            self._peer_now = (frames[0], message[-1])
             try:
                 self._handle(frames)
             except Exception:  # a bug in a handler must not stop the service
                 self.stats["internal"] += 1
                 log.exception("unhandled error while handling a request")
+        return limit
 
     def _handle(self, frames: list[bytes]) -> None:
         routing_id = frames[0]
@@ -270,23 +304,11 @@ class Service:
         task.add_done_callback(self._background.discard)
 
     def _send(self, routing_id: bytes, frames: list[bytes]) -> str:
-        """Send without blocking: 'sent', 'full' (peer's queue at its limit) or 'gone'.
-
-        Goes through the asyncio socket (not a shadow) so that pyzmq re-checks the socket's
-        events after the send and a pending receive is never left asleep.
-        """
-        sock = self._router
-        if sock is None:
-            return "gone"
-        future = sock.send_multipart([routing_id, *frames], flags=zmq.DONTWAIT, copy=False)
-        error = future.exception() if future.done() else None
-        if error is None:
-            return "sent"
-        if isinstance(error, zmq.Again):
-            return "full"
-        if isinstance(error, zmq.ZMQError) and error.errno == zmq.EHOSTUNREACH:
-            return "gone"
-        raise error
+        """Send without blocking: 'sent', 'full' (peer's queue at its limit) or 'gone'."""
+        wire = self._wire
+        if wire is None:
+            return GONE
+        return wire.send(routing_id, frames)
 
     def _reply(self, routing_id: bytes, prefix: list[bytes], reply: bytes) -> None:
         self.outbox.send(routing_id, [*prefix, reply])
@@ -310,8 +332,8 @@ class Service:
 
     def peer_of(self, routing_id: bytes) -> str:
         """The peer (CurveZMQ user id, else network address) of the request being handled."""
-        current, peer = self._peer_now
-        return peer if current == routing_id else ""
+        current, frame = self._peer_now
+        return _peer_key(frame) if current == routing_id and frame is not None else ""
 
     # -- notifications ------------------------------------------------------------------
 
@@ -394,59 +416,21 @@ class Service:
         )
         session.next_stream_id += 1
         session.stream = stream
-        self._pumps[session.session_id] = asyncio.create_task(self._pump(session, stream))
+        self.streams.add(session)
         return stream
 
     def stop_stream(self, session: Session) -> StreamState | None:
         stream = session.stream
         session.stream = None
-        task = self._pumps.pop(session.session_id, None)
-        if task is not None and task is not asyncio.current_task():
-            task.cancel()
-        if stream is not None:
-            stream.wake.set()
+        self.streams.remove(session)
         return stream
 
     def add_credits(self, stream: StreamState, credits: int) -> None:
         stream.credits = min(stream.credits + credits, self.config.max_credits)
-        stream.wake.set()
 
-    async def _pump(self, session: Session, stream: StreamState) -> None:
-        """Render and send one block per credit; wait (render nothing) without credit."""
-        session_id = session.session_id
-        while session.stream is stream:
-            if stream.credits <= 0:
-                stream.wake.clear()
-                await stream.wake.wait()
-                continue
-            block, info = session.player.render(stream.block_frames)
-            header = codec.PcmHeader(
-                stream=stream.stream_id,
-                seq=stream.seq,
-                sample=info.sample,
-                frames=stream.block_frames,
-                format=stream.pcm_format,
-                state=info.state,
-                variant=info.variant,
-                bar=info.bar,
-                beat=info.beat,
-                intensity=info.intensity,
-            )
-            frames = codec.encode_pcm(header, codec.pcm_to_bytes(block, stream.pcm_format))
-            outcome = self._send(session.routing_id, frames)
-            while outcome == "full" and session.stream is stream:
-                stream.blocked_sends += 1
-                await asyncio.sleep(BLOCKED_RETRY_S)
-                outcome = self._send(session.routing_id, frames)
-            if outcome == "gone":
-                log.info("session %s: client gone mid-stream, stream stopped", session_id)
-                self.stop_stream(session)
-                return
-            stream.credits -= 1
-            stream.sent += 1
-            stream.seq += 1
-            self.publish_marks(session, info.marks)
-            await asyncio.sleep(0)
+    def _stream_gone(self, session: Session) -> None:
+        log.info("session %s: client gone mid-stream, stream stopped", session.session_id)
+        self.stop_stream(session)
 
     # -- summaries ----------------------------------------------------------------------
 

@@ -8,7 +8,6 @@ the sessions it had (same id, state and intensity).
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import hashlib
 import hmac
@@ -22,12 +21,12 @@ from typing import Any
 
 import msgpack
 
-from middleware.service.player import SessionPlayer
+from middleware.service.player import Mark, SessionPlayer
 
 
 @dataclass
 class StreamState:
-    """The PCM stream of one session (mutable: the service's pump task owns it)."""
+    """The PCM stream of one session (mutable: `middleware.service.streams` owns it)."""
 
     stream_id: int
     pcm_format: str
@@ -36,7 +35,9 @@ class StreamState:
     sent: int = 0
     seq: int = 0
     blocked_sends: int = 0  # sends refused by the socket's high-water mark (client not reading)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)  # set when credit arrives
+    unsent: tuple[list[bytes], tuple[Mark, ...]] | None = None  # a rendered block refused
+    retry_at: float = 0.0  # monotonic time to offer `unsent` again
+    encoder: Any = None  # the stream's PcmEncoder, made with its first block
 
 
 @dataclass
