@@ -10,9 +10,10 @@ import soundfile
 
 import ostinato
 from middleware.cli import main
-from middleware.compose import bars_for_seconds
+from middleware.compose import bars_for_seconds, infer_composition
 from middleware.prompt import Source
 from middleware.templates.loader import load_pack
+from middleware.templates.writer import save_state, state_toml
 
 
 def _run(argv: list[str]) -> int:
@@ -57,6 +58,24 @@ def test_a_bad_template_name_fails_before_anything_is_rendered(
     )
     assert code == 1 and "state file is named after its state" in capsys.readouterr().err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    "prompt",
+    [
+        "intense battle theme with heavy drums and brass, epic feel",
+        "chiptune chase with drums and bass",
+        "a slow waltz in D minor with a music box and cello, no drums",
+    ],
+)
+def test_a_saved_state_resolves_to_the_composed_spec(prompt: str, tmp_path: Path) -> None:
+    """Every stem field survives the TOML, drum stems' note range included."""
+    inference = infer_composition(prompt, bars=4)
+    spec = inference.spec()
+    save_state(tmp_path / "saved.toml", state_toml(spec, inference.values, seed=1, variants=2))
+    state = load_pack(tmp_path).state("saved")
+    assert [s.register for s in state.spec.stems] == [s.register for s in spec.stems]
+    assert state.generation_hash == spec.generation_hash()
 
 
 @pytest.mark.slow

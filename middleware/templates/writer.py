@@ -44,9 +44,8 @@ def _stem_lines(stem: StemSpec, values: dict[str, InferredValue]) -> list[str]:
         lines.append(f"instrument = {_string(instrument_label(stem))}")
     else:
         lines.append(f"program = {stem.program}  # {instrument_label(stem)}")
-    if not stem.is_drums:
-        low, high = stem.register
-        lines.append(f"register = [{_string(note_name(low))}, {_string(note_name(high))}]")
+    low, high = stem.register  # drums too: the kit's note range is part of the hash
+    lines.append(f"register = [{_string(note_name(low))}, {_string(note_name(high))}]")
     low, high = stem.intensity
     lines.append(f"intensity = [{_number(low)}, {_number(high)}]")
     lines.append(f"gain_db = {_number(stem.gain_db)}")
