@@ -13,6 +13,7 @@ import pytest
 from click.testing import CliRunner
 from test_cache_support import ToneEngine
 
+from middleware.bridges.requests import bridge_requests
 from middleware.cache import EngineKey, VariantCache
 from middleware.cli import cli, main
 from middleware.templates.loader import load_pack
@@ -40,6 +41,7 @@ def test_pregen_fills_the_cache_and_a_second_run_finds_everything(tmp_path, fast
     pack = load_pack(PACK)
     names = set(pack.states) | {n for n, s in pack.stingers.items() if s.spec is not None}
     names |= {r.name for r in pack_renditions(pack)}  # a stinger over every state
+    names |= {b.name for b in bridge_requests(pack)}  # rules that ask for a bridge
     first = run("pregen", PACK, "--cache", cache, "--workers", "2", "--engine", TONE)
     for name in names:
         assert name in first
@@ -48,8 +50,9 @@ def test_pregen_fills_the_cache_and_a_second_run_finds_everything(tmp_path, fast
     assert second.count("cached") >= len(names) and "generated" not in second
 
     listing = run("cache", "ls", "--cache", cache)
-    # (rendition names are longer than the 80-column table's column; they are counted below)
-    assert all(name in listing for name in names if "@" not in name)
+    # (rendition and bridge names are longer than the 80-column table's column; they are
+    # counted below)
+    assert all(name in listing for name in names if "@" not in name and ":" not in name)
     assert f"{len(names)} cached set(s)" in listing
     stats = run("cache", "stats", "--cache", cache)
     assert f"sets:     {len(names)} " in stats
@@ -139,6 +142,7 @@ def test_two_pregen_processes_share_one_cache(tmp_path):
     pack = load_pack(PACK)
     expected_sets = len(pack.states) + sum(1 for s in pack.stingers.values() if s.spec)
     expected_sets += len(pack_renditions(pack))  # one-variant sets, like stingers
+    expected_sets += len(bridge_requests(pack))  # and bridges
     expected_variants = sum(s.variants for s in pack.states.values()) + (
         expected_sets - len(pack.states)
     )

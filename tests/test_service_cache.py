@@ -26,15 +26,23 @@ ENGINE = EngineKey("synthetic-engine", "synthetic-weights", "")
 TONE = "test_cache_support:make_tone_engine"
 
 
+def _connects(name: str) -> set[str]:
+    """The states and stingers a set belongs to: `a@b` (a rendition), `bridge:a->b`."""
+    if name.startswith("bridge:"):
+        return set(name.removeprefix("bridge:").split("->"))
+    return set(name.split("@"))
+
+
 def _fill_cache(root: Path, skip: tuple[str, ...] = ()) -> int:
-    """Store synthetic sets (the templates' exact timing) for the pack's states, stingers and
-    stinger renditions; a skipped state or stinger skips its renditions too."""
+    """Store synthetic sets (the templates' exact timing) for the pack's states, stingers,
+    stinger renditions and bridges; a skipped state or stinger skips its renditions and the
+    bridges it connects too."""
     pack = fantasy_pack()
     stored = 0
     with VariantCache(root) as cache:
         record_engine_key(cache, engine_fingerprint(), ENGINE)
         for item, _ in pack_requests(pack):
-            if item.name in skip or set(item.name.split("@")) & set(skip):
+            if item.name in skip or _connects(item.name) & set(skip):
                 continue
             spec = item.spec
             variant_set = synthetic_variant_set(
@@ -66,7 +74,7 @@ MISSING = ("explore", "boss", "level_up")
 def partial_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("cache")
     # 5 states + 3 stingers, and 15 renditions: 4 x 7 less those of level_up (7) and over
-    # explore or boss (2 x 3)
+    # explore or boss (2 x 3); both of the pack's bridges connect explore
     assert _fill_cache(root, skip=MISSING) == 8 + 15
     return root
 
@@ -81,7 +89,7 @@ async def test_cached_sets_are_mapped_at_start_and_streamed(partial_cache: Path)
         assert status["ready"] is False
         assert status["pregen"] == {
             "done": 23,
-            "total": 11 + 28,
+            "total": 11 + 28 + 2,  # states and stingers, renditions, bridges
             "cached": 23,
             "generated": 0,
             "damaged": 0,

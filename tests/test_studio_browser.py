@@ -296,7 +296,7 @@ def test_the_matrix_shows_each_rule_and_tries_a_transition(browser, studio, tmp_
     _open_panel(browser, "matrix", "menu")
     cell = "#matrix td[data-from=town][data-to=explore]"
     rule = wait_until(lambda: js(browser, f"document.querySelector('{cell} .rule').textContent"))
-    assert rule.startswith("next_phrase · cross 2 bars")
+    assert rule.startswith("loop_end · out 2 beats + bridge 2 bars")  # the pack's town -> explore
     js(browser, f"document.querySelector('{cell} button').click()")
     started = wait_until(
         lambda: js(
@@ -306,7 +306,7 @@ def test_the_matrix_shows_each_rule_and_tries_a_transition(browser, studio, tmp_
         60,
         "town -> explore started",
     )
-    assert started["from"] == "town" and started["leave_at"] == "next_phrase"
+    assert started["from"] == "town" and started["leave_at"] == "loop_end"
     browser.save_screenshot(str(screenshot_dir(tmp_path) / "studio_matrix.png"))
 
 
