@@ -8,6 +8,13 @@
 // the last 60 s (×1.3, plus a block), grows at once when the worklet ran dry or nearly
 // did, and gives back one block every half second once it is larger than that, down to
 // its floor. Growing grants extra credits; shrinking withholds a payback.
+//
+// The look-ahead does not delay the designer's clicks: the stream is started with
+// `rewind: true`, and each event carries `replace_from`, the session sample the ear will
+// reach a safety margin from now (`replaceFrom()`). The service plans the change from
+// there and takes back the audio it had rendered past it (a `rewind` notice, then the
+// new audio from that sample: docs/protocol.md, "Rewind"), which the worklet writes over
+// what it holds. So a deep buffer costs no latency, and the buffer may stay deep.
 
 //: ring level (in blocks) below which a playing worklet counts as a near miss
 const NEAR_MISS_BLOCKS = 1;
@@ -95,13 +102,16 @@ export class JitterBuffer {
 }
 
 export class LiveAudio {
-  constructor(link, { blockFrames = 512, credits = null, sampleRate = 48000, adaptive = true, maxCredits = 64 } = {}) {
+  constructor(link, { blockFrames = 512, credits = null, sampleRate = 48000, adaptive = true, maxCredits = 64, rewind = true, rewindMs = 40 } = {}) {
     this.link = link;
     this.blockFrames = blockFrames;
     this.sampleRate = sampleRate;
     this.adaptive = adaptive && credits === null;
     this.maxCredits = maxCredits;
     this.fixedCredits = credits;
+    this.rewind = rewind;
+    this.rewindMs = rewindMs;
+    this.heard = []; // the last replacements heard: {sample, at} (session sample, audio time)
     this.newBuffer();
     this.context = null;
     this.node = null;
@@ -116,6 +126,9 @@ export class LiveAudio {
       buffered: 0,
       creditsGranted: 0,
       playing: false,
+      rewinds: 0,
+      framesTakenBack: 0,
+      lateFrames: 0,
     };
     this.granted = 0; // credits granted since the stream started (beyond the first)
     this.onBlock = null;
@@ -163,9 +176,12 @@ export class LiveAudio {
       format: "f32",
       block_frames: this.blockFrames,
       credits: this.credits,
+      rewind: this.rewind,
     });
     this.stream = result.stream;
+    this.rewinding = Boolean(result.rewind);
     this.startSample = result.sample;
+    this.streamFrames = 0; // frames received in this stream, rewinds taken back
     this.playedAtStart = this.stats.framesPlayed;
     this.granted = 0;
     this.startTarget = this.credits;
@@ -185,8 +201,20 @@ export class LiveAudio {
   }
 
   receive(header, samples) {
+    if (header.type === "rewind" && this.stream !== null && header.stream === this.stream) {
+      // the service takes back what it sent from `sample` on: the next blocks replace it
+      const keep = header.sample - this.startSample;
+      const frames = Math.max(0, this.streamFrames - keep);
+      this.streamFrames = Math.min(this.streamFrames, keep);
+      this.stats.rewinds += 1;
+      this.stats.framesTakenBack += frames;
+      this.node.port.postMessage({ type: "rewind", frames });
+      if (this.onRewind) this.onRewind(header);
+      return;
+    }
     // other two-part messages (a "stopping" notice, say) are not audio
     if (header.type !== "pcm" || this.stream === null || header.stream !== this.stream) return;
+    this.streamFrames = header.sample + header.frames - this.startSample;
     this.stats.blocksReceived += 1;
     const now = performance.now();
     if (this.lastBlockAt !== undefined) this.stats.maxBlockGapMs = Math.max(this.stats.maxBlockGapMs || 0, now - this.lastBlockAt);
@@ -199,6 +227,13 @@ export class LiveAudio {
   }
 
   workletReport(report) {
+    if (report.type === "heard") {
+      // the first frame of replacing audio reached the output
+      const sample = this.startSample + (report.framesPlayed - this.playedAtStart);
+      this.heard.push({ sample, at: report.time, now: performance.now() });
+      if (this.heard.length > 16) this.heard.shift();
+      return;
+    }
     const underran = report.underruns > this.stats.underruns;
     Object.assign(this.stats, {
       framesPlayed: report.framesPlayed,
@@ -208,6 +243,7 @@ export class LiveAudio {
       playing: report.playing,
       underrunTimes: report.underrunTimes,
       audioTime: report.time,
+      lateFrames: report.lateFrames,
     });
     if (this.stream === null) return;
     if (this.adaptive) {
@@ -238,5 +274,14 @@ export class LiveAudio {
   audibleSample() {
     if (this.stream === null) return null;
     return this.startSample + (this.stats.framesPlayed - this.playedAtStart);
+  }
+
+  // For an event sent now: the first session sample whose audio may still be replaced
+  // (what is heard now, plus the margin the request and the new audio need to arrive).
+  // null when the stream cannot rewind (the change then waits for the buffered audio).
+  replaceFrom() {
+    if (this.stream === null || !this.rewinding) return null;
+    const playing = this.audibleSample();
+    return playing + Math.round((this.rewindMs / 1000) * this.sampleRate);
   }
 }

@@ -56,9 +56,12 @@ class StudioPage {
       sampleRate: this.pack.sample_rate,
       blockFrames: Number(params.get("block_frames") || 512),
       credits: params.get("credits") ? Number(params.get("credits")) : null, // null: adaptive
+      rewind: params.get("rewind") !== "0", // ?rewind=0: changes wait out the buffered audio
+      rewindMs: Number(params.get("rewind_ms") || 40),
       maxCredits: (this.link.hello && this.link.hello.limits && this.link.hello.limits.max_credits) || 64,
     });
     this.audio.onBlock = (header) => this.block(header);
+    this.audio.onRewind = (header) => this.timeline.rewind(header.sample);
     this.setStatus("connected");
     this.sessions = (this.sessions || 0) + 1;
     if (this.heartbeat) clearInterval(this.heartbeat);
@@ -204,7 +207,9 @@ class StudioPage {
   async goTo(name) {
     try {
       await this.play();
-      const reply = await this.link.request("event", { state: name, intensity: null, params: {} });
+      const reply = await this.link.request("event", {
+        state: name, intensity: null, params: {}, replace_from: this.audio.replaceFrom(),
+      });
       this.target = name;
       if (reply.transition) this.timeline.planned(reply.transition);
       this.lastEvent = reply;
@@ -214,19 +219,30 @@ class StudioPage {
     }
   }
 
+  // One intensity request at a time, with the slider's latest value: a drag re-renders
+  // the look-ahead once per reply, not once per pixel.
   async setIntensity(value) {
     document.getElementById("intensity-value").textContent = value.toFixed(2);
+    this.intensityWanted = value;
+    if (this.intensityBusy) return;
+    this.intensityBusy = true;
     try {
-      await this.link.request("intensity", { value });
+      while (this.intensityWanted !== null) {
+        const next = this.intensityWanted;
+        this.intensityWanted = null;
+        await this.link.request("intensity", { value: next, replace_from: this.audio ? this.audio.replaceFrom() : null });
+      }
     } catch (error) {
       this.showError(error);
+    } finally {
+      this.intensityBusy = false;
     }
   }
 
   async stinger(name) {
     try {
       await this.play();
-      await this.link.request("stinger", { name });
+      await this.link.request("stinger", { name, replace_from: this.audio.replaceFrom() });
     } catch (error) {
       this.showError(error);
     }
