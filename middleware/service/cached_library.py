@@ -14,10 +14,9 @@ the event loop with ``call_soon_threadsafe``; listeners hear `variant.ready`,
 
 from __future__ import annotations
 
-import dataclasses
-
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 from collections.abc import Sequence
