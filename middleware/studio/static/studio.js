@@ -100,13 +100,25 @@ class StudioPage {
     renderMatrix(this, document.getElementById("matrix"));
   }
 
+  // The state the listener hears now (the rendered head, `where`, is ahead of it by the
+  // look-ahead; a click acts on what is heard, since the service rewinds to it).
+  heardState() {
+    const heard = this.audio ? this.audio.audibleSample() : null;
+    if (heard === null) return null;
+    const blocks = this.timeline.blocks;
+    for (let i = blocks.length - 1; i >= 0; i--) {
+      if (blocks[i].sample <= heard) return blocks[i].state;
+    }
+    return null;
+  }
+
   async tryTransition(source, target) {
     try {
       await this.play();
-      if (!this.where || this.where.state !== source) {
+      if (this.heardState() !== source) {
         await this.goTo(source);
         const deadline = performance.now() + 30000;
-        while ((!this.where || this.where.state !== source) && performance.now() < deadline) {
+        while (this.heardState() !== source && performance.now() < deadline) {
           await new Promise((resolve) => setTimeout(resolve, 50));
         }
       }
@@ -243,13 +255,31 @@ class StudioPage {
       while (this.intensityWanted !== null) {
         const next = this.intensityWanted;
         this.intensityWanted = null;
-        await this.link.request("intensity", { value: next, replace_from: this.audio ? this.audio.replaceFrom() : null });
+        await this.link.request("intensity", { value: next, replace_from: this.intensityFrom() });
       }
     } catch (error) {
       this.showError(error);
     } finally {
       this.intensityBusy = false;
     }
+  }
+
+  // An intensity change replaces the queued audio too, but not before a state change
+  // planned and not heard yet: entering a state sets its own intensity, which would
+  // otherwise undo the slider the designer moved after clicking the state.
+  intensityFrom() {
+    const from = this.audio ? this.audio.replaceFrom() : null;
+    if (from === null) return null;
+    let after = from;
+    for (const t of this.timeline.transitions) {
+      if (t.status !== "cancelled" && t.at_sample > after && t.at_sample <= this.audioHead()) after = t.at_sample;
+    }
+    return after;
+  }
+
+  // the session sample the rendered audio reaches (the end of the last block received)
+  audioHead() {
+    return this.where ? this.where.sample + this.where.frames : 0;
   }
 
   async stinger(name) {
