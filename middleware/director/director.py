@@ -11,7 +11,6 @@ one-shots, stingers, missing audio).
 
 from __future__ import annotations
 
-import copy
 import heapq
 import math
 import numbers
@@ -250,10 +249,10 @@ class Director:
         records, and each variant rotation keeps its random state. Events not drained
         yet are not part of it (drain them first).
         """
-        copies = {id(voice): copy.copy(voice) for voice in self._voices}
+        copies = {id(voice): voice.clone() for voice in self._voices}
         current = self._current
         if current is not None:
-            voice = copies.get(id(current.voice)) or copy.copy(current.voice)
+            voice = copies.get(id(current.voice)) or current.voice.clone()
             current = _Timeline(
                 current.state, current.variants, current.grid, current.origin, voice,
                 current.bar_base, current.one_shot,
@@ -279,10 +278,10 @@ class Director:
         """Go back to `snapshot` (taken by this director): the clock, voices, plans,
         queued events, intensity and variant rotations as they were. Undrained events are
         dropped. The snapshot stays valid: it may be restored again."""
-        copies = {id(voice): copy.copy(voice) for voice in snapshot.voices}
+        copies = {id(voice): voice.clone() for voice in snapshot.voices}
         current = snapshot.current
         if current is not None:
-            voice = copies.get(id(current.voice)) or copy.copy(current.voice)
+            voice = copies.get(id(current.voice)) or current.voice.clone()
             current = _Timeline(
                 current.state, current.variants, current.grid, current.origin, voice,
                 current.bar_base, current.one_shot,

@@ -20,6 +20,8 @@
 const NEAR_MISS_BLOCKS = 1;
 //: how far back block gaps count, in one-second buckets
 const GAP_WINDOW_S = 60;
+//: the look-ahead's start and floor when clicks rewind (latency no longer depends on it)
+export const REWIND_BUFFER = { startMs: 1000, minMs: 500 };
 
 export class JitterBuffer {
   constructor({ blockFrames, sampleRate, minMs = 50, startMs = 600, maxMs = 1800, maxBlocks = 60, quietMs = 10000, afterUnderrunMs = 60000, shrinkEveryMs = 500 }) {
@@ -139,6 +141,9 @@ export class LiveAudio {
       blockFrames: this.blockFrames,
       sampleRate: this.sampleRate,
       maxBlocks: this.maxCredits - 2,
+      // clicks replace the queued audio (rewind), so a deep buffer costs them nothing:
+      // it starts at 1 s and never goes below 0.5 s (without rewind: 600 ms and 53 ms)
+      ...(this.rewind ? REWIND_BUFFER : {}),
     });
     if (this.fixedCredits !== null) this.jitter.target = this.fixedCredits;
     this.credits = this.jitter.target; // what the stream starts with
