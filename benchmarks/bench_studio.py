@@ -79,6 +79,8 @@ def _click(js, target: str, rate: int) -> dict[str, float]:
         "rewound": probe["rewind"] is not None,
         "plan_heard_s": (start - probe["heard"]) / rate,
         "heard": probe["heard"],
+        # where the change was made from (the rewind's sample, else the plan's decision)
+        "from_s": ((probe["rewind"] or {}).get("sample", probe["heard"]) - probe["heard"]) / rate,
     }
 
 
@@ -179,18 +181,15 @@ def main(argv: list[str] | None = None) -> None:
         rate = studio.pack()["sample_rate"]
         margin = js("return studio.audio.rewindMs") / 1000 * rate
         probe = _click(js, "battle", rate)
-        bars = js("return studio.timeline.bars.filter(b => b.state === 'town').map(b => b.sample)")
-        step = bars[-1] - bars[-2]
-        heard = probe["heard"]
-        floor = bars[-1] + step * -(-(heard - bars[-1]) // step) - heard  # next bar line
         rows.append(
             (
                 "click -> audible change (town -> battle, next_bar)",
                 _ms(probe["lag_s"]),
-                f"the rule's musical wait alone (the next bar line after the sample heard at "
-                f"the click): {_ms(floor / rate)}; the page's margin {_ms(margin / rate)} moves "
-                f"the change a bar later when it crosses a bar line (bars of {_ms(step / rate)});"
-                f" audio queued at the click {_ms(probe['ring_s'])}",
+                f"the change was made from {_ms(probe['from_s'])} after the sample heard at the "
+                f"click (the page's {_ms(margin / rate)} margin, rounded up to a block); the "
+                f"rule's musical wait from there to the next bar line: "
+                f"{_ms(probe['plan_heard_s'] - probe['from_s'])}; audio queued at the click "
+                f"{_ms(probe['ring_s'])}",
             )
         )
 
