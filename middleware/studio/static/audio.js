@@ -113,7 +113,8 @@ export class LiveAudio {
     this.fixedCredits = credits;
     this.rewind = rewind;
     this.rewindMs = rewindMs;
-    this.heard = []; // the last replacements heard: {sample, at} (session sample, audio time)
+    this.heard = []; // the last replacements heard: {n, sample, at, now} (session sample, audio time)
+    this.heardCount = 0;
     this.newBuffer();
     this.context = null;
     this.node = null;
@@ -235,7 +236,8 @@ export class LiveAudio {
     if (report.type === "heard") {
       // the first frame of replacing audio reached the output
       const sample = this.startSample + (report.framesPlayed - this.playedAtStart);
-      this.heard.push({ sample, at: report.time, now: performance.now() });
+      this.heardCount += 1; // `n`: a serial number, so a caller finds the reports after its click
+      this.heard.push({ n: this.heardCount, sample, at: report.time, now: performance.now() });
       if (this.heard.length > 16) this.heard.shift();
       return;
     }
