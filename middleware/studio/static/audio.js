@@ -20,8 +20,9 @@
 const NEAR_MISS_BLOCKS = 1;
 //: how far back block gaps count, in one-second buckets
 const GAP_WINDOW_S = 60;
-//: the look-ahead's start and floor when clicks rewind (latency no longer depends on it)
-export const REWIND_BUFFER = { startMs: 1000, minMs: 500 };
+//: the look-ahead's start, floor and ceiling when clicks rewind (latency no longer
+//: depends on it; the service's 320 credits allow 3.4 s)
+export const REWIND_BUFFER = { startMs: 1500, minMs: 1000, maxMs: 3000 };
 
 export class JitterBuffer {
   constructor({ blockFrames, sampleRate, minMs = 50, startMs = 600, maxMs = 1800, maxBlocks = 60, quietMs = 10000, afterUnderrunMs = 60000, shrinkEveryMs = 500 }) {
@@ -143,7 +144,7 @@ export class LiveAudio {
       sampleRate: this.sampleRate,
       maxBlocks: this.maxCredits - 2,
       // clicks replace the queued audio (rewind), so a deep buffer costs them nothing:
-      // it starts at 1 s and never goes below 0.5 s (without rewind: 600 ms and 53 ms)
+      // it starts at 1.5 s and stays within 1..3 s (without rewind: 600 ms, 53 ms..1.8 s)
       ...(this.rewind ? REWIND_BUFFER : {}),
     });
     if (this.fixedCredits !== null) this.jitter.target = this.fixedCredits;
@@ -167,7 +168,7 @@ export class LiveAudio {
       numberOfInputs: 0,
       numberOfOutputs: 1,
       outputChannelCount: [2],
-      processorOptions: { bufferSeconds: 4, primeFrames: this.primeFrames() },
+      processorOptions: { bufferSeconds: 6, primeFrames: this.primeFrames() },
     });
     this.node.port.onmessage = (event) => this.workletReport(event.data);
     this.node.connect(this.context.destination);
