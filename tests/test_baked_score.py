@@ -15,6 +15,8 @@ give the same samples (error 0).
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -437,3 +439,114 @@ def test_gdscript_chooses_the_rendition_of_the_state_the_stinger_lands_over(
         "no music playing",
         77,
     )
+
+
+# -- the Unity package's C# core on the same vectors ------------------------------------------
+
+PROGRAM = r"""
+using System;
+using System.Collections.Generic;
+using System.IO;
+using Ostinato.Client.Baked;
+
+public static class ScoreCheck
+{
+    static long L(Dictionary<string, object> c, string k) { return (long)(double)c[k]; }
+    static string S(Dictionary<string, object> c, string k) { string v = (string)c[k]; return v == "" ? null : v; }
+    static string O(string s) { return s ?? ""; }
+    const double Start = 12.345678;
+
+    public static int Main(string[] args)
+    {
+        var root = (Dictionary<string, object>)BakedJson.Parse(File.ReadAllText(args[0]));
+        var manifest = BakedManifest.Parse(File.ReadAllText(args[1]));
+        int guard = (int)(double)root["guard"];
+        foreach (Dictionary<string, object> c in (List<object>)root["transitions"])
+        {
+            var p = BakedScheduler.PlanTransition(manifest, S(c, "source"), L(c, "origin"), L(c, "now"), (string)c["target"], guard, Start);
+            Console.WriteLine(string.Join("\t", new[] {
+                "transition", p.SyncSample.ToString(), p.EnterSample.ToString(), p.OffsetSamples.ToString(), p.Origin.ToString(),
+                p.Fade.ToString().ToLowerInvariant(), p.OutFadeSamples.ToString(), p.InFadeSamples.ToString(),
+                p.Bridge != null ? p.Bridge.Key : "", p.Bridge != null ? p.Bridge.File.Path : "", p.BridgeEndSample.ToString(),
+                p.TargetVariant.ToString(), (p.SyncSample + p.OutFadeSamples).ToString(),
+                (BakedTiming.DspToSample(Start, p.BridgeEndDsp, manifest.SampleRate) - BakedTiming.DspToSample(Start, Start, manifest.SampleRate)).ToString() }));
+        }
+        var stingers = new List<object>((List<object>)root["stingers"]);
+        stingers.AddRange((List<object>)root["during_bridge"]);
+        foreach (Dictionary<string, object> c in stingers)
+        {
+            var p = BakedScheduler.PlanStinger(manifest, S(c, "state"), L(c, "origin"), L(c, "now"), (string)c["name"], Start);
+            Console.WriteLine(string.Join("\t", new[] {
+                "stinger", p.AtSample.ToString(), p.Rendition, O(p.Host), O(p.Fallback), p.HoldEndSample.ToString(), p.EndSample.ToString(), p.Take.File.Path }));
+        }
+        foreach (Dictionary<string, object> c in (List<object>)root["relays"])
+        {
+            var first = BakedScheduler.PlanStinger(manifest, S(c, "source"), L(c, "origin"), L(c, "now"), "hit", Start);
+            var moved = BakedScheduler.RelayStinger(manifest, first, (string)c["target"], L(c, "target_origin"), L(c, "enter"), Start);
+            var p = moved ?? first;
+            Console.WriteLine(string.Join("\t", new[] {
+                "relay", first.AtSample.ToString(), first.Rendition, p.AtSample.ToString(), p.Rendition, O(p.Host), O(p.Fallback), p.Replaces.ToString() }));
+        }
+        var none = BakedScheduler.PlanStinger(manifest, null, 0, 77, "hit", Start);
+        Console.WriteLine("none\t" + none.AtSample + "\t" + none.Rendition + "\t" + O(none.Fallback));
+        return 0;
+    }
+}
+"""
+
+
+@pytest.fixture(scope="module")
+def score_check(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    mcs, mono = shutil.which("mcs"), shutil.which("mono")
+    if mcs is None or mono is None:
+        pytest.fail("mono is not installed: run `make setup` (installs mono-mcs)")
+    out = tmp_path_factory.mktemp("score_cs")
+    library = out / "Ostinato.Baked.dll"
+    subprocess.run(
+        [mcs, "-target:library", "-warnaserror+", f"-out:{library}",
+         *map(str, sorted(BAKED.glob("*.cs")))],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    (out / "ScoreCheck.cs").write_text(PROGRAM)
+    exe = out / "score_check.exe"
+    subprocess.run(
+        [mcs, f"-out:{exe}", f"-r:{library}", str(out / "ScoreCheck.cs")],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    return exe
+
+
+def test_csharp_plays_bridges_and_renditions_on_the_directors_samples(
+    score_check: Path, vectors: dict[str, Any], tmp_path: Path
+) -> None:
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps(vectors["manifest"]))
+    done = subprocess.run(
+        ["mono", str(score_check), str(VECTORS), str(manifest)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    lines = [line.split("\t") for line in done.stdout.splitlines()]
+    transitions = [line[1:] for line in lines if line[0] == "transition"]
+    assert len(transitions) == len(vectors["transitions"])
+    for got, case in zip(transitions, vectors["transitions"], strict=True):
+        want = [str(case[k]) for k in (*CASE_KEYS, "source_stop")]
+        assert got[:12] == want, case  # sample error 0
+        assert int(got[12]) == case["bridge_end"]  # its DSP time maps back to the sample
+    stingers = [line[1:] for line in lines if line[0] == "stinger"]
+    cases = [*vectors["stingers"], *vectors["during_bridge"]]
+    assert len(stingers) == len(cases)
+    for got, case in zip(stingers, cases, strict=True):
+        want = [str(case[k]) for k in ("at", "rendition", "host", "fallback")]
+        assert got[:4] == want, case
+        if "hold_end" in case:
+            assert got[4:6] == [str(case["hold_end"]), str(case["end"])], case
+        host = case["host"] if case["rendition"] != "hit" else None
+        assert got[6] == (f"audio/stingers/hit/{host}.ogg" if host else "audio/stingers/hit.ogg")
+    relays = [line[1:] for line in lines if line[0] == "relay"]
+    for got, case in zip(relays, vectors["relays"], strict=True):
+        want = [str(case[k]) for k in ("first_at", "first_rendition", "at", "rendition", "host",
+                                       "fallback", "replaces")]  # fmt: skip
+        assert got == want, case
+    assert [line for line in lines if line[0] == "none"] == [
+        ["none", "77", "hit", "no music playing"]
+    ]
