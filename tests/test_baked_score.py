@@ -9,7 +9,8 @@ another state enters first. Its answers are the shared vectors
 tests/vectors/baked_score.json; the Godot addon's pure GDScript (baked_plan.gd, run
 through tests/gdscript_twin.py; the GDScript suite reads the same file in Godot) and the
 Unity package's C# core (Runtime/Core/Baked, compiled with mcs and run with mono) must
-give the same samples (error 0).
+give the same samples (error 0). After a change to the director's timing, rewrite the
+vectors with `python -m tests.test_baked_score`.
 """
 
 from __future__ import annotations
@@ -550,3 +551,7 @@ def test_csharp_plays_bridges_and_renditions_on_the_directors_samples(
     assert [line for line in lines if line[0] == "none"] == [
         ["none", "77", "hit", "no music playing"]
     ]
+
+
+if __name__ == "__main__":  # python -m tests.test_baked_score: rewrite the shared vectors
+    VECTORS.write_text(json.dumps(build_vectors(), indent=1) + "\n")
