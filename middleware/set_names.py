@@ -4,7 +4,8 @@ A pack's sets are its states (`battle`), its stingers (`level_up`), each generat
 stinger's rendition over each state (`level_up@battle`, see
 `middleware.templates.renditions`) and each bridge a transition rule asks for
 (`bridge:explore->battle`, see `middleware.bridges.requests`). Everything that names a set
-(`ostinato generate --state`, the service's `fetch`, the Python client) resolves it here,
+(`ostinato generate --state`, `ostinato pregen --state`, the service's `fetch`, the Python
+client) resolves it here,
 so all accept the same names and refuse the same ones with the same structured error:
 `UnknownStateError` (code `unknown_state`) whose detail says what kind of name it was and
 why it is not one of the pack's (`detail.problem`).
