@@ -70,8 +70,9 @@ namespace Ostinato.Unity
         /// <summary>A stinger laid by PlayStinger, on its own source, with its duck.</summary>
         private sealed class LaidStinger
         {
-            public BakedStingerPlan Plan;
-            public BakedStingerPlan Original;   // the plan before a state entered first (null: none)
+            public BakedStingerPlan Plan;       // what is scheduled
+            public BakedStingerPlan First;      // the plan over the state current at the request
+            public long Requested;              // session sample of the request
             public AudioSource Source;
             public long[] Duck;                 // null: no duck
         }
@@ -238,10 +239,14 @@ namespace Ostinato.Unity
             _state = previous != null ? previous.State : null;
             _origin = previous != null ? previous.Origin : 0;
             _held = null;
-            long nowSample = Now();
+            long nowSample = BakedScheduler.SessionSampleAt(_sessionStartDsp, nowDsp, leadSeconds, _manifest.SampleRate);
             _entries.RemoveAll(e => e.Sync > nowSample);
-            foreach (LaidStinger laid in _laid)  // laid again for the dropped state: back as planned
-                if (laid.Original != null && laid.Plan.AtDsp > nowDsp) Relay(laid, laid.Original, null);
+            foreach (LaidStinger laid in _laid)  // laid again for a dropped state: plan it anew
+            {
+                if (laid.Plan.AtDsp <= nowDsp) continue;
+                BakedStingerPlan plan = Through(laid.First, laid.Requested);
+                if (plan.AtSample != laid.Plan.AtSample || plan.Rendition != laid.Plan.Rendition) Reschedule(laid, plan);
+            }
             if (_state != null)
             {
                 BakedState state = _manifest.State(_state);
@@ -288,10 +293,8 @@ namespace Ostinato.Unity
             foreach (Entry entry in _entries) if (entry.Sync <= now) host = entry;
             BakedStingerPlan plan = BakedScheduler.PlanStinger(
                 _manifest, host != null ? host.State : null, host != null ? host.Origin : 0, now, name, _sessionStartDsp);
-            BakedStingerPlan first = plan;
-            foreach (Entry entry in _entries)  // states already planned to enter after now
-                if (entry.Sync > now) plan = BakedScheduler.RelayStinger(_manifest, plan, entry.State, entry.Origin, entry.Enter, _sessionStartDsp) ?? plan;
-            var laid = new LaidStinger { Plan = plan, Original = plan != first ? first : null };
+            var laid = new LaidStinger { First = plan, Requested = now, Plan = Through(plan, now) };
+            plan = laid.Plan;
             laid.Source = ScheduleStinger(plan.Take, plan.AtDsp, plan.DuckDb, plan.HoldEndDsp, out laid.Duck);
             _laid.Add(laid);
             _laid.RemoveAll(l => l.Plan.EndDsp < AudioSettings.dspTime);
@@ -305,11 +308,21 @@ namespace Ostinato.Unity
             {
                 if (laid.Plan.AtDsp <= AudioSettings.dspTime) continue;  // already playing
                 BakedStingerPlan moved = BakedScheduler.RelayStinger(_manifest, laid.Plan, entry.State, entry.Origin, entry.Enter, _sessionStartDsp);
-                if (moved != null) Relay(laid, moved, laid.Original ?? laid.Plan);
+                if (moved != null) Reschedule(laid, moved);
             }
         }
 
-        private void Relay(LaidStinger laid, BakedStingerPlan plan, BakedStingerPlan original)
+        /// <summary><paramref name="first"/> relayed through the states planned to enter after <paramref name="requested"/>, in order.</summary>
+        private BakedStingerPlan Through(BakedStingerPlan first, long requested)
+        {
+            BakedStingerPlan plan = first;
+            foreach (Entry entry in _entries)
+                if (entry.Sync > requested)
+                    plan = BakedScheduler.RelayStinger(_manifest, plan, entry.State, entry.Origin, entry.Enter, _sessionStartDsp) ?? plan;
+            return plan;
+        }
+
+        private void Reschedule(LaidStinger laid, BakedStingerPlan plan)
         {
             laid.Source.Stop();  // not started yet: schedule it again
             _stingerBusyUntil.Remove(laid.Source);
@@ -321,7 +334,6 @@ namespace Ostinato.Unity
                     foreach (GainEnvelope envelope in voice.Envelopes) envelope.RemoveDuck(d[0], d[1]);
             }
             laid.Plan = plan;
-            laid.Original = original;
             laid.Source = ScheduleStinger(plan.Take, plan.AtDsp, plan.DuckDb, plan.HoldEndDsp, out laid.Duck);
         }
 
