@@ -46,7 +46,7 @@ from engine_core.render.timeline import BLOCK, event_blocks
 
 #: How many missing notes one synthesiser call renders at most.
 BATCH_NOTES = 400
-RENDERERS = ("reference", "notes")
+RENDERERS = ("reference", "notes", "synth")
 
 
 @functools.lru_cache(maxsize=1)

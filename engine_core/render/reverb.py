@@ -1,0 +1,99 @@
+"""The synthesiser's reverb as an impulse response, applied to a stem's reverb bus by FFT.
+
+RustySynth's reverb is Freeverb: eight parallel comb filters (delays 1116-1617 samples at
+44.1 kHz, scaled to the rate; feedback 0.84 through a one-pole low-pass, damping 0.2)
+summed, then four all-pass filters in series (feedback 0.5), the right channel's delays
+23 samples longer; wet 1, width 1 (no cross-mix); the master volume (0.5) is already in
+the bus (`voice.NoteAudio.reverb`). It is linear and time-invariant, apart from flushing
+values under 1e-6 to zero (which only shortens a decayed tail), so the output is the input
+convolved with its impulse response. `impulse_response` computes that response once per
+sample rate by running the filters on a unit impulse, a delay line's length at a time.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+SAMPLE_RATE = 48000
+COMB_TUNINGS = (1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617)
+ALLPASS_TUNINGS = (556, 441, 341, 225)
+STEREO_SPREAD = 23
+FEEDBACK = 0.5 * 0.28 + 0.7
+DAMP = 0.5 * 0.4
+ALLPASS_FEEDBACK = 0.5
+#: The response is kept until its remaining energy is this far below its total.
+TAIL_ENERGY = 1e-9
+RESPONSE_SECONDS = 2.5
+
+
+def _scaled(sample_rate: int, tuning: int) -> int:
+    return round(sample_rate / 44100.0 * tuning)
+
+
+def _comb(x: np.ndarray, delay: int) -> np.ndarray:
+    from scipy.signal import lfilter
+
+    frames = x.size
+    out = np.zeros(frames)
+    w_prev = np.zeros(delay)
+    state = np.zeros(1)
+    for begin in range(0, frames, delay):
+        end = min(begin + delay, frames)
+        n = end - begin
+        y = w_prev[:n]
+        out[begin:end] = y
+        store, state = lfilter([1.0 - DAMP], [1.0, -DAMP], y, zi=state)
+        w = x[begin:end] + FEEDBACK * store
+        w_prev = np.concatenate([w, np.zeros(delay - n)])
+    return out
+
+
+def _allpass(x: np.ndarray, delay: int) -> np.ndarray:
+    frames = x.size
+    out = np.zeros(frames)
+    w_prev = np.zeros(delay)
+    for begin in range(0, frames, delay):
+        end = min(begin + delay, frames)
+        n = end - begin
+        out[begin:end] = w_prev[:n] - x[begin:end]
+        w = x[begin:end] + ALLPASS_FEEDBACK * w_prev[:n]
+        w_prev = np.concatenate([w, np.zeros(delay - n)])
+    return out
+
+
+@functools.cache
+def impulse_response(sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """(frames, 2) float32: the reverb's output for a unit impulse at its input, cut
+    where less than `TAIL_ENERGY` of its energy remains."""
+    frames = int(RESPONSE_SECONDS * sample_rate)
+    impulse = np.zeros(frames)
+    impulse[0] = 1.0
+    channels = []
+    for spread in (0, STEREO_SPREAD):
+        out = sum(_comb(impulse, _scaled(sample_rate, t + spread)) for t in COMB_TUNINGS)
+        for tuning in ALLPASS_TUNINGS:
+            out = _allpass(out, _scaled(sample_rate, tuning + spread))
+        channels.append(out)
+    response = np.stack(channels, axis=1)
+    energy = np.cumsum((response**2).sum(axis=1)[::-1])[::-1]
+    keep = int(np.searchsorted(-energy, -TAIL_ENERGY * energy[0]))
+    return response[: max(keep, 1)].astype(np.float32)
+
+
+def apply(bus: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
+    """The reverb's output (frames, 2) float32 for a mono float32 input bus, cut to its length."""
+    from scipy.signal import oaconvolve
+
+    frames = bus.size
+    out = np.zeros((frames, 2), np.float32)
+    live = np.flatnonzero(bus)
+    if live.size == 0:
+        return out
+    first, last = int(live[0]), int(live[-1]) + 1
+    response = impulse_response(sample_rate)
+    wet = oaconvolve(bus[first:last, None], response, axes=0)
+    stop = min(frames, first + wet.shape[0])
+    out[first:stop] = wet[: stop - first]
+    return out
