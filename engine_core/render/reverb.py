@@ -82,18 +82,30 @@ def impulse_response(sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     return response[: max(keep, 1)].astype(np.float32)
 
 
+#: FFT size of the overlap-add convolution (the response's spectrum is kept per rate).
+FFT_SIZE = 1 << 18
+
+
+@functools.cache
+def _response_spectrum(sample_rate: int) -> np.ndarray:
+    import scipy.fft
+
+    return scipy.fft.rfft(impulse_response(sample_rate), FFT_SIZE, axis=0)
+
+
 def apply(bus: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
-    """The reverb's output (frames, 2) float32 for a mono float32 input bus, cut to its length."""
-    from scipy.signal import oaconvolve
+    """The reverb's output (frames, 2) float32 for a mono float32 input bus, cut to its
+    length: overlap-add FFT convolution, segments of silent input skipped."""
+    import scipy.fft
 
     frames = bus.size
-    out = np.zeros((frames, 2), np.float32)
-    live = np.flatnonzero(bus)
-    if live.size == 0:
-        return out
-    first, last = int(live[0]), int(live[-1]) + 1
-    response = impulse_response(sample_rate)
-    wet = oaconvolve(bus[first:last, None], response, axes=0)
-    stop = min(frames, first + wet.shape[0])
-    out[first:stop] = wet[: stop - first]
-    return out
+    out = np.zeros((frames + FFT_SIZE, 2), np.float32)
+    spectrum = _response_spectrum(sample_rate)
+    segment = FFT_SIZE - impulse_response(sample_rate).shape[0] + 1
+    for begin in range(0, frames, segment):
+        piece = bus[begin : begin + segment]
+        if not piece.any():
+            continue
+        wet = scipy.fft.irfft(scipy.fft.rfft(piece, FFT_SIZE)[:, None] * spectrum, FFT_SIZE, axis=0)
+        out[begin : begin + FFT_SIZE] += wet
+    return out[:frames]

@@ -27,7 +27,8 @@ from engine_core.render.notes import DEFAULT_BUDGET_BYTES, NoteCache, NoteKey
 from engine_core.render.soundfont import SoundFont
 from engine_core.render.voice import ChannelState, note_voices, render_note
 
-#: A note's buses are kept up to their last value louder than this (1/30 of a 16-bit step).
+#: A note's buses are kept up to the last block a voice adds more than this to (1/30 of a
+#: 16-bit step).
 SILENCE = 1e-6
 
 
@@ -44,15 +45,15 @@ def note_buses(key: NoteKey, soundfont: SoundFont) -> np.ndarray:
     layout = context.layout
     voices = note_voices(layout, key.program, key.drums, key.pitch, key.velocity)
     note = render_note(
-        voices, _wave(context), key.pitch, key.velocity, key.blocks, ChannelState(pan=key.pan)
+        voices,
+        _wave(context),
+        key.pitch,
+        key.velocity,
+        key.blocks,
+        ChannelState(pan=key.pan),
+        silence=SILENCE,
     )
-    columns = [note.dry, note.reverb[:, None]]
-    if note.chorus is not None:
-        columns.append(note.chorus)
-    packed = np.concatenate(columns, axis=1) if note.frames else np.zeros((0, 3), np.float32)
-    loud = np.flatnonzero(np.abs(packed).max(axis=1) > SILENCE) if packed.size else []
-    end = int(loud[-1]) + 1 if len(loud) else 0
-    return packed[:end].astype(np.float16)
+    return note.buses.astype(np.float16)
 
 
 def _wave(context) -> np.ndarray:

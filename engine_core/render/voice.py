@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine_core.render.sf2 import BankLayout, SampleHeader
+from engine_core.render.voice_kernel import play_voice
 
 SAMPLE_RATE = 48000
 BLOCK = 64
@@ -87,19 +88,27 @@ class ChannelState:
 
 @dataclass
 class NoteAudio:
-    """A note's contribution to each bus, float32, from its note-on sample."""
+    """A note's contribution to each bus from its note-on sample: float32 (frames, 3) with
+    dry left, dry right and the reverb's input, or (frames, 5) with the chorus's input
+    left and right after them when a voice sends to the chorus."""
 
-    dry: np.ndarray  # (frames, 2)
-    reverb: np.ndarray  # (frames,): the reverb's input, before the reverb
-    chorus: np.ndarray | None  # (frames, 2): the chorus's input, or None without a send
+    buses: np.ndarray
 
     @property
     def frames(self) -> int:
-        return self.dry.shape[0]
+        return self.buses.shape[0]
 
     @property
-    def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.dry, self.reverb, self.chorus) if a is not None)
+    def dry(self) -> np.ndarray:
+        return self.buses[:, :2]
+
+    @property
+    def reverb(self) -> np.ndarray:
+        return self.buses[:, 2]
+
+    @property
+    def chorus(self) -> np.ndarray | None:
+        return self.buses[:, 3:5] if self.buses.shape[1] == 5 else None
 
 
 def _timecents(x: float) -> np.float32:
@@ -175,24 +184,58 @@ def render_note(
     velocity: int,
     blocks: int,
     channel: ChannelState,
+    silence: float = 0.0,
 ) -> NoteAudio:
-    """The note (note-on, then note-off `blocks` blocks later) on its own, every voice summed."""
-    parts = [_render_voice(v, wave, key, velocity, blocks, channel) for v in voices]
-    parts = [p for p in parts if p is not None]
-    if not parts:
-        return NoteAudio(np.zeros((0, 2), F32), np.zeros(0, F32), None)
-    frames = max(p.frames for p in parts)
-    dry = np.zeros((frames, 2), F32)
-    reverb = np.zeros(frames, F32)
-    chorused = any(p.chorus is not None for p in parts)
-    chorus = np.zeros((frames, 2), F32) if chorused else None
-    for part in parts:
-        n = part.frames
-        dry[:n] += part.dry
-        reverb[:n] += part.reverb
-        if part.chorus is not None:
-            chorus[:n] += part.chorus
-    return NoteAudio(dry, reverb, chorus)
+    """The note (note-on, then note-off `blocks` blocks later) on its own, every voice
+    summed, up to the last block where a voice added more than `silence` to a bus."""
+    plans = [_plan_voice(v, key, velocity, blocks, channel) for v in voices]
+    plans = [p for p in plans if p is not None]
+    chorused = any(p.gains.shape[1] == 5 for p in plans)
+    buses = 5 if chorused else 3
+    frames = max((p.steps.size for p in plans), default=0) * BLOCK
+    out = np.zeros((frames, buses), F32)
+    played = 0
+    for plan in plans:
+        gains = plan.gains if plan.gains.shape[1] == buses else _widen(plan.gains, buses)
+        _, loud = play_voice(
+            wave,
+            plan.position,
+            plan.steps,
+            plan.looping_blocks,
+            plan.start_loop,
+            plan.end_loop,
+            plan.end,
+            plan.coefficients,
+            gains,
+            _SCALES[:buses],
+            out,
+            silence,
+        )
+        played = max(played, loud)
+    return NoteAudio(out[: played * BLOCK])
+
+
+_SCALES = np.array([1.0, 1.0, MASTER_VOLUME, MASTER_VOLUME, MASTER_VOLUME], F32)
+
+
+def _widen(gains: np.ndarray, buses: int) -> np.ndarray:
+    wide = np.zeros((gains.shape[0], buses), F32)
+    wide[:, : gains.shape[1]] = gains
+    return wide
+
+
+@dataclass
+class _VoicePlan:
+    """Everything `play_voice` needs, per block."""
+
+    position: int
+    steps: np.ndarray
+    looping_blocks: int
+    start_loop: int
+    end_loop: int
+    end: int
+    coefficients: np.ndarray
+    gains: np.ndarray
 
 
 def _block_times(count: int) -> np.ndarray:
@@ -290,70 +333,6 @@ def _lfo(delay_tc: int, frequency_cents: int, t: np.ndarray) -> np.ndarray:
     return np.where(t < delay, 0.0, value).astype(F32)
 
 
-def _positions(
-    v: Voice, step_fp: np.ndarray, release_block: int, blocks: int
-) -> tuple[np.ndarray, np.ndarray, int]:
-    """The oscillator's read positions (int64 fixed point) for `blocks` blocks, the index of
-    the second sample to interpolate, and the first block it no longer plays (or `blocks`)."""
-    start = v.sample.start + 32768 * v.own(4) + v.own(0)
-    end = v.sample.end + 32768 * v.own(12) + v.own(1)
-    start_loop = v.sample.start_loop + 32768 * v.own(45) + v.own(2)
-    end_loop = v.sample.end_loop + 32768 * v.own(50) + v.own(3)
-    mode = v.own(54)
-    mode = mode if mode in (1, 3) else 0
-    steps = np.repeat(step_fp, BLOCK)
-    unwrapped = np.empty(steps.size, np.int64)
-    unwrapped[0] = start << _FRAC_BITS
-    np.cumsum(steps[:-1], out=unwrapped[1:])
-    unwrapped[1:] += start << _FRAC_BITS
-    loop_length = end_loop - start_loop
-    looping_blocks = 0 if mode == 0 else (blocks if mode == 1 else min(release_block, blocks))
-    position = unwrapped
-    second = None
-    if looping_blocks and loop_length > 0:
-        cut = looping_blocks * BLOCK
-        end_fp = end_loop << _FRAC_BITS
-        length_fp = loop_length << _FRAC_BITS
-        looped = unwrapped[:cut]
-        over = looped >= end_fp
-        wrapped = np.where(over, (start_loop << _FRAC_BITS) + (looped - end_fp) % length_fp, looped)
-        position = unwrapped.copy()
-        position[:cut] = wrapped
-        if cut < unwrapped.size:
-            last = looped[-1]
-            wraps = 0 if last < end_fp else (last - end_fp) // length_fp + 1
-            position[cut:] = unwrapped[cut:] - wraps * length_fp
-        index = position >> _FRAC_BITS
-        second = index + 1
-        head = second[:cut]
-        head[head >= end_loop] -= loop_length
-        tail_start = cut
-    else:
-        index = position >> _FRAC_BITS
-        second = index + 1
-        tail_start = 0
-    dead = blocks
-    if tail_start < index.size:
-        beyond = np.flatnonzero(index[tail_start:] >= end)
-        if beyond.size:
-            first = tail_start + int(beyond[0])
-            dead = first // BLOCK + (1 if first % BLOCK else 0)
-            position = position.copy()
-            position[first:] = -1
-    return position, second, dead
-
-
-def _oscillator(wave: np.ndarray, position: np.ndarray, second: np.ndarray) -> np.ndarray:
-    playing = position >= 0
-    index = np.where(playing, position >> _FRAC_BITS, 0)
-    x1 = wave[index].astype(np.int64)
-    x2 = wave[np.where(playing, second, 0)].astype(np.int64)
-    fraction = position & (_FRAC_UNIT - 1)
-    value = ((x1 << _FRAC_BITS) + fraction * (x2 - x1)).astype(F32) * _FP_TO_SAMPLE
-    value[~playing] = 0.0
-    return value
-
-
 def _coefficients(cutoff: np.ndarray, resonance: np.float32):
     """Per-block normalised biquad coefficients (b0, b1, b2, a1, a2), float64; a block whose
     cutoff is at or above 0.499 x the rate passes its input unfiltered."""
@@ -375,55 +354,7 @@ def _coefficients(cutoff: np.ndarray, resonance: np.float32):
         np.where(active, (a1 / a0).astype(F32), 0.0),
         np.where(active, (a2 / a0).astype(F32), 0.0),
     ]
-    return [c.astype(np.float64) for c in coefficients]
-
-
-def _filter_blocks(x: np.ndarray, b0, b1, b2, a1, a2) -> np.ndarray:
-    """A direct-form-I biquad whose coefficients change between 64-sample blocks."""
-    count = b0.size
-    xb = x.astype(np.float64).reshape(count, BLOCK)
-    flat = xb.reshape(-1)
-    x1 = np.concatenate([[0.0], flat[:-1]]).reshape(count, BLOCK)
-    x2 = np.concatenate([[0.0, 0.0], flat[:-2]]).reshape(count, BLOCK)
-    v = b0[:, None] * xb + b1[:, None] * x1 + b2[:, None] * x2
-    h = np.empty((count, BLOCK))
-    h[:, 0] = 1.0
-    h[:, 1] = -a1
-    for n in range(2, BLOCK):
-        h[:, n] = -a1 * h[:, n - 1] - a2 * h[:, n - 2]
-    size = 2 * BLOCK
-    forced = np.fft.irfft(np.fft.rfft(v, size) * np.fft.rfft(h, size), size)[:, :BLOCK]
-    # State (y[63], y[62]) after each block: s_b = M_b s_{b-1} + c_b, s_{-1} = 0.
-    m = np.empty((count, 2, 2))
-    m[:, 0, 0] = -a1 * h[:, 63] - a2 * h[:, 62]
-    m[:, 0, 1] = -a2 * h[:, 63]
-    m[:, 1, 0] = -a1 * h[:, 62] - a2 * h[:, 61]
-    m[:, 1, 1] = -a2 * h[:, 62]
-    c = np.stack([forced[:, 63], forced[:, 62]], axis=1)
-    distance = 1
-    while distance < count:
-        c_next = c.copy()
-        c_next[distance:] += np.einsum("bij,bj->bi", m[distance:], c[:-distance])
-        m_next = m.copy()
-        m_next[distance:] = m[distance:] @ m[:-distance]
-        m, c = m_next, c_next
-        distance *= 2
-    y1 = np.concatenate([[0.0], c[:-1, 0]])
-    y2 = np.concatenate([[0.0], c[:-1, 1]])
-    first = -a1 * y1 - a2 * y2
-    second = -a2 * y1
-    shifted = np.zeros_like(h)
-    shifted[:, 1:] = h[:, :-1]
-    y = forced + first[:, None] * h + second[:, None] * shifted
-    return y.reshape(-1)
-
-
-def _filter_static(x: np.ndarray, b0, b1, b2, a1, a2) -> np.ndarray:
-    from scipy.signal import lfilter
-
-    if b0 == 1.0 and b1 == 0.0 and a1 == 0.0 and a2 == 0.0:
-        return x.astype(np.float64)
-    return lfilter([b0, b1, b2], [1.0, a1, a2], x.astype(np.float64))
+    return np.stack(coefficients, axis=1).astype(F32)
 
 
 def _smoothed_cutoff(new: np.ndarray, start: float) -> np.ndarray:
@@ -448,21 +379,9 @@ def _smoothed_cutoff(new: np.ndarray, start: float) -> np.ndarray:
     return out
 
 
-def _ramp(gain: np.ndarray) -> np.ndarray:
-    """The per-sample gain a bus gets from a block gain sequence (Synthesizer::write_block)."""
-    previous = np.concatenate([gain[:1], gain[:-1]])
-    on = np.maximum(previous, gain) >= F32(NON_AUDIBLE)
-    sloped = np.abs(gain - previous) >= F32(1e-3)
-    step = (gain - previous) * F32(1.0 / BLOCK)
-    t = np.arange(BLOCK, dtype=F32)
-    curve = np.where(sloped[:, None], previous[:, None] + step[:, None] * t, gain[:, None])
-    curve[~on] = 0.0
-    return curve.astype(F32).reshape(-1)
-
-
-def _render_voice(
-    v: Voice, wave: np.ndarray, key: int, velocity: int, note_blocks: int, channel: ChannelState
-) -> NoteAudio | None:
+def _plan_voice(
+    v: Voice, key: int, velocity: int, note_blocks: int, channel: ChannelState
+) -> _VoicePlan | None:
     if velocity <= 0:
         return None
     sample_attenuation = F32(0.4) * (F32(0.1) * F32(v.g(48)))
@@ -481,10 +400,9 @@ def _render_voice(
     blocks = release_block + math.ceil(tail * SAMPLE_RATE / BLOCK) + 2
     t = _block_times(blocks)
     volume, alive = _volume_envelope(v, key, t, release_block)
-    dead = int(np.argmin(alive)) if not alive.all() else blocks
-    if dead == 0:
+    blocks = int(np.argmin(alive)) if not alive.all() else blocks
+    if blocks == 0:
         return None
-    blocks = dead
     t, volume = t[:blocks], volume[:blocks]
     modulation = _modulation_envelope(v, key, velocity, t, release_block)
     vibrato = _lfo(v.g(23), v.g(24), t)
@@ -502,31 +420,22 @@ def _render_voice(
     change = (scale * (pitch - F32(root)) + tune).astype(F32)
     rate_ratio = F32(v.sample.sample_rate) / F32(SAMPLE_RATE)
     ratio = (rate_ratio * np.power(F32(2.0), change / F32(12.0))).astype(F32)
-    step_fp = (float(_FRAC_UNIT) * ratio.astype(np.float64)).astype(np.int64)
-    position, second, osc_dead = _positions(v, step_fp, release_block, blocks)
-    if osc_dead == 0:
-        return None
-    blocks = min(blocks, osc_dead)
-    frames = blocks * BLOCK
-    x = _oscillator(wave, position[:frames], second[:frames])
+    steps = (float(1 << 24) * ratio.astype(np.float64)).astype(np.int64)
 
     cutoff = _cents_to_hertz(v.g(8))
     resonance = _decibels_to_linear(F32(0.1) * F32(v.g(9)))
     to_cutoff_lfo, to_cutoff_env = v.g(10), v.g(11)
     if to_cutoff_lfo or to_cutoff_env:
-        cents = (
-            F32(to_cutoff_lfo) * mod_lfo[:blocks] + F32(to_cutoff_env) * modulation[:blocks]
-        ).astype(F32)
+        cents = (F32(to_cutoff_lfo) * mod_lfo + F32(to_cutoff_env) * modulation).astype(F32)
         new = (np.power(F32(2.0), F32(1.0 / 1200.0) * cents) * cutoff).astype(F32)
-        smoothed = _smoothed_cutoff(new, float(cutoff))
-        y = _filter_blocks(x, *_coefficients(smoothed.astype(F32), resonance))
+        coefficients = _coefficients(_smoothed_cutoff(new, float(cutoff)).astype(F32), resonance)
     else:
-        y = _filter_static(x, *[c[0] for c in _coefficients(np.array([cutoff]), resonance)])
+        coefficients = np.repeat(_coefficients(np.array([cutoff]), resonance), blocks, axis=0)
 
-    gain = (note_gain * channel.gain() * volume[:blocks]).astype(F32)
+    gain = (note_gain * channel.gain() * volume).astype(F32)
     to_volume = F32(0.1) * F32(v.g(13))
     if to_volume > F32(0.05):
-        gain = (gain * _decibels_to_linear(to_volume * mod_lfo[:blocks])).astype(F32)
+        gain = (gain * _decibels_to_linear(to_volume * mod_lfo)).astype(F32)
     instrument_pan = min(max(F32(0.1) * F32(v.g(17)), F32(-50.0)), F32(50.0))
     angle = F32(np.pi / 200.0) * (channel.pan_position() + instrument_pan + F32(50.0))
     if angle <= 0:
@@ -545,14 +454,21 @@ def _render_voice(
         F32(1),
     )
     master = F32(MASTER_VOLUME)
-    dry = np.empty((frames, 2), F32)
-    dry[:, 0] = _ramp((master * left).astype(F32)) * y
-    dry[:, 1] = _ramp((master * right).astype(F32)) * y
-    reverb_gain = (F32(REVERB_INPUT_GAIN) * reverb_send * (left + right)).astype(F32)
-    reverb = (master * _ramp(reverb_gain) * y).astype(F32)
-    chorus = None
+    columns = [
+        master * left,
+        master * right,
+        F32(REVERB_INPUT_GAIN) * reverb_send * (left + right),
+    ]
     if chorus_send > 0:
-        chorus = np.empty((frames, 2), F32)
-        chorus[:, 0] = master * _ramp((chorus_send * left).astype(F32)) * y
-        chorus[:, 1] = master * _ramp((chorus_send * right).astype(F32)) * y
-    return NoteAudio(dry, reverb, chorus)
+        columns += [chorus_send * left, chorus_send * right]
+    gains = np.stack(columns, axis=1).astype(F32)
+
+    start = v.sample.start + 32768 * v.own(4) + v.own(0)
+    end = v.sample.end + 32768 * v.own(12) + v.own(1)
+    start_loop = v.sample.start_loop + 32768 * v.own(45) + v.own(2)
+    end_loop = v.sample.end_loop + 32768 * v.own(50) + v.own(3)
+    mode = v.own(54)
+    looping = blocks if mode == 1 else (min(release_block, blocks) if mode == 3 else 0)
+    return _VoicePlan(
+        start << 24, steps, looping, start_loop, end_loop, end, coefficients, gains
+    )
