@@ -17,6 +17,7 @@ scale, and the reverb's flushing of values under 1e-6 (a decayed tail ends a lit
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -38,9 +39,35 @@ def process_cache(budget_bytes: int = DEFAULT_BUDGET_BYTES) -> NoteCache:
     return NoteCache(budget_bytes)
 
 
-def note_buses(key: NoteKey, soundfont: SoundFont) -> np.ndarray:
-    """A note's buses, float16 (frames, 3): dry left, dry right, reverb input; or
-    (frames, 5) with the chorus input's left and right after them."""
+@dataclass(frozen=True)
+class PackedNote:
+    """A note's buses as 16-bit integers with one scale per bus (its peak / 32767): dry
+    left, dry right, reverb input, and chorus input left and right when it has any."""
+
+    pcm: np.ndarray  # int16 (frames, 3 or 5)
+    scales: np.ndarray  # float32 (3 or 5,)
+
+    @classmethod
+    def pack(cls, buses: np.ndarray) -> PackedNote:
+        peaks = np.abs(buses).max(axis=0) if buses.size else np.zeros(buses.shape[1], np.float32)
+        scales = (np.where(peaks > 0, peaks, 1.0) / 32767.0).astype(np.float32)
+        pcm = np.rint(buses / scales).astype(np.int16)
+        return cls(pcm, scales)
+
+    @property
+    def frames(self) -> int:
+        return self.pcm.shape[0]
+
+    @property
+    def nbytes(self) -> int:
+        return self.pcm.nbytes + self.scales.nbytes
+
+    def setflags(self, write: bool) -> None:
+        self.pcm.setflags(write=write)
+
+
+def note_buses(key: NoteKey, soundfont: SoundFont) -> PackedNote:
+    """A note's buses (`voice.NoteAudio`), packed to 16 bits for the cache."""
     context = bank_context(str(soundfont.path), soundfont.digest)
     layout = context.layout
     voices = note_voices(layout, key.program, key.drums, key.pitch, key.velocity)
@@ -53,7 +80,7 @@ def note_buses(key: NoteKey, soundfont: SoundFont) -> np.ndarray:
         ChannelState(pan=key.pan),
         silence=SILENCE,
     )
-    return note.buses.astype(np.float16)
+    return PackedNote.pack(note.buses)
 
 
 def _wave(context) -> np.ndarray:
@@ -81,18 +108,19 @@ def render_stem_audio(
         if buses is None:
             buses = note_buses(note.key, soundfont)
             cache.put(note.key, buses)
-        end = min(frames, note.start + buses.shape[0])
+        end = min(frames, note.start + buses.frames)
         if note.stop >= 0:
             end = min(end, note.stop)
         if end <= note.start:
             continue
-        part = buses[: end - note.start]
-        dry[note.start : end] += part[:, :2]
-        bus[note.start : end] += part[:, 2]
+        part = buses.pcm[: end - note.start]
+        scales = buses.scales
+        dry[note.start : end] += part[:, :2] * scales[:2]
+        bus[note.start : end] += part[:, 2] * scales[2]
         if part.shape[1] == 5:
             if chorus_bus is None:
                 chorus_bus = np.zeros((frames, 2), np.float32)
-            chorus_bus[note.start : end] += part[:, 3:]
+            chorus_bus[note.start : end] += part[:, 3:] * scales[3:]
     dry += reverb.apply(bus)
     if chorus_bus is not None:
         dry += effects.chorus(chorus_bus)
