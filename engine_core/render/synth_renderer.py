@@ -27,6 +27,7 @@ from engine_core.render.note_renderer import bank_context, plan_stem
 from engine_core.render.notes import DEFAULT_BUDGET_BYTES, NoteCache, NoteKey
 from engine_core.render.soundfont import SoundFont
 from engine_core.render.voice import ChannelState, note_voices, render_note
+from engine_core.render.voice_kernel import add_packed, pack_int16
 
 #: A note's buses are kept up to the last block a voice adds more than this to (1/30 of a
 #: 16-bit step).
@@ -49,10 +50,7 @@ class PackedNote:
 
     @classmethod
     def pack(cls, buses: np.ndarray) -> PackedNote:
-        peaks = np.abs(buses).max(axis=0) if buses.size else np.zeros(buses.shape[1], np.float32)
-        scales = (np.where(peaks > 0, peaks, 1.0) / 32767.0).astype(np.float32)
-        pcm = np.rint(buses / scales).astype(np.int16)
-        return cls(pcm, scales)
+        return cls(*pack_int16(np.ascontiguousarray(buses, np.float32)))
 
     @property
     def frames(self) -> int:
@@ -101,7 +99,7 @@ def render_stem_audio(
     """Stem `index` before the tail fold: float32 (frames, 2) at 48 kHz, effects included."""
     placed, frames = plan_stem(arrangement, index, soundfont, tail_seconds)
     dry = np.zeros((frames, 2), np.float32)
-    bus = np.zeros(frames, np.float32)
+    bus = np.zeros((frames, 1), np.float32)
     chorus_bus: np.ndarray | None = None
     for note in placed:
         buses = cache.get(note.key)
@@ -113,15 +111,13 @@ def render_stem_audio(
             end = min(end, note.stop)
         if end <= note.start:
             continue
-        part = buses.pcm[: end - note.start]
-        scales = buses.scales
-        dry[note.start : end] += part[:, :2] * scales[:2]
-        bus[note.start : end] += part[:, 2] * scales[2]
-        if part.shape[1] == 5:
+        add_packed(buses.pcm, buses.scales, note.start, end, dry, 0)
+        add_packed(buses.pcm, buses.scales, note.start, end, bus, 2)
+        if buses.pcm.shape[1] == 5:
             if chorus_bus is None:
                 chorus_bus = np.zeros((frames, 2), np.float32)
-            chorus_bus[note.start : end] += part[:, 3:] * scales[3:]
-    dry += reverb.apply(bus)
+            add_packed(buses.pcm, buses.scales, note.start, end, chorus_bus, 3)
+    dry += reverb.apply(bus[:, 0])
     if chorus_bus is not None:
         dry += effects.chorus(chorus_bus)
     return dry

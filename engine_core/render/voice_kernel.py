@@ -115,3 +115,36 @@ def play_voice(
                     out[base + t, c] += scale * (gain * block[t])
                     gain += slope
     return blocks, loud
+
+
+@numba.njit(cache=True, nogil=True)
+def pack_int16(buses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """float32 (frames, n) -> int16 (frames, n) and a float32 scale per column (its peak /
+    32767), rounded to nearest."""
+    frames, columns = buses.shape
+    scales = np.empty(columns, np.float32)
+    for c in range(columns):
+        peak = np.float32(0.0)
+        for i in range(frames):
+            value = abs(buses[i, c])
+            if value > peak:
+                peak = value
+        scales[c] = peak / np.float32(32767.0) if peak > 0 else np.float32(1.0 / 32767.0)
+    pcm = np.empty((frames, columns), np.int16)
+    for c in range(columns):
+        inverse = np.float32(1.0) / scales[c]
+        for i in range(frames):
+            pcm[i, c] = np.int16(np.rint(buses[i, c] * inverse))
+    return pcm, scales
+
+
+@numba.njit(cache=True, nogil=True)
+def add_packed(
+    pcm: np.ndarray, scales: np.ndarray, start: int, stop: int, out: np.ndarray, first_bus: int
+) -> None:
+    """Add columns of a packed note (scaled back) into `out` from frame `start` to `stop`:
+    column c goes to out[:, first_bus + c] (out has as many columns as it needs)."""
+    columns = out.shape[1]
+    for i in range(stop - start):
+        for c in range(columns):
+            out[start + i, c] += np.float32(pcm[i, first_bus + c]) * scales[first_bus + c]
