@@ -7,7 +7,7 @@ summed, then four all-pass filters in series (feedback 0.5), the right channel's
 the bus (`voice.NoteAudio.reverb`). It is linear and time-invariant, apart from flushing
 values under 1e-6 to zero (which only shortens a decayed tail), so the output is the input
 convolved with its impulse response. `impulse_response` computes that response once per
-sample rate by running the filters on a unit impulse, a delay line's length at a time.
+sample rate by running the filters (`voice_kernel.freeverb_response`) on a unit impulse.
 """
 
 from __future__ import annotations
@@ -32,50 +32,24 @@ def _scaled(sample_rate: int, tuning: int) -> int:
     return round(sample_rate / 44100.0 * tuning)
 
 
-def _comb(x: np.ndarray, delay: int) -> np.ndarray:
-    from scipy.signal import lfilter
-
-    frames = x.size
-    out = np.zeros(frames)
-    w_prev = np.zeros(delay)
-    state = np.zeros(1)
-    for begin in range(0, frames, delay):
-        end = min(begin + delay, frames)
-        n = end - begin
-        y = w_prev[:n]
-        out[begin:end] = y
-        store, state = lfilter([1.0 - DAMP], [1.0, -DAMP], y, zi=state)
-        w = x[begin:end] + FEEDBACK * store
-        w_prev = np.concatenate([w, np.zeros(delay - n)])
-    return out
-
-
-def _allpass(x: np.ndarray, delay: int) -> np.ndarray:
-    frames = x.size
-    out = np.zeros(frames)
-    w_prev = np.zeros(delay)
-    for begin in range(0, frames, delay):
-        end = min(begin + delay, frames)
-        n = end - begin
-        out[begin:end] = w_prev[:n] - x[begin:end]
-        w = x[begin:end] + ALLPASS_FEEDBACK * w_prev[:n]
-        w_prev = np.concatenate([w, np.zeros(delay - n)])
-    return out
-
-
 @functools.cache
 def impulse_response(sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     """(frames, 2) float32: the reverb's output for a unit impulse at its input, cut
     where less than `TAIL_ENERGY` of its energy remains."""
+    from engine_core.render.voice_kernel import freeverb_response
+
     frames = int(RESPONSE_SECONDS * sample_rate)
-    impulse = np.zeros(frames)
-    impulse[0] = 1.0
-    channels = []
-    for spread in (0, STEREO_SPREAD):
-        out = sum(_comb(impulse, _scaled(sample_rate, t + spread)) for t in COMB_TUNINGS)
-        for tuning in ALLPASS_TUNINGS:
-            out = _allpass(out, _scaled(sample_rate, tuning + spread))
-        channels.append(out)
+    channels = [
+        freeverb_response(
+            frames,
+            np.array([_scaled(sample_rate, t + spread) for t in COMB_TUNINGS]),
+            np.array([_scaled(sample_rate, t + spread) for t in ALLPASS_TUNINGS]),
+            FEEDBACK,
+            DAMP,
+            ALLPASS_FEEDBACK,
+        ).astype(np.float64)
+        for spread in (0, STEREO_SPREAD)
+    ]
     response = np.stack(channels, axis=1)
     energy = np.cumsum((response**2).sum(axis=1)[::-1])[::-1]
     keep = int(np.searchsorted(-energy, -TAIL_ENERGY * energy[0]))

@@ -23,7 +23,7 @@ import numpy as np
 
 from engine_core.arrange.arranger import Arrangement
 from engine_core.render import effects, reverb
-from engine_core.render.note_renderer import bank_context, plan_stem
+from engine_core.render.note_renderer import plan_stem
 from engine_core.render.notes import DEFAULT_BUDGET_BYTES, NoteCache, NoteKey
 from engine_core.render.soundfont import SoundFont
 from engine_core.render.voice import ChannelState, note_voices, render_note
@@ -66,12 +66,11 @@ class PackedNote:
 
 def note_buses(key: NoteKey, soundfont: SoundFont) -> PackedNote:
     """A note's buses (`voice.NoteAudio`), packed to 16 bits for the cache."""
-    context = bank_context(str(soundfont.path), soundfont.digest)
-    layout = context.layout
+    layout = soundfont.layout
     voices = note_voices(layout, key.program, key.drums, key.pitch, key.velocity)
     note = render_note(
         voices,
-        _wave(context),
+        layout.wave(),
         key.pitch,
         key.velocity,
         key.blocks,
@@ -79,14 +78,6 @@ def note_buses(key: NoteKey, soundfont: SoundFont) -> PackedNote:
         silence=SILENCE,
     )
     return PackedNote.pack(note.buses)
-
-
-def _wave(context) -> np.ndarray:
-    wave = getattr(context, "_wave", None)
-    if wave is None:
-        wave = context.layout.wave()
-        context._wave = wave
-    return wave
 
 
 def render_stem_audio(
@@ -99,8 +90,8 @@ def render_stem_audio(
     """Stem `index` before the tail fold: float32 (frames, 2) at 48 kHz, effects included."""
     placed, frames = plan_stem(arrangement, index, soundfont, tail_seconds)
     dry = np.zeros((frames, 2), np.float32)
-    bus = np.zeros((frames, 1), np.float32)
-    chorus_bus: np.ndarray | None = None
+    bus = np.zeros(frames, np.float32)
+    chorus_bus: np.ndarray | None = None  # made when a note sends to the chorus
     for note in placed:
         buses = cache.get(note.key)
         if buses is None:
@@ -111,13 +102,11 @@ def render_stem_audio(
             end = min(end, note.stop)
         if end <= note.start:
             continue
-        add_packed(buses.pcm, buses.scales, note.start, end, dry, 0)
-        add_packed(buses.pcm, buses.scales, note.start, end, bus, 2)
-        if buses.pcm.shape[1] == 5:
-            if chorus_bus is None:
-                chorus_bus = np.zeros((frames, 2), np.float32)
-            add_packed(buses.pcm, buses.scales, note.start, end, chorus_bus, 3)
-    dry += reverb.apply(bus[:, 0])
+        if buses.pcm.shape[1] == 5 and chorus_bus is None:
+            chorus_bus = np.zeros((frames, 2), np.float32)
+        chorus = chorus_bus if chorus_bus is not None else np.zeros((0, 2), np.float32)
+        add_packed(buses.pcm, buses.scales, note.start, end, dry, bus, chorus)
+    dry += reverb.apply(bus)
     if chorus_bus is not None:
         dry += effects.chorus(chorus_bus)
     return dry

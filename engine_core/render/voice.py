@@ -469,6 +469,4 @@ def _plan_voice(
     end_loop = v.sample.end_loop + 32768 * v.own(50) + v.own(3)
     mode = v.own(54)
     looping = blocks if mode == 1 else (min(release_block, blocks) if mode == 3 else 0)
-    return _VoicePlan(
-        start << 24, steps, looping, start_loop, end_loop, end, coefficients, gains
-    )
+    return _VoicePlan(start << 24, steps, looping, start_loop, end_loop, end, coefficients, gains)

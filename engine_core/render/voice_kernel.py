@@ -140,11 +140,66 @@ def pack_int16(buses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 @numba.njit(cache=True, nogil=True)
 def add_packed(
-    pcm: np.ndarray, scales: np.ndarray, start: int, stop: int, out: np.ndarray, first_bus: int
+    pcm: np.ndarray,
+    scales: np.ndarray,
+    start: int,
+    stop: int,
+    dry: np.ndarray,
+    reverb: np.ndarray,
+    chorus: np.ndarray,
 ) -> None:
-    """Add columns of a packed note (scaled back) into `out` from frame `start` to `stop`:
-    column c goes to out[:, first_bus + c] (out has as many columns as it needs)."""
-    columns = out.shape[1]
+    """Add a packed note (scaled back) into a stem's buses from frame `start` to `stop`:
+    columns 0-1 to `dry`, 2 to `reverb`, 3-4 (when present) to `chorus` (which has no
+    frames when the stem has no chorus)."""
+    with_chorus = pcm.shape[1] == 5 and chorus.shape[0] > 0
     for i in range(stop - start):
-        for c in range(columns):
-            out[start + i, c] += np.float32(pcm[i, first_bus + c]) * scales[first_bus + c]
+        at = start + i
+        dry[at, 0] += np.float32(pcm[i, 0]) * scales[0]
+        dry[at, 1] += np.float32(pcm[i, 1]) * scales[1]
+        reverb[at] += np.float32(pcm[i, 2]) * scales[2]
+        if with_chorus:
+            chorus[at, 0] += np.float32(pcm[i, 3]) * scales[3]
+            chorus[at, 1] += np.float32(pcm[i, 4]) * scales[4]
+
+
+@numba.njit(cache=True)
+def freeverb_response(
+    frames: int,
+    combs: np.ndarray,
+    allpasses: np.ndarray,
+    feedback: float,
+    damp: float,
+    allpass_feedback: float,
+) -> np.ndarray:
+    """Freeverb's response to a unit impulse (one channel): `combs` parallel damped comb
+    filters summed, then `allpasses` in series; float32 like the synthesiser."""
+    out = np.zeros(frames, np.float32)
+    fb = np.float32(feedback)
+    damp1 = np.float32(damp)
+    damp2 = np.float32(1.0) - damp1
+    for delay in combs:
+        buffer = np.zeros(delay, np.float32)
+        store = np.float32(0.0)
+        index = 0
+        for n in range(frames):
+            value = np.float32(1.0) if n == 0 else np.float32(0.0)
+            output = buffer[index]
+            store = output * damp2 + store * damp1
+            buffer[index] = value + store * fb
+            out[n] += output
+            index += 1
+            if index == delay:
+                index = 0
+    feedback_ap = np.float32(allpass_feedback)
+    for delay in allpasses:
+        buffer = np.zeros(delay, np.float32)
+        index = 0
+        for n in range(frames):
+            value = out[n]
+            buffered = buffer[index]
+            out[n] = buffered - value
+            buffer[index] = value + buffered * feedback_ap
+            index += 1
+            if index == delay:
+                index = 0
+    return out
