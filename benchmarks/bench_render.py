@@ -6,10 +6,12 @@ the scores of both sets before timing (its time does not differ between renderer
 everything after the model (`Engine.render_scores`: arrange, render, normalise, export) is
 timed for seed 7 (cold) and seed 8 (warm: a second state of the same instruments, as in
 pregen and bake). `bench_generate` has the end-to-end figures.
-The "per-stem" rows are the reference renderer with one synthesiser call per stem (the
-path before stems were grouped into one call per variant), as the same-run baseline.
+Rows: the reference renderer (the same-run baseline), the synth renderer (no synthesiser
+call) and the note renderer; "per-stem" (the reference with one synthesiser call per stem,
+as before stems were grouped) can still be named: `python -m benchmarks.bench_render
+per-stem:fluid reference:fluid`.
 Wall-clock and CPU time (this process plus its render workers) are reported: on a shared
-machine the CPU figure is the steadier one. Audio: per stem, RMS(reference - notes) /
+machine the CPU figure is the steadier one. Audio: per stem, RMS(reference - new) /
 RMS(reference) in dB for the seed-7 set, against the reference renderer with the same bank.
 """
 
