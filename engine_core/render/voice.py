@@ -1,4 +1,4 @@
-"""One note of a SoundFont bank synthesised with numpy, as RustySynth (`midirenderer`) plays it.
+"""One note of a SoundFont bank synthesised as RustySynth (`midirenderer`) plays it.
 
 RustySynth renders in 64-sample blocks. Per block and per voice it advances the volume
 and modulation envelopes and both LFOs once, derives the pitch (hence the oscillator's
@@ -6,11 +6,9 @@ fixed-point step) and the low-pass cutoff from them, fills the block by linear
 interpolation of the bank's 16-bit samples (24-bit fractional positions), filters it
 (a biquad whose coefficients change only between blocks), and adds it to the dry, chorus
 and reverb buses with a gain ramped from the previous block's to this block's; a bus
-skips the block when both gains are under 1e-3. `render_note` reproduces all of that
-without a loop over samples: per-block values are computed as arrays, positions as an
-integer cumulative sum, and the time-varying filter per block (a 64-sample impulse
-response, FFT convolution, and the filter state carried across blocks by a parallel scan
-of 2x2 affine maps).
+skips the block when both gains are under 1e-3. Here everything that changes once per
+block is computed as numpy arrays (`_plan_voice`), and the per-sample loop (oscillator,
+filter, bus gains) runs compiled (`voice_kernel.play_voice`).
 
 What a note's audio depends on: the bank, program, drum flag, the channel's controllers
 (volume, pan, reverb and chorus sends: fixed per stem), pitch, velocity and the number of
