@@ -107,5 +107,5 @@ class Score:
                 for start, end, onsets, form, tr in data.get("motif_quotes", ())
             )
             return cls(str(data["meter"]), int(data["bars"]), str(data["mode"]), notes, quotes)
-        except (KeyError, TypeError) as error:
+        except (KeyError, TypeError, ValueError) as error:
             raise ValueError(f"malformed score data: {error}") from None
