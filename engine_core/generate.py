@@ -32,7 +32,7 @@ MAX_VARIANTS = 16
 
 
 @contextlib.contextmanager
-def _one_model_thread() -> Iterator[None]:
+def one_model_thread() -> Iterator[None]:
     """Run the model on one torch thread, restoring the process's setting afterwards.
 
     Its matrices are small: a second intra-op thread gains nothing on an idle machine
@@ -59,8 +59,10 @@ class Engine:
     `render_workers` > 1 synthesises stems in that many worker processes
     (`engine_core.render.pool`); the audio is the same with any count. Call `close()`
     (or use the engine as a context manager) to stop them. `renderer` is "reference"
-    (each stem synthesised in one pass, the default) or "notes" (stems built from
-    cached notes, `engine_core.render.note_renderer`; experimental, see docs/engine.md).
+    (each stem synthesised in one pass, the default), "notes" (stems built from
+    cached notes, `engine_core.render.note_renderer`) or "synth" (notes played from the
+    bank's samples without the synthesiser, `engine_core.render.synth_renderer`); both
+    experimental, see docs/engine.md.
     """
 
     def __init__(
@@ -144,7 +146,7 @@ class Engine:
         _check_request(state, seed, variants)
         self._soundfont(spec.soundfont)  # a bad SoundFont fails before the model runs
         composer = self.composer
-        with _one_model_thread():
+        with one_model_thread():
             scores = composer.compose(
                 spec, seed=seed, variants=variants, variance=variance, progress=progress
             )
@@ -234,7 +236,11 @@ class Engine:
             )
             variants.append(
                 Variant(
-                    meta=meta, stems=variant.stems, mix=variant.mix, midi=loop_midi(arrangement)
+                    meta=meta,
+                    stems=variant.stems,
+                    mix=variant.mix,
+                    midi=loop_midi(arrangement),
+                    score=scores[index],
                 )
             )
             report("export", index + 1, count)
