@@ -140,7 +140,7 @@ class FairQueue:
         for routing_id in self._held:
             line = self._lines[routing_id]
             waits.append(max(0.0, -line.tokens - rate * (now - line.updated)) / rate)
-        return min(waits)
+        return min(waits) + 0.0002  # (a hair past the refill: no spinning on a rounding)
 
     def forget(self, routing_id: bytes) -> int:
         """Drop a connection's line (it is gone); returns how many requests it held."""
