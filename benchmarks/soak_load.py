@@ -73,18 +73,23 @@ def _connect(context: zmq.Context, endpoint: str, count: int) -> list[_Client]:
 
 
 def _call_all(clients: list[_Client], request_type: str, body: dict, timeout_s: float) -> None:
-    """Send one request on every client and wait for every reply (set-up steps)."""
+    """Send one request on every client and wait for every reply (set-up steps); blocks
+    that arrive meanwhile are counted."""
     poller = zmq.Poller()
     waiting = {}
+    by_socket = {}
     for client in clients:
         waiting[client.sock] = client.send(request_type, body)
+        by_socket[client.sock] = client
         poller.register(client.sock, zmq.POLLIN)
     deadline = time.perf_counter() + timeout_s
     while waiting and time.perf_counter() < deadline:
         for sock, _ in poller.poll(100):
             while sock.get(zmq.EVENTS) & zmq.POLLIN:
                 frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
-                if len(frames) == 1 and msgpack.unpackb(frames[0].bytes)["id"] == waiting.get(sock):
+                if len(frames) == 2:
+                    by_socket[sock].blocks += 1
+                elif msgpack.unpackb(frames[0].bytes)["id"] == waiting.get(sock):
                     waiting.pop(sock, None)
     if waiting:
         raise RuntimeError(f"{len(waiting)} clients got no reply to {request_type!r}")

@@ -79,12 +79,11 @@ def test_a_full_line_refuses_more() -> None:
 
 def test_a_flooding_session_gets_at_most_its_share_of_the_loop() -> None:
     """One connection pipelines 800 costly requests (state events and stingers with its
-    clock frozen, a ping every 10th) while another connection is active. The flood is
-    answered in full (nothing dropped), but the service spends at most half its time on
-    it (two connections active: a fair share each) beyond its burst: on the service's
-    own clock, the flood's first to last ping span at least twice the CPU time it was
-    charged, less the burst. And the other connection's ping, sent once the flood is
-    under way, is answered before the flood is done."""
+    clock frozen, a ping every 10th) while another connection stays active (a ping at a
+    time). The flood is answered in full (nothing dropped), but the CPU time charged to it
+    never exceeds its burst plus half the time that passed on the service's own clock (two
+    connections active: a fair share each; the budget's invariant, whatever the machine's
+    load), and the other connection is answered all along, not after the flood."""
     flood_size = 800
     context = zmq.Context()
     with ServiceThread(make_service()) as service:
@@ -105,21 +104,25 @@ def test_a_flooding_session_gets_at_most_its_share_of_the_loop() -> None:
             else:
                 flooder.send(_request(number, "event", {"state": states[number % 4]}))
         assert flooder.poll(10_000)  # the service is answering the flood
-        other.send(_request(1, "ping", {"t": "other"}))
-        assert other.poll(30_000)
-        pong = codec.decode_reply(other.recv())
-        assert pong.ok and pong.result is not None
-        replies = []
-        while len(replies) < flood_size and flooder.poll(30_000):
-            replies.append(codec.decode_reply(flooder.recv()))
+        replies, pongs = [], []
+        asked = 0
+        while len(replies) < flood_size:  # the other connection stays active: a ping now and then
+            if asked == len(pongs):
+                asked += 1
+                other.send(_request(asked, "ping", {"t": asked}))
+            if other.poll(0):
+                pongs.append(codec.decode_reply(other.recv()))
+            if flooder.poll(20):
+                replies.append(codec.decode_reply(flooder.recv()))
         assert len(replies) == flood_size and all(reply.ok for reply in replies)
+        assert pongs and all(p.ok and p.result is not None for p in pongs)
         stamps = [r.result["server_time_ns"] for r in replies if r.type == "ping"]
-        assert pong.result["server_time_ns"] < stamps[-1]
         span_s = (stamps[-1] - stamps[0]) / 1e9
         spent_s = service.fair.spent_s(b"flooder") - spent_before
-        assert spent_s > 2 * service.fair.burst_s  # the flood was costly enough to be held
-        assert service.fair.stats["held"] > 0
-        assert span_s >= 2 * (spent_s - service.fair.burst_s) * 0.9
+        # the budget's invariant: its burst, half the time that passed, one request more
+        assert spent_s <= service.fair.burst_s + span_s / 2 + 0.005
+        during = sum(1 for p in pongs if p.result["server_time_ns"] < stamps[-1])
+        assert during >= 2  # the other connection was answered all along, not after the flood
         flooder.close(0)
         other.close(0)
     context.term()

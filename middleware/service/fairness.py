@@ -7,12 +7,13 @@ a thousand requests queued holds the others up by one request, not a thousand.
 Turns by count are not enough: one connection sending costly requests back to back (a
 game whose clock is frozen, sending 10,000 state changes) keeps the loop busy, and every
 other client's request then waits behind the one in progress. So each connection also
-has a CPU budget (a token bucket, in seconds of the serving loop's time): what its
-requests cost is charged to it, and it earns `1 / N` of wall time while N connections
-are active (sent a request in the last `window_s`), up to `burst_s`. A connection that has
-spent its budget waits, its requests kept in order, until it has earned some again; a
-connection alone is never held (nobody else would gain). A line holds at most
-`line_limit` requests: beyond, `push` refuses (the service answers `overloaded`).
+has a CPU budget (a token bucket, in seconds): the CPU time its requests take (the
+serving thread's, so a machine busy with other work does not inflate it) is charged to
+it, and it earns `1 / N` of wall time while N connections are active (sent a request in
+the last `window_s`), up to `burst_s`. A connection that has spent its budget waits, its
+requests kept in order, until it has earned some again; a connection alone is never
+held (nobody else would gain). A line holds at most `line_limit` requests: beyond,
+`push` refuses (the service answers `overloaded`).
 """
 
 from __future__ import annotations

@@ -9,9 +9,11 @@ One *serving loop* owns the ROUTER socket (`_serve_loop`). Requests come first: 
 every request waiting on the socket into its connection's line (`FairQueue`) and answers
 the lines in turn, one request per connection per turn, each connection within its CPU
 budget, so a client flooding the service holds the others up by one request at most.
-Then streams get a slice of time (`Streams.render_slice`, `RENDER_SLICE_S`), which ends
-as soon as a new request is waiting: a request waits for one block's mixing, never for a
-round of every stream's. A session that streams nothing costs nothing between requests.
+Then streams get a slice of time (`Streams.render_slice`, at most `RENDER_SLICE_S`), which
+ends as soon as a new request is waiting once it has lasted `RENDER_MIN_S`: a request
+waits about a millisecond of mixing, never for a round of every stream's, and streams
+keep a share of the loop however many requests come. A session that streams nothing
+costs nothing between requests.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from middleware.service.outbox import Outbox
 from middleware.service.player import Mark, PlayerFactory
 from middleware.service.session import Session, SessionRecords, SessionTable, StreamState
 from middleware.service.streams import Streams
-from middleware.service.wire import GONE, RouterWire
+from middleware.service.wire import GONE, RouterWire, readable, send_frames
 from middleware.templates.model import TemplatePack
 
 log = logging.getLogger(__name__)
@@ -51,9 +53,12 @@ STOP_LINGER_MS = 250
 #: requests taken off the socket at most at once (the rest wait in the socket)
 READ_BATCH = 256
 #: the serving loop's time for requests before streams get a slice (seconds)
-REQUEST_SLICE_S = 0.02
-#: the serving loop's time for rendering blocks before it looks at requests again
+REQUEST_SLICE_S = 0.004
+#: the longest slice of stream rendering before requests are looked at again
 RENDER_SLICE_S = 0.004
+#: a render slice lasts at least this long before a waiting request ends it, so streams
+#: keep a share of the loop when requests never stop
+RENDER_MIN_S = 0.001
 
 
 class Service:
@@ -201,7 +206,9 @@ class Service:
         while True:
             try:
                 handled = self._serve_requests(clock() + REQUEST_SLICE_S)
-                sent = streams.render_slice(clock() + RENDER_SLICE_S, self.requests_waiting)
+                sent = streams.render_slice(
+                    clock() + RENDER_SLICE_S, self.requests_waiting, min_s=RENDER_MIN_S
+                )
             except Exception:  # never: but the loop must not die with it (a silent hang)
                 self.stats["internal"] += 1
                 log.exception("unhandled error in the serving loop")
@@ -243,6 +250,7 @@ class Service:
         wire = self._wire
         assert wire is not None
         clock = time.perf_counter
+        cpu = time.thread_time  # a request's cost: the loop's CPU time, not preemptions
         self._take_requests()
         handled = 0
         while True:
@@ -252,12 +260,11 @@ class Service:
                     continue
                 return handled
             routing_id, message = item
-            started = clock()
+            started = cpu()
             self._handle_message(message)
-            finished = clock()
-            fair.charge(routing_id, finished - started)
+            fair.charge(routing_id, cpu() - started)
             handled += 1
-            if finished >= deadline:
+            if clock() >= deadline:
                 return handled
             if wire.readable():  # newcomers join the turns at once
                 self._take_requests()
@@ -422,7 +429,7 @@ class Service:
             return
         frames = codec.encode_pub(topic, session_id, time.monotonic_ns(), fields)
         with contextlib.suppress(zmq.Again):  # a subscriber's queue is full: dropped
-            self._pub.send_multipart(frames, flags=zmq.DONTWAIT)
+            send_frames(self._pub, frames)
 
     def _wanted(self, topic: bytes) -> bool:
         self._read_subscriptions()
@@ -436,7 +443,7 @@ class Service:
         last subscriber of a prefix leaves; read them just before they matter."""
         pub = self._pub
         assert pub is not None
-        while pub.get(zmq.EVENTS) & zmq.POLLIN:
+        while readable(pub):
             message = pub.recv(zmq.NOBLOCK)
             if message[:1] == b"\x01":
                 self._subscriptions.add(message[1:])

@@ -5,9 +5,10 @@ requests waiting have been answered. A slice visits the running streams in turn,
 where the last slice stopped, and renders and sends at most one block for each that has
 credit, so one stream with many credits cannot hold the loop while others wait, and a
 stream without credit (a paused game, a client that stopped reading) costs nothing at
-all. The slice ends at its deadline, as soon as a request is waiting (`interrupted()`,
-checked after every block: a request waits for one block's mixing at most), or once a
-whole turn of the streams found nothing to send.
+all. The slice ends at its deadline, as soon as a request is waiting once it has lasted
+`min_s` (`interrupted()`, asked after every block: a request waits for `min_s` and one
+block's mixing at most, and streams still get their share when requests never stop), or
+once a whole turn of the streams found nothing to send.
 
 A block the socket refuses (the client's queue is at its high-water mark) is kept, as
 sent bytes, and offered again after `BLOCKED_RETRY_S`: the session clock has already
@@ -97,10 +98,12 @@ class Streams:
         ]
         return None if not due else max(0.0, min(due) - now)
 
-    def render_slice(self, deadline: float, interrupted: Callable[[], bool]) -> int:
+    def render_slice(
+        self, deadline: float, interrupted: Callable[[], bool], *, min_s: float = 0.0
+    ) -> int:
         """Blocks for the streams in turn until `deadline` (time.perf_counter), until
-        `interrupted()` (asked after each block sent), or until a whole turn sent
-        nothing. Returns the blocks sent."""
+        `interrupted()` (asked after each block sent once the slice has lasted `min_s`),
+        or until a whole turn sent nothing. Returns the blocks sent."""
         if self._changed:
             self._order = list(self._live.values())
             self._changed = False
@@ -109,13 +112,15 @@ class Streams:
         sent = idle = 0
         now = time.monotonic()
         clock = time.perf_counter
+        patient_until = clock() + min_s
         while idle < count:
             session = order[self._cursor % count]
             self._cursor = (self._cursor + 1) % count
             if self._visit(session, now):
                 sent += 1
                 idle = 0
-                if clock() >= deadline or interrupted():
+                moment = clock()
+                if moment >= deadline or (moment >= patient_until and interrupted()):
                     break
                 if self._changed:  # a stream went away (its client is gone)
                     break
