@@ -183,3 +183,47 @@ def _drive(
         result.lost += len(peer.events)
         result.blocks.append(peer.blocks)
         result.short.append(max(0, int(elapsed / block_s) - peer.blocks) if stream else 0)
+
+
+def run_throughput(endpoint: str, clients: int, blocks: int) -> int:
+    """The soak's request mix without real-time pacing: each client grants 4 credits per
+    4 blocks received and sends a state event every 2 blocks (the soak's 20 events/s
+    against 47 blocks/s, rounded), until `blocks` blocks have arrived in all. The service
+    works flat out, so its CPU time per block (measured by the caller) does not depend
+    on how fast this machine's other work lets real time go. Returns the blocks received."""
+    context = zmq.Context()
+    peers = _connect(context, endpoint, clients)
+    received = 0
+    try:
+        _call_all(peers, "hello", {"versions": [1], "client": "soak-throughput"}, 30.0)
+        body = {"format": "s16", "block_frames": BLOCK_FRAMES, "credits": CREDITS_AHEAD}
+        _call_all(peers, "stream_start", body, 30.0)
+        poller = zmq.Poller()
+        by_socket = {}
+        for peer in peers:
+            poller.register(peer.sock, zmq.POLLIN)
+            by_socket[peer.sock] = peer
+            peer.granted = peer.blocks + CREDITS_AHEAD
+        received = sum(peer.blocks for peer in peers)
+        while received < blocks:
+            ready = poller.poll(5000)
+            if not ready:
+                raise RuntimeError("the service stopped sending")
+            for sock, _ in ready:
+                peer = by_socket[sock]
+                while sock.get(zmq.EVENTS) & zmq.POLLIN:
+                    frames = sock.recv_multipart(zmq.NOBLOCK, copy=False)
+                    if len(frames) != 2:
+                        continue
+                    peer.blocks += 1
+                    received += 1
+                    if peer.blocks % 2 == 0:
+                        peer.send("event", {"state": STATES[peer.blocks // 2 % 2]})
+                    if peer.blocks + CREDITS_AHEAD - peer.granted >= 4:
+                        peer.send("credit", {"credits": 4})
+                        peer.granted += 4
+    finally:
+        for peer in peers:
+            peer.sock.close(0)
+        context.term()
+    return received
