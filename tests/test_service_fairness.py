@@ -94,7 +94,7 @@ def test_a_flooding_session_gets_at_most_its_share_of_the_loop() -> None:
             assert sock.poll(10_000) and codec.decode_reply(sock.recv()).ok
         flooder.send(_request(0, "ping", {"t": 0}))  # (the hello is charged by now)
         assert flooder.poll(10_000) and codec.decode_reply(flooder.recv()).ok
-        spent_before = service.fair.spent_s(b"flooder")
+        spent_before = service.fair.spent_s(b"flooder")[0]
         states = ("explore", "battle", "town", "victory")
         for number in range(1, flood_size + 1):
             if number % 10 in (0, 1):
@@ -118,9 +118,10 @@ def test_a_flooding_session_gets_at_most_its_share_of_the_loop() -> None:
         assert pongs and all(p.ok and p.result is not None for p in pongs)
         stamps = [r.result["server_time_ns"] for r in replies if r.type == "ping"]
         span_s = (stamps[-1] - stamps[0]) / 1e9
-        spent_s = service.fair.spent_s(b"flooder") - spent_before
+        spent_s, largest_s = service.fair.spent_s(b"flooder")
+        spent_s -= spent_before
         # the budget's invariant: its burst, half the time that passed, one request more
-        assert spent_s <= service.fair.burst_s + span_s / 2 + 0.005
+        assert spent_s <= service.fair.burst_s + span_s / 2 + largest_s + 0.001
         during = sum(1 for p in pongs if p.result["server_time_ns"] < stamps[-1])
         assert during >= 2  # the other connection was answered all along, not after the flood
         flooder.close(0)

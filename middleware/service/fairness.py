@@ -7,13 +7,16 @@ a thousand requests queued holds the others up by one request, not a thousand.
 Turns by count are not enough: one connection sending costly requests back to back (a
 game whose clock is frozen, sending 10,000 state changes) keeps the loop busy, and every
 other client's request then waits behind the one in progress. So each connection also
-has a CPU budget (a token bucket, in seconds): the CPU time its requests take (the
-serving thread's, so a machine busy with other work does not inflate it) is charged to
-it, and it earns `1 / N` of wall time while N connections are active (sent a request in
-the last `window_s`), up to `burst_s`. A connection that has spent its budget waits, its
-requests kept in order, until it has earned some again; a connection alone is never
-held (nobody else would gain). A line holds at most `line_limit` requests: beyond,
-`push` refuses (the service answers `overloaded`).
+has a budget of the serving loop's time (a token bucket, in seconds): the time its
+requests take is charged to it, and it earns a share of wall time, the larger of `1 / N`
+while N connections are active (sent a request in the last `window_s`) and `min_share`
+(10%), up to `burst_s`. The floor keeps ordinary clients (a fraction of a percent of the
+loop each) from ever being held, even with hundreds connected or on a machine so busy
+that their requests seem to take long; a flooding client gets at most its share. A
+connection that has spent its budget waits, its requests kept in order, until it has
+earned some again; a connection alone is never held (nobody else would gain). A line
+holds at most `line_limit` requests: beyond, `push` refuses (the service answers
+`overloaded`).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ BURST_S = 0.02
 ACTIVE_WINDOW_S = 1.0
 #: requests one connection may have waiting in the service (beyond: `overloaded`)
 LINE_LIMIT = 1024
+#: the least share of the loop's time a connection earns, however many are active
+MIN_SHARE = 0.1
 
 
 @dataclass
@@ -39,7 +44,8 @@ class _Line:
     updated: float = 0.0
     last_seen: float = 0.0
     held: bool = False  # out of budget: waits for tokens, not in the turn order
-    spent_s: float = 0.0  # total CPU charged (stats)
+    spent_s: float = 0.0  # total time charged (stats)
+    largest_s: float = 0.0  # the largest single charge (stats)
 
 
 class FairQueue:
@@ -51,9 +57,11 @@ class FairQueue:
         burst_s: float = BURST_S,
         window_s: float = ACTIVE_WINDOW_S,
         line_limit: int = LINE_LIMIT,
+        min_share: float = MIN_SHARE,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.burst_s = burst_s
+        self.min_share = min_share
         self.window_s = window_s
         self.line_limit = line_limit
         self._clock = clock
@@ -73,10 +81,11 @@ class FairQueue:
         line = self._lines.get(routing_id)
         return 0 if line is None else len(line.requests)
 
-    def spent_s(self, routing_id: bytes) -> float:
-        """CPU time charged to a connection so far (while its line is kept)."""
+    def spent_s(self, routing_id: bytes) -> tuple[float, float]:
+        """(time charged to a connection so far, its largest single charge), while its
+        line is kept."""
         line = self._lines.get(routing_id)
-        return 0.0 if line is None else line.spent_s
+        return (0.0, 0.0) if line is None else (line.spent_s, line.largest_s)
 
     def push(self, routing_id: bytes, request: Any) -> bool:
         """Queue a request behind its connection's others; False if its line is full."""
@@ -124,6 +133,7 @@ class FairQueue:
         if line is not None:
             line.tokens -= cost_s
             line.spent_s += cost_s
+            line.largest_s = max(line.largest_s, cost_s)
 
     def has_turns(self) -> bool:
         """Whether a request could be served now (without waiting for a budget)."""
@@ -136,7 +146,7 @@ class FairQueue:
         if not self._held:
             return None
         now = self._clock()
-        rate = 1.0 / self.active(now)
+        rate = self.share(now)
         waits = []
         for routing_id in self._held:
             line = self._lines[routing_id]
@@ -172,9 +182,13 @@ class FairQueue:
             self._active_checked = now
         return self._active
 
+    def share(self, now: float) -> float:
+        """The share of wall time each connection earns now."""
+        return max(1.0 / self.active(now), self.min_share)
+
     def _refill(self, line: _Line, now: float) -> None:
         if line.tokens < self.burst_s:
-            earned = (now - line.updated) / self.active(now)
+            earned = (now - line.updated) * self.share(now)
             line.tokens = min(self.burst_s, line.tokens + earned)
         line.updated = now
 
