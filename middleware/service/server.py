@@ -11,7 +11,7 @@ the lines in turn, one request per connection per turn, each connection within i
 budget, so a client flooding the service holds the others up by one request at most.
 Then streams get a slice of time (`Streams.render_slice`, at most `RENDER_SLICE_S`), which
 ends as soon as a new request is waiting once it has lasted `RENDER_MIN_S`: a request
-waits about a millisecond of mixing, never for a round of every stream's, and streams
+waits about half a millisecond of mixing, never for a round of every stream's, and streams
 keep a share of the loop however many requests come. A session that streams nothing
 costs nothing between requests.
 """
@@ -52,13 +52,14 @@ log = logging.getLogger(__name__)
 STOP_LINGER_MS = 250
 #: requests taken off the socket at most at once (the rest wait in the socket)
 READ_BATCH = 256
-#: the serving loop's time for requests before streams get a slice (seconds)
-REQUEST_SLICE_S = 0.004
+#: the serving loop answers every request waiting before streams get a slice; this bounds
+#: it (seconds), so that requests never stopping cannot silence every stream
+REQUEST_SLICE_S = 0.02
 #: the longest slice of stream rendering before requests are looked at again
 RENDER_SLICE_S = 0.004
 #: a render slice lasts at least this long before a waiting request ends it, so streams
 #: keep a share of the loop when requests never stop
-RENDER_MIN_S = 0.001
+RENDER_MIN_S = 0.0005
 
 
 class Service:
