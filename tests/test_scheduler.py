@@ -192,6 +192,22 @@ def test_cancelling_queued_and_running_sets(tmp_path, tone_pace):
     assert EventKind.STARTED not in kinds(events, "queued")
 
 
+def test_a_future_its_caller_cancelled_does_not_stop_deliveries(tmp_path, tone_pace):
+    """A caller that gives up (cancels the future it was given, as an asyncio wrapper does
+    when its task is cancelled) while the set is generated: the set still lands, and the
+    scheduler's thread goes on delivering later results (it used to die resolving the
+    cancelled future, leaving every later request waiting for ever)."""
+    tone_pace(0.2)
+    with Scheduler(tmp_path, workers=1, engine_factory=TONE) as scheduler:
+        given_up = scheduler.submit(make_state("given_up", prompt="one"))
+        wait_until(lambda: scheduler.running() == ["given_up"])
+        assert given_up.cancel()  # the caller stops waiting; the job itself goes on
+        tone_pace(0.01)
+        later = scheduler.submit(make_state("later", prompt="two"))
+        assert later.result(timeout=60).generated
+        assert scheduler._thread.is_alive()
+
+
 def test_close_stops_every_worker_and_refuses_new_work(tmp_path, tone_pace):
     tone_pace(1.0)
     scheduler = Scheduler(tmp_path, workers=2, engine_factory=TONE)

@@ -178,9 +178,9 @@ def test_the_stream_encoder_writes_the_bytes_the_protocol_defines() -> None:
             assert encoder.encode(block[:frames]) == codec.pcm_to_bytes(block[:frames], pcm_format)
 
 
-async def test_a_round_sends_one_block_per_stream_and_reads_requests_between() -> None:
-    """Streams with plenty of credit take turns: a round renders one block for each, and
-    the serving loop's request reader runs between every few blocks."""
+async def test_a_slice_sends_streams_their_blocks_in_turn() -> None:
+    """Streams with plenty of credit take turns: one block each before any gets a second,
+    and the next slice goes on from where the last one stopped."""
     async with make_service() as service:
         clients = [AsyncClient(service.endpoint) for _ in range(3)]
         received: list[list[codec.PcmHeader]] = [[], [], []]
@@ -192,15 +192,74 @@ async def test_a_round_sends_one_block_per_stream_and_reads_requests_between() -
             assert all(stream is not None and stream.sent == 0 for stream in streams)
             for stream in streams:
                 service.add_credits(stream, 5)
-            reads: list[int] = []
-            # no await in between: the serving loop does not run, this round is the only one
-            sent = service.streams.round(lambda: reads.append(1), every=2)
-            assert sent == 3 and len(reads) == 1
-            assert [stream.sent for stream in streams] == [1, 1, 1]
-            assert [stream.credits for stream in streams] == [4, 4, 4]
-            # the blocks went out over the sockets; the loop then sends the other 12
+
+            def after(blocks: int):  # "a request is waiting" after that many blocks
+                asked: list[int] = []
+                return lambda: asked.append(1) or len(asked) >= blocks
+
+            # no await in between: the serving loop does not run, these slices are the only ones
+            assert service.streams.render_slice(float("inf"), after(2)) == 2
+            assert sorted(stream.sent for stream in streams) == [0, 1, 1]
+            assert service.streams.render_slice(float("inf"), after(4)) == 4  # the turn goes on
+            assert [stream.sent for stream in streams] == [2, 2, 2]
+            assert [stream.credits for stream in streams] == [3, 3, 3]
+            # the blocks went out over the sockets; the loop then sends the other 9
             await _wait_for(lambda: [len(out) for out in received] == [5, 5, 5])
             assert all([h.seq for h in out] == list(range(5)) for out in received)
         finally:
+            for client in clients:
+                await client.close()
+
+
+async def _raw_call(sock: zmq.Socket, request_id: int, kind: str, body: dict) -> codec.Reply:
+    """Send a request on a plain socket and let the serving loop run until its reply."""
+    sock.send(codec.encode_request(codec.Request(request_id, kind, body)))
+    await _wait_for(lambda: sock.poll(0) != 0)
+    return codec.decode_reply(sock.recv())
+
+
+async def test_a_waiting_request_ends_the_render_slice_after_one_block() -> None:
+    """Requests before streams: with many streams owed blocks, a request that reaches the
+    socket stops the slice after the block in progress, and the loop answers it before it
+    renders another (over real ZeroMQ: the reply overtakes the asker's own stream)."""
+    async with make_service() as service:
+        clients = [AsyncClient(service.endpoint) for _ in range(5)]
+        context = zmq.Context()
+        asker = context.socket(zmq.DEALER)
+        asker.setsockopt(zmq.LINGER, 0)
+        asker.connect(service.endpoint)
+        try:
+            for client in clients:
+                await client.hello(subscribe=False)
+                await client.stream_start(lambda h, d: None, credits=0)
+            await _raw_call(asker, 1, "hello", {"versions": [1], "client": "asker"})
+            body = {"format": "s16", "block_frames": 1024, "credits": 0}
+            assert (await _raw_call(asker, 2, "stream_start", body)).ok
+            for session in service.sessions:
+                assert session.stream is not None
+                service.add_credits(session.stream, 20)
+            asker.send(codec.encode_request(codec.Request(3, "ping", {"t": "first"})))
+            # no await: the serving loop cannot run; wait until the ping is in its socket
+            for _ in range(2000):
+                if service.requests_waiting():
+                    break
+                asker.poll(5)
+            assert service.requests_waiting()
+            sent = service.streams.render_slice(float("inf"), service.requests_waiting)
+            assert sent == 1  # 6 streams x 20 blocks owed: the request stopped the slice
+            blocks_before_reply = 0
+            while True:  # the asker's messages in order: its blocks, then the pong
+                await _wait_for(lambda: asker.poll(0) != 0)
+                frames = asker.recv_multipart()
+                if len(frames) == 2:
+                    blocks_before_reply += 1
+                    continue
+                reply = codec.decode_reply(frames[0])
+                break
+            assert reply.ok and reply.result is not None and reply.result["t"] == "first"
+            assert blocks_before_reply <= 1  # at most the one block of the interrupted slice
+        finally:
+            asker.close(0)
+            context.term()
             for client in clients:
                 await client.close()

@@ -72,6 +72,7 @@ class AsyncClient:
         self.session: str | None = None
         self.resume_token: str | None = None  # from the last hello reply (secret)
         self.stopping = False  # the service said it is shutting down (stream notice)
+        self.stream_failed = False  # the service stopped our stream: its music failed
         self.reconnects = 0
         self._context = zmq.asyncio.Context()
         self._dealer: zmq.asyncio.Socket | None = None
@@ -154,6 +155,8 @@ class AsyncClient:
                 kind = codec.stream_message_type(frames)
                 if kind == "stopping":
                     self.stopping = True
+                elif kind == "error":
+                    self.stream_failed = True
                 elif kind == "pcm" and self._block_callback is not None:
                     header, data = codec.decode_pcm(frames)
                     self._block_callback(header, data)

@@ -21,7 +21,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 from multiprocessing.connection import wait as wait_for
 from typing import Any
@@ -626,9 +626,13 @@ class Scheduler:
             for listener in listeners:
                 listener(event)
         for future, outcome in resolutions:
-            if outcome is None:
-                future.cancel()
-            elif isinstance(outcome, BaseException):
-                future.set_exception(outcome)
-            else:
-                future.set_result(outcome)
+            # A caller may have cancelled its future meanwhile (it stopped waiting):
+            # resolving it then raises, and must not kill this thread (every later
+            # result would never be delivered).
+            with contextlib.suppress(InvalidStateError):
+                if outcome is None:
+                    future.cancel()
+                elif isinstance(outcome, BaseException):
+                    future.set_exception(outcome)
+                else:
+                    future.set_result(outcome)

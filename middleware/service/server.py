@@ -5,11 +5,15 @@ mixing a block); anything slow (generation, encoding files for `fetch`) runs els
 (the scheduler's worker processes, a thread pool). Every request gets exactly one reply;
 a malformed one gets an error reply and the connection keeps working (docs/protocol.md).
 
-One *serving loop* owns the ROUTER socket: it reads every request waiting (up to
-`REQUESTS_PER_TURN`), then renders one block for each stream with credit
-(`middleware.service.streams`), reading requests again between every
-`BLOCKS_BETWEEN_READS` blocks, so a request waits for a few blocks' mixing at most, never
-for every stream's, and a session that streams nothing costs nothing between requests.
+One *serving loop* owns the ROUTER socket (`_serve_loop`). Requests come first: it takes
+every request waiting on the socket into its connection's line (`FairQueue`) and answers
+the lines in turn, one request per connection per turn, each connection within its CPU
+budget, so a client flooding the service holds the others up by one request at most.
+Then streams get a slice of time (`Streams.render_slice`, at most `RENDER_SLICE_S`), which
+ends as soon as a new request is waiting once it has lasted `RENDER_MIN_S`: a request
+waits about half a millisecond of mixing, never for a round of every stream's, and streams
+keep a share of the loop however many requests come. A session that streams nothing
+costs nothing between requests.
 """
 
 from __future__ import annotations
@@ -33,22 +37,29 @@ from middleware.service import requests
 from middleware.service.config import ServiceConfig
 from middleware.service.encoded_files import EncodedFiles
 from middleware.service.errors import ServiceStartError
+from middleware.service.fairness import FairQueue
 from middleware.service.library import MusicLibrary
 from middleware.service.outbox import Outbox
 from middleware.service.player import Mark, PlayerFactory, RewindablePlayer
 from middleware.service.session import Session, SessionRecords, SessionTable, StreamState
 from middleware.service.streams import Streams
-from middleware.service.wire import GONE, RouterWire
+from middleware.service.wire import GONE, RouterWire, readable, send_frames
 from middleware.templates.model import TemplatePack
 
 log = logging.getLogger(__name__)
 
 #: how long closing sockets may take to deliver the `stopping` notices
 STOP_LINGER_MS = 250
-#: requests read and handled per turn of the serving loop before streams get a turn
-REQUESTS_PER_TURN = 256
-#: stream blocks rendered between two reads of the request socket
-BLOCKS_BETWEEN_READS = 8
+#: requests taken off the socket at most at once (the rest wait in the socket)
+READ_BATCH = 256
+#: the serving loop answers every request waiting before streams get a slice; this bounds
+#: it (seconds), so that requests never stopping cannot silence every stream
+REQUEST_SLICE_S = 0.02
+#: the longest slice of stream rendering before requests are looked at again
+RENDER_SLICE_S = 0.004
+#: a render slice lasts at least this long before a waiting request ends it, so streams
+#: keep a share of the loop when requests never stop
+RENDER_MIN_S = 0.0005
 #: blocks of history a rewindable stream keeps beyond its credit cap (docs/protocol.md)
 REWIND_SPARE_BLOCKS = 8
 
@@ -76,7 +87,10 @@ class Service:
         self.pub_endpoint = ""
         self.stats = {"requests": 0, "errors": 0, "overloaded": 0, "internal": 0}
         self.outbox = Outbox(self._send, on_cut_off=self._cut_off)
-        self.streams = Streams(self._send, self.publish_marks, self._stream_gone)
+        self.streams = Streams(
+            self._send, self.publish_marks, self._stream_gone, self._stream_failed
+        )
+        self.fair = FairQueue()
         self._peer_now: tuple[bytes, zmq.Frame | None] = (b"", None)
         self._context: zmq.asyncio.Context | None = None
         self._router: zmq.asyncio.Socket | None = None
@@ -186,37 +200,109 @@ class Service:
                 self._send(session.routing_id, frames)
 
     async def _serve_loop(self) -> None:
-        """Requests first, then a round of stream blocks; sleep when neither has work."""
+        """Requests first, then a slice of stream blocks; sleep when neither has work."""
         wire = self._wire
         assert wire is not None  # set by start()
         streams = self.streams
+        fair = self.fair
+        clock = time.perf_counter
         while True:
-            handled = self._read_requests(REQUESTS_PER_TURN)
-            sent = streams.round(self._read_between_blocks, BLOCKS_BETWEEN_READS)
+            try:
+                handled = self._serve_requests(clock() + REQUEST_SLICE_S)
+                sent = streams.render_slice(
+                    clock() + RENDER_SLICE_S, self.requests_waiting, min_s=RENDER_MIN_S
+                )
+            except Exception:  # never: but the loop must not die with it (a silent hang)
+                self.stats["internal"] += 1
+                log.exception("unhandled error in the serving loop")
+                handled, sent = 0, 0
+                await asyncio.sleep(0.001)
             if handled or sent:
                 await asyncio.sleep(0)  # fetch replies, the outbox and expiry run too
                 continue
-            await wire.wait(streams.next_retry_s(time.monotonic()))
+            timeouts = [
+                t
+                for t in (streams.next_retry_s(time.monotonic()), fair.next_ready_s())
+                if t is not None
+            ]
+            await wire.wait(min(timeouts) if timeouts else None)
 
-    def _read_between_blocks(self) -> None:
-        self._read_requests(REQUESTS_PER_TURN)
+    def requests_waiting(self) -> bool:
+        """Whether a request waits on the socket (asked after every stream block)."""
+        wire = self._wire
+        return wire is not None and wire.readable()
 
-    def _read_requests(self, limit: int) -> int:
-        """Handle up to `limit` requests waiting on the socket; returns how many."""
+    def _take_requests(self) -> int:
+        """Move the requests waiting on the socket into their connections' lines."""
         wire = self._wire
         assert wire is not None
-        for count in range(limit):
+        fair = self.fair
+        for count in range(READ_BATCH):
             message = wire.receive()
             if message is None:
                 return count
-            frames = [frame.bytes for frame in message]
-            self._peer_now = (frames[0], message[-1])
-            try:
-                self._handle(frames)
-            except Exception:  # a bug in a handler must not stop the service
-                self.stats["internal"] += 1
-                log.exception("unhandled error while handling a request")
-        return limit
+            routing_id = message[0].bytes
+            if not fair.push(routing_id, message):
+                self._refuse_flood(routing_id, message)
+        return READ_BATCH
+
+    def _serve_requests(self, deadline: float) -> int:
+        """Answer the requests waiting, connections in turn, until `deadline`; returns
+        how many."""
+        fair = self.fair
+        wire = self._wire
+        assert wire is not None
+        clock = time.perf_counter  # (the thread's CPU clock is a system call: too dear here)
+        self._take_requests()
+        handled = 0
+        while True:
+            item = fair.pop()
+            if item is None:
+                if wire.readable() and self._take_requests():
+                    continue
+                return handled
+            routing_id, message = item
+            started = clock()
+            self._handle_message(message)
+            finished = clock()
+            fair.charge(routing_id, finished - started)
+            handled += 1
+            if finished >= deadline:
+                return handled
+            if wire.readable():  # newcomers join the turns at once
+                self._take_requests()
+
+    def _handle_message(self, message: list[zmq.Frame]) -> None:
+        frames = [frame.bytes for frame in message]
+        self._peer_now = (frames[0], message[-1])
+        try:
+            self._handle(frames)
+        except Exception:  # a bug in a handler must not stop the service
+            self.stats["internal"] += 1
+            log.exception("unhandled error while handling a request")
+
+    def _refuse_flood(self, routing_id: bytes, message: list[zmq.Frame]) -> None:
+        """A connection with `LINE_LIMIT` requests already waiting: `overloaded`, not run."""
+        self.stats["overloaded"] += 1
+        frames = [frame.bytes for frame in message]
+        prefix: list[bytes] = []
+        payload = frames[1:]
+        if len(payload) >= 2 and payload[0] == b"":
+            prefix, payload = [b""], payload[1:]
+        try:
+            request = codec.decode_request(
+                payload[-1] if payload else b"", max_bytes=self.config.max_message_bytes
+            )
+            request_id, request_type = request.id, request.type
+        except codec.DecodeFailure as failure:
+            request_id, request_type = failure.request_id, failure.request_type
+        waiting = self.fair.waiting(routing_id)
+        error = OverloadedError(
+            f"{waiting} requests from this connection are waiting to be handled: wait for "
+            "their replies, then send again (this request was not executed)",
+            {"waiting": waiting, "limit": self.fair.line_limit},
+        )
+        self._reply(routing_id, prefix, codec.error_reply(request_id, request_type, error))
 
     def _handle(self, frames: list[bytes]) -> None:
         routing_id = frames[0]
@@ -346,7 +432,7 @@ class Service:
             return
         frames = codec.encode_pub(topic, session_id, time.monotonic_ns(), fields)
         with contextlib.suppress(zmq.Again):  # a subscriber's queue is full: dropped
-            self._pub.send_multipart(frames, flags=zmq.DONTWAIT)
+            send_frames(self._pub, frames)
 
     def _wanted(self, topic: bytes) -> bool:
         self._read_subscriptions()
@@ -360,7 +446,7 @@ class Service:
         last subscriber of a prefix leaves; read them just before they matter."""
         pub = self._pub
         assert pub is not None
-        while pub.get(zmq.EVENTS) & zmq.POLLIN:
+        while readable(pub):
             message = pub.recv(zmq.NOBLOCK)
             if message[:1] == b"\x01":
                 self._subscriptions.add(message[1:])
@@ -444,6 +530,27 @@ class Service:
 
     def add_credits(self, stream: StreamState, credits: int) -> None:
         stream.credits = min(stream.credits + credits, self.config.max_credits)
+
+    def _stream_failed(self, session: Session, error: Exception) -> None:
+        """A player failed to render: its stream stops with an `error` notice on the
+        stream and on PUB; the loop and every other stream go on."""
+        self.stats["internal"] += 1
+        log.error(
+            "session %s: rendering failed, stream stopped", session.session_id, exc_info=error
+        )
+        stream = self.stop_stream(session)
+        if stream is not None:
+            frames = codec.encode_stream_notice("error", stream.stream_id, stream.seq)
+            self._send(session.routing_id, frames)
+        self.publish(
+            "error",
+            session.session_id,
+            {
+                "code": "internal",
+                "message": "the session's music failed to render; its stream was stopped",
+                "detail": {"exception": type(error).__name__},
+            },
+        )
 
     def _stream_gone(self, session: Session) -> None:
         log.info("session %s: client gone mid-stream, stream stopped", session.session_id)

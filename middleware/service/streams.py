@@ -1,14 +1,19 @@
-"""The PCM streams of all sessions, rendered and sent round-robin by the serving loop.
+"""The PCM streams of all sessions, rendered and sent round-robin in time slices.
 
-A *round* visits every running stream once and renders and sends at most one block for
-each that has credit, so one stream with many credits cannot hold the loop while
-others wait, and a stream without credit (a paused game, a client that stopped reading)
-costs nothing at all. Between every few blocks the serving loop reads requests (the
-`between` callback), so a request never waits for a whole round of rendering.
+The serving loop gives streams a *slice* of its time (`Streams.render_slice`) once the
+requests waiting have been answered. A slice visits the running streams in turn, from
+where the last slice stopped, and renders and sends at most one block for each that has
+credit, so one stream with many credits cannot hold the loop while others wait, and a
+stream without credit (a paused game, a client that stopped reading) costs nothing at
+all. The slice ends at its deadline, as soon as a request is waiting once it has lasted
+`min_s` (`interrupted()`, asked after every block: a request waits for `min_s` and one
+block's mixing at most, and streams still get their share when requests never stop), or
+once a whole turn of the streams found nothing to send.
 
 A block the socket refuses (the client's queue is at its high-water mark) is kept, as
 sent bytes, and offered again after `BLOCKED_RETRY_S`: the session clock has already
-moved past it, so it is never rendered twice and never skipped.
+moved past it, so it is never rendered twice and never skipped. A stream whose player
+fails to render is stopped (`on_failed`), never the loop.
 """
 
 from __future__ import annotations
@@ -57,22 +62,32 @@ class Streams:
     """Every running stream, in the order they started."""
 
     def __init__(
-        self, send: SendFn, publish_marks: PublishFn, on_gone: Callable[[Session], None]
+        self,
+        send: SendFn,
+        publish_marks: PublishFn,
+        on_gone: Callable[[Session], None],
+        on_failed: Callable[[Session, Exception], None] | None = None,
     ) -> None:
         self._send = send
         self._publish_marks = publish_marks
         self._on_gone = on_gone
+        self._on_failed = on_failed
         self._live: dict[str, Session] = {}
-        self.stats = {"blocks": 0, "rounds": 0}
+        self._order: list[Session] = []  # `_live` in turn order (rebuilt on changes)
+        self._changed = False
+        self._cursor = 0  # the next stream's place in `_order`
+        self.stats = {"blocks": 0, "slices": 0, "failed": 0}
 
     def __len__(self) -> int:
         return len(self._live)
 
     def add(self, session: Session) -> None:
         self._live[session.session_id] = session
+        self._changed = True
 
     def remove(self, session: Session) -> None:
-        self._live.pop(session.session_id, None)
+        if self._live.pop(session.session_id, None) is not None:
+            self._changed = True
 
     def next_retry_s(self, now: float) -> float | None:
         """Seconds until a refused block may be offered again, or None if none waits."""
@@ -83,26 +98,35 @@ class Streams:
         ]
         return None if not due else max(0.0, min(due) - now)
 
-    def round(self, between: Callable[[], object], every: int) -> int:
-        """One block for each stream that has credit (or a refused block whose retry is
-        due); `between()` after every `every` blocks. Returns the blocks sent."""
-        sent = 0
+    def render_slice(
+        self, deadline: float, interrupted: Callable[[], bool], *, min_s: float = 0.0
+    ) -> int:
+        """Blocks for the streams in turn until `deadline` (time.perf_counter), until
+        `interrupted()` (asked after each block sent once the slice has lasted `min_s`),
+        or until a whole turn sent nothing. Returns the blocks sent."""
+        if self._changed:
+            self._order = list(self._live.values())
+            self._changed = False
+        order = self._order
+        count = len(order)
+        sent = idle = 0
         now = time.monotonic()
-        for session in list(self._live.values()):
-            stream = session.stream
-            if stream is None or self._live.get(session.session_id) is not session:
-                continue
-            if stream.unsent is None:
-                if stream.credits <= 0:
-                    continue
-                stream.unsent = self._render(session, stream)
-            elif stream.retry_at > now:
-                continue
-            if self._offer(session, stream):
+        clock = time.perf_counter
+        patient_until = clock() + min_s
+        while idle < count:
+            session = order[self._cursor % count]
+            self._cursor = (self._cursor + 1) % count
+            if self._visit(session, now):
                 sent += 1
-                if sent % every == 0:
-                    between()
-        self.stats["rounds"] += 1
+                idle = 0
+                moment = clock()
+                if moment >= deadline or (moment >= patient_until and interrupted()):
+                    break
+                if self._changed:  # a stream went away (its client is gone)
+                    break
+            else:
+                idle += 1
+        self.stats["slices"] += 1
         self.stats["blocks"] += sent
         return sent
 
@@ -136,6 +160,26 @@ class Streams:
         stream.rewinds += 1
         session.player.restore(snapshot)  # type: ignore[attr-defined]
         return {"seq": seq, "sample": sample, "blocks": taken_back}
+
+    def _visit(self, session: Session, now: float) -> bool:
+        """One block for this stream if it has credit (or a refused block is due)."""
+        stream = session.stream
+        if stream is None or self._live.get(session.session_id) is not session:
+            return False
+        if stream.unsent is None:
+            if stream.credits <= 0:
+                return False
+            try:
+                stream.unsent = self._render(session, stream)
+            except Exception as error:  # a player's bug stops its stream, not the loop
+                self.stats["failed"] += 1
+                self.remove(session)
+                if self._on_failed is not None:
+                    self._on_failed(session, error)
+                return False
+        elif stream.retry_at > now:
+            return False
+        return self._offer(session, stream)
 
     def _render(
         self, session: Session, stream: StreamState

@@ -12,6 +12,10 @@ changes, and any operation on the socket (a send too) may consume that signal. S
 `wait` always asks the socket itself (`EVENTS`) after clearing the flag and before
 sleeping, and every `send` (whichever task makes it) raises the flag, so the serving
 loop looks again.
+
+Sends and receives call pyzmq's compiled socket methods directly, frame by frame (with
+the option numbers as plain ints): pyzmq's Python layer (`send_multipart`, option
+enums, an `Again` exception per empty read) cost more than libzmq itself here.
 """
 
 from __future__ import annotations
@@ -20,9 +24,32 @@ import asyncio
 import contextlib
 
 import zmq
+from zmq.backend import Socket as _CompiledSocket
 
 #: the outcome of a non-blocking send
 SENT, FULL, GONE = "sent", "full", "gone"
+
+_send = _CompiledSocket.send
+_recv = _CompiledSocket.recv
+_get = _CompiledSocket.get
+_NOBLOCK = int(zmq.NOBLOCK)
+_MORE = int(zmq.NOBLOCK | zmq.SNDMORE)
+_EVENTS = int(zmq.EVENTS)
+_RCVMORE = int(zmq.RCVMORE)
+_POLLIN = int(zmq.POLLIN)
+
+
+def send_frames(socket: zmq.Socket, frames: list[bytes]) -> None:
+    """Send a multipart message without blocking (raises zmq.Again / ZMQError like
+    `send_multipart`: a ROUTER refuses on the first frame, or takes them all)."""
+    last = len(frames) - 1
+    for index, frame in enumerate(frames):
+        _send(socket, frame, _NOBLOCK if index == last else _MORE)
+
+
+def readable(socket: zmq.Socket) -> bool:
+    """Whether a message waits on the socket (asks the socket, consumes no message)."""
+    return bool(_get(socket, _EVENTS) & _POLLIN)
 
 
 class RouterWire:
@@ -46,15 +73,23 @@ class RouterWire:
 
     def receive(self) -> list[zmq.Frame] | None:
         """The next whole message (routing id first), or None if none is waiting."""
-        try:
-            return self.socket.recv_multipart(zmq.NOBLOCK, copy=False)
-        except zmq.Again:
+        socket = self.socket
+        if not _get(socket, _EVENTS) & _POLLIN:
             return None
+        try:
+            message = [_recv(socket, _NOBLOCK, copy=False)]
+            while _get(socket, _RCVMORE):
+                message.append(_recv(socket, _NOBLOCK, copy=False))
+        except zmq.Again:  # (a whole message is there once its first frame is)
+            return None
+        return message
 
     def send(self, routing_id: bytes, frames: list[bytes]) -> str:
         """SENT, FULL (the peer's queue is at its high-water mark) or GONE (no such peer)."""
+        socket = self.socket
         try:
-            self.socket.send_multipart([routing_id, *frames], zmq.NOBLOCK)
+            _send(socket, routing_id, _MORE)
+            send_frames(socket, frames)
         except zmq.Again:
             return FULL
         except zmq.ZMQError as error:
@@ -66,7 +101,7 @@ class RouterWire:
         return SENT
 
     def readable(self) -> bool:
-        return bool(self.socket.get(zmq.EVENTS) & zmq.POLLIN)
+        return bool(_get(self.socket, _EVENTS) & _POLLIN)
 
     async def wait(self, timeout_s: float | None) -> None:
         """Return once the socket may have a message (or after `timeout_s`)."""

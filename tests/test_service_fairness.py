@@ -1,0 +1,141 @@
+"""Fair service: requests in turn per connection, a CPU budget per connection (fairness.py)."""
+
+from __future__ import annotations
+
+import zmq
+
+from middleware.protocol import codec
+from middleware.service.fairness import FairQueue
+from tests.service_support import ServiceThread, make_service
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_connections_take_turns_one_request_each() -> None:
+    queue = FairQueue(clock=_Clock())
+    for number in range(5):
+        queue.push(b"flood", f"f{number}")
+    queue.push(b"other", "o0")
+    queue.push(b"other", "o1")
+    order = []
+    while (item := queue.pop()) is not None:
+        order.append(item[1])
+    assert order == ["f0", "o0", "f1", "o1", "f2", "f3", "f4"]
+    assert len(queue) == 0
+
+
+def test_a_connection_over_its_cpu_share_waits_while_others_are_active() -> None:
+    clock = _Clock()
+    queue = FairQueue(clock=clock, burst_s=0.02)
+    queue.push(b"other", "o0")
+    assert queue.pop() == (b"other", "o0")
+    queue.charge(b"other", 0.0001)
+    for number in range(100):
+        queue.push(b"flood", number)
+    served = []
+    while (item := queue.pop()) is not None:
+        served.append(item[1])
+        queue.charge(b"flood", 0.005)  # 5 ms of CPU each
+    assert served == [0, 1, 2, 3]  # its 20 ms burst, then held: the other one is active
+    assert queue.stats["held"] == 1 and len(queue) == 96
+    wait = queue.next_ready_s()
+    assert wait is not None and wait > 0.0
+    queue.push(b"other", "o1")  # the other connection is served at once meanwhile
+    assert queue.pop() == (b"other", "o1")
+    assert queue.pop() is None
+    clock.now += 0.011  # 2 connections active: it earns 1/2 of the 11 ms that pass
+    assert queue.pop() == (b"flood", 4)
+    queue.charge(b"flood", 0.005)
+    assert queue.pop() == (b"flood", 5)  # 0.5 ms left
+    queue.charge(b"flood", 0.005)
+    assert queue.pop() is None  # spent again
+
+
+def test_a_connection_alone_is_never_held() -> None:
+    clock = _Clock()
+    queue = FairQueue(clock=clock, burst_s=0.02)
+    for number in range(50):
+        queue.push(b"alone", number)
+    count = 0
+    while queue.pop() is not None:
+        queue.charge(b"alone", 0.01)
+        count += 1
+    assert count == 50 and queue.stats["held"] == 0
+
+
+def test_a_full_line_refuses_more() -> None:
+    queue = FairQueue(clock=_Clock(), line_limit=3)
+    assert all(queue.push(b"a", n) for n in range(3))
+    assert not queue.push(b"a", 3)
+    assert queue.push(b"b", 0)  # other connections are not affected
+    assert queue.stats["refused"] == 1 and queue.waiting(b"a") == 3
+
+
+def test_a_flooding_session_gets_at_most_its_share_of_the_loop() -> None:
+    """One connection pipelines 800 costly requests (state events and stingers with its
+    clock frozen, a ping every 10th) while another connection stays active (a ping at a
+    time). The flood is answered in full (nothing dropped), but the CPU time charged to it
+    never exceeds its burst plus half the time that passed on the service's own clock (two
+    connections active: a fair share each; the budget's invariant, whatever the machine's
+    load), and the other connection is answered all along, not after the flood."""
+    flood_size = 800
+    context = zmq.Context()
+    with ServiceThread(make_service()) as service:
+        flooder = _socket(context, service.endpoint, b"flooder")
+        other = _socket(context, service.endpoint, b"other")
+        for sock, name in ((flooder, "flooder"), (other, "other")):
+            sock.send(_request(0, "hello", {"versions": [1], "client": name}))
+            assert sock.poll(10_000) and codec.decode_reply(sock.recv()).ok
+        flooder.send(_request(0, "ping", {"t": 0}))  # (the hello is charged by now)
+        assert flooder.poll(10_000) and codec.decode_reply(flooder.recv()).ok
+        spent_before = service.fair.spent_s(b"flooder")[0]
+        states = ("explore", "battle", "town", "victory")
+        for number in range(1, flood_size + 1):
+            if number % 10 in (0, 1):
+                flooder.send(_request(number, "ping", {"t": number}))
+            elif number % 10 == 5:
+                flooder.send(_request(number, "stinger", {"name": "level_up"}))
+            else:
+                flooder.send(_request(number, "event", {"state": states[number % 4]}))
+        assert flooder.poll(10_000)  # the service is answering the flood
+        replies, pongs = [], []
+        asked = 0
+        while len(replies) < flood_size:  # the other connection stays active: a ping now and then
+            if asked == len(pongs):
+                asked += 1
+                other.send(_request(asked, "ping", {"t": asked}))
+            if other.poll(0):
+                pongs.append(codec.decode_reply(other.recv()))
+            if flooder.poll(20):
+                replies.append(codec.decode_reply(flooder.recv()))
+        assert len(replies) == flood_size and all(reply.ok for reply in replies)
+        assert pongs and all(p.ok and p.result is not None for p in pongs)
+        stamps = [r.result["server_time_ns"] for r in replies if r.type == "ping"]
+        span_s = (stamps[-1] - stamps[0]) / 1e9
+        spent_s, largest_s = service.fair.spent_s(b"flooder")
+        spent_s -= spent_before
+        # the budget's invariant: its burst, half the time that passed, one request more
+        assert spent_s <= service.fair.burst_s + span_s / 2 + largest_s + 0.001
+        during = sum(1 for p in pongs if p.result["server_time_ns"] < stamps[-1])
+        assert during >= 2  # the other connection was answered all along, not after the flood
+        flooder.close(0)
+        other.close(0)
+    context.term()
+
+
+def _socket(context: zmq.Context, endpoint: str, routing_id: bytes) -> zmq.Socket:
+    sock = context.socket(zmq.DEALER)
+    sock.setsockopt(zmq.ROUTING_ID, routing_id)
+    sock.setsockopt(zmq.LINGER, 0)
+    sock.connect(endpoint)
+    return sock
+
+
+def _request(request_id: int, kind: str, body: dict) -> bytes:
+    return codec.encode_request(codec.Request(request_id, kind, body))
