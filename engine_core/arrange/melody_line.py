@@ -10,26 +10,40 @@ On the melody moved to the key (one note per onset, the top one), in the order 1
    widen the move to the next note beyond a fourth. At most `MAX_CHANGED` of the notes
    change; notes on beat 1 that last a beat or more never do. If steps are still short,
    repeated notes off beat 1 become the upper or lower neighbour note, whichever adds
-   more steps to the line (and no leaps).
+   more steps to the line (and no leaps). A line that only runs up and down the scale
+   (steps over `STEP_CEILING`) turns weak passing notes into repeats of the note before
+   them until it is back under it (a step and a step become a repeat and a skip).
 3. Leading tones resolve: the note a semitone below the tonic moves to the tonic next, or
    the leading tone itself becomes the scale tone below it, whichever keeps more steps
    and fewer leaps (always the latter when the next note is on beat 1); a leading tone
-   that passes down by step in a descending scale stays.
+   that passes down by step in a descending scale stays (the ceiling of 2 runs after it).
 4. Downbeats: a bar whose beat 1 is silent (no onset, nothing held over the bar line)
    takes the bar's first note onto beat 1 when it starts within half a beat (a beat in
    3/4); in 3/4 a note held over the bar line sounds again on beat 1.
 5. Metric weight (`DOWNBEAT_SHARE`: the corpus's quartiles of the share of onsets on
-   beat 1, per meter). A line whose beat-1 share is below the range (a busy waltz tune)
-   gives its downbeats more weight: weak notes merge into the note before them in the
-   same bar (repeated notes first — notes between two steps first when steps are already
-   plentiful — then other off-beat notes; inside beat 1 and short first; never a
-   downbeat). A line above the range (a sparse 6/8 tune of dotted quarters) gets
-   the compound meter's long-short lilt: a note held a whole dotted-quarter beat or more
-   becomes a quarter and an eighth, the eighth a passing tone toward the next note (an
-   upper neighbour when the next note is the same; an anticipation of the next note when
-   that is a step away; the same note again when the line already has plenty of steps).
-   Either stops at the middle of the range. (Splitting quarters as well brought sparse
-   6/8 lines nearer the corpus only by turning a lullaby into running repeated eighths.)
+   beat 1, per meter). Below the range — a busy line: in 3/4 (a busy waltz tune) weak
+   notes merge into the note before them in the same bar (repeated notes first — notes
+   between two steps first when steps are already plentiful — then other off-beat notes;
+   inside beat 1 and short first; never a downbeat), up to the median; in 4/4 (a reel,
+   a synth lead) only notes that repeat the note before them merge, up to `INSIDE` of
+   the range above its bottom; a busy 6/8 line is left alone. Above the range — a line
+   with too few notes for its bars (a lullaby, a march call, a shanty of dotted
+   quarters), each stage until the share is `INSIDE` of the range below its top:
+   a. 6/8, the compound meter's long-short lilt: a note heard for a whole beat from a
+      beat (its rest included when the legato pass would close it) becomes a quarter and
+      an eighth, the eighth a passing tone toward the next note (an anticipation when
+      that is a step away; the same note again when the line already has plenty of
+      steps; an upper neighbour and the note again on the next beat when it was held
+      past the beat). Up to the median.
+   b. Rests of a beat or more, longest first, lead into the note after them: a note on
+      the beat before it, a scale step away on the side the line comes from (6/8: a
+      quarter and an eighth, two steps and one step away; a pickup eighth when that beat
+      is a bar line; a third away when steps are plentiful). A rest still a beat long
+      before the approach gets one too, so a long rest walks to the note.
+   c. 6/8: the lilt again, then a beat of quarter + eighth becomes three eighths, the
+      middle one passing (the second beat of the bar first, thirds to fill first).
+   d. Held notes, longest first, sound again on the beats they hold over (6/8: beat 4).
+   No stage ever adds a downbeat, splits a quoted note or adds a note inside a quote.
 """
 
 from __future__ import annotations
@@ -40,6 +54,8 @@ from collections.abc import Sequence
 from engine_core.spec import Key, Meter
 
 TARGET_STEPS = 0.58
+#: the top of the corpus's inner range of the step share (issue 17: 0.48-0.71)
+STEP_CEILING = 0.71
 #: beat-1 onset share of corpus melodies in 8-bar windows, (lower quartile, median, upper
 #: quartile): engine_core/evaluation/music_reference.json (3/4: 510 windows of 219 pieces,
 #: 6/8: 275 windows of 137 pieces)
@@ -181,6 +197,18 @@ def singable(
             else:
                 pitches = below
 
+    # 2c. a line that only runs up and down the scale: weak passing notes repeat the note
+    # before them (a step and a step become a repeat and a skip)
+    for i in order:
+        if _shares(pitches)[0] <= STEP_CEILING - 0.02 or i + 1 >= len(pitches):
+            break
+        before, after = pitches[i] - pitches[i - 1], pitches[i + 1] - pitches[i]
+        if not (1 <= abs(before) <= 2 and 1 <= abs(after) <= 2) or before * after < 0:
+            continue
+        if strength(i)[0] > 1 or i in held or pitches[i - 1] % 12 == leading:
+            continue
+        pitches[i] = pitches[i - 1]
+
     return [(o, d, p, v) for (o, d, _, v), p in zip(line, pitches, strict=True)]
 
 
@@ -251,7 +279,8 @@ def metric_weight(
     if meter.compound:
         line = _lilt(line, key, meter, total, middle, fixed)
     line = _approach_rests(line, key, meter, total, aim, fixed, spans)
-    if meter.compound:
+    if meter.compound:  # notes the approaches left a beat long lilt too, then run
+        line = _lilt(line, key, meter, total, aim, fixed)
         line = _running_eighths(line, key, meter, total, aim, fixed, spans)
     return _restrike(line, meter, total, aim, fixed, spans)
 
@@ -379,18 +408,18 @@ def _approach_rests(
     the beat before it a scale step away on the side the line comes from (6/8: a quarter
     and an eighth, two steps and one step away; a pickup eighth when that beat is a bar
     line). A skip of a third instead when the line already has plenty of steps. Never a
-    downbeat; an approach never leads into an added note."""
+    downbeat. A rest still a beat long before an approach gets one too, so a long rest
+    walks to the note after it."""
     bar, beat, eighth = meter.steps_per_bar, meter.steps_per_beat, 2
     scale = _scale(key)
     line = sorted(line)
-    added: set[int] = set()
     while downbeat_share(line, meter) > target:
         best = None
         for index, note in enumerate(line):
             previous = line[index - 1]
             end = previous[0] + previous[1] - (total if index == 0 else 0)
             arrival = note[0]
-            if arrival - end < beat or arrival in added or arrival in fixed:
+            if arrival - end < beat or arrival in fixed:
                 continue
             start = (arrival - eighth) // beat * beat  # the beat before the note
             figure: list[tuple[int, int]]
@@ -418,7 +447,6 @@ def _approach_rests(
             for _ in range(2 if plenty else len(figure) - number):
                 pitch = _step_from(pitch, side, scale)
             line.append((start % total, length, pitch, note[3] * 0.9))
-            added.add(start % total)
         line.sort()
     return line
 
