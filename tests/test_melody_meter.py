@@ -13,8 +13,8 @@ import pytest
 from engine_core.arrange.accents import legato
 from engine_core.arrange.arranger import _fit_line, arrange
 from engine_core.arrange.melody_line import DOWNBEAT_SHARE, INSIDE, downbeat_share, singable
+from engine_core.evaluation.music import accent_gap, interval_shares, line_of
 from engine_core.evaluation.music import downbeat_share as measured_downbeat_share
-from engine_core.evaluation.music import interval_shares, line_of
 from engine_core.evaluation.music_sweep import STEP_RANGE, spec_lists
 from engine_core.score import Score, ScoreNote
 from engine_core.spec import GenerationSpec, Key, Meter, StemSpec
@@ -193,15 +193,17 @@ def _melodies(composer, labels: tuple[str, ...], variants: int = 3):
 def test_dev_melodies_put_a_corpus_share_of_their_onsets_on_beat_one(
     composer, meter: str, labels: tuple[str, ...]
 ) -> None:
-    """Every melody of the seeded DEV sets of the meter (3 variants), inside the corpus's
-    quartiles of the beat-1 share (6/8 was 0.27-0.50 for the shanty and the lullaby)."""
+    """Every melody of the seeded DEV sets of the meter (3 variants): the beat-1 share
+    inside the corpus's quartiles (6/8 was 0.27-0.50 for the shanty and the lullaby) and
+    the accent profile (strong beats at least 8 velocity above weak ones)."""
     low, _, high = DOWNBEAT_SHARE[meter]
-    shares = {
-        (label, index): measured_downbeat_share(notes, info)
-        for label, index, info, notes in _melodies(composer, labels)
-    }
+    shares, accents = {}, {}
+    for label, index, info, notes in _melodies(composer, labels):
+        shares[(label, index)] = measured_downbeat_share(notes, info)
+        accents[(label, index)] = accent_gap(notes, info)
     assert len(shares) == 3 * len(labels)
     assert all(low <= v <= high for v in shares.values()), shares
+    assert all(v >= 8 for v in accents.values()), accents
 
 
 @pytest.mark.slow
