@@ -32,7 +32,7 @@ MAX_VARIANTS = 16
 
 
 @contextlib.contextmanager
-def _one_model_thread() -> Iterator[None]:
+def one_model_thread() -> Iterator[None]:
     """Run the model on one torch thread, restoring the process's setting afterwards.
 
     Its matrices are small: a second intra-op thread gains nothing on an idle machine
@@ -144,7 +144,7 @@ class Engine:
         _check_request(state, seed, variants)
         self._soundfont(spec.soundfont)  # a bad SoundFont fails before the model runs
         composer = self.composer
-        with _one_model_thread():
+        with one_model_thread():
             scores = composer.compose(
                 spec, seed=seed, variants=variants, variance=variance, progress=progress
             )
@@ -234,7 +234,11 @@ class Engine:
             )
             variants.append(
                 Variant(
-                    meta=meta, stems=variant.stems, mix=variant.mix, midi=loop_midi(arrangement)
+                    meta=meta,
+                    stems=variant.stems,
+                    mix=variant.mix,
+                    midi=loop_midi(arrangement),
+                    score=scores[index],
                 )
             )
             report("export", index + 1, count)

@@ -9,6 +9,7 @@ A note may run past the loop's last bar: it wraps round the seam (a loop is a ci
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -16,6 +17,8 @@ from engine_core.spec import Meter
 
 #: Score tracks the model writes, in order.
 TRACKS: tuple[str, ...] = ("melody", "harmony", "bass")
+#: version of `Score.to_json`'s layout
+SCORE_FORMAT = 1
 
 
 @dataclass(frozen=True, order=True)
@@ -72,3 +75,37 @@ class Score:
             if pitch_low <= note.pitch < pitch_high:
                 roll[TRACKS.index(note.track), self.onset_step(note), note.pitch - pitch_low] = True
         return roll
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON data (notes as rows); `from_json` gives back an equal `Score` (floats
+        survive JSON exactly)."""
+        return {
+            "format": SCORE_FORMAT,
+            "meter": self.meter,
+            "bars": self.bars,
+            "mode": self.mode,
+            "notes": [
+                [n.bar, n.step, n.track, n.pitch, n.duration_steps, n.velocity] for n in self.notes
+            ],
+            "motif_quotes": [
+                [q.start, q.end, list(q.onsets), q.form, q.track] for q in self.motif_quotes
+            ],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Score:
+        """The score `to_json` wrote; `ValueError` for another format or a malformed row."""
+        if data.get("format") != SCORE_FORMAT:
+            raise ValueError(f"score format {data.get('format')!r}, expected {SCORE_FORMAT}")
+        try:
+            notes = tuple(
+                ScoreNote(int(bar), int(step), str(track), int(pitch), int(dur), float(vel))
+                for bar, step, track, pitch, dur, vel in data["notes"]
+            )
+            quotes = tuple(
+                MotifQuote(int(start), int(end), tuple(int(o) for o in onsets), str(form), str(tr))
+                for start, end, onsets, form, tr in data.get("motif_quotes", ())
+            )
+            return cls(str(data["meter"]), int(data["bars"]), str(data["mode"]), notes, quotes)
+        except (KeyError, TypeError, ValueError) as error:
+            raise ValueError(f"malformed score data: {error}") from None

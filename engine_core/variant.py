@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from engine_core.score import Score
+
 
 @dataclass(frozen=True)
 class VariantMeta:
@@ -71,6 +73,9 @@ class Variant:
     stems: dict[str, np.ndarray]  # stem name -> float32 (frames, 2)
     mix: np.ndarray  # float32 (frames, 2): the stems summed at unity intensity, normalised
     midi: bytes  # a Standard MIDI File of the arranged loop (one track per stem)
+    #: the composer's score it was arranged from (tonic-C frame), when the engine knows it;
+    #: the cache keeps it beside the audio so a bridge reads its states' scores back
+    score: Score | None = None
 
 
 @dataclass(frozen=True)

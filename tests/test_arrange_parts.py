@@ -248,18 +248,21 @@ def test_warnings_name_stems_that_would_come_out_empty() -> None:
     assert silent_stem_warnings(spec, 0, loud) == []
 
 
-def test_validate_prints_the_warning(tmp_path: Path) -> None:
-    calm = """\
-        prompt = "soft sustained strings, peaceful"
-        tags = ["orchestral", "calm"]
-        bars = 4
+#: A calm state whose pad register (C4-D4) is too narrow for any chord: it would be silent.
+THIN_PAD_CALM = """\
+    prompt = "soft sustained strings, peaceful"
+    tags = ["orchestral", "calm"]
+    bars = 4
 
-        [stems.strings]
-        role = "pad"
-        instrument = "String Ensemble 1"
-        register = ["C4", "D4"]
-        """
-    root = write_pack(tmp_path / "pack", calm_toml=calm)
+    [stems.strings]
+    role = "pad"
+    instrument = "String Ensemble 1"
+    register = ["C4", "D4"]
+    """
+
+
+def test_validate_prints_the_warning(tmp_path: Path) -> None:
+    root = write_pack(tmp_path / "pack", calm_toml=THIN_PAD_CALM)
     result = CliRunner().invoke(cli, ["validate", str(root)])
     assert result.exit_code == 0, result.output
     assert "warning: state calm: stem 'strings' (pad) would come out silent" in result.output
@@ -271,17 +274,7 @@ def test_bake_and_generate_print_the_warning(
 ) -> None:
     from middleware.cli import main
 
-    calm = """\
-        prompt = "soft sustained strings, peaceful"
-        tags = ["orchestral", "calm"]
-        bars = 4
-
-        [stems.strings]
-        role = "pad"
-        instrument = "String Ensemble 1"
-        register = ["C4", "D4"]
-        """
-    root = write_pack(tmp_path / "pack", calm_toml=calm)
+    root = write_pack(tmp_path / "pack", calm_toml=THIN_PAD_CALM)
     main(["bake", str(root), "--out", str(tmp_path / "out"), "--dry-run"])
     assert "stem 'strings' (pad) would come out silent" in capsys.readouterr().err
     main(

@@ -79,10 +79,15 @@ def test_pregen_of_selected_states_only(tmp_path, fast_tones):
         "battle",
         "--state",
         "level_up",
+        "--state",
+        "level_up@battle",
+        "--state",
+        "bridge:town->explore",
     )
-    assert out.count("generated") == 2
-    assert "sets:     2 " in run("cache", "stats", "--cache", cache)
-    assert "removed 2 set(s)" in run("cache", "clear", "--cache", cache, "--yes")
+    assert out.count("generated") == 4  # a rendition and a bridge are named like any set
+    assert "sets:     4 " in run("cache", "stats", "--cache", cache)
+    assert "level_up@battle" in run("cache", "ls", "--cache", cache, "--state", "level_up@battle")
+    assert "removed 4 set(s)" in run("cache", "clear", "--cache", cache, "--yes")
 
 
 def test_verify_check_only_reports_damage_and_fails(tmp_path, fast_tones):
@@ -103,6 +108,10 @@ def test_pregen_names_an_unknown_state_with_its_error_code(tmp_path, capsys):
         main(["pregen", PACK, "--cache", str(tmp_path), "--state", "dungeon"])
     assert stopped.value.code == 2
     assert "error [unknown_state]" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        main(["pregen", PACK, "--cache", str(tmp_path), "--state", "bridge:menu->battle"])
+    assert stopped.value.code == 2
+    assert "has no `filler = { bridge_bars = N }`" in capsys.readouterr().err
 
 
 def test_a_failing_set_makes_pregen_exit_1(tmp_path, fast_tones):

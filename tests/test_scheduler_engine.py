@@ -58,6 +58,8 @@ def generate_and_check(root, engine_factory: str, names: tuple[str, ...]):
             assert float(np.abs(variant.mix).max()) > 0.01  # real, audible audio
             assert set(variant.stems) == {s.name for s in state.spec.stems}
             assert variant.midi.startswith(b"MThd")
+            scores = cache.get_scores(state, engine_key)  # kept for the bridges that need them
+            assert scores is not None and [s.bars for s in scores] == [1, 1]
         assert cache.verify().clean
     return engine_key
 

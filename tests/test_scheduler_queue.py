@@ -67,6 +67,25 @@ def test_removed_requests_never_come_out():
     assert drain(queue) == ["a", "c"]
 
 
+def test_requests_passed_over_keep_their_places():
+    """A bridge whose states are not made yet is passed over without losing its turn: once
+    they are made it runs before the requests queued after it (stinger renditions)."""
+    queue = RequestQueue()
+    for name in ("bridge", "rendition1", "rendition2"):
+        queue.push(request(name), Priority.BACKGROUND)
+    queue.push(request("later"), Priority.REACHABLE)
+    queue.remove(request("rendition2").key)
+    waiting = {request("bridge").key}
+    popped = queue.pop_first(lambda r: r.key not in waiting)
+    assert popped is not None and popped[0].name == "later"
+    popped = queue.pop_first(lambda r: r.key not in waiting)
+    assert popped is not None and popped[0].name == "rendition1"
+    assert queue.pop_first(lambda r: r.key not in waiting) is None
+    assert len(queue) == 1
+    queue.push(request("rendition3"), Priority.BACKGROUND)
+    assert drain(queue) == ["bridge", "rendition3"]
+
+
 def test_request_keys_ignore_what_does_not_change_the_audio():
     state = make_state()
     assert request_key(state) == request_key(dataclasses.replace(state, source_file="x.toml"))
@@ -98,8 +117,11 @@ def test_stinger_renditions_come_after_every_state_and_stinger_current_host_firs
     pack = load_pack("templates/fantasy_rpg")
     names = [s.name for s, _ in pack_requests(pack, "explore")]
     bridges = [n for n in names if n.startswith("bridge:")]
-    assert names[len(names) - len(bridges) :] == bridges  # the pack's bridges come last
-    names = names[: len(names) - len(bridges)]
+    first_bridge = names.index(bridges[0])
+    # the pack's bridges follow its states and stingers, before the renditions
+    assert names[first_bridge : first_bridge + len(bridges)] == bridges
+    assert first_bridge == len(pack.states) + len(pack.stingers)
+    names = [n for n in names if not n.startswith("bridge:")]
     first_rendition = next(i for i, n in enumerate(names) if "@" in n)
     assert all("@" not in n for n in names[:first_rendition])
     assert all("@" in n for n in names[first_rendition:])

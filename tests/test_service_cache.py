@@ -33,16 +33,16 @@ def _connects(name: str) -> set[str]:
     return set(name.split("@"))
 
 
-def _fill_cache(root: Path, skip: tuple[str, ...] = ()) -> int:
+def _fill_cache(root: Path, skip: tuple[str, ...] = (), only: tuple[str, ...] = ()) -> int:
     """Store synthetic sets (the templates' exact timing) for the pack's states, stingers,
     stinger renditions and bridges; a skipped state or stinger skips its renditions and the
-    bridges it connects too."""
+    bridges it connects too; a set named in `only` is left out alone."""
     pack = fantasy_pack()
     stored = 0
     with VariantCache(root) as cache:
         record_engine_key(cache, engine_fingerprint(), ENGINE)
         for item, _ in pack_requests(pack):
-            if item.name in skip or _connects(item.name) & set(skip):
+            if item.name in skip or _connects(item.name) & set(skip) or item.name in only:
                 continue
             spec = item.spec
             variant_set = synthetic_variant_set(
@@ -119,6 +119,43 @@ async def test_missing_sets_are_reported_not_ready(partial_cache: Path) -> None:
         assert listing["ready"] is False
         reply = await client.request_raw("stinger", {"name": "level_up"})
         assert reply.error_code == "not_ready"
+
+
+@pytest.mark.slow
+async def test_a_ready_rendition_plays_while_its_base_stinger_is_missing(tmp_path: Path) -> None:
+    """The service used to answer `not_ready` when the base stinger was missing, even with
+    the rendition for the state playing ready: the rendition plays (docs/director.md,
+    "Stinger renditions"); with neither ready the answer is still `not_ready`."""
+    pack = fantasy_pack()
+    start = pack.start_state
+    assert "item_found" in pack.stingers and start != "battle"
+    only = ("item_found", "item_found@battle")
+    assert _fill_cache(tmp_path, only=only) == 11 + 28 + 2 - 2
+    service = _service(tmp_path, pregenerate=False)
+    async with service, AsyncClient(service.endpoint, timeout_s=5.0) as client:
+        await client.hello(subscribe=False)
+        await service.library.wait_checked()
+        listing = await client.list()
+        assert {s["name"]: s["ready"] for s in listing["stingers"]}["item_found"] is False
+        await client.stream_start(lambda header, data: None, credits=8)  # the clock runs
+        for _ in range(500):
+            if (await client.status())["state"] == start:
+                break
+            await client.credit(8)
+        plan = await client.stinger("item_found")
+        assert (plan["rendition"], plan["host"], plan["fallback"]) == (
+            f"item_found@{start}",
+            start,
+            None,
+        )
+        await client.event("battle")
+        for _ in range(2000):
+            if (await client.status())["state"] == "battle":
+                break
+            await client.credit(8)
+        assert (await client.status())["state"] == "battle"
+        reply = await client.request_raw("stinger", {"name": "item_found"})
+        assert reply.error_code == "not_ready"  # no rendition over battle, no base stinger
 
 
 @pytest.mark.slow

@@ -1,13 +1,17 @@
 """Write and render a bridge: `compose_bridge` (the score) and `generate_bridge` (the audio).
 
-1. The source's and the target's loops are composed again from their specs and seeds
-   (deterministic: the very scores their variants were arranged from).
+1. The source's and the target's loops: the composer's scores of every variant of both
+   sets, as the caller passes them (`loops`: pre-generation reads them from the cache,
+   where each variant's score is kept beside its audio), else composed again from their
+   specs and seeds (deterministic: the very scores their variants were arranged from).
+   Every variant's score feeds the inner-join reference; variant 0's the frame.
 2. A frame (`frame.build_frame`) holds the source variant 0's last bars and the target
    variant 0's first bars, both in the target's key, meter and score mode, with the
    bridge's bars blank between; the composer inpaints the blank bars `CANDIDATES` times
    (seeds `seed`, `seed + 1`, ...), in turn with every bar free and, for bridges of two
    bars or more, with the first bar a sequence of the source's last bar a scale step up
-   or down (`RECIPES`).
+   or down (`RECIPES`). The candidates are one batch of one sampling call
+   (`DiffusionComposer.inpaint_many`), on one torch thread (`one_model_thread`).
 3. Each candidate's two joins are measured (`joins.bridge_joins`) against the inner joins
    of both loops, its melody tried in its octave and an octave up and down; the chosen
    one has both joins inside their interquartile range and nearest their median; when
@@ -26,14 +30,16 @@ either state changes.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engine_core.bridge.frame import build_frame
+from engine_core.bridge.frame import BridgeFrame, build_frame
 from engine_core.bridge.joins import BridgeJoins, JoinRange, bridge_joins, inner_join_range
 from engine_core.bridge.tempo import TempoRamp
 from engine_core.composer import Composer, ProgressCallback
 from engine_core.data.pianoroll import PITCHES, TRACK_LOW
 from engine_core.errors import InvalidSpecError
+from engine_core.generate import one_model_thread
 from engine_core.score import Score
 from engine_core.spec import GenerationSpec
 from engine_core.variant import Variant, VariantSet
@@ -143,19 +149,63 @@ def compose_bridge(
     *,
     seed: int,
     candidates: int = CANDIDATES,
-    loops: tuple[list[Score], list[Score]] | None = None,
+    loops: tuple[Sequence[Score], Sequence[Score]] | None = None,
     progress: ProgressCallback | None = None,
 ) -> ComposedBridge:
     """The bridge's score: inpainted between the two loops, the best of `candidates`.
 
-    `loops` are the two sets' scores when the caller has them (else composed again)."""
+    `loops` are the two sets' scores (every variant, by index) when the caller has them,
+    else they are composed again; either way the bridge is the same."""
     spec = bridge_spec(source, target, bars)
     report = progress or (lambda stage, done, total: None)
+    with one_model_thread():
+        return _compose_bridge(
+            composer, source, target, bars, spec, seed, candidates, loops, report
+        )
+
+
+def _inpaint_candidates(
+    composer: Composer,
+    spec: GenerationSpec,
+    frames: list[BridgeFrame],
+    seed: int,
+) -> list[Score]:
+    """Every candidate frame inpainted: one batched call when the composer has one."""
+    many = getattr(composer, "inpaint_many", None)
+    if many is not None:
+        return many(
+            spec,
+            frames=[(f.score, f.keep_bars) for f in frames],
+            seeds=[seed + i for i in range(len(frames))],
+        )
+    return [
+        composer.inpaint(spec, fixed=f.score, keep_bars=f.keep_bars, seed=seed + i)
+        for i, f in enumerate(frames)
+    ]
+
+
+def _compose_bridge(
+    composer: Composer,
+    source: BridgeEnd,
+    target: BridgeEnd,
+    bars: int,
+    spec: GenerationSpec,
+    seed: int,
+    candidates: int,
+    loops: tuple[Sequence[Score], Sequence[Score]] | None,
+    report: ProgressCallback,
+) -> ComposedBridge:
     if loops is None:
         source_scores = composer.compose(source.spec, seed=source.seed, variants=source.variants)
         target_scores = composer.compose(target.spec, seed=target.seed, variants=target.variants)
     else:
         source_scores, target_scores = loops
+        if (len(source_scores), len(target_scores)) != (source.variants, target.variants):
+            raise InvalidSpecError(
+                f"loops of {len(source_scores)} and {len(target_scores)} scores for sets of "
+                f"{source.variants} and {target.variants} variants",
+                {"field": "loops"},
+            )
     source_key, target_key = source.spec.key_info, target.spec.key_info
     reference: JoinRange = inner_join_range(
         [(s, source_key) for s in source_scores] + [(s, target_key) for s in target_scores]
@@ -164,15 +214,15 @@ def compose_bridge(
     frame = build_frame(first_source, source_key, first_target, target_key, bars)
     key_changes = (source_key.tonic, source_key.mode) != (target_key.tonic, target_key.mode)
     inpaint_spec = dataclasses.replace(spec, bars=frame.score.bars, bpm=target.spec.bpm)
-    written: list[tuple[float, Score, BridgeJoins]] = []
+    framed = []
     for index in range(candidates):
         recipe = RECIPES[index % len(RECIPES)] if bars > 1 else 0
-        framed = frame.with_sequence(recipe) if recipe else frame
-        filled = composer.inpaint(
-            inpaint_spec, fixed=framed.score, keep_bars=framed.keep_bars, seed=seed + index
-        )
+        framed.append(frame.with_sequence(recipe) if recipe else frame)
+    filled_frames = _inpaint_candidates(composer, inpaint_spec, framed, seed)
+    written: list[tuple[float, Score, BridgeJoins]] = []
+    for index, (candidate, filled) in enumerate(zip(framed, filled_frames, strict=True)):
         placed = []
-        for bridge in _melody_octaves(framed.bridge(filled)):
+        for bridge in _melody_octaves(candidate.bridge(filled)):
             joins = bridge_joins(
                 first_source, source_key, bridge, first_target, target_key, reference
             )
@@ -212,12 +262,15 @@ def generate_bridge(
     name: str,
     seed: int,
     candidates: int = CANDIDATES,
+    loops: tuple[Sequence[Score], Sequence[Score]] | None = None,
     progress: ProgressCallback | None = None,
 ) -> tuple[VariantSet, ComposedBridge]:
-    """The bridge as a one-variant, one-shot `VariantSet` named `name`, and its score."""
+    """The bridge as a one-variant, one-shot `VariantSet` named `name`, and its score.
+
+    `loops`: both sets' scores when the caller has them (`compose_bridge`)."""
     composed = compose_bridge(
         engine.composer, source, target, bars, seed=seed, candidates=candidates,
-        progress=progress,
+        loops=loops, progress=progress,
     )  # fmt: skip
     spec = bridge_spec(source, target, bars)
     ramp = tempo_ramp(source.spec, target.spec, bars)

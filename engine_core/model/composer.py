@@ -203,43 +203,82 @@ class DiffusionComposer:
         seed: int,
         steps: int | None = None,
     ) -> Score:
-        if fixed.meter != spec.meter:
+        return self.inpaint_many(spec, frames=[(fixed, keep_bars)], seeds=[seed], steps=steps)[0]
+
+    def inpaint_many(
+        self,
+        spec: GenerationSpec,
+        *,
+        frames: Sequence[tuple[Score, Sequence[int]]],
+        seeds: Sequence[int],
+        steps: int | None = None,
+    ) -> list[Score]:
+        """`inpaint` of several (fixed score, kept bars) frames in one sampling call.
+
+        The frames are one batch of the denoiser: frame i starts from the noise
+        `inpaint(..., seed=seeds[i])` draws, and the bar rolls between steps are drawn
+        after the first frame's noise, as `inpaint` of the first frame draws them. The
+        denoiser is equivariant to rolls and every guidance term is per sample, so frame i's
+        result equals `inpaint` of it alone up to float rounding (exactly, for the first).
+        Frames share a meter, length and mode."""
+        if not frames or len(frames) != len(seeds):
             raise InvalidSpecError(
-                f"fixed score is in {fixed.meter}, spec asks for {spec.meter}", {"field": "meter"}
+                f"{len(frames)} frames for {len(seeds)} seeds", {"field": "frames"}
             )
-        keep = sorted(set(int(b) for b in keep_bars))
-        if any(not 0 <= b < fixed.bars for b in keep):
-            raise InvalidSpecError(
-                f"keep_bars {keep} outside 0-{fixed.bars - 1}", {"field": "keep_bars"}
-            )
+        first = frames[0][0]
+        keeps: list[list[int]] = []
+        for fixed, keep_bars in frames:
+            if fixed.meter != spec.meter:
+                raise InvalidSpecError(
+                    f"fixed score is in {fixed.meter}, spec asks for {spec.meter}",
+                    {"field": "meter"},
+                )
+            if (fixed.bars, fixed.mode) != (first.bars, first.mode):
+                raise InvalidSpecError(
+                    "frames inpainted together share their length and mode", {"field": "frames"}
+                )
+            keep = sorted(set(int(b) for b in keep_bars))
+            if any(not 0 <= b < fixed.bars for b in keep):
+                raise InvalidSpecError(
+                    f"keep_bars {keep} outside 0-{fixed.bars - 1}", {"field": "keep_bars"}
+                )
+            keeps.append(keep)
         settings = self._settings(steps)
         controls = self.controls(spec)
         dim = self.checkpoint.denoiser.config.latent_dim
-        generator = torch.Generator().manual_seed(int(seed))
-        noise = torch.randn(1, fixed.bars, dim, generator=generator)
-        mask = torch.zeros(1, fixed.bars, dtype=torch.bool)
-        mask[0, keep] = True
-        cond, null = self._condition(controls, 1)
+        generators = [torch.Generator().manual_seed(int(seed)) for seed in seeds]
+        noise = torch.cat(
+            [torch.randn(1, first.bars, dim, generator=generator) for generator in generators]
+        )
+        mask = torch.zeros(len(frames), first.bars, dtype=torch.bool)
+        for index, keep in enumerate(keeps):
+            mask[index, keep] = True
+        cond, null = self._condition(controls, len(frames))
         latents = sample_latents(
             self.checkpoint.denoiser,
             noise,
             cond,
             null,
             settings,
-            roll_generator=generator,
-            keep_latents=self.encode_score(fixed)[None],
+            roll_generator=generators[0],
+            keep_latents=torch.stack([self.encode_score(fixed) for fixed, _ in frames]),
             keep_mask=mask,
         )
         energy = 0.5 if controls.energy is None else controls.energy
         velocity = round(0.6 + 0.3 * energy, 3)
-        written = self._decode(latents, fixed.meter, fixed.mode, velocity)[0]
-        kept = set(keep)
-        notes: list[ScoreNote] = [n for n in fixed.notes if n.bar in kept]
-        notes += [n for n in written.notes if n.bar not in kept]
-        return Score(
-            meter=fixed.meter,
-            bars=fixed.bars,
-            mode=fixed.mode,
-            notes=tuple(sorted(notes)),
-            motif_quotes=fixed.motif_quotes,
-        )
+        written = self._decode(latents, first.meter, first.mode, velocity)
+        results = []
+        for (fixed, _), keep, fresh in zip(frames, keeps, written, strict=True):
+            kept = set(keep)
+            notes: list[ScoreNote] = [n for n in fixed.notes if n.bar in kept]
+            notes += [n for n in fresh.notes if n.bar not in kept]
+            results.append(
+                Score(
+                    meter=fixed.meter,
+                    bars=fixed.bars,
+                    mode=fixed.mode,
+                    notes=tuple(sorted(notes)),
+                    motif_quotes=fixed.motif_quotes,
+                )
+            )
+        return results

@@ -55,10 +55,12 @@ def bridge_jobs(pack: TemplatePack, options: BakeOptions) -> list[BakeJob]:
     return jobs
 
 
-def generate_bridge_set(engine: Any, job: BakeJob, progress: Any = None) -> VariantSet:
+def generate_bridge_set(
+    engine: Any, job: BakeJob, progress: Any = None, scores: Any = None
+) -> VariantSet:
     from middleware.bridges.generate import generate_item
 
-    return generate_item(engine, job, variants=1, progress=progress)
+    return generate_item(engine, job, variants=1, progress=progress, scores=scores)
 
 
 def bridge_record(job: BakeJob, variant_record: dict[str, Any]) -> dict[str, Any]:

@@ -251,9 +251,9 @@ def godot_notes(pack: TemplatePack) -> list[str]:
                 )
             if rule.filler is not None and rule.filler.bridge_bars > 0:
                 notes.append(
-                    f"Godot: {source} -> {target} plays its baked bridge as the filler clip "
-                    "(when the target enters after it is Godot's filler timing, not the "
-                    "bridge's last bar line the director uses)"
+                    f"Godot: {source} -> {target} plays its baked bridge as the .tres filler "
+                    "clip (the target enters on Godot's filler timing, not on the bridge's "
+                    "last bar line; OstinatoBakedMusic enters where the director does)"
                 )
     return notes
 

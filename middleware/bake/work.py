@@ -104,7 +104,9 @@ def _generate(
         found = cache.get_set(job, engine_key, variants=job.variants)
         if found is not None:
             return found, "cache"
-        variant_set = _run_engine(engine, job, progress)
+        from middleware.bridges.generate import cached_scores
+
+        variant_set = _run_engine(engine, job, progress, cached_scores(cache, engine_key))
         cache.put_set(job, engine_key, variant_set)
     return variant_set, "generated"
 
@@ -126,14 +128,18 @@ class _StageProgress:
             self.report(self.fraction)
 
 
-def _run_engine(engine: Any, job: BakeJob, progress: ProgressCallback | None) -> VariantSet:
+def _run_engine(
+    engine: Any, job: BakeJob, progress: ProgressCallback | None, scores: Any = None
+) -> VariantSet:
+    """The job's set from the engine; `scores` (a `middleware.bridges.generate.ScoreLookup`)
+    lets a bridge read its states' scores from the cache."""
     if job.spec is None:
         raise ValueError(f"job {job.name!r} has no generation spec")  # a planning bug
     stage_progress = _StageProgress(progress) if progress is not None else None
     if job.bridge is not None:
         from middleware.bake.bridges import generate_bridge_set
 
-        return generate_bridge_set(engine, job, stage_progress)
+        return generate_bridge_set(engine, job, stage_progress, scores)
     return engine.generate(
         job.spec, state=job.name, seed=job.seed, variants=job.variants, progress=stage_progress
     )

@@ -1,10 +1,13 @@
 """`VariantCache`: variant sets stored by what made them, found again across processes.
 
 A variant is stored as two content-named files (audio `.npy` with the stems and the mix,
-and the MIDI) plus one index row holding its metadata. Files are staged and fsynced, then
-renamed into place while the index write lock is held, and the row is committed after the
-files exist: a reader sees a whole variant or none. Audio comes back memory-mapped, so
-a process's memory does not grow with the size of the cache.
+and the MIDI) plus one index row holding its metadata, and, when the engine gave it, a
+third: the composer's score it was arranged from (`.score.json`, read back by
+`get_scores`; generated bridges use their states' scores instead of composing them again).
+Files are staged and fsynced, then renamed into place while the index write lock is held,
+and the row is committed after the files exist: a reader sees a whole variant or none.
+Audio comes back memory-mapped, so a process's memory does not grow with the size of the
+cache.
 
 Several processes may open the same root; SQLite (WAL) serialises writers, a variant key is
 stored at most once, and eviction never removes pinned sets.
@@ -31,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from engine_core.score import Score
 from engine_core.variant import Variant, VariantMeta, VariantSet
 from middleware.cache.errors import CacheConfigError, CacheEntryError, CacheError, CacheFullError
 from middleware.cache.index import Index
@@ -52,6 +56,8 @@ MEMO_ENTRIES = 512
 CLAIM_STALE_S = 3600.0
 #: Free disk space the cache always leaves (it evicts, then refuses, rather than fill it).
 DISK_MARGIN_BYTES = 512 * 1024**2
+#: Suffix of a variant's score file (`Score.to_json`, compact JSON).
+SCORE_SUFFIX = ".score.json"
 #: Damaged files kept under ``<root>/quarantine`` for inspection (the oldest go first).
 QUARANTINE_KEPT = 8
 
@@ -259,6 +265,7 @@ class VariantCache:
         # metadata and MIDI (small, bounded memos) and the memory maps of audio that is
         # still in use somewhere in this process (weak references: no memory is held).
         self._midi_memo: dict[str, bytes] = {}
+        self._score_memo: dict[str, Score] = {}
         self._parsed: dict[str, tuple[VariantMeta, tuple[str, ...]]] = {}
         self._mapped: weakref.WeakValueDictionary[str, np.ndarray] = weakref.WeakValueDictionary()
         self._last_flush = time.monotonic()
@@ -468,6 +475,51 @@ class VariantCache:
         for old in kept[:-QUARANTINE_KEPT]:
             old.unlink(missing_ok=True)
 
+    def get_scores(
+        self, state: StateLike, engine_key: EngineKey, *, variants: int | None = None
+    ) -> list[Score] | None:
+        """The composer's scores of every variant of the set, by index, when the cache keeps
+        them all (else ``None``: a set cached before scores were kept, or not cached).
+
+        Each file is checked against its digest when first read in this process; a damaged
+        or missing one is dropped from the index (the variants stay) and the answer is
+        ``None``, so the caller composes the scores again."""
+        count = variant_count(state, variants)
+        skey = set_key(state, engine_key, count)
+        rows = self.index.query(
+            "SELECT s.idx, s.digest FROM scores s JOIN variants v ON v.variant_key = "
+            "s.variant_key WHERE s.set_key = ? AND s.idx < ? ORDER BY s.idx",
+            (skey, count),
+        )
+        if [idx for idx, _ in rows] != list(range(count)):
+            return None
+        scores = []
+        for _, digest in rows:
+            score = self._score_memo.get(digest)
+            if score is None:
+                try:
+                    with open(self.store.object_path(digest, SCORE_SUFFIX), "rb") as handle:
+                        data = handle.read()
+                    if hashlib.sha256(data).hexdigest()[:DIGEST_CHARS] != digest:
+                        raise ValueError("checksum mismatch")
+                    score = Score.from_json(json.loads(data))
+                except (OSError, ValueError):
+                    self._drop_score(digest)
+                    return None
+                if len(self._score_memo) >= MEMO_ENTRIES:
+                    self._score_memo.pop(next(iter(self._score_memo)))
+                self._score_memo[digest] = score
+            scores.append(score)
+        self._touch(skey)
+        return scores
+
+    def _drop_score(self, digest: str) -> None:
+        """Forget a score file that failed its check (its variants keep their audio)."""
+        self._score_memo.pop(digest, None)
+        with self.index.write() as tx:
+            tx.execute("DELETE FROM scores WHERE digest = ?", (digest,))
+            self._drop_object_if_unused(tx, digest)
+
     def has_set(
         self, state: StateLike, engine_key: EngineKey, *, variants: int | None = None
     ) -> bool:
@@ -538,12 +590,19 @@ class VariantCache:
         audio = np.ascontiguousarray(
             np.stack([*(variant.stems[n] for n in names), variant.mix]), dtype=np.float32
         )
-        needed = audio.nbytes + len(variant.midi) + 4096
+        score = (
+            json.dumps(variant.score.to_json(), separators=(",", ":")).encode()
+            if variant.score is not None
+            else b""
+        )
+        needed = audio.nbytes + len(variant.midi) + len(score) + 4096
         self.make_room(needed, keep=(skey,))
         staged: list[StagedFile] = []
         try:
             staged.append(self.store.stage_array(audio))
             staged.append(self.store.stage_bytes(bytes(variant.midi), ".mid"))
+            if score:
+                staged.append(self.store.stage_bytes(score, SCORE_SUFFIX))
             stored = self._commit_variant(
                 state, engine_key, skey, vkey, index, names, variant, staged
             )
@@ -572,7 +631,7 @@ class VariantCache:
         variant: Variant,
         staged: list[StagedFile],
     ) -> bool:
-        audio_file, midi_file = staged
+        audio_file, midi_file, *score_file = staged
         now = time.time()
         with self.store.publishing(), self.index.write() as tx:
             if tx.execute("SELECT 1 FROM variants WHERE variant_key = ?", (vkey,)).fetchone():
@@ -601,11 +660,17 @@ class VariantCache:
                     audio_file.digest,
                     midi_file.digest,
                     json.dumps(variant.meta.to_json()),
-                    audio_file.size_bytes + midi_file.size_bytes,
+                    sum(item.size_bytes for item in staged),
                     now,
                     now,
                 ),
             )
+            if score_file:
+                tx.execute(
+                    "INSERT OR REPLACE INTO scores (variant_key, set_key, idx, digest) "
+                    "VALUES (?, ?, ?, ?)",
+                    (vkey, skey, index, score_file[0].digest),
+                )
         return True
 
     def put_set(
@@ -777,8 +842,13 @@ class VariantCache:
             f"SELECT variant_key, audio_digest, midi_digest FROM variants WHERE {where}", params
         ).fetchall()
         tx.execute(f"DELETE FROM variants WHERE {where}", params)
+        digests = {d for row in rows for d in row[1:]}
+        for row in rows:
+            found = tx.execute("SELECT digest FROM scores WHERE variant_key = ?", (row[0],))
+            digests.update(digest for (digest,) in found.fetchall())
+            tx.execute("DELETE FROM scores WHERE variant_key = ?", (row[0],))
         freed = 0
-        for digest in {d for row in rows for d in row[1:]}:
+        for digest in digests:
             freed += self._drop_object_if_unused(tx, digest)
         return len(rows), freed
 
@@ -790,7 +860,10 @@ class VariantCache:
             "SELECT 1 FROM variants WHERE audio_digest = ? OR midi_digest = ? LIMIT 1",
             (digest, digest),
         ).fetchone()
-        if used:
+        if (
+            used
+            or tx.execute("SELECT 1 FROM scores WHERE digest = ? LIMIT 1", (digest,)).fetchone()
+        ):
             return 0
         row = tx.execute(
             "SELECT suffix, size_bytes FROM objects WHERE digest = ?", (digest,)
@@ -886,12 +959,24 @@ class VariantCache:
                 if audio in bad or midi in bad or audio not in known or midi not in known
             ]
             referenced = {d for _, *digests in variants for d in digests}
+            # a score whose variant is gone, or whose file is damaged, is dropped alone
+            # (a variant without its score is whole: bridges compose the score again)
+            scores = tx.execute(
+                "SELECT s.digest, v.variant_key FROM scores s "
+                "LEFT JOIN variants v ON v.variant_key = s.variant_key"
+            ).fetchall()
+            referenced |= {d for d, variant in scores if variant is not None}
             unused = [d for d in known if d not in referenced and d not in bad]
             orphan += len(unused)
             if repair:
+                tx.execute(
+                    "DELETE FROM scores WHERE variant_key NOT IN (SELECT variant_key FROM variants)"
+                )
                 for digest in bad:
                     self.store.remove(digest, known[digest])
                     tx.execute("DELETE FROM objects WHERE digest = ?", (digest,))
+                    tx.execute("DELETE FROM scores WHERE digest = ?", (digest,))
+                    self._score_memo.pop(digest, None)
                 for key in broken:
                     self._drop_variants(tx, "variant_key = ?", (key,))
                 for digest in unused:

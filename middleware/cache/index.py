@@ -8,6 +8,10 @@ Tables:
   process records its pid and is dropped once that process is gone.
 - ``claims``: sets a process is generating right now, so another process waits for
   them instead of making them twice (a claim of a dead process is void).
+- ``scores``: the composer's score each variant was arranged from (a JSON object file per
+  variant, `Score.to_json`); optional: a variant without a row simply has no score kept
+  (written by an older version, or by an engine that does not compose). Bridges read
+  them instead of composing their states' loops again.
 - ``engines``: engine keys recorded by processes that loaded the engine, by fingerprint
   (see `middleware.cache.engine`), so a warm start need not load the model.
 
@@ -26,6 +30,8 @@ from pathlib import Path
 
 from middleware.cache.errors import CacheError
 
+#: Tables added later are additive (`CREATE TABLE IF NOT EXISTS`, e.g. ``scores``): an
+#: existing index gains them when opened, so the version stays.
 SCHEMA_VERSION = 1
 
 _SCHEMA = """
@@ -56,6 +62,14 @@ CREATE INDEX IF NOT EXISTS variants_set ON variants (set_key, idx);
 CREATE INDEX IF NOT EXISTS variants_audio ON variants (audio_digest);
 CREATE INDEX IF NOT EXISTS variants_midi ON variants (midi_digest);
 CREATE INDEX IF NOT EXISTS variants_used ON variants (last_used_at);
+CREATE TABLE IF NOT EXISTS scores (
+    variant_key TEXT PRIMARY KEY,
+    set_key TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    digest TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS scores_set ON scores (set_key, idx);
+CREATE INDEX IF NOT EXISTS scores_digest ON scores (digest);
 CREATE TABLE IF NOT EXISTS engines (
     fingerprint TEXT PRIMARY KEY,
     key_json TEXT NOT NULL,

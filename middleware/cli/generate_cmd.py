@@ -29,23 +29,38 @@ def default_render_workers() -> int:
     return max(1, len(os.sched_getaffinity(0)))
 
 
-def _spec_for(pack, name: str):  # -> (GenerationSpec, seed, variants)
-    """The spec of a state, or of a generated stinger with that name."""
-    from middleware.errors import UnknownStateError
+def _item_for(pack, name: str, seed: int | None):  # -> (item, variants, kind)
+    """The cacheable item a set name stands for (a state, generated stinger, rendition
+    `<stinger>@<state>` or bridge `bridge:<a>-><b>`), with `seed` when given."""
+    from types import SimpleNamespace
 
-    try:
-        state = pack.state(name)
-    except UnknownStateError:
-        stinger = pack.stingers.get(name)
-        if stinger is None or stinger.spec is None:
-            raise
-        return stinger.spec, stinger.seed, 1
-    return state.spec, state.seed, state.variants
+    from middleware.errors import UnknownStingerError
+    from middleware.set_names import resolve_set
+
+    named = resolve_set(pack, name)  # unknown_state, with what kind of name and why
+    if not named.generated:
+        raise UnknownStingerError(
+            f"stinger {name!r} is a designer's file: there is nothing to generate",
+            {"stinger": name, "stingers": sorted(pack.stingers)},
+        )
+    item = named.item
+    if seed is not None and seed != item.seed:
+        fields = {"name": item.name, "spec": item.spec, "seed": seed}
+        if getattr(item, "bridge", None) is not None:
+            fields["bridge"] = item.bridge
+        item = SimpleNamespace(**fields)
+    return item, getattr(named.item, "variants", 1), named.kind
 
 
 @click.command("generate")
 @click.argument("pack_path", metavar="PACK", type=click.Path(exists=True, path_type=Path))
-@click.option("--state", "state_name", required=True, help="State (or stinger) to generate.")
+@click.option(
+    "--state",
+    "state_name",
+    required=True,
+    help="Set to generate: a state, a stinger, a rendition `<stinger>@<state>` or a bridge "
+    "`bridge:<source>-><target>`.",
+)
 @click.option(
     "--variants",
     type=click.IntRange(1, 16),
@@ -88,29 +103,33 @@ def generate(
       ostinato generate templates/fantasy_rpg --state battle --variants 2 --plot --out out/b
       ostinato generate templates/neon_runner --state run --format ogg --json --out out/run
       ostinato generate templates/fantasy_rpg --state town --renderer notes --out out/n
+      ostinato generate templates/fantasy_rpg --state level_up@battle --out out/lu
+      ostinato generate templates/fantasy_rpg --state 'bridge:town->explore' --out out/br
     """
 
     from engine_core.arrange.coverage import empty_stem_warnings, silent_stem_warnings
     from engine_core.export.plot import plot_state_summary, plot_variant
     from engine_core.export.variant_files import write_variant_set
     from engine_core.generate import Engine
+    from middleware.bridges.generate import generate_item
     from middleware.cli.paths import writable_folder
     from middleware.templates.loader import load_pack
 
     pack = load_pack(pack_path)
-    spec, template_seed, template_variants = _spec_for(pack, state_name)
+    item, template_variants, kind = _item_for(pack, state_name, seed)
+    spec = item.spec
+    if kind in ("rendition", "bridge") and variants not in (None, 1):
+        click.echo(f"warning: {state_name}: a {kind} has one variant", err=True)
+        variants = 1
     for warning in empty_stem_warnings(spec):
         click.echo(f"warning: {state_name}: {warning}", err=True)
     writable_folder(out_dir)  # before minutes of generation, not after
-    seed = template_seed if seed is None else seed
     count = template_variants if variants is None else variants
     engine = Engine(
         soundfont=soundfont, render_workers=jobs or default_render_workers(), renderer=renderer
     )
     with engine, stage_progress() as progress:
-        variant_set = engine.generate(
-            spec, state=state_name, seed=seed, variants=count, progress=progress
-        )
+        variant_set = generate_item(engine, item, variants=count, progress=progress)
         manifest = write_variant_set(
             variant_set, out_dir, audio_format=audio_format, progress=progress
         )

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from middleware.cli.options import weights_option
 from middleware.cli.progress import stage_progress
 
 DATA_OPTION = click.option(
@@ -74,13 +75,7 @@ def build_data(
 
 
 @click.command("eval-model")
-@click.option(
-    "--weights",
-    "weights_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Checkpoint folder (default: the installed engine_core/weights).",
-)
+@weights_option
 @click.option(
     "--loops",
     type=click.IntRange(4, 10_000),

@@ -1,6 +1,8 @@
-"""Click options that several rendering commands share (`generate`, `compose`)."""
+"""Click options that several commands share (rendering, serving, model reports)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
@@ -29,4 +31,24 @@ renderer_option = click.option(
     show_default=True,
     help="reference: each stem synthesised whole (the default); notes: stems built from "
     "notes synthesised once and cached (experimental, slower today).",
+)
+#: --cache: the variant cache a serving process reads and fills (`serve`, `studio`)
+service_cache_option = click.option(
+    "--cache",
+    "cache_root",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="variant cache root [default: the per-user cache]",
+)
+#: --workers: generation worker processes of a serving process (`serve`, `studio`)
+generation_workers_option = click.option(
+    "--workers", type=int, default=None, help="generation worker processes"
+)
+#: --weights: the model checkpoint folder a report reads (`model info`, `eval-model`)
+weights_option = click.option(
+    "--weights",
+    "weights_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Checkpoint folder (default: the installed engine_core/weights).",
 )

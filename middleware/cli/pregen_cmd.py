@@ -17,7 +17,12 @@ DEFAULT_ENGINE = "engine_core.generate:Engine"
 @click.argument("pack_path", metavar="PACK", type=click.Path(exists=True, path_type=Path))
 @CACHE_OPTION
 @click.option("--workers", type=int, default=None, help="Worker processes (default: one per core).")
-@click.option("--state", "states", multiple=True, help="Only these states (repeatable).")
+@click.option(
+    "--state",
+    "states",
+    multiple=True,
+    help="Only these sets (repeatable): states, stingers, `<stinger>@<state>`, `bridge:<a>-><b>`.",
+)
 @click.option("--current", default=None, help="Generate this state first (default: start state).")
 @click.option("--retries", type=int, default=2, show_default=True, help="Retries per set.")
 @click.option(
@@ -61,14 +66,14 @@ def pregen(
         SetFailedError,
         pack_requests,
     )
+    from middleware.set_names import resolve_set
     from middleware.templates.loader import load_pack
 
     pack = load_pack(pack_path)
     if current is not None:
         pack.state(current)  # UnknownStateError names the states
-    for name in states:
-        if name not in pack.states and name not in pack.stingers:
-            pack.state(name)
+    for name in states:  # a state, stinger, `<stinger>@<state>` or `bridge:<a>-><b>`
+        resolve_set(pack, name)  # UnknownStateError says what the name is not
     requests = [
         (state, priority)
         for state, priority in pack_requests(pack, current)

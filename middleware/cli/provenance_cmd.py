@@ -22,6 +22,7 @@ from typing import Any
 
 import click
 
+from middleware.cli.options import weights_option
 from middleware.cli.progress import stage_progress
 
 
@@ -37,13 +38,7 @@ def model() -> None:
 
 
 @model.command("info")
-@click.option(
-    "--weights",
-    "weights_dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Checkpoint folder (default: the installed engine_core/weights).",
-)
+@weights_option
 @click.option("--json", "as_json", is_flag=True, help="Print the data manifest's terms as JSON.")
 def info(weights_dir: Path | None, as_json: bool) -> None:
     """Print the weights' training-data provenance: terms per class and per source."""

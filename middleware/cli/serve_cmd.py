@@ -18,6 +18,7 @@ from pathlib import Path
 
 import click
 
+from middleware.cli.options import generation_workers_option, service_cache_option
 from middleware.protocol.codec import DEFAULT_MAX_MESSAGE_BYTES
 from middleware.protocol.messages import DEFAULT_MAX_CREDITS
 
@@ -31,14 +32,8 @@ from middleware.protocol.messages import DEFAULT_MAX_CREDITS
     help="request endpoint (ROUTER); tcp://127.0.0.1:* picks a free port",
 )
 @click.option("--pub-bind", default=None, help="notification endpoint (PUB) [default: port+1]")
-@click.option(
-    "--cache",
-    "cache_root",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="variant cache root [default: the per-user cache]",
-)
-@click.option("--workers", type=int, default=None, help="generation worker processes")
+@service_cache_option
+@generation_workers_option
 @click.option(
     "--no-pregen",
     is_flag=True,

@@ -110,12 +110,13 @@ def generated_sets(pack, names: list[str], cache_dir: Path | None, progress) -> 
                     from engine_core.generate import Engine
 
                     engine = Engine()
-                from middleware.bridges.generate import generate_item
+                from middleware.bridges.generate import cached_scores, generate_item
 
                 found = generate_item(
                     engine,
                     item,
                     name=name,
+                    scores=cached_scores(cache, engine_key),
                     progress=lambda stage, done, total, n=name: progress(
                         f"{n}: {stage}", done, total
                     ),

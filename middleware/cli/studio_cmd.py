@@ -16,6 +16,8 @@ from pathlib import Path
 
 import click
 
+from middleware.cli.options import generation_workers_option, service_cache_option
+
 #: the page's adaptive look-ahead may hold up to 2 s of 512-frame blocks on a busy machine
 #: (a game's default cap, 64, would stop it at 0.68 s)
 STUDIO_MAX_CREDITS = 192
@@ -33,14 +35,8 @@ STUDIO_MAX_CREDITS = 192
     help="the ZeroMQ service's request endpoint (games may connect here too)",
 )
 @click.option("--pub-bind", default="tcp://127.0.0.1:*", show_default=True)
-@click.option(
-    "--cache",
-    "cache_root",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="variant cache root [default: the per-user cache]",
-)
-@click.option("--workers", type=int, default=None, help="generation worker processes")
+@service_cache_option
+@generation_workers_option
 @click.option("--no-pregen", is_flag=True, help="play only what the cache holds")
 @click.option(
     "--allow-origin",

@@ -308,8 +308,18 @@ class AsyncClient:
             self._heartbeat.cancel()
             self._heartbeat = None
 
+    async def fetch_rendition(self, stinger: str, state: str, **kwargs: Any) -> bytes:
+        """`stinger`'s rendition over `state` (the set `"<stinger>@<state>"`) as a file."""
+        return await self.fetch(f"{stinger}@{state}", **kwargs)
+
+    async def fetch_bridge(self, source: str, target: str, **kwargs: Any) -> bytes:
+        """The generated bridge `source` -> `target` (`"bridge:<source>-><target>"`)."""
+        return await self.fetch(f"bridge:{source}->{target}", **kwargs)
+
     async def fetch(self, state: str, *, variant: int = 0, file_format: str = "wav") -> bytes:
-        """A variant's whole encoded file (all chunks joined and checked)."""
+        """A variant's whole encoded file (all chunks joined and checked). `state` is any
+        set of the pack: a state, a stinger, a rendition `"<stinger>@<state>"` or a bridge
+        `"bridge:<source>-><target>"` (docs/protocol.md, `fetch`)."""
         import hashlib
 
         body = {"state": state, "variant": variant, "format": file_format, "chunk": 0}

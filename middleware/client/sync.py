@@ -77,6 +77,12 @@ class Client:
     def fetch(self, state: str, **kwargs: Any) -> bytes:
         return self._run(self._client.fetch(state, **kwargs))
 
+    def fetch_rendition(self, stinger: str, state: str, **kwargs: Any) -> bytes:
+        return self._run(self._client.fetch_rendition(stinger, state, **kwargs))
+
+    def fetch_bridge(self, source: str, target: str, **kwargs: Any) -> bytes:
+        return self._run(self._client.fetch_bridge(source, target, **kwargs))
+
     def on(self, topic: str, callback: NotificationCallback) -> None:
         self._client.on(topic, callback)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
@@ -82,6 +83,24 @@ class RequestQueue:
                 del self._entries[key]
                 return self._requests.pop(key), Priority(priority)
         return None
+
+    def pop_first(self, ready: Callable[[SetRequest], bool]) -> tuple[SetRequest, Priority] | None:
+        """The first request in queue order that `ready` accepts; the requests it passes
+        over keep their places (their priority and their turn within it)."""
+        passed: list[list[Any]] = []
+        found: tuple[SetRequest, Priority] | None = None
+        while self._heap:
+            entry = heapq.heappop(self._heap)
+            if not entry[3]:
+                continue
+            if ready(self._requests[entry[2]]):
+                del self._entries[entry[2]]
+                found = self._requests.pop(entry[2]), Priority(entry[0])
+                break
+            passed.append(entry)
+        for entry in passed:
+            heapq.heappush(self._heap, entry)
+        return found
 
     def remove(self, key: str) -> SetRequest | None:
         entry = self._entries.pop(key, None)

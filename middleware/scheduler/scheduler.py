@@ -82,10 +82,12 @@ def pack_requests(pack: Any, current: str | None = None) -> list[tuple[StateLike
         for stinger in pack.stingers.values()
         if stinger.spec is not None
     ]
-    requests += _rendition_requests(pack, [here, *nearby])
+    # bridges before stinger renditions: a bridge waits for its two states (`_after`) and
+    # then runs next (about 1 s each), instead of after every rendition of the pack
     from middleware.bridges.requests import bridge_requests
 
     requests += [(bridge, Priority.BACKGROUND) for bridge in bridge_requests(pack)]
+    requests += _rendition_requests(pack, [here, *nearby])
     return requests
 
 
@@ -592,14 +594,11 @@ class Scheduler:
         for job in due:
             if not job.cancelled:
                 self._queue.push(job.request, job.priority)
-        waiting: list[tuple[SetRequest, Priority]] = []  # bridges whose states are not made
         for worker in self._workers.values():
             if worker.state != "idle" or not self._queue:
                 continue
-            popped = self._queue.pop()
-            while popped is not None and any(k in self._jobs for k in popped[0].after):
-                waiting.append(popped)
-                popped = self._queue.pop()
+            # a bridge whose states are not made yet stays queued in its place
+            popped = self._queue.pop_first(lambda r: not any(k in self._jobs for k in r.after))
             if popped is None:
                 break
             request, _ = popped
@@ -616,8 +615,6 @@ class Scheduler:
                 continue
             worker.state, worker.job = "busy", job
             self._event(EventKind.STARTED, job, worker=worker.worker_id)
-        for request, priority in waiting:
-            self._queue.push(request, priority)
 
     def _deliver(self) -> None:
         """Hand out events and resolve futures, outside the lock (called without it)."""

@@ -123,9 +123,16 @@ def _generate(
             last_sent[0], last_sent[1] = now, stage
             conn.send(("progress", task.task_id, stage, done, total))
 
-    from middleware.bridges.generate import generate_item  # states, stingers and bridges
+    # states, stingers and bridges (a bridge reads its states' scores from the cache)
+    from middleware.bridges.generate import cached_scores, generate_item
 
-    variant_set = generate_item(engine, task.state, variants=task.variants, progress=progress)
+    variant_set = generate_item(
+        engine,
+        task.state,
+        variants=task.variants,
+        progress=progress,
+        scores=cached_scores(cache, engine_key),
+    )
     for variant in variant_set.variants:
         cache.put_variant(task.state, engine_key, variant, variants=task.variants)
         conn.send(("variant", task.task_id, variant.meta.index))

@@ -1,5 +1,8 @@
 """`fetch`: a variant's loop as an encoded file (WAV, OGG Vorbis, FLAC), served in chunks.
 
+Any set of the pack can be fetched by name: a state, a stinger, a stinger's rendition
+(`level_up@battle`) or a bridge (`bridge:explore->battle`); see `middleware.set_names`.
+
 Files are encoded by `middleware.service.encoded_files` (off the event loop, kept in a
 small LRU), so fetching every chunk of one file costs one encode.
 """
@@ -8,7 +11,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from middleware.errors import UnknownStateError
 from middleware.protocol.errors import (
     BadFieldError,
     DamagedError,
@@ -16,6 +18,7 @@ from middleware.protocol.errors import (
     UnknownVariantError,
 )
 from middleware.service.encoded_files import EncodedFile
+from middleware.set_names import resolve_set
 
 if TYPE_CHECKING:
     from middleware.service.context import ServiceContext
@@ -26,11 +29,7 @@ async def fetch_chunk(
 ) -> dict[str, Any]:
     pack = service.packs[pack_name]
     name = body["state"]
-    if name not in pack.states and name not in pack.stingers:
-        raise UnknownStateError(
-            f"no state or stinger {name!r} in pack {pack_name!r}",
-            {"state": name, "states": sorted([*pack.states, *pack.stingers])},
-        )
+    resolve_set(pack, name)  # a state, stinger, `<stinger>@<state>` or `bridge:<a>-><b>`
     variant_set = service.library.variant_set(pack_name, name)
     if variant_set is None and service.library.damaged(pack_name, name):
         raise DamagedError(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
+from middleware.director.stinger_renditions import choose_rendition
 from middleware.protocol.codec import SUPPORTED_VERSIONS, block_bytes
 from middleware.protocol.errors import (
     DamagedError,
@@ -269,8 +270,16 @@ def stinger(
 ) -> Body:
     assert session is not None
     name = body["name"]
-    service.packs[session.pack].stinger(name)  # raises UnknownStingerError
-    if service.library.variant_set(session.pack, name) is None:
+    pack = service.packs[session.pack]
+    pack.stinger(name)  # raises UnknownStingerError
+    now = session.player.position()
+    host = now.state if now.variant >= 0 else None  # the state playing now (the director's)
+
+    def ready(set_name: str) -> object:
+        return service.library.variant_set(session.pack, set_name)
+
+    # the rendition for the state playing now plays even while the base stinger is missing
+    if ready(choose_rendition(pack, name, host, ready).set_name) is None:
         if service.library.damaged(session.pack, name):
             raise DamagedError(
                 f"the cached audio of stinger {name!r} was damaged; it is being generated again",

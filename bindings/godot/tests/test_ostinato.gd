@@ -29,6 +29,7 @@ func _run() -> void:
 	if _args.has("vectors"):
 		_check_vectors(_args["vectors"])
 		_check_baked(_read_json(str(_args["vectors"]).path_join("godot_baked.json")))
+		_check_baked_score(_read_json(str(_args["vectors"]).path_join("baked_score.json")))
 	if _args.has("endpoint"):
 		await _check_live_session()
 	print("OSTINATO-GODOT-TESTS passed=%d failed=%d" % [_passed, _failed])
@@ -107,6 +108,43 @@ func _check_baked(vectors: Dictionary) -> void:
 		if absf(gain - float(case["gain"])) > 1e-9:
 			wrong += 1
 	_check("baked ducks and stem gains", wrong == 0, str(wrong))
+
+
+## Bridges and stinger renditions against the director's (tests/vectors/baked_score.json).
+func _check_baked_score(vectors: Dictionary) -> void:
+	var manifest: Dictionary = vectors["manifest"]
+	var wrong := 0
+	for case in vectors["transitions"]:
+		var plan := BakedPlan.plan_transition(
+			manifest, case["source"], int(case["origin"]), int(case["now"]), case["target"], false
+		)
+		for key in ["sync", "enter", "offset", "out_fade", "in_fade", "bridge_end", "variant"]:
+			if int(plan[key]) != int(case[key]):
+				wrong += 1
+		if int(plan["origin"]) != int(case["plan_origin"]) or plan["bridge"] != case["bridge"]:
+			wrong += 1
+	_check("baked bridges (%d)" % vectors["transitions"].size(), wrong == 0, str(wrong))
+	wrong = 0
+	for case in vectors["stingers"] + vectors["during_bridge"]:
+		var plan := BakedPlan.plan_stinger(
+			manifest, case["state"], int(case["origin"]), int(case["now"]), case["name"]
+		)
+		if int(plan["at"]) != int(case["at"]) or plan["rendition"] != case["rendition"]:
+			wrong += 1
+		if plan["host"] != case["host"] or plan["fallback"] != case["fallback"]:
+			wrong += 1
+	for case in vectors["relays"]:
+		var first := BakedPlan.plan_stinger(
+			manifest, case["source"], int(case["origin"]), int(case["now"]), "hit"
+		)
+		var plan := BakedPlan.relay_stinger(
+			manifest, first, case["target"], int(case["target_origin"]), int(case["enter"])
+		)
+		if int(plan["at"]) != int(case["at"]) or plan["rendition"] != case["rendition"]:
+			wrong += 1
+		if int(plan["replaces"]) != int(case["replaces"]):
+			wrong += 1
+	_check("baked stinger renditions and relays", wrong == 0, str(wrong))
 
 
 func _check_vectors(directory: String) -> void:

@@ -6,13 +6,17 @@ extends Node
 ## [OstinatoMusic], with the same methods and signals.
 ##
 ## Reads the pack's manifest.json and plays it like the service's director: transitions on
-## the rule's beat, bar, phrase or loop end with its fades and filler stinger, same-position
-## entry, one-shots handing over to their [code]next[/code] state, variants rotating at loop
+## the rule's beat, bar, phrase or loop end with its fades and filler stinger or baked
+## bridge (the bridge from the sync point, the target entering on its last bar line with
+## variant 0), same-position entry, one-shots handing over to their [code]next[/code] state,
+## variants rotating at loop
 ## ends (an [AudioStreamPlaylist], gapless), intensity layers from the baked stems (each
 ## variant an [AudioStreamSynchronized] whose stem volumes follow the intensity with the
 ## director's curves), stingers over the music on their beat or bar, several at once, each
-## ducking the music. Every decision comes from the pure functions of baked_plan.gd and
-## baked_timing.gd (tested against the director); this node only executes them.
+## ducking the music, each in its rendition for the state it lands over (laid again on a
+## state's grid when that state enters first). Every decision comes from the pure
+## functions of baked_plan.gd and baked_timing.gd (tested against the director); this node
+## only executes them.
 
 ## The music started (the first state is playing).
 signal music_ready
@@ -224,7 +228,29 @@ func _run_pending() -> void:
 	if plan["filler"] != "":
 		var stinger := Plan.plan_stinger(manifest, "", 0, sync, plan["filler"])
 		stinger["depth"] = 1.0  # a filler plays between the two musics: nothing to duck
+		stinger["filler"] = true
 		_schedule_stinger(stinger)
+	if plan.get("bridge", "") != "":  # the baked bridge, from the sync point to its end
+		(
+			_voices
+			. append(
+				{
+					"state": "",
+					"bridge": plan["bridge"],
+					"path": plan["bridge_path"],
+					"origin": sync,
+					"enter": sync,
+					"offset": 0,
+					"fade_in_length": Timing.guard_samples(_rate),
+					"fade_out": -1,
+					"fade_out_length": 0,
+					"one_shot": true,
+					"loop": int(plan["bridge_end"]) - sync,
+					"player": null,
+					"intensity": -1.0,
+				}
+			)
+		)
 	if plan["hold_previous"]:
 		_held = plan["source"]
 	var target: String = plan["target"]
@@ -242,9 +268,11 @@ func _run_pending() -> void:
 		"player": null,
 		"intensity": float(plan["intensity"]),
 		"first": plan["source"] == "",
+		"variant": int(plan.get("variant", -1)),  # 0 after a bridge (it leads into variant 0)
 	}
 	_voices.append(voice)
 	_current = voice
+	_relay_stingers(voice)
 	transition_started.emit(str(plan["source"]), target)
 	if voice["one_shot"]:
 		var follow := Plan.follow_state(manifest, target, _held)
@@ -256,6 +284,27 @@ func _run_pending() -> void:
 			next["intensity"] = -1.0
 			next["automatic"] = true
 			_pending = next
+
+
+## A state enters: stingers planned over another state that would start at or after its
+## entry are laid again on its grid, in its rendition (Plan.relay_stinger, the director's rule).
+func _relay_stingers(voice: Dictionary) -> void:
+	for i in _stingers.size():
+		var plan: Dictionary = _stingers[i]
+		if plan["player"] != null or plan.get("filler", false):
+			continue
+		var moved := Plan.relay_stinger(
+			manifest, plan, voice["state"], int(voice["origin"]), int(voice["enter"])
+		)
+		if is_same(moved, plan):
+			continue
+		_ducks.erase(plan.get("duck", []))
+		moved["player"] = null
+		_stingers[i] = moved
+		if float(moved["depth"]) < 1.0:
+			moved["duck"] = [int(moved["at"]), int(moved["hold_end"]), float(moved["depth"])]
+			_ducks.append(moved["duck"])
+		stinger_planned.emit(str(moved["name"]), _seconds_until(int(moved["at"])))
 
 
 func _start_due_voices() -> void:
@@ -282,11 +331,15 @@ func _start_voice(voice: Dictionary) -> void:
 	var player := AudioStreamPlayer.new()
 	player.bus = bus
 	player.volume_db = SILENT_DB
-	player.stream = _state_stream(name, voice)
+	var bridge: bool = voice.has("bridge")
+	player.stream = _stream(voice["path"]) if bridge else _state_stream(name, voice)
 	add_child(player)
 	voice["player"] = player
 	voice["loops"] = 0
 	voice["last"] = 0.0
+	if bridge:  # plays once, from where the timeline is now
+		player.play(float(_clock - int(voice["enter"])) / _rate)
+		return
 	if voice.get("first", false):  # nothing plays yet: start from the top, now
 		voice["origin"] = _clock
 		voice["enter"] = _clock
@@ -328,14 +381,17 @@ func _state_stream(name: String, voice: Dictionary) -> AudioStream:
 	var weights: Array = []
 	if state_info.get("variant_weights") is Array:
 		weights = state_info["variant_weights"]
+	var first := int(voice.get("variant", -1))  # 0 after a bridge, else -1 (the rotation's)
 	if bool(state_info["one_shot"]) or parts.size() == 1:
 		var only := Plan.next_variant(parts.size(), -1, weights, _rng.randf())
+		if first >= 0 and first < parts.size():
+			only = first
 		voice["order"] = [only]
 		return parts[only]
 	var picks := []
 	for i in rotation_length:
 		picks.append(_rng.randf())
-	var order := Plan.variant_sequence(parts.size(), weights, picks)
+	var order := Plan.variant_sequence_from(first, parts.size(), weights, picks)
 	voice["order"] = order
 	var playlist := AudioStreamPlaylist.new()
 	playlist.loop = true
@@ -361,7 +417,8 @@ func _schedule_stinger(plan: Dictionary) -> void:
 	plan["player"] = null
 	_stingers.append(plan)
 	if float(plan["depth"]) < 1.0:
-		_ducks.append([int(plan["at"]), int(plan["hold_end"]), float(plan["depth"])])
+		plan["duck"] = [int(plan["at"]), int(plan["hold_end"]), float(plan["depth"])]
+		_ducks.append(plan["duck"])
 
 
 func _start_due_stingers() -> void:

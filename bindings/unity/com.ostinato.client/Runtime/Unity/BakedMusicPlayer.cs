@@ -55,6 +55,26 @@ namespace Ostinato.Unity
             public readonly List<BakedStem> Stems = new List<BakedStem>();
             public double StartDsp;
             public double EndDsp = double.MaxValue;
+            public bool Bridge;    // a transition's baked bridge (no state, no beats of its own)
+        }
+
+        /// <summary>A state's timeline as the director sees it: current from its sync sample.</summary>
+        private sealed class Entry
+        {
+            public string State;
+            public long Origin;
+            public long Sync;
+            public long Enter;
+        }
+
+        /// <summary>A stinger laid by PlayStinger, on its own source, with its duck.</summary>
+        private sealed class LaidStinger
+        {
+            public BakedStingerPlan Plan;       // what is scheduled
+            public BakedStingerPlan First;      // the plan over the state current at the request
+            public long Requested;              // session sample of the request
+            public AudioSource Source;
+            public long[] Duck;                 // null: no duck
         }
 
         private readonly Dictionary<string, AudioClip> _clips = new Dictionary<string, AudioClip>();
@@ -62,6 +82,8 @@ namespace Ostinato.Unity
         private readonly List<AudioSource> _stingerSources = new List<AudioSource>();
         private readonly Dictionary<AudioSource, double> _stingerBusyUntil = new Dictionary<AudioSource, double>();
         private readonly List<long[]> _ducks = new List<long[]>(); // at, hold end, ramp (DSP samples), depth x 1e9
+        private readonly List<Entry> _entries = new List<Entry>();   // planned state entries, oldest first
+        private readonly List<LaidStinger> _laid = new List<LaidStinger>();
         private BakedManifest _manifest;
         private Voice _current;
         private BakedTransitionPlan _pending;   // planned, sync point still ahead
@@ -162,15 +184,24 @@ namespace Ostinato.Unity
                 }
             }
             if (plan.FillerStinger != null) ScheduleStinger(_manifest.Stingers[plan.FillerStinger], plan.SyncDsp, 0.0, 0.0);
+            if (plan.Bridge != null) StartBridge(plan);
             if (plan.Rule != null && plan.Rule.HoldPrevious) _held = plan.Source;
 
-            _variant = BakedScheduler.NextVariant(target.Variants.Count, -1, target.VariantWeights, _random);
+            _variant = plan.TargetVariant >= 0 && plan.TargetVariant < target.Variants.Count
+                ? plan.TargetVariant  // a bridge leads into this variant
+                : BakedScheduler.NextVariant(target.Variants.Count, -1, target.VariantWeights, _random);
             _intensity = target.Intensity;
             Voice incoming = StartVoice(target, name, target.Variants[_variant], plan.EnterDsp, plan.OffsetSamples,
                 OutputSamples(plan.InFadeSamples), plan.Origin);
             _current = incoming;
             _state = name;
             _origin = plan.Origin;
+            var entry = new Entry { State = name, Origin = plan.Origin, Sync = plan.SyncSample, Enter = plan.EnterSample };
+            _entries.Add(entry);
+            long now = Now();
+            int past = _entries.FindLastIndex(e => e.Sync <= now);  // older entries are history
+            if (past > 0) _entries.RemoveRange(0, past);
+            RelayStingers(entry);
             _nextRotation = target.OneShot ? long.MaxValue : BakedScheduler.NextLoopBoundary(_origin, plan.EnterSample + 1, target.LoopSamples);
             if (!target.OneShot) return;
             // A one-shot hands over to its `next` state (or the state a hold_previous rule
@@ -208,6 +239,14 @@ namespace Ostinato.Unity
             _state = previous != null ? previous.State : null;
             _origin = previous != null ? previous.Origin : 0;
             _held = null;
+            long nowSample = BakedScheduler.SessionSampleAt(_sessionStartDsp, nowDsp, leadSeconds, _manifest.SampleRate);
+            _entries.RemoveAll(e => e.Sync > nowSample);
+            foreach (LaidStinger laid in _laid)  // laid again for a dropped state: plan it anew
+            {
+                if (laid.Plan.AtDsp <= nowDsp) continue;
+                BakedStingerPlan plan = Through(laid.First, laid.Requested);
+                if (plan.AtSample != laid.Plan.AtSample || plan.Rendition != laid.Plan.Rendition) Reschedule(laid, plan);
+            }
             if (_state != null)
             {
                 BakedState state = _manifest.State(_state);
@@ -242,30 +281,110 @@ namespace Ostinato.Unity
         /// Lay a stinger over the music on its sync point (next beat or bar); the music ducks
         /// under it. Several stingers may be planned and play at once, each on its own source.
         /// </summary>
+        /// <remarks>
+        /// The stinger plays its rendition for the state current at its request (the director's
+        /// rule: a state is current from its transition's sync point), and is laid again on a
+        /// state's grid, in that state's rendition, when a state enters at or before its onset.
+        /// </remarks>
         public BakedStingerPlan PlayStinger(string name)
         {
-            BakedStingerPlan plan = BakedScheduler.PlanStinger(_manifest, _state, _origin, Now(), name, _sessionStartDsp);
-            BakedStinger stinger = _manifest.Stingers[name].For(_state);  // its rendition for the state
-            double holdEndDsp = BakedTiming.SampleToDsp(_sessionStartDsp, plan.AtSample + stinger.MusicSamples, _manifest.SampleRate);
-            ScheduleStinger(stinger, plan.AtDsp, plan.DuckDb, holdEndDsp);
+            long now = Now();
+            Entry host = null;  // the state current now: the last entry whose sync point has passed
+            foreach (Entry entry in _entries) if (entry.Sync <= now) host = entry;
+            BakedStingerPlan plan = BakedScheduler.PlanStinger(
+                _manifest, host != null ? host.State : null, host != null ? host.Origin : 0, now, name, _sessionStartDsp);
+            var laid = new LaidStinger { First = plan, Requested = now, Plan = Through(plan, now) };
+            plan = laid.Plan;
+            laid.Source = ScheduleStinger(plan.Take, plan.AtDsp, plan.DuckDb, plan.HoldEndDsp, out laid.Duck);
+            _laid.Add(laid);
+            _laid.RemoveAll(l => l.Plan.EndDsp < AudioSettings.dspTime);
             return plan;
+        }
+
+        /// <summary>A state was planned to enter: stingers that start at or after it follow it.</summary>
+        private void RelayStingers(Entry entry)
+        {
+            foreach (LaidStinger laid in _laid)
+            {
+                if (laid.Plan.AtDsp <= AudioSettings.dspTime) continue;  // already playing
+                BakedStingerPlan moved = BakedScheduler.RelayStinger(_manifest, laid.Plan, entry.State, entry.Origin, entry.Enter, _sessionStartDsp);
+                if (moved != null) Reschedule(laid, moved);
+            }
+        }
+
+        /// <summary><paramref name="first"/> relayed through the states planned to enter after <paramref name="requested"/>, in order.</summary>
+        private BakedStingerPlan Through(BakedStingerPlan first, long requested)
+        {
+            BakedStingerPlan plan = first;
+            foreach (Entry entry in _entries)
+                if (entry.Sync > requested)
+                    plan = BakedScheduler.RelayStinger(_manifest, plan, entry.State, entry.Origin, entry.Enter, _sessionStartDsp) ?? plan;
+            return plan;
+        }
+
+        private void Reschedule(LaidStinger laid, BakedStingerPlan plan)
+        {
+            laid.Source.Stop();  // not started yet: schedule it again
+            _stingerBusyUntil.Remove(laid.Source);
+            if (laid.Duck != null)
+            {
+                long[] d = laid.Duck;
+                _ducks.Remove(d);
+                foreach (Voice voice in _voices)
+                    foreach (GainEnvelope envelope in voice.Envelopes) envelope.RemoveDuck(d[0], d[1]);
+            }
+            laid.Plan = plan;
+            laid.Source = ScheduleStinger(plan.Take, plan.AtDsp, plan.DuckDb, plan.HoldEndDsp, out laid.Duck);
         }
 
         private void ScheduleStinger(BakedStinger stinger, double atDsp, double duckDb, double holdEndDsp)
         {
+            long[] duck;
+            ScheduleStinger(stinger, atDsp, duckDb, holdEndDsp, out duck);
+        }
+
+        private AudioSource ScheduleStinger(BakedStinger stinger, double atDsp, double duckDb, double holdEndDsp, out long[] duck)
+        {
+            duck = null;
             AudioSource source = FreeStingerSource(atDsp);
             source.clip = Clip(stinger.File);
             source.volume = volume * (float)Math.Pow(10, stinger.GainDb / 20);
             source.PlayScheduled(atDsp);
             _stingerBusyUntil[source] = atDsp + (double)stinger.Frames / _manifest.SampleRate;
-            if (duckDb >= 0) return;
+            if (duckDb >= 0) return source;
             long at = DspSample(atDsp);
             long holdEnd = DspSample(holdEndDsp);
             long ramp = Math.Max(1, (long)Math.Round(0.010 * _outputRate)); // the director's 10 ms duck ramp
             double depth = Math.Pow(10, duckDb / 20);
-            _ducks.Add(new[] { at, holdEnd, ramp, (long)Math.Round(depth * 1e9) });
+            duck = new[] { at, holdEnd, ramp, (long)Math.Round(depth * 1e9) };
+            _ducks.Add(duck);
             foreach (Voice voice in _voices)
                 foreach (GainEnvelope envelope in voice.Envelopes) envelope.AddDuck(at, holdEnd, depth, ramp);
+            return source;
+        }
+
+        /// <summary>
+        /// A transition's baked bridge: one source from the sync point (a guard fade-in, ducked
+        /// by stingers like music) that plays once to its end; the target enters on its last bar
+        /// line (plan.EnterDsp), like the director's bridge voice.
+        /// </summary>
+        private void StartBridge(BakedTransitionPlan plan)
+        {
+            var voice = new Voice { State = plan.Target, Variant = -1, Origin = plan.SyncSample, StartDsp = plan.SyncDsp, Bridge = true };
+            long start = DspSample(plan.SyncDsp);
+            var envelope = new GainEnvelope();
+            envelope.FadeIn(start, Math.Max(1, OutputSamples(_guardSamples)));
+            foreach (long[] d in _ducks) envelope.AddDuck(d[0], d[1], d[3] / 1e9, d[2]);
+            AudioSource source = NewSource("Ostinato bridge " + plan.Bridge.Key, output, envelope);
+            source.clip = Clip(plan.Bridge.File);
+            source.loop = false;
+            source.PlayScheduled(plan.SyncDsp);
+            voice.EndDsp = plan.BridgeEndDsp;
+            source.SetScheduledEndTime(plan.BridgeEndDsp);
+            voice.Sources.Add(source);
+            voice.Envelopes.Add(envelope);
+            voice.Stems.Add(null);
+            _voices.Add(voice);
         }
 
         private AudioSource FreeStingerSource(double atDsp)
@@ -386,7 +505,7 @@ namespace Ostinato.Unity
         {
             Voice voice = null; // the newest music that has started and not ended
             for (int i = _voices.Count - 1; i >= 0 && voice == null; i--)
-                if (_voices[i].StartDsp <= dsp && _voices[i].EndDsp > dsp) voice = _voices[i];
+                if (!_voices[i].Bridge && _voices[i].StartDsp <= dsp && _voices[i].EndDsp > dsp) voice = _voices[i];
             if (voice == null) return;
             if (_announced != voice && _announced?.State != voice.State)
                 onStateChanged.Invoke(voice.State, voice.Variant);

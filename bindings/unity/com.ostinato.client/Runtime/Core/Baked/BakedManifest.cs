@@ -113,6 +113,8 @@ namespace Ostinato.Client.Baked
         public LeaveAt Sync;
         public double DuckDb;
         public double GainDb;
+        /// <summary>A designer's file ("source": "file"): it plays as it is over every state.</summary>
+        public bool IsFile;
         /// <summary>The stinger made for each state it plays over (that state's key, tempo and
         /// beat grid), by state name; empty for a designer's file and in older manifests.</summary>
         public readonly Dictionary<string, BakedStinger> Renditions = new Dictionary<string, BakedStinger>();
@@ -123,6 +125,19 @@ namespace Ostinato.Client.Baked
             BakedStinger rendition;
             return state != null && Renditions.TryGetValue(state, out rendition) ? rendition : this;
         }
+    }
+
+    /// <summary>A generated bridge between two states (manifest "bridges", keyed "source->target").</summary>
+    public sealed class BakedBridge
+    {
+        public string Key;            // "<source>-><target>"
+        public string Source;
+        public string Target;
+        public int Bars;
+        public BakedFile File;
+        public long Frames;           // the whole file: its tail rings past MusicSamples
+        public long MusicSamples;     // its last bar line: the target enters here
+        public int TargetVariant;     // the target's variant the bridge leads into (0)
     }
 
     public sealed class BakedTransition
@@ -154,6 +169,8 @@ namespace Ostinato.Client.Baked
         public readonly Dictionary<string, BakedStinger> Stingers = new Dictionary<string, BakedStinger>();
         public readonly List<BakedTransition> Transitions = new List<BakedTransition>();
         public BakedTransition DefaultTransition;
+        /// <summary>Generated bridges by "source->target" (empty in older manifests).</summary>
+        public readonly Dictionary<string, BakedBridge> Bridges = new Dictionary<string, BakedBridge>();
 
         /// <summary>The rule for from -> to: exact, (from, *), (*, to), (*, *), else the default.</summary>
         public BakedTransition TransitionFor(string from, string to)
@@ -194,6 +211,10 @@ namespace Ostinato.Client.Baked
             foreach (var entry in Obj(root, "stingers")) manifest.Stingers[entry.Key] = ReadStinger(entry.Key, (Dictionary<string, object>)entry.Value);
             foreach (object rule in Arr(root, "transitions")) manifest.Transitions.Add(ReadTransition((Dictionary<string, object>)rule));
             manifest.DefaultTransition = ReadTransition(Obj(root, "default_transition"));
+            object bridges;
+            if (root.TryGetValue("bridges", out bridges) && bridges is Dictionary<string, object>)
+                foreach (var entry in (Dictionary<string, object>)bridges)
+                    manifest.Bridges[entry.Key] = ReadBridge(entry.Key, (Dictionary<string, object>)entry.Value);
             return manifest;
         }
 
@@ -259,6 +280,7 @@ namespace Ostinato.Client.Baked
                 Sync = ParseLeaveAt(Str(data, "sync")),
                 DuckDb = Num(data, "duck_db"),
                 GainDb = Num(data, "gain_db"),
+                IsFile = data.ContainsKey("source") && data["source"] as string == "file",
             };
             object renditions;
             if (data.TryGetValue("renditions", out renditions) && renditions is Dictionary<string, object>)
@@ -279,6 +301,22 @@ namespace Ostinato.Client.Baked
                 }
             }
             return stinger;
+        }
+
+        private static BakedBridge ReadBridge(string key, Dictionary<string, object> data)
+        {
+            object variant;
+            return new BakedBridge
+            {
+                Key = key,
+                Source = Str(data, "source"),
+                Target = Str(data, "target"),
+                Bars = (int)Num(data, "bars"),
+                File = ReadFile(Obj(data, "file")),
+                Frames = (long)Num(data, "frames"),
+                MusicSamples = (long)Num(data, "music_samples"),
+                TargetVariant = data.TryGetValue("target_variant", out variant) && variant is double ? (int)(double)variant : 0,
+            };
         }
 
         private static BakedTransition ReadTransition(Dictionary<string, object> data)

@@ -4,7 +4,10 @@
 // filler stinger plays there and the target enters after the stinger's musical length,
 // same-position entry keeps bar and beat, fades use the outgoing music's tempo, `auto`
 // is a cross between equal tempo and meter and an out-fade otherwise, and every cut gets
-// a short guard fade against clicks.
+// a short guard fade against clicks. A rule with a baked bridge plays it from the sync
+// point; the target enters on the bridge's last bar line, at its start, with the variant
+// the bridge leads into. A stinger plays its rendition for the state it lands over, and is
+// laid again on a state's grid when that state enters at or before its onset.
 using System;
 
 namespace Ostinato.Client.Baked
@@ -23,11 +26,24 @@ namespace Ostinato.Client.Baked
         public long OutFadeSamples;
         public long InFadeSamples;
         public string FillerStinger;   // null: none
+        public BakedBridge Bridge;     // null: none (no bridge asked for, or none baked: the rule's fade plays)
+        public long BridgeEndSample;   // the bridge's audio ends here (its tail rings past EnterSample)
+        public int TargetVariant = -1; // the variant the target enters with; -1: the rotation chooses
 
         public double SyncDsp;
         public double EnterDsp;
         public double OutFadeEndDsp;
         public double InFadeEndDsp;
+        public double BridgeEndDsp;
+    }
+
+    /// <summary>Which take of a stinger plays over a state, and why the base plays when it does.</summary>
+    public sealed class BakedRenditionChoice
+    {
+        public BakedStinger Take;      // the rendition, or the stinger itself
+        public string Rendition;       // "<stinger>@<state>", or the stinger's name
+        public string Host;            // the state it plays over; null: none
+        public string Fallback;        // null, "rendition not ready" or "no music playing" (the director's words)
     }
 
     /// <summary>A planned stinger: where it lands and how the music ducks under it.</summary>
@@ -38,6 +54,14 @@ namespace Ostinato.Client.Baked
         public double AtDsp;
         public double EndDsp;
         public double DuckDb;
+        public BakedStinger Take;      // what plays: the rendition for Host, or the stinger
+        public string Rendition;
+        public string Host;
+        public string Fallback;
+        public long HoldEndSample;     // the music ducks until here (the take's last bar line)
+        public long EndSample;         // the take's audio ends here
+        public double HoldEndDsp;
+        public long Replaces = -1;     // the sample it was planned on before a state entered first
     }
 
     public static class BakedScheduler
@@ -89,21 +113,42 @@ namespace Ostinato.Client.Baked
             long fadeSamples = Math.Max(guardSamples, BakedTiming.FadeSamples(rule.FadeValue, rule.FadeUnit, from.Bpm, fromGrid.BeatsPerBar, rate));
 
             plan.EnterSample = plan.SyncSample;
+            plan.BridgeEndSample = plan.SyncSample;
             BakedStinger filler;
+            BakedBridge bridge = TransitionBridge(manifest, rule, source, target);
             if (rule.FillerStinger != null && manifest.Stingers.TryGetValue(rule.FillerStinger, out filler))
             {
                 plan.FillerStinger = filler.Name;
                 plan.EnterSample = plan.SyncSample + filler.MusicSamples;
             }
+            else if (bridge != null)
+            {
+                plan.Bridge = bridge;
+                plan.BridgeEndSample = plan.SyncSample + bridge.Frames;
+                plan.EnterSample = plan.SyncSample + bridge.MusicSamples;
+                plan.TargetVariant = bridge.TargetVariant;
+            }
             plan.Fade = EffectiveFade(rule.Fade, from, to);
             bool oneShot = to.OneShot;
-            plan.OffsetSamples = rule.EnterAt == EnterAt.SamePosition && !oneShot
+            plan.OffsetSamples = rule.EnterAt == EnterAt.SamePosition && !oneShot && plan.Bridge == null
                 ? BakedTiming.SamePositionOffset(plan.EnterSample - sourceOrigin, fromGrid, toGrid)
                 : 0;
             plan.Origin = plan.EnterSample - plan.OffsetSamples;
             plan.OutFadeSamples = plan.Fade == FadeMode.Cross || plan.Fade == FadeMode.Out ? fadeSamples : guardSamples;
             plan.InFadeSamples = plan.Fade == FadeMode.Cross || plan.Fade == FadeMode.In ? fadeSamples : guardSamples;
             return WithDsp(plan, sessionStartDsp, rate);
+        }
+
+        /// <summary>
+        /// The baked bridge <paramref name="rule"/> plays from <paramref name="source"/> to
+        /// <paramref name="target"/>; null when the rule asks for none or the manifest has none
+        /// for the pair (the rule's fade plays then, like the director's bridge.fallback).
+        /// </summary>
+        public static BakedBridge TransitionBridge(BakedManifest manifest, BakedTransition rule, string source, string target)
+        {
+            BakedBridge bridge;
+            if (source == null || rule == null || rule.BridgeBars <= 0) return null;
+            return manifest.Bridges.TryGetValue(source + "->" + target, out bridge) ? bridge : null;
         }
 
         public static FadeMode EffectiveFade(FadeMode fade, BakedState from, BakedState to)
@@ -120,7 +165,27 @@ namespace Ostinato.Client.Baked
             plan.EnterDsp = BakedTiming.SampleToDsp(sessionStartDsp, plan.EnterSample, rate);
             plan.OutFadeEndDsp = BakedTiming.SampleToDsp(sessionStartDsp, plan.SyncSample + plan.OutFadeSamples, rate);
             plan.InFadeEndDsp = BakedTiming.SampleToDsp(sessionStartDsp, plan.EnterSample + plan.InFadeSamples, rate);
+            plan.BridgeEndDsp = BakedTiming.SampleToDsp(sessionStartDsp, plan.BridgeEndSample, rate);
             return plan;
+        }
+
+        /// <summary>
+        /// What stinger <paramref name="name"/> plays over <paramref name="host"/> (null: no
+        /// music): its rendition for that state when baked, else the stinger itself, with the
+        /// director's fallback reason (none for a designer's file: it has no renditions).
+        /// </summary>
+        public static BakedRenditionChoice ChooseRendition(BakedManifest manifest, string name, string host)
+        {
+            BakedStinger stinger;
+            if (!manifest.Stingers.TryGetValue(name, out stinger))
+                throw new BakedManifestException("unknown stinger '" + name + "' in pack '" + manifest.PackName + "'");
+            bool playing = host != null && manifest.States.ContainsKey(host);
+            BakedStinger rendition;
+            if (playing && stinger.Renditions.TryGetValue(host, out rendition))
+                return new BakedRenditionChoice { Take = rendition, Rendition = rendition.Name, Host = host };
+            var choice = new BakedRenditionChoice { Take = stinger, Rendition = name, Host = playing ? host : null };
+            if (!stinger.IsFile) choice.Fallback = playing ? "rendition not ready" : "no music playing";
+            return choice;
         }
 
         /// <summary>Plan stinger <paramref name="name"/> over the state playing from <paramref name="origin"/>.</summary>
@@ -133,14 +198,39 @@ namespace Ostinato.Client.Baked
             long at = nowSample;
             if (state != null)
                 at = origin + BakedTiming.NextSyncSample(nowSample - origin, stinger.Sync, manifest.State(state).Grid, 4);
+            BakedRenditionChoice choice = ChooseRendition(manifest, name, state);
+            int rate = manifest.SampleRate;
             return new BakedStingerPlan
             {
                 Name = name,
                 AtSample = at,
-                AtDsp = BakedTiming.SampleToDsp(sessionStartDsp, at, manifest.SampleRate),
-                EndDsp = BakedTiming.SampleToDsp(sessionStartDsp, at + stinger.Frames, manifest.SampleRate),
+                AtDsp = BakedTiming.SampleToDsp(sessionStartDsp, at, rate),
+                EndDsp = BakedTiming.SampleToDsp(sessionStartDsp, at + choice.Take.Frames, rate),
                 DuckDb = stinger.DuckDb,
+                Take = choice.Take,
+                Rendition = choice.Rendition,
+                Host = choice.Host,
+                Fallback = choice.Fallback,
+                HoldEndSample = at + choice.Take.MusicSamples,
+                EndSample = at + choice.Take.Frames,
+                HoldEndDsp = BakedTiming.SampleToDsp(sessionStartDsp, at + choice.Take.MusicSamples, rate),
             };
+        }
+
+        /// <summary>
+        /// State <paramref name="state"/> enters at session sample <paramref name="enter"/>
+        /// (its timeline's sample 0 at <paramref name="origin"/>): a stinger planned over
+        /// another state that would start at or after it is planned again on the new state's
+        /// grid, in its rendition (the director's relay: a stinger plays over the state audible
+        /// at its onset). Returns the new plan (Replaces = the old sample), else null.
+        /// </summary>
+        public static BakedStingerPlan RelayStinger(
+            BakedManifest manifest, BakedStingerPlan plan, string state, long origin, long enter, double sessionStartDsp)
+        {
+            if (plan.AtSample < enter || plan.Host == null || plan.Host == state) return null;
+            BakedStingerPlan moved = PlanStinger(manifest, state, origin, plan.AtSample, plan.Name, sessionStartDsp);
+            moved.Replaces = plan.AtSample;
+            return moved;
         }
 
         /// <summary>The session sample where the loop pass containing <paramref name="nowSample"/> ends.</summary>

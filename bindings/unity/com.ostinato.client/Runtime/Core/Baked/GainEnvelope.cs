@@ -68,6 +68,18 @@ namespace Ostinato.Client.Baked
             lock (_lock) _ducks.Add(new Duck { At = at, HoldEnd = holdEnd, Depth = depth, Ramp = Math.Max(1, ramp) });
         }
 
+        /// <summary>Drop the duck laid from <paramref name="at"/> to <paramref name="holdEnd"/> (a stinger laid again elsewhere); false if there is none.</summary>
+        public bool RemoveDuck(long at, long holdEnd)
+        {
+            lock (_lock)
+            {
+                int index = _ducks.FindIndex(d => d.At == at && d.HoldEnd == holdEnd);
+                if (index < 0) return false;
+                _ducks.RemoveAt(index);
+                return true;
+            }
+        }
+
         /// <summary>Move the level (an intensity layer) linearly to <paramref name="target"/> over <paramref name="length"/> samples from <paramref name="start"/>.</summary>
         public void RampLevel(long start, double target, long length)
         {
