@@ -6,10 +6,12 @@ the scores of both sets before timing (its time does not differ between renderer
 everything after the model (`Engine.render_scores`: arrange, render, normalise, export) is
 timed for seed 7 (cold) and seed 8 (warm: a second state of the same instruments, as in
 pregen and bake). `bench_generate` has the end-to-end figures.
-The "per-stem" rows are the reference renderer with one synthesiser call per stem (the
-path before stems were grouped into one call per variant), as the same-run baseline.
+Rows: the reference renderer (the same-run baseline), the synth renderer (no synthesiser
+call) and the note renderer; "per-stem" (the reference with one synthesiser call per stem,
+as before stems were grouped) can still be named: `python -m benchmarks.bench_render
+per-stem:fluid reference:fluid`.
 Wall-clock and CPU time (this process plus its render workers) are reported: on a shared
-machine the CPU figure is the steadier one. Audio: per stem, RMS(reference - notes) /
+machine the CPU figure is the steadier one. Audio: per stem, RMS(reference - new) /
 RMS(reference) in dB for the seed-7 set, against the reference renderer with the same bank.
 """
 
@@ -23,12 +25,11 @@ import time
 
 MUSIC_SECONDS = 4 * 16 * 4 * 60.0 / 120.0
 CONFIGS = (
-    ("per-stem", "fluid"),
     ("reference", "fluid"),
+    ("synth", "fluid"),
     ("notes", "fluid"),
-    ("per-stem", "timgm"),
     ("reference", "timgm"),
-    ("notes", "timgm"),
+    ("synth", "timgm"),
 )
 #: "per-stem" is the reference renderer with one synthesiser call per stem, as before
 #: stems were grouped (`stem_batch`): the baseline the grouping is measured against.
@@ -94,7 +95,7 @@ def one(renderer: str, bank_name: str) -> dict:
             "cpu": _cpu_seconds() - cpu,
         }
     figures["rss_mb"] = _rss_mb()
-    if renderer == "notes":
+    if renderer in ("notes", "synth"):
         with Engine(base.composer, bank, render_workers=workers) as reference:
             truth = reference.render_scores(spec, scores[7], state="battle", seed=7)
         errors: dict[str, list[float]] = {}
@@ -144,11 +145,11 @@ def main(configs=CONFIGS) -> None:
             f"| {row['renderer']} | {row['bank']} | {cells[0]} | {cells[1]} "
             f"| {rss[0]:.0f}; {workers} |"
         )
-    print("\nnotes vs reference, worst variant per stem, RMS(ref - notes)/RMS(ref) in dB:\n")
+    print("\nvs reference, worst variant per stem, RMS(ref - new)/RMS(ref) in dB:\n")
     for row in rows:
         if "error_db" in row:
             text = ", ".join(f"{name} {value:.1f}" for name, value in row["error_db"].items())
-            print(f"- {row['bank']}: {text}")
+            print(f"- {row['renderer']}, {row['bank']}: {text}")
 
 
 if __name__ == "__main__":

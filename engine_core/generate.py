@@ -59,8 +59,10 @@ class Engine:
     `render_workers` > 1 synthesises stems in that many worker processes
     (`engine_core.render.pool`); the audio is the same with any count. Call `close()`
     (or use the engine as a context manager) to stop them. `renderer` is "reference"
-    (each stem synthesised in one pass, the default) or "notes" (stems built from
-    cached notes, `engine_core.render.note_renderer`; experimental, see docs/engine.md).
+    (each stem synthesised in one pass, the default), "notes" (stems built from
+    cached notes, `engine_core.render.note_renderer`) or "synth" (notes played from the
+    bank's samples without the synthesiser, `engine_core.render.synth_renderer`); both
+    experimental, see docs/engine.md.
     """
 
     def __init__(

@@ -46,7 +46,7 @@ from engine_core.render.timeline import BLOCK, event_blocks
 
 #: How many missing notes one synthesiser call renders at most.
 BATCH_NOTES = 400
-RENDERERS = ("reference", "notes")
+RENDERERS = ("reference", "notes", "synth")
 
 
 @functools.lru_cache(maxsize=1)
@@ -106,7 +106,7 @@ def plan_stem(
     """Each note of stem `index` placed and keyed; and the stem's length (48 kHz frames)."""
     meter = arrangement.meter_info
     stem = arrangement.stems[index]
-    layout = bank_context(str(soundfont.path), soundfont.digest).layout
+    layout = soundfont.layout
     tempo_us = midi_tempo(arrangement.bpm, meter)
     tail_beats = tail_seconds * arrangement.bpm / 60.0
     end_tick = _tick(arrangement.loop_beats + tail_beats, meter)

@@ -18,6 +18,8 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from engine_core.errors import SoundFontError
 
 CHORUS_SEND = 15
@@ -56,6 +58,19 @@ class VoiceSends:
     exclusive_class: int
 
 
+@dataclass(frozen=True)
+class SampleHeader:
+    """One `shdr` record: positions are sample indices into the bank's `smpl` data."""
+
+    start: int
+    end: int
+    start_loop: int
+    end_loop: int
+    sample_rate: int
+    original_pitch: int
+    pitch_correction: int
+
+
 @dataclass
 class BankLayout:
     """Presets -> zones, instruments -> zones, and where the generators lie in the file."""
@@ -66,6 +81,13 @@ class BankLayout:
     generator_offsets: list[int] = field(default_factory=list)  # pgen + igen amounts to zero
     chorus_offsets: list[int] = field(default_factory=list)  # the chorus sends among them
     default_preset: tuple[int, int] = (0, 0)
+    samples: list[SampleHeader] = field(default_factory=list)
+    wave_offset: int = 0  # byte offset of the `smpl` chunk's 16-bit samples
+    wave_count: int = 0
+
+    def wave(self) -> np.ndarray:
+        """The bank's 16-bit sample data, a view of `data` (no copy)."""
+        return np.frombuffer(self.data, dtype="<i2", count=self.wave_count, offset=self.wave_offset)
 
     @classmethod
     def parse(cls, data: bytes, path: str = "") -> BankLayout:
@@ -119,6 +141,23 @@ class BankLayout:
                 )
         return voices
 
+    def regions(
+        self, program: int, key: int, velocity: int, *, drums: bool
+    ) -> list[tuple[dict[int, int], dict[int, int]]]:
+        """(preset zone generators, instrument zone generators) of each voice the note
+        starts, in the synthesiser's order (global zones merged in)."""
+        found: list[tuple[dict[int, int], dict[int, int]]] = []
+        for preset_zone in self._preset_zones(128 if drums else 0, program):
+            if not preset_zone.holds(key, velocity):
+                continue
+            instrument = preset_zone.generators.get(INSTRUMENT)
+            if instrument is None or instrument >= len(self.instruments):
+                continue
+            for zone in self.instruments[instrument]:
+                if zone.holds(key, velocity):
+                    found.append((preset_zone.generators, zone.generators))
+        return found
+
     def dry_bank(self) -> bytes:
         """The bank with every reverb and chorus send generator's amount set to 0."""
         return self._zeroed(self.generator_offsets)
@@ -148,9 +187,14 @@ def _chunks(data: bytes, start: int, end: int):
 
 def _parse(data: bytes) -> BankLayout:
     hydra: tuple[int, int] | None = None
+    wave = (0, 0)
     for name, offset, size in _chunks(data, 12, len(data)):
         if name == b"LIST" and data[offset : offset + 4] == b"pdta":
             hydra = (offset + 4, offset + size)
+        if name == b"LIST" and data[offset : offset + 4] == b"sdta":
+            for inner, at, length in _chunks(data, offset + 4, offset + size):
+                if inner == b"smpl":
+                    wave = (at, length // 2)
     if hydra is None:
         raise ValueError("no pdta list")
     chunks = {name: (offset, size) for name, offset, size in _chunks(data, *hydra)}
@@ -218,6 +262,11 @@ def _parse(data: bytes) -> BankLayout:
             default = (bank, program)
     if default is None:
         raise ValueError("no presets")
+    shdr_offset, shdr_count = records(b"shdr", 46)
+    samples = [
+        SampleHeader(*struct.unpack_from("<iiiiiBb", data, shdr_offset + 46 * index + 20))
+        for index in range(shdr_count - 1)
+    ]
     return BankLayout(
         data,
         presets,
@@ -225,4 +274,6 @@ def _parse(data: bytes) -> BankLayout:
         sorted(set(generator_offsets)),
         sorted(set(chorus_offsets)),
         default,
+        samples,
+        *wave,
     )

@@ -60,6 +60,14 @@ class SoundFont:
         return cls(resolved, data)
 
     @functools.cached_property
+    def layout(self):  # -> BankLayout
+        """The bank's preset, instrument and sample tables, parsed once per object (the
+        sample data stays in `data`, not copied)."""
+        from engine_core.render.sf2 import BankLayout
+
+        return BankLayout.parse(self.data, str(self.path))
+
+    @functools.cached_property
     def digest(self) -> str:
         """SHA-256 (hex, 12 chars) of the bank: identifies it in engine versions."""
         return hashlib.sha256(self.data).hexdigest()[:12]

@@ -24,7 +24,7 @@ from engine_core.spec import loop_length_samples
 
 TAIL_SECONDS = 2.0
 TAIL_FADE_SECONDS = 0.02
-RENDERERS = ("reference", "notes")
+RENDERERS = ("reference", "notes", "synth")
 
 
 def loop_frames(arrangement: Arrangement, sample_rate: int) -> int:
@@ -111,7 +111,7 @@ def render_stem_group(
     """`render_stem` for each stem in `indices`, the reference ones synthesised in one
     call (`stem_batch`: the bank is parsed once, the audio is the same bit for bit)."""
     if renderer not in RENDERERS:
-        raise ValueError(f"unknown renderer {renderer!r} (reference or notes)")
+        raise ValueError(f"unknown renderer {renderer!r} (one of {', '.join(RENDERERS)})")
     loop_48k = loop_frames(arrangement, RENDER_SAMPLE_RATE)
     tail_frames = int(TAIL_SECONDS * RENDER_SAMPLE_RATE)
     audio: dict[int, np.ndarray] = {}
@@ -126,7 +126,19 @@ def render_stem_group(
             wet = render_stem_audio(arrangement, index, soundfont, process_cache(), TAIL_SECONDS)
             fitted = _fit_tail(wet, loop_48k + tail_frames, loop_48k)
             audio[index] = fold_tail(fitted, loop_48k) if not one_shot else fitted
-    pcms = render_stems_pcm(arrangement, synthesised, soundfont, TAIL_SECONDS)
+    if renderer == "synth":
+        from engine_core.render import synth_renderer
+
+        for index in indices:
+            wet = synth_renderer.render_stem_audio(
+                arrangement, index, soundfont, synth_renderer.process_cache(), TAIL_SECONDS
+            )
+            fitted = _fit_tail(wet, loop_48k + tail_frames, loop_48k)
+            audio[index] = fold_tail(fitted, loop_48k) if not one_shot else fitted
+        synthesised = []
+    pcms = (
+        render_stems_pcm(arrangement, synthesised, soundfont, TAIL_SECONDS) if synthesised else []
+    )
     for index, pcm in zip(synthesised, pcms, strict=True):
         if not one_shot and tail_frames <= loop_48k:
             audio[index] = _folded_loop(pcm, loop_48k, tail_frames)

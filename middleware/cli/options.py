@@ -26,11 +26,12 @@ jobs_option = click.option(
 #: --renderer: which renderer synthesises the stems (see docs/engine.md, "Renderers")
 renderer_option = click.option(
     "--renderer",
-    type=click.Choice(["reference", "notes"]),
+    type=click.Choice(["reference", "notes", "synth"]),
     default="reference",
     show_default=True,
     help="reference: each stem synthesised whole (the default); notes: stems built from "
-    "notes synthesised once and cached (experimental, slower today).",
+    "notes synthesised once and cached (experimental, slower today); synth: notes "
+    "synthesised in numpy from the bank's samples, effects per stem (experimental).",
 )
 #: --cache: the variant cache a serving process reads and fills (`serve`, `studio`)
 service_cache_option = click.option(
