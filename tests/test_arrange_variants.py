@@ -195,10 +195,10 @@ def test_dev_waltz_melodies_land_inside_the_corpus_quartiles(composer) -> None:
 
 
 @pytest.mark.slow
-def test_dev_six_eight_melodies_come_down_toward_the_corpus(composer) -> None:
-    """DEV 6/8 melodies: the lilt brings the mean beat-1 share down from the 0.39 the
-    previous rules gave (0.30 now); the corpus's upper quartile (0.21) is not reached (the
-    lullaby and the shanty stay above; docs/engine.md, "This revision")."""
+def test_dev_six_eight_melodies_land_inside_the_corpus_quartiles(composer) -> None:
+    """DEV 6/8 melodies: the lilt, approaches into rests and running eighths bring the
+    mean beat-1 share from 0.39 (before the lilt) and 0.30 (the lilt alone) inside the
+    corpus's quartiles (0.16-0.21); per melody: tests/test_melody_meter.py."""
+    low, _, high = DOWNBEAT_SHARE["6/8"]
     shares = _dev_melody_shares(composer, "6/8")
-    assert float(np.mean(shares)) <= 0.33, shares
-    assert min(shares) <= DOWNBEAT_SHARE["6/8"][2], shares
+    assert low <= float(np.mean(shares)) <= high, shares

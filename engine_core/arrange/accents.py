@@ -10,7 +10,8 @@ A note's velocity (0-1, before the energy scaling in the arranger) is
   loop's last bar, the cadence into the seam;
 - articulation by role: arps and ostinatos detached (`DETACHED` of the gap to the next
   onset), pads and lines legato (a line's note is held to the next onset when the gap is
-  at most half a beat).
+  at most half a beat; a melody note shorter than an eighth across a gap of up to a
+  beat).
 """
 
 from __future__ import annotations
@@ -65,16 +66,21 @@ def accented(role: str, step: float, meter: Meter, bars: int, weight: float = 1.
 
 
 def legato(
-    notes: list[tuple[float, float, int, float]], total: int, max_gap: float
+    notes: list[tuple[float, float, int, float]],
+    total: int,
+    max_gap: float,
+    clipped: tuple[float, float] = (0.0, 0.0),
 ) -> list[tuple[float, float, int, float]]:
-    """Hold each note to the next onset when the gap is at most `max_gap` steps."""
+    """Hold each note to the next onset when the gap is at most `max_gap` steps; a note
+    shorter than `clipped[0]` steps also across a gap of up to `clipped[1]` (a clipped
+    note before a rest sounds like a slip, not a phrase)."""
     onsets = sorted({n[0] for n in notes})
     result = []
     for onset, duration, pitch, velocity in notes:
         later = [o for o in onsets if o > onset]
         following = later[0] if later else (onsets[0] + total if onsets else onset + duration)
         gap = following - (onset + duration)
-        if 0 < gap <= max_gap:
+        if 0 < gap <= (clipped[1] if duration < clipped[0] else max_gap):
             duration = following - onset
         result.append((onset, duration, pitch, velocity))
     return result

@@ -29,7 +29,7 @@ from engine_core.arrange.drums import drum_part
 from engine_core.arrange.figures import arp_part, comping_part
 from engine_core.arrange.grooves import Groove
 from engine_core.arrange.harmony import MODE_INTERVALS, Chord, harmonic_slots
-from engine_core.arrange.holes import SPACE_TAG, fill_holes
+from engine_core.arrange.holes import SPACE_TAG, fill_holes, gaps
 from engine_core.arrange.material import Material, build_material
 from engine_core.arrange.motif_parts import bass_with_quotes, keep_quotes_whole
 from engine_core.arrange.pads import pad_part
@@ -262,18 +262,16 @@ def _progression_tones(material: Material | None):  # -> drums.ChordTones | None
 def _fit_line(
     pitches: Sequence[int], low: int, high: int, reference: Sequence[int] = ()
 ) -> list[int]:
-    """`fit_register`, then notes a fold left over an octave from their neighbour move back,
-    and a note the fold took a seventh or more from both neighbours (a line brushing the
-    register's edge) becomes the line's nearest pitch class inside the register instead."""
+    """The line inside [low, high]: `fit_register`'s octave for the line (the theme's when
+    it has one), then, where notes must move, the octaves chosen for the whole line at once
+    (`_octave_path`: fewest places where an interval changes, at leaps rather than steps,
+    none over an octave), and a note left a seventh or more from both neighbours becomes
+    the line's nearest pitch class inside the register instead."""
     fitted = fit_register(pitches, low, high, reference)
-    for i in range(1, len(fitted)):
-        move = fitted[i] - fitted[i - 1]
-        if abs(move) > 12:
-            candidate = fitted[i] - 12 * round(move / 12)
-            if low <= candidate <= high:
-                fitted[i] = candidate
     moves = Counter(f - p for f, p in zip(fitted, pitches, strict=True))
     shift = moves.most_common(1)[0][0] if moves else 0  # the whole line's octave move
+    if any(f != p + shift for f, p in zip(fitted, pitches, strict=True)):
+        fitted = _octave_path(pitches, shift, low, high)
     classes = {p % 12 for p in pitches}
     for i, pitch in enumerate(fitted):
         wanted = pitches[i] + shift
@@ -285,6 +283,39 @@ def _fit_line(
             if options:
                 fitted[i] = min(options, key=lambda q: (abs(q - wanted), q))
     return fitted
+
+
+def _octave_path(pitches: Sequence[int], shift: int, low: int, high: int) -> list[int]:
+    """Each note's octave inside [low, high] (cheapest path, Viterbi): a note off the
+    line's octave `shift` costs 0.3; an interval that changes costs 1 at a skip or leap,
+    3 at a step or repeat; one wider than an octave 10."""
+    options = []
+    for pitch in pitches:
+        here = [pitch + 12 * k for k in range(-4, 5) if low <= pitch + 12 * k <= high]
+        options.append(here or [fold_into(pitch + shift, low, high)])
+    costs = [0.0 if o == pitches[0] + shift else 0.3 for o in options[0]]
+    back: list[list[int]] = []
+    for i in range(1, len(pitches)):
+        written = pitches[i] - pitches[i - 1]
+        changed = 3.0 if abs(written) <= 2 else 1.0
+        row, links = [], []
+        for option in options[i]:
+            best, link = None, 0
+            for j, before in enumerate(options[i - 1]):
+                move = option - before
+                cost = costs[j] + (changed if move != written else 0.0)
+                cost += 10.0 if abs(move) > 12 else 0.0
+                if best is None or cost < best:
+                    best, link = cost, j
+            row.append(best + (0.0 if option == pitches[i] + shift else 0.3))
+            links.append(link)
+        costs, back = row, [*back, links]
+    index = min(range(len(costs)), key=costs.__getitem__)
+    path = [options[-1][index]]
+    for i in range(len(pitches) - 1, 0, -1):
+        index = back[i - 1][index]
+        path.append(options[i - 1][index])
+    return path[::-1]
 
 
 def _melody_part(
@@ -300,7 +331,8 @@ def _melody_part(
         (float(o), float(d), p, accented("melody", o, meter, material.bars))
         for (o, d, _, _), p in zip(line, fitted, strict=True)
     ]
-    return legato(part, material.total, meter.steps_per_beat / 2)
+    beat = meter.steps_per_beat
+    return legato(part, material.total, beat / 2, clipped=(2.0, float(beat)))
 
 
 def _harmony_covers(context: _Context) -> bool:
@@ -316,10 +348,31 @@ def _harmony_part(
     if not _harmony_covers(context):
         return comping_part(material, stem, choices)
     meter = material.meter
-    return [
+    part = [
         (o, d, p, accented("harmony", o, meter, material.bars))
         for o, d, p, _ in _track_part(context, "harmony", stem)
     ]
+    return part + _comping_in_gaps(part, material, stem, choices)
+
+
+#: a pause of the score's harmony track this long (beats) is filled by comping
+HARMONY_PAUSE_BEATS = 2
+
+
+def _comping_in_gaps(
+    part: Sequence[PartNote], material: Material, stem: StemSpec, choices: Choices
+) -> list[PartNote]:
+    """Comping chords (cut at the pause's end) wherever the score's harmony track pauses
+    for `HARMONY_PAUSE_BEATS` beats or more: a left hand that stops for bars is a hole."""
+    beat = material.meter.steps_per_beat
+    found = [g for g in gaps([part], material.total) if g[1] >= HARMONY_PAUSE_BEATS * beat]
+    added: list[PartNote] = []
+    for onset, duration, pitch, velocity in comping_part(material, stem, choices):
+        for start, length in found:
+            inside = (onset - start) % material.total
+            if inside < length:
+                added.append((onset, min(duration, length - inside), pitch, velocity))
+    return added
 
 
 def _pitched_part(

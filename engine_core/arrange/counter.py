@@ -8,7 +8,8 @@ previous note that moves, is not the melody's pitch class and is a third or sixt
 where possible, so the two lines do not compete. The set shares where answers start (a
 choice per rest, tied to its place in the loop) and the line starts each 4-bar phrase from
 the same pitch, so variants play the same counter-line where the melody is the same; later
-variants start some answers from another chord tone.
+variants start some answers from another chord tone and, in alternative bars without an answer
+(the melody never rests), hold the next nearest chord tone under the melody.
 """
 
 from __future__ import annotations
@@ -111,11 +112,16 @@ def counter_part(material: Material, stem: StemSpec, choices: Choices):
             options = preferred or options
         pitches = sorted({nearest(pc, previous, low, high) for pc in options})
         moving = [p for p in pitches if p != previous] or pitches
-        pitch = min(moving, key=lambda p: abs(p - previous))
+        moving.sort(key=lambda p: (abs(p - previous), p))
+        # a later variant's alternative bars without an answer (where the melody never
+        # rests) hold the next nearest chord tone instead
+        bar = onset // meter.steps_per_bar
+        answered = in_rest[bar * meter.steps_per_bar : (bar + 1) * meter.steps_per_bar].any()
+        pitch = moving[1] if swaps[bar] and not answered and len(moving) > 1 else moving[0]
         stop = onset
         while stop < segment + half and not in_rest[stop]:
             stop += 1
         velocity = accented("counter", onset, meter, material.bars, HELD_WEIGHT)
         notes.append((float(onset), float(stop - onset), int(pitch), velocity))
-        previous = pitch
+        previous = moving[0]  # the shared line goes on from its own note (a local change)
     return sorted(notes)

@@ -102,7 +102,8 @@ def build_material(
 ) -> Material:
     total = bars * meter.steps_per_bar
     fixed = frozenset(o for q in motif_quotes if q.track == "melody" for o in q.onsets)
-    line = singable(melody, key, meter, total, fixed) if melody else []
+    spans = tuple((q.start, q.end) for q in motif_quotes if q.track == "melody")
+    line = singable(melody, key, meter, total, fixed, spans) if melody else []
     progression = infer_progression(
         key,
         meter,
