@@ -13,6 +13,7 @@ raised priority of the browser tests (`tests/studio_support.py`) when the OS all
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import sys
@@ -35,41 +36,68 @@ def _private(process) -> int:  # psutil.Process -> bytes
     return info.rss - info.shared
 
 
-#: ask for a state; what the ear hears at that moment and where the change was planned
+#: click a state the way the page's button does (with `replace_from`); what the ear
+#: hears at that moment, the reply's plan and rewind, and the click's wall-clock time
 PROBE = (
-    "const heard = studio.audio.audibleSample();"
-    "const stats = studio.audio.stats;"
-    "const ring = stats.buffered, target = stats.targetMs || 0;"
-    "const context = studio.audio.context;"
-    "return studio.link.request('event', {state: 'TARGET', intensity: null, params: {}})"
-    ".then(r => ({heard, plan: r.transition, buffered: ring, target_ms: target,"
-    " output_s: (context.baseLatency || 0) + (context.outputLatency || 0)}))"
+    "const audio = studio.audio, context = audio.context;"
+    "const probe = {heard: audio.audibleSample(), buffered: audio.stats.buffered,"
+    " target_ms: audio.stats.targetMs || 0, t0: performance.now(),"
+    " heard_before: audio.heardCount,"
+    " output_s: (context.baseLatency || 0) + (context.outputLatency || 0)};"
+    "return studio.goTo('TARGET').then(() => Object.assign(probe,"
+    " {plan: studio.lastEvent.transition, rewind: studio.lastEvent.rewind}));"
 )
 
 
+def _heard_state(js) -> str | None:
+    return js("return studio.heardState()")
+
+
+def _click(js, target: str, rate: int) -> dict[str, float]:
+    """One click; waits until the changed audio is heard. `lag_s`: from the sample heard
+    at the click to the first sample of the change heard (audio time, on the page's own
+    playhead); `wall_s`: from the click to the worklet's report of that frame."""
+    from studio_support import wait_until
+
+    probe = js(PROBE.replace("TARGET", target))
+    plan = probe["plan"]
+    start = plan["at_sample"]
+    if probe["rewind"] is not None:
+        heard = wait_until(
+            lambda: js(f"return studio.audio.heard.filter(h => h.n > {probe['heard_before']})"),
+            30,
+        )[0]
+        first, wall_s = heard["sample"], (heard["now"] - probe["t0"]) / 1000
+        first = max(first, start)  # a later musical point: the change sounds there
+    else:  # no rewind: the change sounds when the playhead reaches the planned sample
+        wait_until(lambda: js("return studio.audio.audibleSample()") >= start, 30)
+        first, wall_s = start, (js("return performance.now()") - probe["t0"]) / 1000
+    return {
+        "lag_s": (first - probe["heard"]) / rate,
+        "wall_s": wall_s,
+        "ring_s": probe["buffered"] / rate,
+        "output_s": probe["output_s"],
+        "target_ms": probe["target_ms"],
+        "rewound": probe["rewind"] is not None,
+        "plan_heard_s": (start - probe["heard"]) / rate,
+        "heard": probe["heard"],
+        # where the change was made from (the rewind's sample, else the plan's decision)
+        "from_s": ((probe["rewind"] or {}).get("sample", probe["heard"]) - probe["heard"]) / rate,
+    }
+
+
 def _immediate(js, rate: int, probes: int) -> list[dict[str, float]]:
-    """`probes` clicks battle -> defeat (an `immediate` rule); back in battle between
-    (defeat is a one-shot that leaves at its end)."""
+    """`probes` clicks battle -> defeat (an `immediate` rule: no musical wait); back in
+    battle between (defeat is a one-shot that leaves at its end)."""
     from studio_support import wait_until
 
     found = []
     underruns0 = js("return studio.audio.stats.underruns")
     for _ in range(probes):
         js("studio.goTo('battle')")
-        wait_until(lambda: js("return studio.where && studio.where.state") == "battle", 60)
+        wait_until(lambda: _heard_state(js) == "battle", 60)
         time.sleep(2.0)
-        probe = js(PROBE.replace("TARGET", "defeat"))
-        lag_s = (probe["plan"]["at_sample"] - probe["heard"]) / rate
-        ring_s = probe["buffered"] / rate
-        found.append(
-            {
-                "lag_s": lag_s,
-                "ring_s": ring_s,
-                "flight_s": lag_s - ring_s,
-                "output_s": probe["output_s"],
-                "target_ms": probe["target_ms"],
-            }
-        )
+        found.append(_click(js, "defeat", rate))
         time.sleep(1.0)
     for probe in found:
         probe["underruns"] = js("return studio.audio.stats.underruns") - underruns0
@@ -84,11 +112,26 @@ def _immediate_row(name: str, found: list[dict[str, float]]) -> tuple[str, str, 
     return (
         f"click -> audible change (battle -> defeat, immediate), {name}",
         f"{_ms(median('lag_s'))} median of {len(found)} ({_ms(lags[0])}..{_ms(lags[-1])})",
-        f"in the page's ring {_ms(median('ring_s'))}, "
-        f"look-ahead {median('target_ms'):.0f} ms; "
+        f"audio queued in the page's ring at the click {_ms(median('ring_s'))} "
+        f"(look-ahead {median('target_ms'):.0f} ms); click -> the worklet's report of the "
+        f"first new frame (wall clock) {_ms(median('wall_s'))}; "
         f"the audio device's own latency on top: {_ms(median('output_s'))}; "
+        f"rewound {sum(bool(p['rewound']) for p in found)}/{len(found)}; "
         f"underruns meanwhile: {found[-1]['underruns']}",
     )
+
+
+def _interactive(js, studio, browser) -> tuple[float, dict[str, float]]:
+    """ms from the URL being printed to the page's ready mark (both wall clocks of this
+    machine), and where the page's time went (ms after its navigation started)."""
+    from studio_support import wait_until
+
+    browser.get(studio.url)
+    wait_until(lambda: js("return document.body.dataset.ready"), 30)
+    origin = js("return performance.timeOrigin")
+    marks = js("return studio.bootMarks")
+    ready_ms = origin + marks["ready"] - 1000 * studio.started_wall_s
+    return ready_ms, {"navigation": origin - 1000 * studio.started_wall_s, **marks}
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -107,51 +150,68 @@ def main(argv: list[str] | None = None) -> None:
         cold.wait_ready()
     rows: list[tuple[str, str, str]] = []
     # the browser starts first: its own launch is not the page's doing
-    with chromium() as browser, studio_process(root, pack_dir) as studio:
+    with contextlib.ExitStack() as stack:
+        browser = stack.enter_context(chromium())
+        # the driver's and the browser's own cost of a first navigation, no studio involved
+        started = time.monotonic()
+        browser.get("data:text/html,<p>warm-up</p>")
+        first_navigation_s = time.monotonic() - started
+        studio = stack.enter_context(studio_process(root, pack_dir))
         js = browser.execute_script
-        # page interactive after the URL was printed (warm cache: nothing to generate)
-        browser.get(studio.url)
-        wait_until(lambda: js("return document.body.dataset.ready"), 30)
-        interactive_s = time.monotonic() - studio.started_s
+        # page interactive after the URL was printed (warm variant cache), from the page's
+        # own ready mark; then a reload (the browser's cache warm too)
+        interactive_ms, marks = _interactive(js, studio, browser)
         started = time.monotonic()
         browser.get(studio.url + "static/style.css")
         static_s = time.monotonic() - started
-        browser.get(studio.url)
+        browser.get(studio.url + "?reload")
         wait_until(lambda: js("return document.body.dataset.ready"), 30)
+        reload_marks = js("return studio.bootMarks")
+        steps = ", ".join(
+            f"{name} {marks[name]:.0f}" for name in ("script", "pack", "socket", "session")
+        )
         rows.append(
             (
                 "page interactive after the URL (warm cache)",
-                _ms(interactive_s),
-                f"one static file: {_ms(static_s)}",
+                f"{interactive_ms:.0f} ms",
+                f"navigation started {marks['navigation']:.0f} ms after the URL (the driver's "
+                f"command; this browser's first navigation, to a data: page before the studio "
+                f"started, took {_ms(first_navigation_s)}); then, ms after it: {steps}, "
+                f"ready {marks['ready']:.0f}; a reload: "
+                f"ready {reload_marks['ready']:.0f} ms after its navigation; one static file: "
+                f"{_ms(static_s)}",
             )
         )
 
-        # click -> audible change: where the transition starts, after the audible sample
-        # at the click, minus the wait the rule asks for (the next bar after it)
+        # click -> audible change with a musical wait: town -> battle waits for the next bar
+        # after the sample the change can be made on (heard + the page's margin)
         browser.find_element(By.CSS_SELECTOR, 'button.state[data-state="town"]').click()
-        wait_until(lambda: js("return studio.where && studio.where.state") == "town", 30)
+        wait_until(lambda: _heard_state(js) == "town", 30)
         time.sleep(2.0)
         rate = studio.pack()["sample_rate"]
-        probe = js(PROBE.replace("TARGET", "battle"))
-        plan = probe["plan"]
-        bars = js("return studio.timeline.bars.filter(b => b.state === 'town').map(b => b.sample)")
-        step = bars[-1] - bars[-2]
-        musical_floor = (bars[-1] + step * -(-(probe["heard"] - bars[-1]) // step)) - probe["heard"]
-        lag = (plan["at_sample"] - probe["heard"]) / rate
-        buffered = _ms(probe["buffered"] / rate)
-        floor = f"musical wait alone: {_ms(musical_floor / rate)} (buffer {buffered})"
-        rows.append(("click -> audible change (town -> battle, next_bar)", _ms(lag), floor))
+        margin = js("return studio.audio.rewindMs") / 1000 * rate
+        probe = _click(js, "battle", rate)
+        rows.append(
+            (
+                "click -> audible change (town -> battle, next_bar)",
+                _ms(probe["lag_s"]),
+                f"the change was made from {_ms(probe['from_s'])} after the sample heard at the "
+                f"click (the page's {_ms(margin / rate)} margin, rounded up to a block); the "
+                f"rule's musical wait from there to the next bar line: "
+                f"{_ms(probe['plan_heard_s'] - probe['from_s'])}; audio queued at the click "
+                f"{_ms(probe['ring_s'])}",
+            )
+        )
 
-        # an immediate rule: the only wait is the audio rendered ahead of the ear. The
-        # adaptive look-ahead first settles (it starts at 128 ms and gives back a block
-        # every 3 s after 10 s without a near miss); then the same probe with the earlier
-        # fixed buffer (16 credits of 1024 frames) on a fresh page, same studio, same run
+        # an immediate rule: no musical wait. The default page rewinds, so the audio queued
+        # ahead of the ear (the adaptive look-ahead, 0.5..1.8 s) is replaced, not waited
+        # out; then the same probes on a fresh page without rewind (the change waits for
+        # everything queued: the page before), same studio, same run
         time.sleep(args.settle)
         adaptive = _immediate(js, rate, args.probes)
-        rows.append(_immediate_row("adaptive look-ahead (default page)", adaptive))
+        rows.append(_immediate_row("default page (rewind, deep adaptive look-ahead)", adaptive))
         for query, name in (
-            ("?credits=16&block_frames=1024", "fixed 16 x 1024 frames (before)"),
-            ("?credits=5&block_frames=512", "fixed 5 x 512 frames (the adaptive floor)"),
+            ("?rewind=0", "no rewind: the change waits out the queued audio (before)"),
         ):
             browser.get(studio.url + query)
             wait_until(lambda: js("return document.body.dataset.ready"), 30)

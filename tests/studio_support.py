@@ -61,7 +61,8 @@ class StudioProcess:
     url: str
     endpoint: str
     pack_dir: Path
-    started_s: float  # when the listening line was read
+    started_s: float  # when the listening line was read (time.monotonic)
+    started_wall_s: float = 0.0  # the same moment, time.time() (to compare with a page's)
 
     def pack(self) -> dict:
         with urllib.request.urlopen(self.url + "api/pack", timeout=10) as response:
@@ -108,8 +109,9 @@ def studio_process(root: Path, pack_dir: Path) -> Iterator[StudioProcess]:
             raise AssertionError(f"studio did not start: {process.stderr.read()}")
         listening = json.loads(line)
         yield StudioProcess(
-            process, listening["url"], listening["endpoint"], pack_dir, time.monotonic()
-        )
+            process, listening["url"], listening["endpoint"], pack_dir, time.monotonic(),
+            time.time(),
+        )  # fmt: skip
     finally:
         process.send_signal(signal.SIGTERM)
         try:

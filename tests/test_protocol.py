@@ -96,7 +96,7 @@ def test_missing_body_means_an_empty_body() -> None:
 
 def test_body_validation_fills_defaults_and_drops_unknown_keys() -> None:
     body = messages.validate_body("stream_start", {"format": "f32", "future_field": 1})
-    assert body == {"format": "f32", "block_frames": 1024, "credits": 0}
+    assert body == {"format": "f32", "block_frames": 1024, "credits": 0, "rewind": False}
 
 
 def test_integer_is_accepted_where_a_float_is_expected() -> None:

@@ -136,6 +136,76 @@ def test_a_state_change_lands_on_the_planned_bar_and_plays_without_underruns(
     assert js(browser, "studio.where.state") == "battle"
 
 
+def test_the_page_reports_where_its_boot_time_went(browser, studio) -> None:
+    open_page(browser, studio)
+    marks = js(browser, "studio.bootMarks")
+    # the pack's view and the socket are asked for at once, the session after both
+    assert set(marks) == {"script", "pack", "socket", "session", "ready"}
+    assert marks["script"] <= min(marks["pack"], marks["socket"])
+    assert max(marks["pack"], marks["socket"]) <= marks["session"] <= marks["ready"]
+    assert js(browser, "document.body.dataset.status") == "connected"
+
+
+#: the transition battle -> defeat is `immediate` in fantasy_rpg: no musical wait
+CLICK_PROBE = """
+const audio = studio.audio;
+const probe = {heard: audio.audibleSample(), buffered: audio.stats.buffered,
+               replace: audio.replaceFrom(), heardBefore: audio.heardCount};
+return studio.goTo('defeat').then(() => Object.assign(probe, {
+    plan: studio.lastEvent.transition, rewind: studio.lastEvent.rewind}));
+"""
+
+
+def test_a_click_is_heard_after_the_rules_wait_not_after_the_buffered_audio(
+    browser, studio
+) -> None:
+    # a deliberately deep look-ahead: 64 blocks of 512 frames (683 ms) rendered ahead,
+    # and a safety margin of 150 ms for the click to reach the service and come back
+    browser.get(studio.url + "?credits=64&rewind_ms=150")
+    wait_until(lambda: js(browser, "document.body.dataset.ready"), 15, "ready")
+    click_state(browser, "battle")
+    rate = studio.pack()["sample_rate"]
+    battle = wait_until(lambda: js(browser, "studio.lastEvent && studio.lastEvent.transition"))
+    wait_until(
+        lambda: js(browser, "studio.audio.audibleSample()") > battle["at_sample"] + rate,
+        30,
+        "battle heard",
+    )
+    wait_until(lambda: js(browser, "studio.audio.stats.buffered") >= 48 * 512, 15, "deep ring")
+    probe = browser.execute_script(CLICK_PROBE)
+    plan, rewind = probe["plan"], probe["rewind"]
+    assert plan["leave_at"] == "immediate" and plan["to"] == "defeat"
+    assert probe["buffered"] >= 48 * 512  # the ear had >= 512 ms of battle queued
+    # the service took back what it had rendered from the first block boundary after
+    # `replace_from`, and planned the immediate transition right there
+    assert rewind is not None and rewind["blocks"] >= 20
+    assert probe["replace"] <= rewind["sample"] < probe["replace"] + 512
+    assert plan["at_sample"] == rewind["sample"]
+    # the worklet played the new audio's first frame on that very sample: the click was
+    # heard 150 ms (the margin) plus under a block after the sample heard at the click,
+    # not after the 512+ ms queued
+    heard = wait_until(
+        lambda: js(browser, f"studio.audio.heard.filter(h => h.n > {probe['heardBefore']})"),
+        10,
+        "heard",
+    )
+    first = heard[0]["sample"]
+    assert first == rewind["sample"], (heard, probe)
+    lag = first - probe["heard"]
+    assert lag <= round(0.150 * rate) + 512 + 4 * 128  # margin + block + stats' staleness
+    assert lag < probe["buffered"] / 3
+    stats = js(browser, "studio.audio.stats")
+    assert stats["lateFrames"] == 0 and stats["rewinds"] >= 1
+    assert stats["underruns"] == 0, stats
+    # the new blocks say so: from the rewind sample on, the timeline's blocks are defeat's
+    wait_until(lambda: js(browser, f"studio.timeline.blocks.some(b => b.sample === {first})"), 10)
+    blocks = js(browser, f"studio.timeline.blocks.filter(b => b.sample >= {first - 512})")
+    assert blocks[0]["state"] == "battle" and blocks[1]["sample"] == first
+    assert blocks[1]["state"] == "defeat"
+    samples = [b["sample"] for b in blocks]
+    assert samples == sorted(set(samples))  # what was taken back is not drawn twice
+
+
 def test_the_intensity_slider_brings_stems_in_and_out(browser, studio) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys

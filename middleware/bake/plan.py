@@ -70,6 +70,9 @@ class BakeJob:
     source_sha256: str | None = None
     #: a bridge job's (source end, target end, bars) (`engine_core.bridge.BridgeEnd`s)
     bridge: tuple[Any, Any, int] | None = None
+    #: a state's designer choices: (slot, seed) of slots that play another seed's variant
+    #: (`<pack>/studio-variants.json`, `middleware.cache.pins`)
+    slots: tuple[tuple[int, int], ...] = ()
 
     @property
     def generation_hash(self) -> str:
@@ -95,6 +98,7 @@ class BakeJob:
                 "variants": self.variants,
                 "audio_format": self.audio_format,
                 "stems": self.write_stems,
+                **({"slots": [list(slot) for slot in self.slots]} if self.slots else {}),
                 "engine_version": versions.engine_version if self.spec else "",
                 "weights_version": versions.weights_version if self.spec else "",
             },
@@ -175,6 +179,9 @@ def plan_bake(pack: TemplatePack, options: BakeOptions) -> BakePlan:
     if not pack.states:
         problems.append("the pack has no states")
     jobs: list[BakeJob] = []
+    from middleware.cache.pins import chosen_seeds, read_choices
+
+    choices = read_choices(pack.root)  # a damaged sidecar: `bad_sidecar`, nothing baked
     for name, state in pack.states.items():
         if not _SAFE_NAME.match(name):
             problems.append(f"state {name!r}: names of baked files allow A-Z a-z 0-9 _ - only")
@@ -189,6 +196,8 @@ def plan_bake(pack: TemplatePack, options: BakeOptions) -> BakePlan:
                 variants=1 if state.one_shot else variants,
                 audio_format=options.audio_format,
                 write_stems=options.stems and layered and not state.one_shot,
+                # the designer's chosen variants (a variants override makes other sets)
+                slots=chosen_seeds(choices, state) if variants == state.variants else (),
             )
         )
     jobs.extend(_stinger_jobs(pack.stingers, options, problems))

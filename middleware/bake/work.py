@@ -8,6 +8,7 @@ or in the calling process. Only the coordinating process writes files.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import importlib
 import time
@@ -202,6 +203,14 @@ def run_job(
     if job.spec is None:
         return _run_file_stinger(job, bake_key, started)
     variant_set, origin = _generate(job, cache_dir, progress, engine_factory)
+    if job.slots:  # the designer's pinned / re-rolled variants (middleware.cache.pins)
+        from middleware.cache.pins import with_choices
+
+        sets = {}
+        for seed in sorted({seed for _, seed in job.slots}):
+            other = dataclasses.replace(job, seed=seed, slots=())
+            sets[seed], _ = _generate(other, cache_dir, None, engine_factory)
+        variant_set = with_choices(variant_set, job.slots, sets)
     files: list[BakedFile] = []
     records = []
     for variant in variant_set.variants:

@@ -150,6 +150,7 @@ async def _serve(
         workers=workers,
         engine_factory=engine_factory or DEFAULT_ENGINE_FACTORY,
         pregenerate=pregenerate,
+        pins=True,  # the designer's pinned / re-rolled variants (studio-variants.json)
     )
     service = Service(packs, library, director_player_factory, config)
     stop = asyncio.Event()

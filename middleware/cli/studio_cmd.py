@@ -18,9 +18,9 @@ import click
 
 from middleware.cli.options import generation_workers_option, service_cache_option
 
-#: the page's adaptive look-ahead may hold up to 2 s of 512-frame blocks on a busy machine
-#: (a game's default cap, 64, would stop it at 0.68 s)
-STUDIO_MAX_CREDITS = 192
+#: the page's adaptive look-ahead may hold up to 3 s of 512-frame blocks on a busy machine
+#: (a game's default cap, 64, would stop it at 0.68 s); clicks rewind, so depth is free
+STUDIO_MAX_CREDITS = 320
 
 
 @click.command()

@@ -98,6 +98,24 @@ class _Pending:
     rule: TransitionRule
 
 
+@dataclass(frozen=True)
+class DirectorSnapshot:
+    """Everything `Director.render` reads and changes, at one session sample (see
+    `Director.snapshot`). Audio, tables and the variant lookup are shared, never copied."""
+
+    position: int
+    queue: tuple[_Queued, ...]
+    seq: int
+    current: _Timeline | None
+    pending: _Pending | None
+    waiting: dict[str, Any] | None
+    voices: tuple[Voice, ...]
+    ducks: tuple[Duck, ...]
+    intensity: IntensityRamp
+    rotations: dict[str, tuple[Any, int | None]]
+    entry_intensity: _Queued | None
+
+
 class Director:
     """Plays a template pack's states for one session.
 
@@ -218,6 +236,74 @@ class Director:
             pending=self._pending.plan if self._pending else None,
             waiting_for=self._waiting["name"] if self._waiting else None,
         )
+
+    # ---------------------------------------------------------------- public: rewind
+
+    def snapshot(self) -> DirectorSnapshot:
+        """The director as it is now, to `restore` later: rendering from a restored
+        snapshot gives the same samples, bit for bit, as rendering went the first time,
+        and an event applied after `restore` sounds as if it had come at that sample.
+
+        A snapshot is small: the voices are shallow copies (their audio, envelopes and
+        ducks are immutable and shared), the queue and plans are shared immutable
+        records, and each variant rotation keeps its random state. Events not drained
+        yet are not part of it (drain them first).
+        """
+        copies = {id(voice): voice.clone() for voice in self._voices}
+        current = self._current
+        if current is not None:
+            voice = copies.get(id(current.voice)) or current.voice.clone()
+            current = _Timeline(
+                current.state, current.variants, current.grid, current.origin, voice,
+                current.bar_base, current.one_shot,
+            )  # fmt: skip
+        return DirectorSnapshot(
+            position=self._position,
+            queue=tuple(self._queue),
+            seq=self._seq,
+            current=current,
+            pending=self._pending,
+            waiting=self._waiting,
+            voices=tuple(copies.values()),
+            ducks=tuple(self._ducks),
+            intensity=self._intensity,
+            rotations={
+                name: (rotation.random_state(), rotation.last)
+                for name, rotation in self._rotations.items()
+            },
+            entry_intensity=self._entry_intensity,
+        )
+
+    def restore(self, snapshot: DirectorSnapshot) -> None:
+        """Go back to `snapshot` (taken by this director): the clock, voices, plans,
+        queued events, intensity and variant rotations as they were. Undrained events are
+        dropped. The snapshot stays valid: it may be restored again."""
+        copies = {id(voice): voice.clone() for voice in snapshot.voices}
+        current = snapshot.current
+        if current is not None:
+            voice = copies.get(id(current.voice)) or current.voice.clone()
+            current = _Timeline(
+                current.state, current.variants, current.grid, current.origin, voice,
+                current.bar_base, current.one_shot,
+            )  # fmt: skip
+        self._position = snapshot.position
+        self._queue = list(snapshot.queue)  # a heap as it was: heap order is kept
+        self._seq = snapshot.seq
+        self._current = current
+        self._pending = snapshot.pending
+        self._waiting = snapshot.waiting
+        self._voices = list(copies.values())
+        self._ducks = list(snapshot.ducks)
+        self._intensity = snapshot.intensity
+        rotations: dict[str, VariantRotation] = {}
+        for name, (state, last) in snapshot.rotations.items():
+            rotation = self._rotation(name)
+            rotation.set_random_state(state)
+            rotation.last = last
+            rotations[name] = rotation
+        self._rotations = rotations
+        self._entry_intensity = snapshot.entry_intensity
+        self._events = []
 
     # ---------------------------------------------------------------- public: audio
 

@@ -17,6 +17,20 @@ class VariantRotation:
         self._random = random.Random(f"{seed}/{state}")
         self._weights = tuple(weights) if weights else None
         self.last: int | None = None
+        self._draws = 0  # choices made: with the seed, they name the random state
+        self._saved: tuple[int, object] | None = None  # (draws, state) last asked for
+
+    def random_state(self) -> tuple[int, object]:
+        """The rotation's random state, for the director's snapshots. Taken once per
+        choice made: snapshots between two choices share one state object."""
+        if self._saved is None or self._saved[0] != self._draws:
+            self._saved = (self._draws, self._random.getstate())
+        return self._saved
+
+    def set_random_state(self, saved: tuple[int, object]) -> None:
+        self._draws = saved[0]
+        self._random.setstate(saved[1])  # type: ignore[arg-type]
+        self._saved = saved
 
     def _weight(self, index: int) -> float:
         if self._weights is None or index >= len(self._weights):
@@ -32,5 +46,6 @@ class VariantRotation:
         if sum(weights) <= 0.0:
             weights = [1.0] * len(candidates)
         choice = self._random.choices(candidates, weights=weights)[0]
+        self._draws += 1
         self.last = choice
         return choice

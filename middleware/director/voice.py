@@ -132,6 +132,13 @@ class Voice:
             self.stems = (Stem(_flat(variant.mix), 0.0, 1.0),)
             self.mix = None
 
+    def clone(self) -> Voice:
+        """A shallow copy (for the director's snapshots): the audio, envelopes and duck are
+        shared (never changed in place); what `stop_with` changes is rebound, not mutated."""
+        twin = Voice.__new__(Voice)
+        twin.__dict__.update(self.__dict__)
+        return twin
+
     def begin_with(self, envelope: Envelope) -> None:
         self.fade_in = envelope
         self._envelopes = (envelope, *self._envelopes)

@@ -304,14 +304,14 @@ def encode_pcm(header: PcmHeader, data: bytes) -> list[bytes]:
 
 
 #: kinds of two-frame stream messages that are not audio (header `type`, data frame empty)
-STREAM_NOTICES: tuple[str, ...] = ("stopping",)
+STREAM_NOTICES: tuple[str, ...] = ("stopping", "rewind")
 
 
-def encode_stream_notice(kind: str, stream: int, seq: int) -> list[bytes]:
+def encode_stream_notice(kind: str, stream: int, seq: int, **fields: Any) -> list[bytes]:
     """A notice on the stream (e.g. `stopping`: the service is shutting down): two frames
-    like a block, header `{type: kind, stream, seq}` (`seq`: the next block's number),
-    empty data."""
-    return [pack({"type": kind, "stream": stream, "seq": seq}), b""]
+    like a block, header `{type: kind, stream, seq, ...fields}` (`seq`: the next block's
+    number; `rewind` adds `sample`, the next block's first sample), empty data."""
+    return [pack({"type": kind, "stream": stream, "seq": seq, **fields}), b""]
 
 
 def stream_message_type(frames: list[bytes]) -> str | None:

@@ -117,9 +117,16 @@ REQUEST_SCHEMAS: dict[str, dict[str, FieldSpec]] = {
         FieldSpec("state", "str", required=True, max_len=MAX_NAME_CHARS),
         FieldSpec("intensity", "float", nullable=True, minimum=0.0, maximum=1.0),
         FieldSpec("params", "map", default={}, max_len=MAX_PARAMS_KEYS),
+        FieldSpec("replace_from", "int", nullable=True, minimum=0, maximum=2**62),
     ),
-    "intensity": _fields(FieldSpec("value", "float", required=True, minimum=0.0, maximum=1.0)),
-    "stinger": _fields(FieldSpec("name", "str", required=True, max_len=MAX_NAME_CHARS)),
+    "intensity": _fields(
+        FieldSpec("value", "float", required=True, minimum=0.0, maximum=1.0),
+        FieldSpec("replace_from", "int", nullable=True, minimum=0, maximum=2**62),
+    ),
+    "stinger": _fields(
+        FieldSpec("name", "str", required=True, max_len=MAX_NAME_CHARS),
+        FieldSpec("replace_from", "int", nullable=True, minimum=0, maximum=2**62),
+    ),
     "stream_start": _fields(
         FieldSpec("format", "str", default="s16", choices=("s16", "f32")),
         FieldSpec(
@@ -130,6 +137,7 @@ REQUEST_SCHEMAS: dict[str, dict[str, FieldSpec]] = {
             maximum=MAX_BLOCK_FRAMES,
         ),
         FieldSpec("credits", "int", default=0, minimum=0, maximum=2**31),
+        FieldSpec("rewind", "bool", default=False),
     ),
     "credit": _fields(
         FieldSpec("credits", "int", required=True, minimum=1, maximum=2**31),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import functools
 import logging
 from collections.abc import Sequence
@@ -58,8 +59,12 @@ class CachedLibrary:
         workers: int | None = None,
         engine_factory: str = DEFAULT_ENGINE_FACTORY,
         pregenerate: bool = True,
+        pins: bool = False,
     ) -> None:
         self.packs = {pack.name: pack for pack in packs}
+        #: serve each state the designer's chosen variants (`<pack>/studio-variants.json`,
+        #: middleware.cache.pins): read when a state's set is served
+        self.pins = pins
         self.cache_root = cache_root
         self.workers = workers
         self.engine_factory = engine_factory
@@ -251,8 +256,38 @@ class CachedLibrary:
             self._damaged.discard(key)
             if generated:
                 self.sets_generated += 1
+            if self.pins:
+                found = await loop.run_in_executor(None, self._with_pins, key, found)
             self._ready(key[0], key[1], found, cached=not generated)
             self._notify("pregen.progress", self._progress_fields(key[1]))
+
+    def _with_pins(self, key: tuple[str, str], found: VariantSet) -> VariantSet:
+        """`found` with the designer's chosen variants put in (their seeds' sets from the
+        cache; a seed whose set is not cached keeps the file seed's variant, logged)."""
+        from middleware.cache.pins import chosen_seeds, read_choices, with_choices
+        from middleware.studio.variant_slots import VariantSlotsFileError
+
+        pack = self.packs[key[0]]
+        state = pack.states.get(key[1])
+        if state is None or self.cache is None or self.engine_key is None:
+            return found
+        try:
+            slots = chosen_seeds(read_choices(pack.root), state)
+        except VariantSlotsFileError as error:
+            log.warning("%s: the designer's variant choices are not followed", error)
+            return found
+        sets: dict[int, VariantSet] = {}
+        for seed in sorted({seed for _, seed in slots}):
+            other = self.cache.get_set(dataclasses.replace(state, seed=seed), self.engine_key)
+            if other is None:
+                log.warning(
+                    "%s/%s: the set of seed %d (a pinned or re-rolled variant) is not in the "
+                    "cache; that slot plays the file seed's variant (open the pack in the "
+                    "studio with this cache, or bake, to make it)", key[0], key[1], seed,
+                )  # fmt: skip
+                continue
+            sets[seed] = other
+        return with_choices(found, slots, sets)
 
     async def wait_checked(self) -> None:
         """Until every set found in the cache so far has been checked (and served or

@@ -39,8 +39,15 @@ class ServiceContext(Protocol):
     def readiness(self, pack: TemplatePack) -> Mapping[str, int]: ...
 
     def start_stream(
-        self, session: Session, pcm_format: str, block_frames: int, credits: int
+        self,
+        session: Session,
+        pcm_format: str,
+        block_frames: int,
+        credits: int,
+        rewind: bool = False,
     ) -> StreamState: ...
+
+    def rewind(self, session: Session, replace_from: int | None) -> dict[str, int] | None: ...
 
     def stop_stream(self, session: Session) -> StreamState | None: ...
 

@@ -7,12 +7,13 @@ its clock and its events into what the service sends: PCM header fields and PUB 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from engine_core.variant import VariantSet
-from middleware.director.director import Director
+from middleware.director.director import Director, DirectorSnapshot
 from middleware.director.events import Clock, DirectorEvent
 from middleware.mixer import MAX_BLOCK_FRAMES
 from middleware.service.player import BlockInfo, Mark
@@ -20,6 +21,13 @@ from middleware.templates.model import TemplatePack
 
 #: director event kinds published under another topic (docs/protocol.md, "PUB topics")
 TOPIC_OF_KIND = {"variant": "state"}
+
+
+@dataclass(frozen=True)
+class PlayerSnapshot:
+    sample: int  # the session sample the next block starts on
+    director: DirectorSnapshot
+    target: str
 
 
 class DirectorPlayer:
@@ -98,6 +106,13 @@ class DirectorPlayer:
 
     def drain(self) -> tuple[Mark, ...]:
         return tuple(_mark(event) for event in self.director.drain_events())
+
+    def snapshot(self) -> PlayerSnapshot:
+        return PlayerSnapshot(self.director.position, self.director.snapshot(), self._target)
+
+    def restore(self, snapshot: PlayerSnapshot) -> None:
+        self.director.restore(snapshot.director)
+        self._target = snapshot.target
 
     def render(self, frames: int) -> tuple[np.ndarray, BlockInfo]:
         before = self.director.clock()

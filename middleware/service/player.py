@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -81,6 +81,19 @@ class SessionPlayer(Protocol):
 
         The array is only valid until the next call (players reuse one buffer).
         """
+        ...
+
+
+@runtime_checkable
+class RewindablePlayer(Protocol):
+    """A player that can go back to a block it rendered (a stream's `rewind`)."""
+
+    def snapshot(self) -> Any:
+        """Where the player is now; the result has `sample`, the next block's first."""
+        ...
+
+    def restore(self, snapshot: Any) -> None:
+        """Go back to `snapshot`; rendering from there gives the same blocks as before."""
         ...
 
 

@@ -249,20 +249,27 @@ def event(service: ServiceContext, routing_id: bytes, session: Session | None, b
     pack = service.packs[session.pack]
     pack.state(body["state"])  # raises UnknownStateError listing the pack's states
     previous = session.player.state
+    rewound = service.rewind(session, body["replace_from"])
     transition = session.player.event(body["state"], body["intensity"])
     session.params = body["params"]
     service.records.save(session)
     service.prioritise(session, body["state"])
-    return {"state": body["state"], "previous": previous, "transition": transition}
+    return {
+        "state": body["state"],
+        "previous": previous,
+        "transition": transition,
+        "rewind": rewound,
+    }
 
 
 def intensity(
     service: ServiceContext, routing_id: bytes, session: Session | None, body: Body
 ) -> Body:
     assert session is not None
+    rewound = service.rewind(session, body["replace_from"])
     session.player.set_intensity(body["value"])
     service.records.save(session)
-    return {"intensity": float(body["value"])}
+    return {"intensity": float(body["value"]), "rewind": rewound}
 
 
 def stinger(
@@ -286,14 +293,17 @@ def stinger(
                 {"name": name},
             )
         raise NotReadyError(f"stinger {name!r} is not generated yet", {"name": name})
-    return session.player.stinger(name)
+    rewound = service.rewind(session, body["replace_from"])
+    return {**session.player.stinger(name), "rewind": rewound}
 
 
 def stream_start(
     service: ServiceContext, routing_id: bytes, session: Session | None, body: Body
 ) -> Body:
     assert session is not None
-    stream = service.start_stream(session, body["format"], body["block_frames"], body["credits"])
+    stream = service.start_stream(
+        session, body["format"], body["block_frames"], body["credits"], body["rewind"]
+    )
     return {
         "stream": stream.stream_id,
         "format": stream.pcm_format,
@@ -304,6 +314,7 @@ def stream_start(
         "credits": stream.credits,
         "max_credits": service.config.max_credits,
         "sample": session.player.position().sample,
+        "rewind": stream.rewind,
     }
 
 

@@ -35,7 +35,7 @@ from middleware.service.encoded_files import EncodedFiles
 from middleware.service.errors import ServiceStartError
 from middleware.service.library import MusicLibrary
 from middleware.service.outbox import Outbox
-from middleware.service.player import Mark, PlayerFactory
+from middleware.service.player import Mark, PlayerFactory, RewindablePlayer
 from middleware.service.session import Session, SessionRecords, SessionTable, StreamState
 from middleware.service.streams import Streams
 from middleware.service.wire import GONE, RouterWire
@@ -49,6 +49,8 @@ STOP_LINGER_MS = 250
 REQUESTS_PER_TURN = 256
 #: stream blocks rendered between two reads of the request socket
 BLOCKS_BETWEEN_READS = 8
+#: blocks of history a rewindable stream keeps beyond its credit cap (docs/protocol.md)
+REWIND_SPARE_BLOCKS = 8
 
 
 class Service:
@@ -405,7 +407,12 @@ class Service:
     # -- the PCM stream -----------------------------------------------------------------
 
     def start_stream(
-        self, session: Session, pcm_format: str, block_frames: int, credits: int
+        self,
+        session: Session,
+        pcm_format: str,
+        block_frames: int,
+        credits: int,
+        rewind: bool = False,
     ) -> StreamState:
         self.stop_stream(session)
         stream = StreamState(
@@ -413,6 +420,8 @@ class Service:
             pcm_format=pcm_format,
             block_frames=block_frames,
             credits=min(credits, self.config.max_credits),
+            rewind=rewind and isinstance(session.player, RewindablePlayer),
+            history_limit=self.config.max_credits + REWIND_SPARE_BLOCKS,
         )
         session.next_stream_id += 1
         session.stream = stream
@@ -424,6 +433,14 @@ class Service:
         session.stream = None
         self.streams.remove(session)
         return stream
+
+    def rewind(self, session: Session, replace_from: int | None) -> dict[str, int] | None:
+        """Before an event: take back the audio rendered from `replace_from` on, if the
+        session's stream allows it (docs/protocol.md, "Rewind")."""
+        rewound = None if replace_from is None else self.streams.rewind(session, replace_from)
+        if session.stream is not None:  # the event applies here: never rewind before it
+            session.stream.rewind_floor = session.player.position().sample
+        return rewound
 
     def add_credits(self, stream: StreamState, credits: int) -> None:
         stream.credits = min(stream.credits + credits, self.config.max_credits)

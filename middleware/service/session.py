@@ -14,6 +14,7 @@ import hmac
 import os
 import secrets
 import time
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,13 @@ class StreamState:
     unsent: tuple[list[bytes], tuple[Mark, ...]] | None = None  # a rendered block refused
     retry_at: float = 0.0  # monotonic time to offer `unsent` again
     encoder: Any = None  # the stream's PcmEncoder, made with its first block
+    #: the client takes `rewind` notices (stream_start `rewind: true`, a player that can)
+    rewind: bool = False
+    #: (seq, first sample, player snapshot) of the last blocks rendered, oldest first
+    history: deque[tuple[int, int, Any]] = field(default_factory=deque)
+    history_limit: int = 0
+    rewind_floor: int = 0  # where the last event applied: a rewind never goes before it
+    rewinds: int = 0
 
 
 @dataclass

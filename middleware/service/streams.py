@@ -21,7 +21,7 @@ import numpy as np
 from middleware.protocol import codec
 from middleware.service.player import Mark
 from middleware.service.session import Session, StreamState
-from middleware.service.wire import FULL, GONE
+from middleware.service.wire import FULL, GONE, SENT
 
 #: how long a stream waits before offering a refused block again (client not reading)
 BLOCKED_RETRY_S = 0.005
@@ -106,9 +106,45 @@ class Streams:
         self.stats["blocks"] += sent
         return sent
 
+    def rewind(self, session: Session, replace_from: int) -> dict[str, int] | None:
+        """Take back the blocks rendered from the first block boundary at or after
+        `replace_from` on (the client has not played them): the player goes back to that
+        block's snapshot, the client is told with a `rewind` notice (drop what you hold
+        from `sample` on; the next block is `seq` again) and its credits for those blocks
+        are given back. Returns `{seq, sample, blocks}`, or None when nothing was taken
+        back (no rewindable stream, nothing rendered from there, or the notice could not
+        be sent: the request then applies where rendering is, as without `replace_from`)."""
+        stream = session.stream
+        if stream is None or not stream.rewind:
+            return None
+        # never before a change already made (by a request without `replace_from`)
+        replace_from = max(replace_from, stream.rewind_floor)
+        target = next((entry for entry in stream.history if entry[1] >= replace_from), None)
+        if target is None:
+            return None
+        seq, sample, snapshot = target
+        notice = codec.encode_stream_notice("rewind", stream.stream_id, seq, sample=sample)
+        if self._send(session.routing_id, notice) != SENT:
+            return None
+        self._publish_marks(session, session.player.drain())  # decided before the rewind
+        taken_back = stream.seq - seq  # blocks sent from there on (not the unsent one)
+        while stream.history and stream.history[-1][0] >= seq:
+            stream.history.pop()
+        stream.unsent = None
+        stream.seq = seq
+        stream.credits += taken_back
+        stream.rewinds += 1
+        session.player.restore(snapshot)  # type: ignore[attr-defined]
+        return {"seq": seq, "sample": sample, "blocks": taken_back}
+
     def _render(
         self, session: Session, stream: StreamState
     ) -> tuple[list[bytes], tuple[Mark, ...]]:
+        if stream.rewind:
+            snapshot = session.player.snapshot()  # type: ignore[attr-defined]
+            stream.history.append((stream.seq, snapshot.sample, snapshot))
+            if len(stream.history) > stream.history_limit:
+                stream.history.popleft()
         block, info = session.player.render(stream.block_frames)
         header = codec.PcmHeader(
             stream=stream.stream_id,

@@ -8,11 +8,21 @@
 // the last 60 s (×1.3, plus a block), grows at once when the worklet ran dry or nearly
 // did, and gives back one block every half second once it is larger than that, down to
 // its floor. Growing grants extra credits; shrinking withholds a payback.
+//
+// The look-ahead does not delay the designer's clicks: the stream is started with
+// `rewind: true`, and each event carries `replace_from`, the session sample the ear will
+// reach a safety margin from now (`replaceFrom()`). The service plans the change from
+// there and takes back the audio it had rendered past it (a `rewind` notice, then the
+// new audio from that sample: docs/protocol.md, "Rewind"), which the worklet writes over
+// what it holds. So a deep buffer costs no latency, and the buffer may stay deep.
 
 //: ring level (in blocks) below which a playing worklet counts as a near miss
 const NEAR_MISS_BLOCKS = 1;
 //: how far back block gaps count, in one-second buckets
 const GAP_WINDOW_S = 60;
+//: the look-ahead's start, floor and ceiling when clicks rewind (latency no longer
+//: depends on it; the service's 320 credits allow 3.4 s)
+export const REWIND_BUFFER = { startMs: 1500, minMs: 1000, maxMs: 3000 };
 
 export class JitterBuffer {
   constructor({ blockFrames, sampleRate, minMs = 50, startMs = 600, maxMs = 1800, maxBlocks = 60, quietMs = 10000, afterUnderrunMs = 60000, shrinkEveryMs = 500 }) {
@@ -95,13 +105,17 @@ export class JitterBuffer {
 }
 
 export class LiveAudio {
-  constructor(link, { blockFrames = 512, credits = null, sampleRate = 48000, adaptive = true, maxCredits = 64 } = {}) {
+  constructor(link, { blockFrames = 512, credits = null, sampleRate = 48000, adaptive = true, maxCredits = 64, rewind = true, rewindMs = 40 } = {}) {
     this.link = link;
     this.blockFrames = blockFrames;
     this.sampleRate = sampleRate;
     this.adaptive = adaptive && credits === null;
     this.maxCredits = maxCredits;
     this.fixedCredits = credits;
+    this.rewind = rewind;
+    this.rewindMs = rewindMs;
+    this.heard = []; // the last replacements heard: {n, sample, at, now} (session sample, audio time)
+    this.heardCount = 0;
     this.newBuffer();
     this.context = null;
     this.node = null;
@@ -116,6 +130,9 @@ export class LiveAudio {
       buffered: 0,
       creditsGranted: 0,
       playing: false,
+      rewinds: 0,
+      framesTakenBack: 0,
+      lateFrames: 0,
     };
     this.granted = 0; // credits granted since the stream started (beyond the first)
     this.onBlock = null;
@@ -126,6 +143,9 @@ export class LiveAudio {
       blockFrames: this.blockFrames,
       sampleRate: this.sampleRate,
       maxBlocks: this.maxCredits - 2,
+      // clicks replace the queued audio (rewind), so a deep buffer costs them nothing:
+      // it starts at 1.5 s and stays within 1..3 s (without rewind: 600 ms, 53 ms..1.8 s)
+      ...(this.rewind ? REWIND_BUFFER : {}),
     });
     if (this.fixedCredits !== null) this.jitter.target = this.fixedCredits;
     this.credits = this.jitter.target; // what the stream starts with
@@ -148,7 +168,7 @@ export class LiveAudio {
       numberOfInputs: 0,
       numberOfOutputs: 1,
       outputChannelCount: [2],
-      processorOptions: { bufferSeconds: 4, primeFrames: this.primeFrames() },
+      processorOptions: { bufferSeconds: 6, primeFrames: this.primeFrames() },
     });
     this.node.port.onmessage = (event) => this.workletReport(event.data);
     this.node.connect(this.context.destination);
@@ -163,9 +183,12 @@ export class LiveAudio {
       format: "f32",
       block_frames: this.blockFrames,
       credits: this.credits,
+      rewind: this.rewind,
     });
     this.stream = result.stream;
+    this.rewinding = Boolean(result.rewind);
     this.startSample = result.sample;
+    this.streamFrames = 0; // frames received in this stream, rewinds taken back
     this.playedAtStart = this.stats.framesPlayed;
     this.granted = 0;
     this.startTarget = this.credits;
@@ -185,8 +208,20 @@ export class LiveAudio {
   }
 
   receive(header, samples) {
+    if (header.type === "rewind" && this.stream !== null && header.stream === this.stream) {
+      // the service takes back what it sent from `sample` on: the next blocks replace it
+      const keep = header.sample - this.startSample;
+      const frames = Math.max(0, this.streamFrames - keep);
+      this.streamFrames = Math.min(this.streamFrames, keep);
+      this.stats.rewinds += 1;
+      this.stats.framesTakenBack += frames;
+      this.node.port.postMessage({ type: "rewind", frames });
+      if (this.onRewind) this.onRewind(header);
+      return;
+    }
     // other two-part messages (a "stopping" notice, say) are not audio
     if (header.type !== "pcm" || this.stream === null || header.stream !== this.stream) return;
+    this.streamFrames = header.sample + header.frames - this.startSample;
     this.stats.blocksReceived += 1;
     const now = performance.now();
     if (this.lastBlockAt !== undefined) this.stats.maxBlockGapMs = Math.max(this.stats.maxBlockGapMs || 0, now - this.lastBlockAt);
@@ -199,6 +234,14 @@ export class LiveAudio {
   }
 
   workletReport(report) {
+    if (report.type === "heard") {
+      // the first frame of replacing audio reached the output
+      const sample = this.startSample + (report.framesPlayed - this.playedAtStart);
+      this.heardCount += 1; // `n`: a serial number, so a caller finds the reports after its click
+      this.heard.push({ n: this.heardCount, sample, at: report.time, now: performance.now() });
+      if (this.heard.length > 16) this.heard.shift();
+      return;
+    }
     const underran = report.underruns > this.stats.underruns;
     Object.assign(this.stats, {
       framesPlayed: report.framesPlayed,
@@ -208,6 +251,7 @@ export class LiveAudio {
       playing: report.playing,
       underrunTimes: report.underrunTimes,
       audioTime: report.time,
+      lateFrames: report.lateFrames,
     });
     if (this.stream === null) return;
     if (this.adaptive) {
@@ -238,5 +282,14 @@ export class LiveAudio {
   audibleSample() {
     if (this.stream === null) return null;
     return this.startSample + (this.stats.framesPlayed - this.playedAtStart);
+  }
+
+  // For an event sent now: the first session sample whose audio may still be replaced
+  // (what is heard now, plus the margin the request and the new audio need to arrive).
+  // null when the stream cannot rewind (the change then waits for the buffered audio).
+  replaceFrom() {
+    if (this.stream === null || !this.rewinding) return null;
+    const playing = this.audibleSample();
+    return playing + Math.round((this.rewindMs / 1000) * this.sampleRate);
   }
 }

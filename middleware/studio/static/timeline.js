@@ -67,6 +67,22 @@ export class TimelineModel {
     }
   }
 
+  // the service took back the audio from `sample` on (a rewind): what was drawn from
+  // there is drawn again as the new audio arrives
+  rewind(sample) {
+    for (const list of [this.blocks, this.beats, this.bars]) {
+      let keep = list.length;
+      while (keep > 0 && list[keep - 1].sample >= sample) keep--;
+      list.length = keep;
+    }
+    for (const t of this.transitions) {
+      if (t.status === "started" && t.started_sample >= sample) {
+        t.status = "planned";
+        delete t.started_sample;
+      }
+    }
+  }
+
   mark(body, status) {
     const known = this.find(body);
     if (known) known.status = status;

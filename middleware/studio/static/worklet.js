@@ -2,6 +2,13 @@
 // page from the WebSocket, read by the audio thread 128 frames at a time. It counts what
 // it received and played and every render quantum it had to fill with silence (an
 // underrun) once playing, and reports these counters to the page.
+//
+// A `rewind` message (the service took back audio the page holds but has not played,
+// docs/protocol.md "Rewind") makes the next PCM overwrite the last `frames` frames
+// written instead of following them. The old frames stay playable until they are
+// overwritten, so a late replacement never empties the ring: frames of the new audio
+// that arrive for a place already played are skipped (counted as `lateFrames`). The
+// first frame of new audio that reaches the output is reported (`heard`).
 
 class StudioPcmPlayer extends AudioWorkletProcessor {
   constructor(options) {
@@ -20,6 +27,11 @@ class StudioPcmPlayer extends AudioWorkletProcessor {
     this.quanta = 0;
     this.underrunTimes = []; // audio-clock times of the last 16 underruns (for diagnosis)
     this.lowWater = null; // fewest frames left in the ring while playing, since the last report
+    this.cursor = null; // where the next PCM goes while it replaces frames (after a rewind)
+    this.newFrom = null; // first frame of replacing audio, until it is played
+    this.rewinds = 0;
+    this.replacedFrames = 0;
+    this.lateFrames = 0;
     this.port.onmessage = (event) => this.receive(event.data);
   }
 
@@ -29,22 +41,48 @@ class StudioPcmPlayer extends AudioWorkletProcessor {
 
   receive(message) {
     if (message.type === "pcm") {
-      const samples = message.samples;
+      let samples = message.samples;
+      let start = this.cursor === null ? this.writeFrame : this.cursor;
       const frames = samples.length / 2;
-      if (this.buffered() + frames > this.capacity) {
+      this.framesReceived += frames;
+      if (start < this.readFrame) {
+        // replacing audio for frames already played: skip them (the old ones were heard)
+        const late = Math.min(frames, this.readFrame - start);
+        this.lateFrames += late;
+        samples = samples.subarray(2 * late);
+        start += late;
+      }
+      const count = samples.length / 2;
+      if (start + count - this.readFrame > this.capacity) {
         this.overflows += 1;
         return;
       }
-      let at = (this.writeFrame % this.capacity) * 2;
-      const first = Math.min(samples.length, this.ring.length - at);
-      this.ring.set(samples.subarray(0, first), at);
-      if (first < samples.length) this.ring.set(samples.subarray(first), 0);
-      this.writeFrame += frames;
-      this.framesReceived += frames;
+      if (count > 0) {
+        const at = (start % this.capacity) * 2;
+        const first = Math.min(samples.length, this.ring.length - at);
+        this.ring.set(samples.subarray(0, first), at);
+        if (first < samples.length) this.ring.set(samples.subarray(first), 0);
+        if (this.cursor !== null) {
+          this.replacedFrames += Math.max(0, Math.min(this.writeFrame, start + count) - start);
+          if (this.newFrom === null) this.newFrom = start;
+        }
+      }
+      this.writeFrame = Math.max(this.writeFrame, start + count);
+      if (this.cursor !== null) {
+        this.cursor = start + count;
+        if (this.cursor >= this.writeFrame) this.cursor = null; // caught up: append again
+      }
+    } else if (message.type === "rewind") {
+      // the last `frames` frames written are to be replaced by what comes next
+      const from = (this.cursor === null ? this.writeFrame : this.cursor) - message.frames;
+      this.cursor = from;
+      this.newFrom = null;
+      this.rewinds += 1;
     } else if (message.type === "prime") {
       this.primeFrames = message.frames;
     } else if (message.type === "flush") {
       this.readFrame = this.writeFrame;
+      this.cursor = this.newFrom = null;
       this.playing = false;
     } else if (message.type === "reset-counters") {
       this.framesReceived = this.framesPlayed = this.underruns = this.overflows = 0;
@@ -60,6 +98,16 @@ class StudioPcmPlayer extends AudioWorkletProcessor {
     let done = 0;
     if (this.playing) {
       const have = Math.min(want, this.buffered());
+      if (this.newFrom !== null && this.newFrom < this.readFrame + have) {
+        // the first replacing frame reaches the output in this quantum
+        const offset = Math.max(0, this.newFrom - this.readFrame);
+        this.port.postMessage({
+          type: "heard",
+          framesPlayed: this.framesPlayed + offset,
+          time: currentTime + offset / sampleRate,
+        });
+        this.newFrom = null;
+      }
       for (let i = 0; i < have; i++) {
         const at = ((this.readFrame + i) % this.capacity) * 2;
         left[i] = this.ring[at];
@@ -94,6 +142,9 @@ class StudioPcmPlayer extends AudioWorkletProcessor {
         playing: this.playing,
         underrunTimes: this.underrunTimes.slice(),
         lowWater: this.lowWater,
+        rewinds: this.rewinds,
+        replacedFrames: this.replacedFrames,
+        lateFrames: this.lateFrames,
         time: currentTime,
       });
       this.lowWater = null;
