@@ -137,6 +137,16 @@ def test_the_synth_renderer_is_deterministic(both_renderers) -> None:
         assert first.meta.engine_version.endswith("+r.synth")
 
 
+def test_a_set_keeps_its_notes_in_the_process_cache(both_renderers) -> None:
+    """The budget holds a set's notes: each note was synthesised once and is still held
+    (nothing dropped), and the repeated render took every note from the cache."""
+    cache = synth_renderer.process_cache()
+    assert cache.budget_bytes == synth_renderer.BUDGET_BYTES
+    assert 0 < len(cache) == cache.misses
+    assert cache.size_bytes <= cache.budget_bytes
+    assert cache.hits >= cache.misses
+
+
 def test_synth_loops_are_seamless(both_renderers) -> None:
     _, synth, _ = both_renderers
     for variant in synth.variants:

@@ -24,7 +24,7 @@ import numpy as np
 from engine_core.arrange.arranger import Arrangement
 from engine_core.render import effects, reverb
 from engine_core.render.note_renderer import plan_stem
-from engine_core.render.notes import DEFAULT_BUDGET_BYTES, NoteCache, NoteKey
+from engine_core.render.notes import NoteCache, NoteKey
 from engine_core.render.soundfont import SoundFont
 from engine_core.render.voice import ChannelState, note_voices, render_note
 from engine_core.render.voice_kernel import add_packed, pack_int16
@@ -32,10 +32,17 @@ from engine_core.render.voice_kernel import add_packed, pack_int16
 #: A note's buses are kept up to the last block a voice adds more than this to (1/30 of a
 #: 16-bit step).
 SILENCE = 1e-6
+#: The synth renderer's note cache budget per process. A note's buses average about
+#: 280 KB (three or five 16-bit buses, about a second with the release), and a 4-variant
+#: set of 16 bars needs about 1,900 distinct notes: at 256 MiB the cache dropped notes
+#: within a set and kept almost nothing for the next one (FluidR3, the render benchmark's
+#: set, in one process: 2,116 notes synthesised cold and 2,110 warm; at 1 GiB 1,858 and
+#: 1,265, -18 % and -25 % CPU). With two render workers each holds the notes of its stems.
+BUDGET_BYTES = 1024 * 1024 * 1024
 
 
 @functools.lru_cache(maxsize=1)
-def process_cache(budget_bytes: int = DEFAULT_BUDGET_BYTES) -> NoteCache:
+def process_cache(budget_bytes: int = BUDGET_BYTES) -> NoteCache:
     """The synth renderer's note cache, shared by everything rendering in this process."""
     return NoteCache(budget_bytes)
 
