@@ -14,8 +14,8 @@ from __future__ import annotations
 import heapq
 import math
 import numbers
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -63,6 +63,18 @@ class _Timeline:
     voice: Voice
     bar_base: int
     one_shot: bool
+
+
+def _cloned(
+    voices: Sequence[Voice], current: _Timeline | None
+) -> tuple[list[Voice], _Timeline | None]:
+    """Copies of `voices` and of `current` whose voice is its copy among them (a snapshot
+    and a restore must never share a voice the mixer goes on changing)."""
+    copies = {id(voice): voice.clone() for voice in voices}
+    if current is not None:
+        voice = copies.get(id(current.voice)) or current.voice.clone()
+        current = replace(current, voice=voice)
+    return list(copies.values()), current
 
 
 @dataclass(order=True)
@@ -249,14 +261,7 @@ class Director:
         records, and each variant rotation keeps its random state. Events not drained
         yet are not part of it (drain them first).
         """
-        copies = {id(voice): voice.clone() for voice in self._voices}
-        current = self._current
-        if current is not None:
-            voice = copies.get(id(current.voice)) or current.voice.clone()
-            current = _Timeline(
-                current.state, current.variants, current.grid, current.origin, voice,
-                current.bar_base, current.one_shot,
-            )  # fmt: skip
+        voices, current = _cloned(self._voices, self._current)
         return DirectorSnapshot(
             position=self._position,
             queue=tuple(self._queue),
@@ -264,7 +269,7 @@ class Director:
             current=current,
             pending=self._pending,
             waiting=self._waiting,
-            voices=tuple(copies.values()),
+            voices=tuple(voices),
             ducks=tuple(self._ducks),
             intensity=self._intensity,
             rotations={
@@ -278,21 +283,14 @@ class Director:
         """Go back to `snapshot` (taken by this director): the clock, voices, plans,
         queued events, intensity and variant rotations as they were. Undrained events are
         dropped. The snapshot stays valid: it may be restored again."""
-        copies = {id(voice): voice.clone() for voice in snapshot.voices}
-        current = snapshot.current
-        if current is not None:
-            voice = copies.get(id(current.voice)) or current.voice.clone()
-            current = _Timeline(
-                current.state, current.variants, current.grid, current.origin, voice,
-                current.bar_base, current.one_shot,
-            )  # fmt: skip
+        voices, current = _cloned(snapshot.voices, snapshot.current)
         self._position = snapshot.position
         self._queue = list(snapshot.queue)  # a heap as it was: heap order is kept
         self._seq = snapshot.seq
         self._current = current
         self._pending = snapshot.pending
         self._waiting = snapshot.waiting
-        self._voices = list(copies.values())
+        self._voices = voices
         self._ducks = list(snapshot.ducks)
         self._intensity = snapshot.intensity
         rotations: dict[str, VariantRotation] = {}
