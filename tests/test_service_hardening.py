@@ -150,9 +150,15 @@ async def test_pipelined_requests_never_lose_a_reply() -> None:
         # ~70% of the replies were dropped when the service's send queue filled)
         options = {zmq.SNDHWM: 0, zmq.RCVHWM: 1, zmq.RCVBUF: 4096}
         client = RawClient(context, service.endpoint, options)
-        padding = "x" * 1000
+        # The first 1,000 pongs echo 32 KB each (32 MB: more than any kernel buffer and the
+        # socket's high-water mark hold, and under the 1,024 requests a connection may have
+        # waiting, so all of them run); the next 9,000 are small and mostly `overloaded`.
+        big, small = "x" * 32_000, "x" * 100
         try:
-            sent = [await client.send("ping", {"t": [n, padding]}) for n in range(10_000)]
+            sent = [
+                await client.send("ping", {"t": [n, big if n < 1_000 else small]})
+                for n in range(10_000)
+            ]
             await asyncio.sleep(0.5)  # let the service read (and answer) all of them
             answers: dict[int, dict] = {}
             while len(answers) < len(sent):
