@@ -144,7 +144,8 @@ class Engine:
     ) -> VariantSet:
         """`variants` seamless loops (or one-shots) for `state`, deterministic per seed."""
         _check_request(state, seed, variants)
-        self._soundfont(spec.soundfont)  # a bad SoundFont fails before the model runs
+        soundfont = self._soundfont(spec.soundfont)  # a bad SoundFont fails before the model
+        self._render_pool.warm(soundfont)  # workers start while the model loads and runs
         composer = self.composer
         with one_model_thread():
             scores = composer.compose(
@@ -184,26 +185,37 @@ class Engine:
         soundfont = self._soundfont(spec.soundfont)
         count = len(scores)
 
+        self._render_pool.warm(soundfont)
         library = load_library()
-        arrangements = []
-        for index, score in enumerate(scores):
-            arrangement = arrange(
-                score,
-                spec,
-                seed=seed,
-                variant_index=index,
-                grooves=library,
-                theme=scores[0],
-            )
-            if wants_diatonic(spec):  # stinger renditions: nothing outside the host's scale
-                arrangement = keep_in_scale(arrangement, spec.key_info)
-            arrangements.append(retime(arrangement) if retime is not None else arrangement)
-            report("arrange", index + 1, count)
+        arrangements: list[Any] = []
+        midis: list[bytes] = []
+
+        def arranged() -> Iterator[Any]:
+            """Each variant arranged when the render workers ask for it (so arranging
+            variant N+1 overlaps their synthesis of variant N), its MIDI file written
+            while they render it."""
+            for index, score in enumerate(scores):
+                arrangement = arrange(
+                    score,
+                    spec,
+                    seed=seed,
+                    variant_index=index,
+                    grooves=library,
+                    theme=scores[0],
+                )
+                if wants_diatonic(spec):  # stinger renditions: nothing outside the host's scale
+                    arrangement = keep_in_scale(arrangement, spec.key_info)
+                if retime is not None:
+                    arrangement = retime(arrangement)
+                arrangements.append(arrangement)
+                report("arrange", index + 1, count)
+                yield arrangement
+                midis.append(loop_midi(arrangement))
 
         # stems render, and each variant is mixed, measured and normalised as soon as its
         # stems are done (on the render workers when there are several)
         rendered = self._render_pool.render(
-            arrangements,
+            arranged(),
             soundfont,
             sample_rate=spec.sample_rate,
             one_shot=spec.one_shot,
@@ -212,12 +224,14 @@ class Engine:
             ),
             progress=report,
             renderer=self.renderer,
+            count=count,
         )
+        midis.extend(loop_midi(a) for a in arrangements[len(midis) :])
 
         engine_version = self.engine_version
         weights_version = self._weights_version_or_none()
         variants: list[Variant] = []
-        for index, (arrangement, variant) in enumerate(zip(arrangements, rendered, strict=True)):
+        for index, (midi, variant) in enumerate(zip(midis, rendered, strict=True)):
             steps_per_bar = scores[index].steps_per_bar
             meta = _meta(
                 spec,
@@ -239,7 +253,7 @@ class Engine:
                     meta=meta,
                     stems=variant.stems,
                     mix=variant.mix,
-                    midi=loop_midi(arrangement),
+                    midi=midi,
                     score=scores[index],
                 )
             )

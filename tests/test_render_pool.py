@@ -2,7 +2,6 @@
 a worker killed under it, falls back inside daemonic processes, carries errors back, and
 leaves no shared buffer file behind."""
 
-import glob
 import multiprocessing
 import os
 import signal
@@ -15,7 +14,6 @@ from engine_core.arrange.arranger import arrange
 from engine_core.errors import SoundFontError
 from engine_core.generate import Engine
 from engine_core.render.pool import LoudnessTarget, RenderedVariant, RenderPool
-from engine_core.render.set_buffer import SHM_DIRECTORY
 from engine_core.render.soundfont import SoundFont
 from tests.chorale_scores import ChoraleComposer, band_spec, chorale_score
 
@@ -44,10 +42,22 @@ def _render(pool: RenderPool, arrangements, spec, soundfont=None, **options):
     )
 
 
-def _buffer_files() -> set[str]:
-    pattern = "ostinato-render-*.f32"
-    found = glob.glob(os.path.join(tempfile.gettempdir(), pattern))
-    return set(found + glob.glob(os.path.join(SHM_DIRECTORY, pattern)))
+@pytest.fixture
+def created_buffers(monkeypatch) -> list[str]:
+    """The paths of the shared buffers this test's pools create (other processes on the
+    machine may be rendering too, so a directory listing would see theirs)."""
+    from engine_core.render import set_buffer
+
+    created: list[str] = []
+    create = set_buffer.FileSetBuffer.create
+
+    def recording_create(layout):
+        buffer = create(layout)
+        created.append(buffer.path)
+        return buffer
+
+    monkeypatch.setattr(set_buffer.FileSetBuffer, "create", staticmethod(recording_create))
+    return created
 
 
 def _assert_same(first: list[RenderedVariant], second: list[RenderedVariant]) -> None:
@@ -90,15 +100,17 @@ def test_progress_counts_every_stem_and_variant_once() -> None:
     assert [e for e in seen if e[0] == "normalise"] == [("normalise", 1, 2), ("normalise", 2, 2)]
 
 
-def test_the_shared_buffer_file_is_gone_after_the_call_and_the_audio_stays() -> None:
+def test_the_shared_buffer_files_are_gone_after_the_call_and_the_audio_stays(
+    created_buffers,
+) -> None:
     spec, arrangements = _arrangements()
-    before = _buffer_files()
     pool = RenderPool(2)
     try:
         rendered = _render(pool, arrangements, spec)
     finally:
         pool.close()
-    assert _buffer_files() == before
+    assert len(created_buffers) == len(arrangements)
+    assert not any(os.path.exists(path) for path in created_buffers)
     # the stems are views of the unlinked mapping; they still hold the audio and sum to the mix
     for variant in rendered:
         assert variant.mix.flags.writeable
@@ -128,20 +140,19 @@ def test_a_killed_worker_loses_no_stem() -> None:
         pool.close()
 
 
-def test_a_soundfont_error_in_a_worker_reaches_the_caller(tmp_path) -> None:
+def test_a_soundfont_error_in_a_worker_reaches_the_caller(tmp_path, created_buffers) -> None:
     spec, arrangements = _arrangements()
     bank = tmp_path / "bank.sf2"
     bank.write_bytes(SoundFont.load().data)
     soundfont = SoundFont.load(bank)
     bank.write_bytes(b"RIFF\x00\x00\x00\x00sfbk")  # changed after the parent read it
-    before = _buffer_files()
     pool = RenderPool(2)
     try:
         with pytest.raises(SoundFontError) as raised:
             _render(pool, arrangements, spec, soundfont)
     finally:
         pool.close()
-    assert _buffer_files() == before
+    assert created_buffers and not any(os.path.exists(path) for path in created_buffers)
     assert raised.value.detail == {"path": str(bank)}
     assert "changed on disk" in raised.value.message
 
@@ -192,8 +203,9 @@ def test_without_room_in_dev_shm_the_buffer_lives_in_the_temporary_directory(
         parallel = _render(pool, arrangements, spec)
     finally:
         pool.close()
-    assert len(created) == 1 and os.path.dirname(created[0]) == str(tmp_path)
-    assert not os.path.exists(created[0])
+    assert len(created) == len(arrangements)  # one buffer per variant
+    for path in created:
+        assert os.path.dirname(path) == str(tmp_path) and not os.path.exists(path)
     _assert_same(serial, parallel)
 
 
@@ -213,3 +225,48 @@ def test_a_set_buffer_refuses_audio_of_the_wrong_length(shared: bool) -> None:
     finally:
         buffer.close()
     assert layout.mixes[0].offset == 2 * 100 * 8 and layout.size == 3 * 100 * 8
+
+
+def test_with_workers_the_parent_synthesises_nothing_and_takes_arrangements_lazily(
+    monkeypatch,
+) -> None:
+    from engine_core.render import pool as pool_module
+
+    spec, arrangements = _arrangements(count=3)
+    serial = _render(RenderPool(1), arrangements, spec)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the parent process synthesised a stem")
+
+    monkeypatch.setattr(pool_module, "render_stems_into", refuse)  # the parent's only
+    taken: list[int] = []
+
+    def source():
+        for index, arrangement in enumerate(arrangements):
+            taken.append(index)
+            yield arrangement
+
+    pool = RenderPool(2)
+    try:
+        parallel = _render(pool, source(), spec, count=len(arrangements))
+    finally:
+        pool.close()
+    assert taken == [0, 1, 2]
+    _assert_same(serial, parallel)
+
+
+def test_a_warm_pool_starts_its_workers_before_the_first_render() -> None:
+    soundfont = SoundFont.load()
+    pool = RenderPool(2)
+    try:
+        pool.warm(soundfont)
+        executor = pool._executor
+        assert executor is not None and len(executor._processes) == 2
+        spec, arrangements = _arrangements()
+        _render(pool, arrangements, spec, soundfont)
+        assert pool._executor is executor  # the same workers rendered
+    finally:
+        pool.close()
+    serial_pool = RenderPool(1)
+    serial_pool.warm(soundfont)
+    assert serial_pool._executor is None  # a serial pool has no workers to start

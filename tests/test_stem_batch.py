@@ -7,7 +7,7 @@ import pytest
 from engine_core.arrange.arranger import arrange
 from engine_core.export.midi import stem_render_midi
 from engine_core.render.bank import fallback_bank_path
-from engine_core.render.pool import stem_groups
+from engine_core.render.pool import balanced_groups
 from engine_core.render.soundfont import SoundFont
 from engine_core.render.stem_batch import batch_file, render_stems_pcm, stem_events
 from engine_core.render.stems import TAIL_SECONDS
@@ -70,9 +70,13 @@ def test_a_stem_without_notes_is_not_synthesised() -> None:
     assert np.array_equal(audio[1], _alone(arrangement, 1, SoundFont.load()))
 
 
-def test_stem_groups_keep_a_variant_together_unless_workers_would_idle() -> None:
-    assert stem_groups([5, 5, 5, 5], 2) == [(v, (0, 1, 2, 3, 4)) for v in range(4)]
-    assert stem_groups([5], 2) == [(0, (0, 1, 2)), (0, (3, 4))]
-    assert stem_groups([1], 4) == [(0, (0,))]
-    every = [(v, i) for v, group in stem_groups([4, 3], 4) for i in group]
-    assert every == [(0, 0), (0, 1), (0, 2), (0, 3), (1, 0), (1, 1), (1, 2)]
+def test_balanced_groups_put_every_stem_in_exactly_one_group_costliest_first() -> None:
+    costs = [0.5, 0.2, 0.3, 0.2, 0.55]
+    assert balanced_groups(costs, 5) == [(4,), (0,), (2,), (1,), (3,)]
+    assert balanced_groups(costs, 1) == [(0, 1, 2, 3, 4)]
+    two = balanced_groups(costs, 2)
+    assert sorted(i for group in two for i in group) == [0, 1, 2, 3, 4]
+    totals = [sum(costs[i] for i in group) for group in two]
+    assert totals == sorted(totals, reverse=True) and totals[0] - totals[1] <= 0.2 + 1e-9
+    assert balanced_groups([1.0], 4) == [(0,)]
+    assert balanced_groups([0.1] * 4, 3) == [(0, 3), (1,), (2,)]  # ties keep index order

@@ -1,19 +1,34 @@
-"""Rendering a variant set on several cores: one task per group of stems (a variant's
-stems, synthesised in one call: `stem_batch`), then one per variant that mixes and
-measures it, in worker processes.
+"""Rendering a variant set on several cores, in worker processes: one task per stem (or
+per group of stems, synthesised in one call: `stem_batch`), then one per variant that
+mixes and measures it.
 
 The synthesiser (RustySynth inside `midirenderer`) holds the GIL while it renders, so
-threads do not overlap; processes do. A `RenderPool` keeps its workers (spawned on first
-use, so the parent's torch threads are never forked) and each worker keeps the
-SoundFonts it has read, keyed by path and checked by digest. Workers write stems and
-mixes into a shared `FileSetBuffer` rather than sending them back through a pipe.
+threads do not overlap; processes do. A `RenderPool` keeps its workers (spawned, so the
+parent's torch threads are never forked) and each worker keeps the SoundFonts it has
+read, keyed by path and checked by digest. Workers write stems and mixes into shared
+`FileSetBuffer`s (one per variant) rather than sending them back through a pipe.
 
-Scheduling: at most `workers + 1` tasks are in flight. A variant's normalise task (mix
-its stems, measure loudness and true peak, write the normalised mix) is queued ahead of
-the remaining stems as soon as its last stem group is done, so the measurements overlap the
-synthesis instead of waiting behind it. Stem tasks run `stems.render_stem_group` and normalise
-tasks run `normalise_variant`, exactly what the serial path runs, so the audio is
-bit-identical with any worker count.
+Overlap: `warm(soundfont)` starts the workers at once (they import the render code, read
+the bank and warm the loudness filters while the caller runs the model), and `render`
+takes its arrangements lazily, from any iterable: the caller arranges variant N+1 while
+the workers synthesise variant N's stems.
+
+Balance: the synthesiser reads the whole bank on every call (about 90 ms for FluidR3_GM,
+most of it the kernel handing fresh pages to a 148 MB copy), so stems used to be grouped
+one call per variant, and four variants on two cores finish as unevenly as their sizes.
+Render workers keep freed memory instead of returning it to the kernel (`keep_heap`),
+which makes a call's bank read about 20 ms and every later stem's audio buffers free of
+page faults; then each stem is its own task, a variant's stems longest first by their
+estimated cost (`stem_cost`), and the cores stay busy to the end. Where the allocator
+cannot be told (not glibc), a variant's stems stay one call, split into balanced groups
+only when there are fewer variants than workers.
+
+Scheduling: at most `workers + 1` tasks are in flight. A variant's normalise task (mix its
+stems, measure loudness and true peak, write the normalised mix) is queued ahead of the
+remaining stems as soon as its last stem is done, so the measurements overlap the
+synthesis instead of waiting behind it. Stem tasks run `stems.render_stem_group` and
+normalise tasks run `normalise_variant`, exactly what the serial path runs, so the audio
+is bit-identical with any worker count, task size or order.
 
 A pool with one worker, or one created inside a daemonic process (the scheduler's
 generation workers, already one per core, which may not have children), renders in the
@@ -24,10 +39,13 @@ current call finishes serially.
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
+import ctypes
+import ctypes.util
 import functools
 import multiprocessing
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 
@@ -38,10 +56,17 @@ from engine_core.errors import SoundFontError
 from engine_core.render.loudness import LoudnessGain, db_to_gain, normalising_gain
 from engine_core.render.set_buffer import ArraySetBuffer, FileSetBuffer, SetBuffer, SetLayout
 from engine_core.render.soundfont import SoundFont
-from engine_core.render.stems import mix_stems, render_stem_group, stem_frames
+from engine_core.render.stems import TAIL_SECONDS, mix_stems, render_stem_group, stem_frames
 
 #: progress(stage, done, total), stage "render" per stem and "normalise" per variant.
 Progress = Callable[[str, int, int], None]
+
+#: glibc `mallopt` parameters, and how much freed memory a render worker keeps.
+M_TRIM_THRESHOLD = -1
+M_MMAP_THRESHOLD = -3
+KEPT_HEAP_BYTES = 1 << 30
+#: A Standard MIDI File with no events: renders nothing, but reads the bank.
+EMPTY_MIDI = b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0MTrk\x00\x00\x00\x04\x00\xff\x2f\x00"
 
 
 @dataclass(frozen=True)
@@ -63,6 +88,32 @@ class RenderedVariant:
     gain: LoudnessGain
 
 
+def _mallopt() -> Callable[[int, int], int] | None:
+    """glibc's `mallopt`, or None where there is no such allocator."""
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").mallopt
+    except (OSError, AttributeError):
+        return None
+
+
+def keep_heap() -> bool:
+    """Tell this process's allocator to keep freed memory (no trimming, and blocks up to
+    `KEPT_HEAP_BYTES` from the heap rather than their own mappings). True when it agreed.
+
+    For render workers only: the synthesiser copies the whole bank and allocates its
+    audio afresh on every call, and each fresh page costs a fault; kept memory is reused.
+    A worker's resident memory stays at its peak (about one bank copy plus a stem's
+    audio) instead of falling back between calls.
+    """
+    mallopt = _mallopt()
+    if mallopt is None:
+        return False
+    for size in (KEPT_HEAP_BYTES, 32 << 20):  # an allocator that refuses 1 GiB takes 32 MiB
+        if mallopt(M_MMAP_THRESHOLD, size):
+            return bool(mallopt(M_TRIM_THRESHOLD, KEPT_HEAP_BYTES))
+    return False
+
+
 @functools.lru_cache(maxsize=4)
 def _worker_soundfont(path: str, digest: str) -> SoundFont:
     """A worker's copy of the parent's bank; a file changed since the parent read it fails."""
@@ -74,6 +125,23 @@ def _worker_soundfont(path: str, digest: str) -> SoundFont:
             {"path": path},
         )
     return soundfont
+
+
+def _prepare_worker(path: str | None, digest: str | None) -> None:
+    """A render worker's start: keep freed memory, read the bank and synthesise nothing
+    with it once (the heap then holds a bank copy's room), warm the loudness measures."""
+    keep_heap()
+    # Only a warm-up: a bank that fails here fails again, with its own error, in the task
+    # that needs it (an initializer that raises would break the whole pool instead).
+    with contextlib.suppress(Exception):
+        tone = np.full((4800, 2), 0.25, dtype=np.float64)
+        normalising_gain(tone, 48000, loudness_lufs=-16.0, ceiling_db=-1.0)
+        if path is not None and digest is not None:
+            _worker_soundfont(path, digest).render_pcm(EMPTY_MIDI)
+
+
+def _ready() -> None:
+    """A no-op task: submitting one per worker makes the executor start them all now."""
 
 
 def render_stems_into(
@@ -99,16 +167,23 @@ def render_stems_into(
         buffer.put(buffer.layout.stems[variant][index], stem_audio)
 
 
-def stem_groups(stem_counts: Sequence[int], workers: int) -> list[tuple[int, tuple[int, ...]]]:
-    """(variant, stem indices) tasks: a variant's stems in one group (one bank parse),
-    split into up to `workers` groups when there are fewer variants than workers."""
-    parts = max(1, -(-workers // max(len(stem_counts), 1)))
-    groups: list[tuple[int, tuple[int, ...]]] = []
-    for variant, count in enumerate(stem_counts):
-        size = -(-count // min(parts, max(count, 1)))
-        for first in range(0, count, max(size, 1)):
-            groups.append((variant, tuple(range(first, min(first + size, count)))))
-    return groups
+def balanced_groups(costs: Sequence[float], parts: int) -> list[tuple[int, ...]]:
+    """Stem indices split into at most `parts` groups of about equal total cost (longest
+    processing time first: each stem, costliest first, joins the cheapest group so far).
+
+    Every index is in exactly one group; groups come costliest first, each in index
+    order; equal costs keep index order, so the result is deterministic.
+    """
+    count = len(costs)
+    parts = max(1, min(parts, count))
+    groups: list[list[int]] = [[] for _ in range(parts)]
+    totals = [0.0] * parts
+    for index in sorted(range(count), key=lambda i: (-costs[i], i)):
+        cheapest = min(range(parts), key=lambda g: (totals[g], g))
+        groups[cheapest].append(index)
+        totals[cheapest] += costs[index]
+    order = sorted(range(parts), key=lambda g: (-totals[g], g))
+    return [tuple(sorted(groups[g])) for g in order if groups[g]]
 
 
 def normalise_variant(buffer: SetBuffer, variant: int, target: LoudnessTarget) -> LoudnessGain:
@@ -155,15 +230,23 @@ class RenderPool:
             raise ValueError(f"render workers must be a positive integer, got {workers!r}")
         self.workers = workers
         self._executor: cf.ProcessPoolExecutor | None = None
+        self._stem_tasks = _mallopt() is not None  # workers keep their heap: see the module
 
     @property
     def parallel(self) -> bool:
         """True when this pool renders in worker processes (see the module docstring)."""
         return self.workers > 1 and not multiprocessing.current_process().daemon
 
+    def warm(self, soundfont: SoundFont | None = None) -> None:
+        """Start the worker processes now, in the background, reading `soundfont`; returns
+        at once. Nothing happens when the pool renders in the calling process or its
+        workers are already running."""
+        if self.parallel:
+            self._ensure_executor(soundfont)
+
     def render(
         self,
-        arrangements: Sequence[Arrangement],
+        arrangements: Iterable[Arrangement],
         soundfont: SoundFont,
         *,
         sample_rate: int,
@@ -171,40 +254,62 @@ class RenderPool:
         target: LoudnessTarget,
         progress: Progress | None = None,
         renderer: str = "reference",
+        count: int | None = None,
     ) -> list[RenderedVariant]:
         """Each arrangement's stems rendered, mixed and normalised to `target`.
+
+        `arrangements` may be a lazy iterable (say a generator arranging each variant):
+        with workers, the next one is taken only when they need more work, so producing
+        it overlaps their synthesis. `count` is how many it yields (for the progress
+        totals and task sizes; `len(arrangements)` when it has one); an iterable without
+        either is read whole first.
 
         `progress("render", done, total)` is called as each stem finishes and
         `progress("normalise", done, total)` as each variant does, in completion order.
         """
-        if any(not arrangement.stems for arrangement in arrangements):
-            raise ValueError("a variant has no stems")
-        layout = SetLayout.of(
-            [stem_frames(a, sample_rate, one_shot=one_shot) for a in arrangements],
-            [len(a.stems) for a in arrangements],
-        )
-        parallel = self.parallel and sum(len(a.stems) for a in arrangements) > 1
-        buffer: SetBuffer = FileSetBuffer.create(layout) if parallel else ArraySetBuffer(layout)
+        if count is None:
+            if not isinstance(arrangements, Sized):
+                arrangements = list(arrangements)
+            count = len(arrangements)  # type: ignore[arg-type]
         run = _SetRun(
-            arrangements, buffer, soundfont, sample_rate, one_shot, target, progress, renderer
+            iter(arrangements),
+            count,
+            soundfont,
+            sample_rate,
+            one_shot,
+            target,
+            progress,
+            renderer,
+            shared=self.parallel,
         )
         try:
-            if parallel:
-                try:
-                    run.in_workers(self._ensure_executor(), self.workers)
-                except BrokenProcessPool:
-                    # a worker died (killed, out of memory): finish here, rebuild next time
-                    self.close()
-            run.here()
+            if run.pull():
+                if self.parallel and (count > 1 or len(run.variants[0].arrangement.stems) > 1):
+                    try:
+                        run.in_workers(
+                            self._ensure_executor(soundfont), self.workers, self._stem_tasks
+                        )
+                    except BrokenProcessPool:
+                        # a worker died (killed, out of memory): finish here, rebuild next time
+                        self.close()
+                run.here()
             return run.results()
         finally:
-            buffer.close()
+            run.close()
 
-    def _ensure_executor(self) -> cf.ProcessPoolExecutor:
+    def _ensure_executor(self, soundfont: SoundFont | None = None) -> cf.ProcessPoolExecutor:
         if self._executor is None:
-            self._executor = cf.ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            warm = (
+                (str(soundfont.path), soundfont.digest) if soundfont is not None else (None, None)
             )
+            self._executor = cf.ProcessPoolExecutor(
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_prepare_worker,
+                initargs=warm,
+            )
+            for _ in range(self.workers):  # one process is started per task while none idles
+                self._executor.submit(_ready)
         return self._executor
 
     def close(self) -> None:
@@ -215,117 +320,168 @@ class RenderPool:
 
 
 @dataclass
-class _SetRun:
-    """One `RenderPool.render` call: which tasks are done, and the results taken so far."""
+class _Variant:
+    """One variant of a `_SetRun`: its arrangement, its buffer and its unrendered stems."""
 
-    arrangements: Sequence[Arrangement]
+    arrangement: Arrangement
     buffer: SetBuffer
+    missing: set[int]
+
+
+@dataclass
+class _SetRun:
+    """One `RenderPool.render` call: the variants taken so far and what is done."""
+
+    source: Iterator[Arrangement]
+    count: int
     soundfont: SoundFont
     sample_rate: int
     one_shot: bool
     target: LoudnessTarget
     progress: Progress | None
     renderer: str = "reference"
-    rendered: set[tuple[int, int]] = field(default_factory=set)
+    shared: bool = False
+    variants: list[_Variant] = field(default_factory=list)
     taken: dict[int, RenderedVariant] = field(default_factory=dict)
-    remaining: list[int] = field(init=False)
+    rendered: int = 0
+    exhausted: bool = False
 
-    def __post_init__(self) -> None:
-        self.remaining = [len(a.stems) for a in self.arrangements]
+    def pull(self) -> bool:
+        """Take the next arrangement from the source (False when there is none)."""
+        if self.exhausted:
+            return False
+        arrangement = next(self.source, None)
+        if arrangement is None:
+            self.exhausted = True
+            return False
+        if not arrangement.stems:
+            raise ValueError("a variant has no stems")
+        stems = len(arrangement.stems)
+        layout = SetLayout.of(
+            [stem_frames(arrangement, self.sample_rate, one_shot=self.one_shot)], [stems]
+        )
+        buffer: SetBuffer = FileSetBuffer.create(layout) if self.shared else ArraySetBuffer(layout)
+        self.variants.append(_Variant(arrangement, buffer, set(range(stems))))
+        return True
+
+    def close(self) -> None:
+        for variant in self.variants:
+            variant.buffer.close()
 
     @property
     def stems_total(self) -> int:
-        return sum(len(a.stems) for a in self.arrangements)
+        """Stems of the variants taken, and as many per variant still to come."""
+        known = sum(len(v.arrangement.stems) for v in self.variants)
+        to_come = max(self.count - len(self.variants), 0)
+        return known + to_come * len(self.variants[-1].arrangement.stems)
 
     def _report(self, stage: str, done: int, total: int) -> None:
         if self.progress is not None:
             self.progress(stage, done, total)
 
-    def _stem_done(self, key: tuple[int, int]) -> bool:
+    def _stem_done(self, variant: int, index: int) -> bool:
         """Count a finished stem; True when it was its variant's last."""
-        self.rendered.add(key)
-        self._report("render", len(self.rendered), self.stems_total)
-        self.remaining[key[0]] -= 1
-        return self.remaining[key[0]] == 0
+        missing = self.variants[variant].missing
+        missing.discard(index)
+        self.rendered += 1
+        self._report("render", self.rendered, self.stems_total)
+        return not missing
 
     def _variant_done(self, variant: int, gain: LoudnessGain) -> None:
         scale = np.float32(db_to_gain(gain.gain_db))
-        slots = self.buffer.layout.stems[variant]
+        arrangement, buffer = self.variants[variant].arrangement, self.variants[variant].buffer
         stems = {
-            stem.stem.name: self.buffer.take_stem(slot, scale)
-            for stem, slot in zip(self.arrangements[variant].stems, slots, strict=True)
+            stem.stem.name: buffer.take_stem(slot, scale)
+            for stem, slot in zip(arrangement.stems, buffer.layout.stems[0], strict=True)
         }
-        mix = self.buffer.take_mix(self.buffer.layout.mixes[variant])
+        mix = buffer.take_mix(buffer.layout.mixes[0])
         self.taken[variant] = RenderedVariant(stems, mix, gain)
-        self._report("normalise", len(self.taken), len(self.arrangements))
+        self._report("normalise", len(self.taken), max(self.count, len(self.variants)))
 
-    def in_workers(self, executor: cf.ProcessPoolExecutor, workers: int) -> None:
-        """Run every task on `executor` (`workers` processes), `workers + 1` in flight."""
+    def _tasks(self, variant: int, workers: int, stem_tasks: bool) -> list[tuple[int, ...]]:
+        """A variant's stem tasks: one per stem, costliest first (`stem_tasks`), else its
+        stems in one call, split in balanced groups when fewer variants than workers."""
+        arrangement = self.variants[variant].arrangement
+        stems = len(arrangement.stems)
+        parts = stems if stem_tasks else -(-workers // max(self.count, 1))
+        if min(parts, stems) <= 1:
+            return [tuple(range(stems))]
+        from engine_core.render.stem_cost import stem_cost
+
+        costs = [stem_cost(arrangement, i, self.soundfont, TAIL_SECONDS) for i in range(stems)]
+        return balanced_groups(costs, parts)
+
+    def in_workers(
+        self, executor: cf.ProcessPoolExecutor, workers: int, stem_tasks: bool = True
+    ) -> None:
+        """Run every task on `executor` (`workers` processes), `workers + 1` in flight,
+        taking arrangements from the source as the workers need more work."""
         in_flight = workers + 1
         path, digest = str(self.soundfont.path), self.soundfont.digest
-        stems = deque(stem_groups([len(a.stems) for a in self.arrangements], workers))
+        stems: deque[tuple[int, tuple[int, ...]]] = deque(
+            (variant, task)
+            for variant in range(len(self.variants))
+            for task in self._tasks(variant, workers, stem_tasks)
+        )
         ready: deque[int] = deque()  # variants whose stems are all rendered
-        running: dict[cf.Future, tuple[str, tuple[int, tuple[int, ...]]]] = {}
+        running: dict[cf.Future, tuple[str, int, tuple[int, ...]]] = {}
         try:
-            self._schedule(executor, in_flight, stems, ready, running, path, digest)
+            while True:
+                while len(running) < in_flight:
+                    if ready:
+                        variant = ready.popleft()
+                        buffer = self.variants[variant].buffer
+                        future = executor.submit(normalise_variant, buffer, 0, self.target)
+                        running[future] = ("normalise", variant, ())
+                    elif stems:
+                        variant, indices = stems.popleft()
+                        future = executor.submit(
+                            _render_task,
+                            self.variants[variant].buffer,
+                            self.variants[variant].arrangement,
+                            0,
+                            indices,
+                            path,
+                            digest,
+                            self.sample_rate,
+                            self.one_shot,
+                            self.renderer,
+                        )
+                        running[future] = ("render", variant, indices)
+                    elif self.pull():
+                        variant = len(self.variants) - 1
+                        stems.extend(
+                            (variant, t) for t in self._tasks(variant, workers, stem_tasks)
+                        )
+                    else:
+                        break
+                if not running:
+                    return
+                done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+                for future in done:
+                    kind, variant, indices = running.pop(future)
+                    result = future.result()
+                    if kind == "normalise":
+                        self._variant_done(variant, result)
+                    elif any([self._stem_done(variant, index) for index in indices]):
+                        ready.append(variant)
         except BaseException:
             for future in running:  # an error ends the call; queued work is dropped
                 future.cancel()
             raise
 
-    def _schedule(
-        self,
-        executor: cf.ProcessPoolExecutor,
-        in_flight: int,
-        stems: deque[tuple[int, tuple[int, ...]]],
-        ready: deque[int],
-        running: dict[cf.Future, tuple[str, tuple[int, tuple[int, ...]]]],
-        path: str,
-        digest: str,
-    ) -> None:
-        while stems or ready or running:
-            while len(running) < in_flight and (ready or stems):
-                if ready:
-                    variant = ready.popleft()
-                    future = executor.submit(normalise_variant, self.buffer, variant, self.target)
-                    running[future] = ("normalise", (variant, ()))
-                else:
-                    variant, indices = stems.popleft()
-                    future = executor.submit(
-                        _render_task,
-                        self.buffer,
-                        self.arrangements[variant],
-                        variant,
-                        indices,
-                        path,
-                        digest,
-                        self.sample_rate,
-                        self.one_shot,
-                        self.renderer,
-                    )
-                    running[future] = ("render", (variant, indices))
-            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
-            for future in done:
-                kind, key = running.pop(future)
-                result = future.result()
-                if kind == "normalise":
-                    self._variant_done(key[0], result)
-                elif any([self._stem_done((key[0], index)) for index in key[1]]):
-                    ready.append(key[0])
-
     def here(self) -> None:
-        """Render and normalise in this process whatever is not done yet."""
-        for variant, arrangement in enumerate(self.arrangements):
-            missing = tuple(
-                index
-                for index in range(len(arrangement.stems))
-                if (variant, index) not in self.rendered
-            )
+        """Render and normalise in this process whatever is not done yet (the arrangements
+        still to come included)."""
+        while self.pull():
+            pass
+        for variant, state in enumerate(self.variants):
+            missing = tuple(sorted(state.missing))
             if missing:
                 render_stems_into(
-                    self.buffer,
-                    arrangement,
-                    variant,
+                    state.buffer,
+                    state.arrangement,
+                    0,
                     missing,
                     self.soundfont,
                     self.sample_rate,
@@ -333,9 +489,9 @@ class _SetRun:
                     self.renderer,
                 )
                 for index in missing:
-                    self._stem_done((variant, index))
+                    self._stem_done(variant, index)
             if variant not in self.taken:
-                self._variant_done(variant, normalise_variant(self.buffer, variant, self.target))
+                self._variant_done(variant, normalise_variant(state.buffer, 0, self.target))
 
     def results(self) -> list[RenderedVariant]:
-        return [self.taken[variant] for variant in range(len(self.arrangements))]
+        return [self.taken[variant] for variant in range(len(self.variants))]
