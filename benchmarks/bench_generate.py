@@ -3,12 +3,20 @@
 Stages are timed from the engine's progress reports: model (the composer), arrange,
 render (SoundFont synthesis of every stem, tail fold, resampling), normalise (loudness
 and true peak) and export (MIDI + metadata), plus writing the files (WAV with smpl
-chunks). The baseline, measured in the same run, renders each variant's own MIDI file
-(all stems in one file) with the SoundFont alone: the synthesis every engine pays.
+chunks). Stages overlap (variant N+1 is arranged while variant N renders, a variant is
+normalised while the next renders), so each stage's table row is when it ran, from its
+first report to its last. The baseline, measured in the same run, renders each variant's
+own MIDI file (all stems in one file) with the SoundFont alone: the synthesis every
+engine pays.
 
-The engine runs once to warm up (imports, model load, SoundFont read) before the timed
-run. Without committed weights the model stage uses Bach chorales from music21's corpus
-(tests/chorale_scores.py) and says so.
+With `OSTINATO_BENCH_BASELINE_TREE=<dir>` (another checkout's source, e.g.
+`git archive main | tar -x -C <dir>`), the default bank's 2-worker run is also measured
+with that code, in turns with this tree's in fresh processes, and both are printed with
+the sets' audio digests (equal digests: the same audio, bit for bit).
+
+The engine runs once to warm up (imports, model load, SoundFont read, render workers)
+before the timed runs. Without committed weights the model stage uses Bach chorales from
+music21's corpus (tests/chorale_scores.py) and says so.
 """
 
 from __future__ import annotations
@@ -75,6 +83,9 @@ def cpu_seconds() -> float:
 
 
 def run_once(engine, spec) -> tuple[dict[str, float], object]:
+    """One timed `generate`: each stage's end (its last report) as a duration from the
+    previous stage's end, as before stages overlapped, plus `<stage>_first` and
+    `<stage>_last` (seconds from the start), `total` and `cpu`."""
     events: list[tuple[str, float]] = []
     cpu = cpu_seconds()
     started = time.perf_counter()
@@ -87,18 +98,32 @@ def run_once(engine, spec) -> tuple[dict[str, float], object]:
     )
     finished = time.perf_counter()
     ends: dict[str, float] = {}
+    figures: dict[str, float] = {}
     for stage, at in events:
-        ends["model" if stage not in ENGINE_STAGES else stage] = at
-    durations: dict[str, float] = {}
+        name = "model" if stage not in ENGINE_STAGES else stage
+        figures.setdefault(f"{name}_first", at - started)
+        figures[f"{name}_last"] = at - started
+        ends[name] = at
     previous = started
     for stage in ("model", *ENGINE_STAGES):
-        end = ends.get(stage, previous)
-        durations[stage] = end - previous
+        end = max(ends.get(stage, previous), previous)
+        figures[stage] = end - previous
         previous = end
-    durations["export"] += finished - previous
-    durations["total"] = finished - started
-    durations["cpu"] = cpu_seconds() - cpu
-    return durations, variant_set
+    figures["export"] += finished - previous
+    figures["total"] = finished - started
+    figures["cpu"] = cpu_seconds() - cpu
+    return figures, variant_set
+
+
+def set_digest(variant_set) -> str:
+    """SHA-256 (16 hex) of every stem and mix of a set, in order: equal digests, same audio."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for variant in variant_set.variants:
+        for audio in (*variant.stems.values(), variant.mix):
+            digest.update(audio.tobytes())
+    return digest.hexdigest()[:16]
 
 
 def bench_banks() -> list[tuple[str, str]]:
@@ -111,11 +136,83 @@ def bench_banks() -> list[tuple[str, str]]:
 
 
 def main() -> None:
+    import os
     from dataclasses import replace
 
     for name, path in bench_banks():
         print(f"\n### bank {name} ({path})\n")
         measure_bank(replace(bench_spec(), soundfont=path))
+    tree = os.environ.get("OSTINATO_BENCH_BASELINE_TREE")
+    if tree:
+        compare_trees(Path(tree))
+
+
+#: Timed runs per process and turns of (this tree, baseline tree) processes.
+TREE_RUNS = 3
+TREE_TURNS = 2
+
+
+def _child_runs(workers: int, runs: int) -> None:
+    """In a fresh process (`python -m benchmarks.bench_generate --child W N`): warm up,
+    then print one JSON line per timed run of the default bank."""
+    import json
+
+    engine, _ = make_engine(render_workers=workers)
+    with engine:
+        run_once(engine, bench_spec())
+        for _ in range(runs):
+            figures, variant_set = run_once(engine, bench_spec())
+            figures["digest"] = set_digest(variant_set)  # type: ignore[assignment]
+            print(json.dumps(figures), flush=True)
+
+
+def compare_trees(baseline: Path) -> None:
+    """This tree against `baseline`'s source, 2 render workers, default bank, in turns."""
+    import json
+    import os
+    import statistics
+    import subprocess
+    import sys
+
+    from middleware.cli.generate_cmd import default_render_workers
+
+    here = Path(__file__).resolve().parent.parent
+    workers = default_render_workers()
+    results: dict[str, list[dict]] = {"this tree": [], "baseline tree": []}
+    for _ in range(TREE_TURNS):
+        for label, root in (("this tree", here), ("baseline tree", baseline.resolve())):
+            env = {**os.environ, "PYTHONPATH": str(root)}
+            env.pop("OSTINATO_BENCH_BASELINE_TREE", None)
+            out = subprocess.run(  # this file, the engine from `root` (PYTHONPATH)
+                [sys.executable, __file__, "--child", str(workers), str(TREE_RUNS)],
+                cwd=root,
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            ).stdout
+            results[label] += [
+                json.loads(line) for line in out.splitlines() if line.startswith("{")
+            ]
+    music_s = VARIANTS * BARS * 4 * 60.0 / BPM
+    print(
+        f"\n### this tree against {baseline} ({workers} render workers, default bank, "
+        f"{TREE_TURNS} turns x {TREE_RUNS} runs, medians)\n"
+    )
+    print("| figure | this tree | baseline tree |")
+    print("| --- | ---: | ---: |")
+    for figure in ("total", "cpu", *(f"{s}_last" for s in ("model", *ENGINE_STAGES))):
+        cells = [
+            statistics.median(r[figure] for r in runs) if runs else float("nan")
+            for runs in results.values()
+        ]
+        print(f"| {figure} (s) | {cells[0]:.3f} | {cells[1]:.3f} |")
+    speed = [music_s / statistics.median(r["total"] for r in runs) for runs in results.values()]
+    print(f"| x real time | **{speed[0]:.1f}x** | {speed[1]:.1f}x |")
+    best = [min(r["total"] for r in runs) for runs in results.values()]
+    print(f"| best total (s) | {best[0]:.3f} | {best[1]:.3f} |")
+    digests = [sorted({r["digest"] for r in runs}) for runs in results.values()]
+    print(f"| audio digests | {', '.join(digests[0])} | {', '.join(digests[1])} |")
 
 
 def measure_bank(spec) -> None:
@@ -153,8 +250,11 @@ def measure_bank(spec) -> None:
     print(f"| stage | {header} | baseline: SoundFont render of the same MIDI, 1 process |")
     print("| --- |" + " ---: |" * len(columns) + " ---: |")
     for stage in ("model", *ENGINE_STAGES):
-        cells = " | ".join(f"{runs[c][stage]:.3f}" for c in columns)
-        print(f"| {stage} | {cells} | |")
+        cells = " | ".join(
+            f"{runs[c].get(f'{stage}_first', 0.0):.3f}-{runs[c].get(f'{stage}_last', 0.0):.3f}"
+            for c in columns
+        )
+        print(f"| {stage} (ran from-to, s) | {cells} | |")
     totals = " | ".join(
         f"**{runs[c]['total']:.3f} ({music_s / runs[c]['total']:.1f}x)**" for c in columns
     )
@@ -167,12 +267,13 @@ def measure_bank(spec) -> None:
     print(
         f"| write files (WAV + smpl, stems, MIDI, manifest) | {write_s:.3f} |" + " |" * len(columns)
     )
-    best = min(columns, key=lambda c: runs[c]["total"])
-    print(
-        f"\nrender / baseline: {runs[best]['render'] / baseline_s:.2f}x with {best} worker(s) "
-        f"({stems} stems rendered separately with a {2.0:g} s tail each)"
-    )
+    print(f"\naudio digest of the set: {set_digest(variant_set)}")
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    if sys.argv[1:2] == ["--child"]:
+        _child_runs(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        main()

@@ -84,3 +84,32 @@ def test_engine_soundfont_argument_is_checked(tmp_path: Path) -> None:
     engine = Engine(ChoraleComposer(), soundfont=tmp_path / "missing.sf2")
     with pytest.raises(SoundFontError):
         _ = engine.engine_version
+
+
+def test_pcm_is_read_from_the_synthesisers_wav_without_a_copy(tmp_path: Path) -> None:
+    import io
+    import wave
+
+    import midirenderer
+
+    from engine_core.render.soundfont import _pcm_frames
+
+    midi = _one_note_midi(tmp_path / "note.mid")
+    sound_font = SoundFont.load()
+    wave_bytes = midirenderer.render_wave_from(sound_font.data, midi)
+    with wave.open(io.BytesIO(wave_bytes)) as reader:
+        expected = np.frombuffer(reader.readframes(reader.getnframes()), "<i2").reshape(-1, 2)
+    pcm = sound_font.render_pcm(midi)
+    assert pcm.dtype == np.dtype("<i2") and np.array_equal(pcm, expected)
+    assert pcm.base is not None and not pcm.flags.writeable  # a view of the bytes
+
+    mono = io.BytesIO()
+    with wave.open(mono, "wb") as writer:
+        writer.setnchannels(1)
+        writer.setsampwidth(2)
+        writer.setframerate(RENDER_SAMPLE_RATE)
+        writer.writeframes(b"\x00\x00" * 10)
+    with pytest.raises(SoundFontError, match="1 channel"):
+        _pcm_frames(mono.getvalue(), tmp_path / "bank.sf2")
+    with pytest.raises(SoundFontError, match="no audio"):
+        _pcm_frames(b"RIFF\x04\x00\x00\x00WAVE", tmp_path / "bank.sf2")

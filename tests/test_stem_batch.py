@@ -59,6 +59,52 @@ def test_stems_start_on_the_chorus_period_after_a_settling_silence() -> None:
         assert start - (previous + stem.frames) >= SETTLE_SECONDS * 48000
 
 
+def _mido_batch_file(stems) -> bytes:
+    """The batch file as `mido` writes it (the writer `batch_file` replaced)."""
+    import io
+
+    import mido
+
+    from engine_core.render.stem_batch import (
+        BLOCK,
+        CHORUS_PERIOD,
+        RESOLUTION,
+        SAMPLE_TEMPO_US,
+        SETTLE_SECONDS,
+    )
+
+    timed, start = [], 0
+    for stem in stems:
+        for block, message in stem.events:
+            timed.append(
+                (max(start + block * BLOCK - BLOCK // 2, 0), mido.Message.from_bytes(message))
+            )
+        stop = start + -(-stem.frames // BLOCK) * BLOCK + BLOCK // 2
+        timed.append((stop, mido.Message("control_change", channel=stem.channel, control=120)))
+        start = -(-(stop + int(SETTLE_SECONDS * 48000)) // CHORUS_PERIOD) * CHORUS_PERIOD
+    midi_file = mido.MidiFile(type=0, ticks_per_beat=RESOLUTION)
+    track = mido.MidiTrack()
+    midi_file.tracks.append(track)
+    track.append(mido.MetaMessage("set_tempo", tempo=SAMPLE_TEMPO_US, time=0))
+    now = 0
+    for tick, message in timed:
+        track.append(message.copy(time=tick - now))
+        now = tick
+    buffer = io.BytesIO()
+    midi_file.save(file=buffer)
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("bpm", "meter"), [(120.0, "4/4"), (97.0, "6/8")])
+def test_the_batch_file_has_the_bytes_mido_writes(bpm: float, meter: str) -> None:
+    arrangement = _arrangement(bpm=bpm, meter=meter)
+    stems = [stem_events(arrangement, i, TAIL_SECONDS) for i in range(len(arrangement.stems))]
+    assert any(stem.channel == 9 for stem in stems) and any(stem.channel == 0 for stem in stems)
+    midi, _ = batch_file(stems)
+    assert midi == _mido_batch_file(stems)
+    assert batch_file(stems[-1:])[0] == _mido_batch_file(stems[-1:])
+
+
 def test_a_stem_without_notes_is_not_synthesised() -> None:
     from dataclasses import replace
 

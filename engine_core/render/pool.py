@@ -1,6 +1,6 @@
-"""Rendering a variant set on several cores, in worker processes: one task per stem (or
-per group of stems, synthesised in one call: `stem_batch`), then one per variant that
-mixes and measures it.
+"""Rendering a variant set on several cores, in worker processes: one task per group of
+stems (synthesised in one call: `stem_batch`), then one per variant that mixes and
+measures it.
 
 The synthesiser (RustySynth inside `midirenderer`) holds the GIL while it renders, so
 threads do not overlap; processes do. A `RenderPool` keeps its workers (spawned, so the
@@ -14,14 +14,14 @@ takes its arrangements lazily, from any iterable: the caller arranges variant N+
 the workers synthesise variant N's stems.
 
 Balance: the synthesiser reads the whole bank on every call (about 90 ms for FluidR3_GM,
-most of it the kernel handing fresh pages to a 148 MB copy), so stems used to be grouped
-one call per variant, and four variants on two cores finish as unevenly as their sizes.
-Render workers keep freed memory instead of returning it to the kernel (`keep_heap`),
-which makes a call's bank read about 20 ms and every later stem's audio buffers free of
-page faults; then each stem is its own task, a variant's stems longest first by their
-estimated cost (`stem_cost`), and the cores stay busy to the end. Where the allocator
-cannot be told (not glibc), a variant's stems stay one call, split into balanced groups
-only when there are fewer variants than workers.
+most of it the kernel handing fresh pages to a 148 MB copy), so a variant's stems are one
+call, and four variants on two cores used to finish as unevenly as their sizes. Render
+workers keep freed memory instead of returning it to the kernel (`keep_heap`), which makes
+a call's bank read about 20 ms and later calls' audio buffers free of page faults. The
+variants the workers start last (fewer than `workers` left) are then split into one task
+per stem, costliest first by their estimated cost (`stem_cost`): whichever worker is free
+takes the next, and the cores finish together. Where the allocator cannot be told (not
+glibc), those variants are split into `workers` balanced groups instead.
 
 Scheduling: at most `workers + 1` tasks are in flight. A variant's normalise task (mix its
 stems, measure loudness and true peak, write the normalised mix) is queued ahead of the
@@ -399,11 +399,15 @@ class _SetRun:
         self._report("normalise", len(self.taken), max(self.count, len(self.variants)))
 
     def _tasks(self, variant: int, workers: int, stem_tasks: bool) -> list[tuple[int, ...]]:
-        """A variant's stem tasks: one per stem, costliest first (`stem_tasks`), else its
-        stems in one call, split in balanced groups when fewer variants than workers."""
+        """A variant's stem tasks. While at least `workers` variants are still to start,
+        its stems are one call (the fewest bank reads); the variants after that are the
+        set's last work, so their stems are split to keep every worker busy to the end:
+        one task per stem, costliest first (`stem_tasks`), else balanced groups."""
         arrangement = self.variants[variant].arrangement
         stems = len(arrangement.stems)
-        parts = stems if stem_tasks else -(-workers // max(self.count, 1))
+        if self.count - variant >= workers:
+            return [tuple(range(stems))]
+        parts = stems if stem_tasks else -(-workers // max(self.count - variant, 1))
         if min(parts, stems) <= 1:
             return [tuple(range(stems))]
         from engine_core.render.stem_cost import stem_cost

@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import io
-import wave
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,17 +92,32 @@ class SoundFont:
             raise SoundFontError(
                 f"SoundFont {self.path} failed to render: {error}", {"path": str(self.path)}
             ) from None
-        with wave.open(io.BytesIO(wave_bytes)) as reader:
-            rate, channels, width = (
-                reader.getframerate(),
-                reader.getnchannels(),
-                reader.getsampwidth(),
-            )
-            if (rate, channels, width) != (RENDER_SAMPLE_RATE, 2, 2):
+        return _pcm_frames(wave_bytes, self.path)
+
+
+def _pcm_frames(wave_bytes: bytes, path: Path) -> np.ndarray:
+    """The int16 (frames, 2) samples of the synthesiser's WAV file: a read-only view of
+    its bytes (the `wave` module would copy them, tens of MB per call)."""
+    detail = {"path": str(path)}
+    fmt: tuple[int, int, int] | None = None
+    offset = 12
+    while offset + 8 <= len(wave_bytes):
+        chunk, size = struct.unpack_from("<4sI", wave_bytes, offset)
+        body = offset + 8
+        if chunk == b"fmt " and size >= 16:
+            _, channels, rate, _, _, bits = struct.unpack_from("<HHIIHH", wave_bytes, body)
+            fmt = (rate, channels, bits // 8)
+        elif chunk == b"data":
+            if fmt != (RENDER_SAMPLE_RATE, 2, 2):
+                rate, channels, width = fmt or (0, 0, 0)
                 raise SoundFontError(
                     f"synthesiser returned {channels} channel(s) of {8 * width}-bit audio at "
                     f"{rate} Hz, expected 16-bit stereo at {RENDER_SAMPLE_RATE} Hz",
-                    {"path": str(self.path)},
+                    detail,
                 )
-            frames = reader.readframes(reader.getnframes())
-        return np.frombuffer(frames, dtype="<i2").reshape(-1, 2)
+            frames = min(size, len(wave_bytes) - body) // 4
+            return np.frombuffer(wave_bytes, dtype="<i2", count=2 * frames, offset=body).reshape(
+                -1, 2
+            )
+        offset = body + size + (size & 1)
+    raise SoundFontError(f"SoundFont {path}: the synthesiser returned no audio", detail)
