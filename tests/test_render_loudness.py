@@ -83,3 +83,17 @@ def test_vectorised_loudness_matches_pyloudnorm(seconds: float) -> None:
     tiled = np.tile(audio, (-(-3 * RATE // frames), 1))
     looped = integrated_loudness(audio, RATE, circular=True)
     assert looped == pytest.approx(pyloudnorm.Meter(RATE).integrated_loudness(tiled), abs=1e-3)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_true_peak_of_candidate_runs_equals_oversampling_the_whole_loop(dtype) -> None:
+    # loud bursts (candidate runs of several blocks, one across the seam) in quiet noise
+    rng = np.random.default_rng(5)
+    audio = rng.standard_normal((48_000, 2)) * 0.01
+    for start, length in ((0, 700), (10_000, 3_000), (30_333, 1_500), (47_000, 1_000)):
+        audio[start : start + length] = rng.standard_normal((length, 2)) * 0.3
+    audio = audio.astype(dtype)
+    padded = np.concatenate([audio[-64:], audio, audio[:64]]).astype(np.float32)
+    whole = resample_poly(padded, 4, 1, axis=0)[4 * 64 : -4 * 64]
+    expected = 20.0 * np.log10(max(float(np.max(np.abs(whole))), float(np.abs(audio).max())))
+    assert true_peak_db(audio) == expected

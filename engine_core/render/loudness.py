@@ -101,12 +101,14 @@ def true_peak_db(audio: np.ndarray, *, circular: bool = True) -> float:
 
     Only blocks whose sample peak is within `CANDIDATE_RANGE_DB` of the loudest sample
     can hold the true peak (inter-sample overs of real music stay well under that), so
-    only those are oversampled, each with `BLOCK_PAD` neighbouring samples (wrapped round
-    the seam for loops) to settle the filter.
+    only those are oversampled: each run of consecutive candidate blocks as one segment,
+    with `BLOCK_PAD` neighbouring samples each side (wrapped round the seam for loops) to
+    settle the filter. An output sample depends only on the samples within the filter's
+    reach of it, so a run gives each of its blocks the values that block would get alone.
     """
     from scipy.signal import resample_poly
 
-    data = np.asarray(audio, dtype=np.float64)
+    data = np.asarray(audio)
     if data.ndim == 1:
         data = data[:, None]
     frames = data.shape[0]
@@ -115,27 +117,30 @@ def true_peak_db(audio: np.ndarray, *, circular: bool = True) -> float:
         return -200.0
     threshold = sample_peak * 10.0 ** (-CANDIDATE_RANGE_DB / 20.0)
     blocks = -(-frames // PEAK_BLOCK)
-    magnitude = np.zeros((blocks * PEAK_BLOCK, data.shape[1]))
-    np.abs(data, out=magnitude[:frames])
-    block_peaks = magnitude.reshape(blocks, -1).max(axis=1)
+    whole = (frames // PEAK_BLOCK) * PEAK_BLOCK
+    block_peaks = np.empty(blocks)
+    magnitude = np.abs(data[:whole]).reshape(frames // PEAK_BLOCK, -1)
+    block_peaks[: frames // PEAK_BLOCK] = magnitude.max(axis=1)
+    if whole < frames:
+        block_peaks[-1] = np.abs(data[whole:]).max()
+    chosen = np.flatnonzero(block_peaks >= threshold)
+    breaks = np.flatnonzero(np.diff(chosen) != 1)
+    firsts = chosen[np.concatenate(([0], breaks + 1))]
+    lasts = chosen[np.concatenate((breaks, [chosen.size - 1]))]
     segments = []
-    for number, block_peak in enumerate(block_peaks):
-        if block_peak < threshold:
-            continue
-        start = number * PEAK_BLOCK
-        stop = min(start + PEAK_BLOCK, frames)
+    for first, last in zip(firsts.tolist(), lasts.tolist(), strict=True):
+        start, stop = first * PEAK_BLOCK, min((last + 1) * PEAK_BLOCK, frames)
         indices = np.arange(start - BLOCK_PAD, stop + BLOCK_PAD)
         indices = indices % frames if circular else np.clip(indices, 0, frames - 1)
-        segments.append(data[indices])
-    # One filter pass over all candidate segments; each keeps its own padded context and
-    # only its middle (away from the joins) is searched.
-    candidates = np.concatenate(segments).astype(np.float32)
-    upsampled = resample_poly(candidates, TRUE_PEAK_OVERSAMPLING, 1, axis=0)
+        segments.append(data[indices].astype(np.float32))
+    # One filter pass over all the segments; each keeps its own padded context and only
+    # its middle (away from the joins) is searched.
+    upsampled = resample_poly(np.concatenate(segments), TRUE_PEAK_OVERSAMPLING, 1, axis=0)
     peak = sample_peak
     offset = 0
+    trim = BLOCK_PAD * TRUE_PEAK_OVERSAMPLING
     for segment in segments:
         length = segment.shape[0] * TRUE_PEAK_OVERSAMPLING
-        trim = BLOCK_PAD * TRUE_PEAK_OVERSAMPLING
         middle = upsampled[offset + trim : offset + length - trim]
         peak = max(peak, float(np.max(np.abs(middle))))
         offset += length
