@@ -167,7 +167,8 @@ def _child_runs(workers: int, runs: int) -> None:
 
 
 def compare_trees(baseline: Path) -> None:
-    """This tree against `baseline`'s source, 2 render workers, default bank, in turns."""
+    """This tree against `baseline`'s source, one render worker per core, the default bank,
+    in fresh processes taking turns (this tree first, then the baseline first)."""
     import json
     import os
     import statistics
@@ -179,8 +180,9 @@ def compare_trees(baseline: Path) -> None:
     here = Path(__file__).resolve().parent.parent
     workers = default_render_workers()
     results: dict[str, list[dict]] = {"this tree": [], "baseline tree": []}
-    for _ in range(TREE_TURNS):
-        for label, root in (("this tree", here), ("baseline tree", baseline.resolve())):
+    trees = [("this tree", here), ("baseline tree", baseline.resolve())]
+    for turn in range(TREE_TURNS):  # A B, then B A: a load that drifts favours neither
+        for label, root in trees if turn % 2 == 0 else trees[::-1]:
             env = {**os.environ, "PYTHONPATH": str(root)}
             env.pop("OSTINATO_BENCH_BASELINE_TREE", None)
             out = subprocess.run(  # this file, the engine from `root` (PYTHONPATH)
