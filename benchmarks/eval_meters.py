@@ -100,9 +100,7 @@ def melody_measures(arrangement, meter) -> tuple[float, float]:
         return math.nan, math.nan
     down = sum(1 for s in onsets if s % bar == 0) / len(onsets)
     strong = [v for s, v in onsets.items() if s % bar in meter.group_starts]
-    weak = [
-        v for s, v in onsets.items() if s % per_beat == 0 and s % bar not in meter.group_starts
-    ]
+    weak = [v for s, v in onsets.items() if s % per_beat == 0 and s % bar not in meter.group_starts]
     gap = float(np.mean(strong) - np.mean(weak)) if strong and weak else math.nan
     return down, gap
 

@@ -169,7 +169,7 @@ def test_the_director_leaves_a_seven_eight_loop_on_its_bar_line() -> None:
     before = [b for b in beats if b < leave]
     assert before == [s for s in dance_meta.beat_samples if s < leave]  # 7 eighths
     boss_meta = boss.variants[0].meta
-    after = [b - leave for b in beats if leave <= b < leave + boss_meta.loop_end]
-    assert after == list(boss_meta.beat_samples)
+    after = [b - leave for b in beats if b >= leave]
+    assert len(after) >= 5 and after == [s for s in boss_meta.beat_samples if s + leave < frames]
     bars = [e.sample - leave for e in events if e.kind == ev.BAR and e.sample >= leave]
-    assert bars[: len(boss_meta.bar_samples)] == list(boss_meta.bar_samples)
+    assert bars == [s for s in boss_meta.bar_samples if s + leave < frames]
