@@ -68,7 +68,7 @@ def corpus_downbeats(meter: str, limit: int) -> list[float]:
                     continue  # meter changes inside the tune
                 try:
                     score = converter.parse(tune, format="abc")
-                except Exception:  # noqa: BLE001 - a tune music21 cannot read is skipped
+                except Exception:
                     continue
                 onsets = set()
                 down = 0
