@@ -235,3 +235,25 @@ def test_a_prompt_in_eleven_eight_is_refused_with_the_meters_the_engine_plays() 
     with pytest.raises(PromptError) as caught:
         read_prompt("a folk dance in 11/8")
     assert caught.value.detail["allowed"] == list(SUPPORTED_METERS)
+
+
+def test_the_bake_manifest_schema_takes_every_meter() -> None:
+    import json
+    from pathlib import Path
+
+    schema = Path(__file__).resolve().parents[1] / "middleware" / "schemas"
+    data = json.loads((schema / "manifest.schema.json").read_text())
+    enums = []
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if "meter" in node.get("properties", {}):
+                enums.append(node["properties"]["meter"]["enum"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(data)
+    assert enums and all(e == list(SUPPORTED_METERS) for e in enums)
