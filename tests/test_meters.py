@@ -247,8 +247,9 @@ def test_the_bake_manifest_schema_takes_every_meter() -> None:
 
     def walk(node: object) -> None:
         if isinstance(node, dict):
-            if "meter" in node.get("properties", {}):
-                enums.append(node["properties"]["meter"]["enum"])
+            meter = node.get("properties", {}).get("meter", {})
+            if "enum" in meter:
+                enums.append(meter["enum"])
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):
