@@ -77,15 +77,18 @@ def _onsets(score: Score) -> list[tuple[int, int, int]]:
     return sorted((score.onset_step(n), n.duration_steps, n.pitch) for n in score.notes)
 
 
-def test_two_four_is_the_four_four_stream_cut_in_half_bars() -> None:
-    plan = host_plan("2/4", 4)
-    assert (plan.host, plan.host_bars) == ("4/4", 2)
+def test_two_four_is_a_four_four_bar_in_diminution() -> None:
+    plan = host_plan("2/4", 2)
+    assert (plan.host, plan.host_bars, plan.scale) == ("4/4", 2, 2)
     host = _host_score("4/4", 2, [(0, 4, 60), (6, 6, 62), (12, 8, 64), (24, 8, 65)])
     score = to_meter(host, plan)
-    assert (score.meter, score.bars) == ("2/4", 4)
-    assert _onsets(score) == _onsets(host)  # the same stream, only the bar lines move
-    assert [(n.bar, n.step) for n in sorted(score.notes)] == [(0, 0), (0, 6), (1, 4), (3, 0)]
+    assert (score.meter, score.bars) == ("2/4", 2)
+    # quarters become eighths: every onset and length halved, bar for bar
+    assert _onsets(score) == [(0, 2, 60), (3, 3, 62), (6, 4, 64), (12, 4, 65)]
     assert to_host(score, plan) == host
+    # a sixteenth off the eighth grid merges into the note before it (same pitch)
+    busy = _host_score("4/4", 1, [(0, 1, 60), (1, 1, 60), (2, 2, 60), (3, 1, 64)])
+    assert _onsets(to_meter(busy, host_plan("2/4", 1))) == [(0, 1, 60), (1, 1, 60), (1, 1, 64)]
 
 
 def test_twelve_eight_is_two_six_eight_bars_a_bar() -> None:
