@@ -173,3 +173,20 @@ def test_the_director_leaves_a_seven_eight_loop_on_its_bar_line() -> None:
     assert len(after) >= 5 and after == [s for s in boss_meta.beat_samples if s + leave < frames]
     bars = [e.sample - leave for e in events if e.kind == ev.BAR and e.sample >= leave]
     assert bars == [s for s in boss_meta.bar_samples if s + leave < frames]
+
+
+@pytest.mark.parametrize(("source", "target"), [("5/4", "12/8"), ("12/8", "7/8")])
+def test_a_bridge_between_new_meters_plays_in_every_bar(source: str, target: str) -> None:
+    from engine_core.bridge import generate_bridge
+    from engine_core.bridge.compose import BridgeEnd
+
+    variant_set, composed = generate_bridge(
+        engine(), BridgeEnd(meter_spec(source), 5, 1), BridgeEnd(meter_spec(target), 5, 1), 2,
+        name="bridge", seed=3, candidates=2,
+    )  # fmt: skip
+    variant = variant_set.variants[0]
+    assert composed.score.meter == target and composed.score.bars == 2
+    bars = variant.meta.bar_samples
+    assert len(bars) == 3
+    for a, b in zip(bars, bars[1:], strict=False):  # music in every bar
+        assert float(np.sqrt(np.mean(variant.mix[a:b] ** 2))) > 0.01
