@@ -4,6 +4,7 @@ of a 7/8 loop lands on its bar line."""
 
 from __future__ import annotations
 
+import itertools
 from functools import lru_cache
 from pathlib import Path
 
@@ -188,5 +189,5 @@ def test_a_bridge_between_new_meters_plays_in_every_bar(source: str, target: str
     assert composed.score.meter == target and composed.score.bars == 2
     bars = variant.meta.bar_samples
     assert len(bars) == 3
-    for a, b in zip(bars, bars[1:], strict=False):  # music in every bar
+    for a, b in itertools.pairwise(bars):  # music in every bar
         assert float(np.sqrt(np.mean(variant.mix[a:b] ** 2))) > 0.01
