@@ -191,3 +191,20 @@ def test_a_bridge_between_new_meters_plays_in_every_bar(source: str, target: str
     assert len(bars) == 3
     for a, b in itertools.pairwise(bars):  # music in every bar
         assert float(np.sqrt(np.mean(variant.mix[a:b] ** 2))) > 0.01
+
+
+@pytest.mark.parametrize("meter", ["12/8", "7/8"])
+def test_a_motif_is_quoted_note_for_note_in_a_new_meter(meter: str) -> None:
+    from dataclasses import replace
+
+    from middleware.templates.loader import load_pack
+
+    packs = Path(__file__).resolve().parents[1] / "templates"
+    spec = replace(load_pack(packs / "fantasy_rpg").state("explore").spec, meter=meter, bars=8)
+    assert spec.motif is not None
+    scores = engine().composer.compose(spec, seed=2, variants=2)
+    for score in scores:
+        assert score.meter == meter and score.motif_quotes
+        onsets = {score.onset_step(n) for n in score.track("melody")}
+        for quote in score.motif_quotes:
+            assert set(quote.onsets) <= onsets and quote.end <= score.total_steps
