@@ -524,8 +524,9 @@ class Service:
         """Before an event: take back the audio rendered from `replace_from` on, if the
         session's stream allows it (docs/protocol.md, "Rewind")."""
         rewound = None if replace_from is None else self.streams.rewind(session, replace_from)
-        if session.stream is not None:  # the event applies here: never rewind before it
-            session.stream.rewind_floor = session.player.position().sample
+        stream = session.stream
+        if stream is not None and stream.rewind:  # the event applies here: never rewind
+            stream.rewind_floor = session.player.position().sample  # before it
         return rewound
 
     def add_credits(self, stream: StreamState, credits: int) -> None:
