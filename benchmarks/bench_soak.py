@@ -403,9 +403,13 @@ def _frozen_rows(events: int, echo_p99: float) -> list[tuple[str, str, str]]:
 def _streaming_rows(endpoint: str, pid: int, seconds: float, echo: LoadResult) -> list:
     """100 streaming clients (benchmarks/soak_load.py: one process, plain sockets)."""
     cpu_before, main_before = _cpu_s(pid), _cpu_s(pid, main_thread=True)
+    run_before, wait_before = _thread_ns(pid)
     load = run_load(endpoint, STREAMING_CLIENTS, seconds)
     stream_cpu = _cpu_s(pid) - cpu_before
     main_cpu = _cpu_s(pid, main_thread=True) - main_before
+    run_after, wait_after = _thread_ns(pid)
+    busy = (run_after - run_before) / 1e9 / seconds  # the serving thread's share of a core
+    starved = (wait_after - wait_before) / 1e9 / seconds  # runnable, waiting for a core
     p99 = float(np.percentile(load.rtts, 99) * 1000) if load.rtts else float("nan")
     p50 = float(np.percentile(load.rtts, 50) * 1000) if load.rtts else float("nan")
     echo_p99 = float(np.percentile(echo.rtts, 99) * 1000) if echo.rtts else float("nan")
@@ -424,6 +428,12 @@ def _streaming_rows(endpoint: str, pid: int, seconds: float, echo: LoadResult) -
          f"{stream_cpu:.1f} s CPU for {received} blocks and their clients' requests; real "
          f"time needs < {1e6 * 1024 / 48000 / STREAMING_CLIENTS:.0f} us per block for "
          f"{STREAMING_CLIENTS} streams on one core"),
+        ("the same: the serving thread on a core / runnable but waiting for one (share of "
+         "wall time); the machine's 2 cores used by the service and the load",
+         f"{busy:.0%} / {starved:.0%}; {stream_cpu / seconds:.2f} + "
+         f"{load.loop_cpu_s / seconds:.2f} cores",
+         "waiting for a core: the machine, not the service, is the limit (an idle service "
+         "machine would not have the load on it)"),
     ]  # fmt: skip
 
 

@@ -180,6 +180,12 @@ def test_the_service_header_encoder_writes_the_dataclass_bytes() -> None:
         assert codec.PcmHeader.from_wire(codec.unpack(encoder.encode(*fields))) == header
 
 
+def test_ok_reply_is_the_reply_envelope() -> None:
+    for request_id, kind, result in ((1, "ping", {"t": 2}), (None, "event", {}), (9, "x", None)):
+        expected = codec.encode_reply(codec.Reply(request_id, kind, True, result=result))
+        assert codec.ok_reply(request_id, kind, result) == expected
+
+
 def test_pub_topic_is_scoped_by_session() -> None:
     frames = codec.encode_pub("beat", "abc", 1, {"beat": 2})
     assert frames[0] == b"beat/abc"
