@@ -4,9 +4,14 @@ The service runs in its own process (fantasy_rpg, synthetic audio: no model), th
 this one. Each figure is printed beside its baseline from the same run:
 
 - frozen clock: one session sends state events (and a stinger every 10th) back to back
-  with no stream, so its clock never moves. Mean round trip of its first and last 100
-  events, the service's RSS growth, and the p99 of 10 ordinary clients (20 events/s each)
-  while it runs, against the same 10 clients without it.
+  with no stream, so its clock never moves; first alone, then with 10 ordinary clients
+  (20 events/s each) that started 1 s before it and run until it ends, so that its first
+  and its last 100 events meet the same contention. For both: the mean round trip of
+  its first and last 100 events beside the service's own time per request in those
+  windows (the wall time the serving loop charged to its connection, read from the
+  service process between the windows, and the serving thread's CPU time from
+  /proc/<pid>/task/<pid>/schedstat); the service's CPU per 500 events and RSS growth
+  (alone); the 10 clients' p99 while it runs against the same 10 clients without it.
 - sessions: RSS of the service after N sessions x 10 events, above its idle RSS.
 - pipelining: 10,000 pings sent before reading: replies missing without an explicit error.
 - streaming load: 100 clients, each streaming in real time (1024-frame s16 blocks, credit
