@@ -202,16 +202,27 @@ class _Probe:
     def __call__(self, number: int) -> None:
         self.readings[number] = (_costs(self.conn), _thread_ns(self.pid))
 
-    def windows(self, events: int) -> list[tuple[float, float]]:
+    def windows(self, events: int) -> list[tuple[float, float, float]]:
         """For the first and the last window: (serving-loop wall time charged per
-        request, serving-thread CPU time per request), in seconds. The CPU time is the
-        thread's, so it includes the other clients' few requests in that window."""
+        request, serving-thread CPU time per request, time the serving thread waited for
+        a core per request), in seconds. The thread's times include the other clients'
+        few requests in that window. On a shared machine the round trip follows the
+        wait for a core, not the service's own time."""
         result = []
         for start, end in ((0, WINDOW), (events - WINDOW, events)):
-            (costs_a, (run_a, _)), (costs_b, (run_b, _)) = self.readings[start], self.readings[end]
+            (costs_a, (run_a, wait_a)), (costs_b, (run_b, wait_b)) = (
+                self.readings[start],
+                self.readings[end],
+            )
             handled, spent = _window_cost(costs_a, costs_b)
             handled = max(handled, 1)
-            result.append((spent / handled, (run_b - run_a) / 1e9 / handled))
+            result.append(
+                (
+                    spent / handled,
+                    (run_b - run_a) / 1e9 / handled,
+                    (wait_b - wait_a) / 1e9 / handled,
+                )
+            )
         return result
 
 
@@ -413,8 +424,12 @@ def _frozen_rows(events: int, echo_p99: float) -> list[tuple[str, str, str]]:
     first, last = np.mean(rtts[:WINDOW]) * 1000, np.mean(rtts[-WINDOW:]) * 1000
     busy_first = np.mean(busy_rtts[:WINDOW]) * 1000
     busy_last = np.mean(busy_rtts[-WINDOW:]) * 1000
-    (own_first, cpu_first_us), (own_last, cpu_last_us) = alone.windows(events)
-    (busy_own_first, busy_cpu_first), (busy_own_last, busy_cpu_last) = busy.windows(events)
+    (own_first, cpu_first_us, wait_first), (own_last, cpu_last_us, wait_last) = alone.windows(
+        events
+    )
+    first_busy, last_busy = busy.windows(events)
+    busy_own_first, busy_cpu_first, busy_wait_first = first_busy
+    busy_own_last, busy_cpu_last, busy_wait_last = last_busy
     inside = _frozen_cpu_in_process(events) * 1e6
     thousands = inside[: events // 1000 * 1000].reshape(-1, 1000).mean(axis=1)
     cpu_first = cpu[0] if cpu else float("nan")
@@ -427,13 +442,15 @@ def _frozen_rows(events: int, echo_p99: float) -> list[tuple[str, str, str]]:
          f"{own_first * 1e6:.0f} vs {own_last * 1e6:.0f} us wall, "
          f"{cpu_first_us * 1e6:.0f} vs {cpu_last_us * 1e6:.0f} us serving-thread CPU",
          f"{own_last / own_first:.2f}x wall, {cpu_last_us / cpu_first_us:.2f}x CPU (the "
-         "issue's growth was 0.75 -> 36 ms)"),
+         "issue's growth was 0.75 -> 36 ms); the serving thread waited for a core "
+         f"{wait_first * 1e6:.0f} vs {wait_last * 1e6:.0f} us per request"),
         (f"frozen clock, {ORDINARY_CLIENTS} other clients running (warmed up 1 s first): "
          f"mean event RTT, first vs last {n}", f"{busy_first:.2f} vs {busy_last:.2f} ms",
          f"{busy_last / busy_first:.2f}x (goal <= 2x); service time per request "
          f"{busy_own_first * 1e6:.0f} vs {busy_own_last * 1e6:.0f} us wall "
          f"({busy_own_last / busy_own_first:.2f}x), {busy_cpu_first * 1e6:.0f} vs "
-         f"{busy_cpu_last * 1e6:.0f} us CPU ({busy_cpu_last / busy_cpu_first:.2f}x)"),
+         f"{busy_cpu_last * 1e6:.0f} us CPU ({busy_cpu_last / busy_cpu_first:.2f}x), "
+         f"waited for a core {busy_wait_first * 1e6:.0f} vs {busy_wait_last * 1e6:.0f} us"),
         (f"frozen clock, in process (no socket): thread CPU per event, first vs last {n}",
          f"{inside[:WINDOW].mean():.0f} vs {inside[-WINDOW:].mean():.0f} us "
          f"({inside[-WINDOW:].mean() / inside[:WINDOW].mean():.2f}x)",
