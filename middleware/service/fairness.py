@@ -18,7 +18,7 @@ in order, until it has earned some again; a connection alone is never held (nobo
 would gain). Nor is loop time wasted on holding: when no other request waits and no
 stream has a block to send, the loop serves a held connection's request anyway
 (`pop_spare`, not charged to its budget), so the hold only ever gives way to others
-(before 2026-12-03 19:20 a held flooder waited even while the loop slept: its round trip
+(until 2026-12-03 a held flooder waited even while the loop slept: its round trip
 was 4x its unheld one with 10 quiet clients connected). A line holds at most
 `line_limit` requests: beyond, `push` refuses (the service answers `overloaded`).
 """

@@ -59,7 +59,7 @@ class PcmEncoder:
         scaled = self._scratch[: block.shape[0]]
         np.multiply(block, _FULL_SCALE, out=scaled)
         np.minimum(scaled, _FULL_SCALE, out=scaled)
-        np.maximum(scaled, -_FULL_SCALE, out=scaled)
+        np.maximum(scaled, _NEGATIVE_FULL_SCALE, out=scaled)
         np.rint(scaled, out=scaled)
         out = self._s16[: block.shape[0]]
         np.copyto(out, scaled, casting="unsafe")
@@ -67,6 +67,7 @@ class PcmEncoder:
 
 
 _FULL_SCALE = np.float32(32767.0)
+_NEGATIVE_FULL_SCALE = np.float32(-32767.0)
 
 
 class Streams:
