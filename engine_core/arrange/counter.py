@@ -192,8 +192,9 @@ def counter_part(material: Material, stem: StemSpec, choices: Choices):
         answered = in_rest[bar * meter.steps_per_bar : (bar + 1) * meter.steps_per_bar].any()
         pitch = ranked[0]
         alternative = swaps[bar] and not answered and len(ranked) > 1
-        if alternative and abs(ranked[1] - previous) <= SKIP:
-            pitch = ranked[1]
+        heard = notes[-1][2] if notes else previous  # the note sounding before, this variant's
+        if alternative and abs(ranked[1] - heard) <= SKIP and abs(ranked[1] - ranked[0]) <= SKIP:
+            pitch = ranked[1]  # near the note before and the shared line it goes back to
         velocity = accented("counter", onset, meter, material.bars, HELD_WEIGHT)
         last = notes[-1] if notes else None
         if last is not None and last[2] == pitch and last[0] + last[1] == onset and tied:
