@@ -44,6 +44,8 @@ PULL = 1.5
 LARGEST_MOVE = 4
 #: a held note that keeps the note before costs this (a step is cheaper, a leap dearer)
 HOLD = 2.5
+#: ... plus this for every segment the note has already been held
+HOLD_GROWTH = 1.5
 #: a held note that is not a third or sixth from the melody costs this
 APART = 1.5
 #: the widest move a variant's alternative held note may make
@@ -88,10 +90,17 @@ def _tone_near(
 
 
 def _held_choices(
-    tones: tuple[int, ...], tune: int | None, previous: float, home: float, low: int, high: int
+    tones: tuple[int, ...],
+    tune: int | None,
+    previous: float,
+    home: float,
+    low: int,
+    high: int,
+    kept: int = 0,
 ) -> list[int]:
     """The chord tones a held note may take, cheapest first: the move from the note before
-    (a step is cheapest; holding the same note costs `HOLD`), the pull home, and `APART`
+    (a step is cheapest; holding the same note costs `HOLD`, more for each segment it has
+    already been `kept`, so the line does not turn into a drone), the pull home, and `APART`
     unless a third or sixth from the melody; never the melody's pitch class if avoidable."""
     classes = [pc for pc in tones if tune is None or pc != tune % 12] or list(tones)
     pitches = {nearest(pc, previous, low, high) for pc in classes}
@@ -102,7 +111,8 @@ def _held_choices(
     def cost(pitch: int) -> float:
         move = abs(pitch - previous)
         apart = 0.0 if tune is None or (tune - pitch) % 12 in (3, 4, 8, 9) else APART
-        return move + (HOLD if move == 0 else 0.0) + _pull(pitch, home) + apart
+        hold = HOLD + HOLD_GROWTH * kept if move == 0 else 0.0
+        return move + hold + _pull(pitch, home) + apart
 
     return sorted(pitches, key=lambda p: (cost(p), p))
 
@@ -144,6 +154,7 @@ def counter_part(material: Material, stem: StemSpec, choices: Choices):
     half = meter.steps_per_bar // 2 if meter.numerator != 3 else meter.steps_per_bar
     previous, phrase_index = home, -1
     tied = False  # the last note is a held one (a held note that keeps it is tied to it)
+    kept = 0  # segments the last held note has been tied over
 
     for onset, kind, start, end in _events(rests, in_rest, half, material.total):
         if onset // phrase != phrase_index:  # each phrase starts afresh from home
@@ -182,11 +193,11 @@ def counter_part(material: Material, stem: StemSpec, choices: Choices):
                 velocity = accented("counter", at, meter, material.bars, ANSWER_WEIGHT)
                 notes.append((float(at), float(length), int(pitch), velocity))
                 previous = pitch
-            tied = False
+            tied, kept = False, 0
             continue
         chord = material.progression.at(onset).chord
         tune = material.melody_at(onset)
-        ranked = _held_choices(chord.tones, tune, previous, home, low, high)
+        ranked = _held_choices(chord.tones, tune, previous, home, low, high, kept)
         # a later variant's alternative bars without an answer (where the melody never
         # rests) hold the next cheapest chord tone instead, when it lies as near
         answered = in_rest[bar * meter.steps_per_bar : (bar + 1) * meter.steps_per_bar].any()
@@ -199,8 +210,10 @@ def counter_part(material: Material, stem: StemSpec, choices: Choices):
         last = notes[-1] if notes else None
         if last is not None and last[2] == pitch and last[0] + last[1] == onset and tied:
             notes[-1] = (last[0], float(end - last[0]), last[2], last[3])  # held on, tied
+            kept += 1
         else:
             notes.append((float(onset), float(end - onset), int(pitch), velocity))
+            kept = 0
         tied = True
         previous = ranked[0]  # the shared line goes on from its own note (a local change)
     return sorted(notes)

@@ -268,12 +268,13 @@ class StemMeasure:
     downbeat_share: float
     self_similarity: float
     figure_recurrence: float
-    intervals: IntervalShares | None  # melody and counter stems only
+    intervals: IntervalShares | None  # melody, counter and bass stems only
     outside_comfort: float = 0.0  # share of notes outside the instrument's comfort
     bar_repetition: float = math.nan  # melody stems only
     figure_repetition: float = math.nan  # melody stems only: the same, transposed
     longest_rest_beats: float = math.nan  # melody stems only
     inner_rest_beats: float = math.nan  # melody stems only: longest inside a phrase
+    span: int = 0  # highest minus lowest pitch
 
     @property
     def silent(self) -> bool:
@@ -325,7 +326,7 @@ def measure_variant(
                 figure_recurrence=figure_recurrence(notes, meter, arrangement.bars),
                 intervals=(
                     interval_shares(line_of(notes))
-                    if stem.stem.role in ("melody", "counter")
+                    if stem.stem.role in ("melody", "counter", "bass")
                     else None
                 ),
                 outside_comfort=(
@@ -339,6 +340,7 @@ def measure_variant(
                     if melody
                     else math.nan
                 ),
+                span=(max(n.pitch for n in notes) - min(n.pitch for n in notes)) if notes else 0,
                 longest_rest_beats=rests[0],
                 inner_rest_beats=rests[1],
             )

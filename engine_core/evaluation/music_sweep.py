@@ -213,6 +213,9 @@ def summarise(result: GroupResult) -> dict[str, float]:
     counters = [
         s for s in stems if s.role == "counter" and s.intervals is not None and s.intervals.count
     ]
+    basses = [
+        s for s in stems if s.role == "bass" and s.intervals is not None and s.intervals.count
+    ]
     repetition = corpus_spread("bar_repetition")
     inner_rest = corpus_spread("longest_inner_rest_beats")
     figure = corpus_spread("figure_repetition")
@@ -281,6 +284,11 @@ def summarise(result: GroupResult) -> dict[str, float]:
         "counter_leaps_over_octave": sum(s.intervals.over_octave for s in counters),
         "counter_outside_comfort": _nanmean([s.outside_comfort for s in counters]),
         "counters_outside_comfort": _share([s.outside_comfort > 0 for s in counters]),
+        "bass_leaps_over_octave": sum(s.intervals.over_octave for s in basses),
+        "bass_leaps_over_fifth": _nanmean(
+            [s.intervals.leaps for s in basses]  # 5+ semitones: roots, fifths, octaves
+        ),
+        "bass_span": _nanmean([float(s.span) for s in basses]),
         "pitched_outside_comfort": _nanmean([s.outside_comfort for s in pitched]),
         "melody_bar_repetition": _nanmean([s.bar_repetition for _, s in melody_rows]),
         "melodies_repeating_over_p90": _share(
@@ -354,6 +362,9 @@ GOALS: dict[str, str] = {
     "counter_leaps_over_octave": "0",
     "counter_outside_comfort": "0",
     "counters_outside_comfort": "0",
+    "bass_leaps_over_octave": "0",
+    "bass_leaps_over_fifth": "",
+    "bass_span": "",
     "pitched_outside_comfort": "",
     "melody_bar_repetition": "corpus median 0-0.125",
     "melodies_repeating_over_p90": "0 (p90 0.25-0.375)",
