@@ -7,7 +7,8 @@ chord does not change). Patterns get busier with energy; each variant draws its 
 the patterns of its level: the set shares a main pattern, later variants swap in an
 alternative in some bars (`choices`). Every root is taken in the octave
 nearest the previous root (not the fifth or octave above it, so the line does not climb
-bar by bar), in the lower part of the stem's register, and never over an octave from the
+bar by bar), in the lower part of the stem's register (at most `ROOT_REACH` above its home), and
+never over an octave from the
 note before; each 4-bar phrase starts again from the register's home pitch.
 """
 
@@ -22,6 +23,8 @@ from engine_core.spec import StemSpec
 
 #: the line starts from its home pitch every phrase of this many bars
 PHRASE_BARS = 4
+#: a root lies at most this far above the line's home (else an octave lower)
+ROOT_REACH = 7
 
 Pattern = tuple[tuple[float, float, str], ...]  # (beat, beats, tone)
 
@@ -107,6 +110,8 @@ def bass_part(material: Material, stem: StemSpec, choices: Choices):
             span = progression.at(onset)
             # the root nearest the root before (not its fifth or octave, or the line climbs)
             root = nearest(span.chord.root, 0.6 * anchor + 0.4 * home, low, high)
+            if root > home + ROOT_REACH and root - 12 >= low:
+                root -= 12  # roots stay in the lower part of the register
             root = _within_octave(root, previous, low, high)
             following = progression.at(onset + length)
             changes = following.chord != span.chord
