@@ -1,4 +1,5 @@
 """Counter-lines keep to the instrument's comfortable range and move by steps and skips;
+bass lines never leap over an octave;
 melodies hold over a long rest inside a phrase; the eval-music measures behind both."""
 
 from __future__ import annotations
@@ -203,3 +204,20 @@ def test_the_bundled_towns_whistle_stays_below_g6_and_the_menu_flute_has_no_gap(
         flute = next(s for s in arrangement.stems if s.stem.name == "flute")
         _, inner = longest_rests_beats(flute.notes, arrangement.meter_info, arrangement.bars)
         assert inner <= 1.0, (index, inner)  # it had a rest of 1.5-3 beats mid-phrase
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("label", ["tavern_jig", "siege", "caravan"])
+def test_dev_bass_lines_never_leap_over_an_octave(label: str) -> None:
+    from engine_core.evaluation.music_sweep import spec_lists
+    from engine_core.model.composer import DiffusionComposer
+
+    item = next(i for i in spec_lists(3)["dev"] if i.label == label)
+    scores = DiffusionComposer.load().compose(item.spec, seed=item.seed, variants=3)
+    for index, score in enumerate(scores):
+        arrangement = arrange(
+            score, item.spec, seed=item.seed, variant_index=index, theme=scores[0]
+        )
+        bass = next(s for s in arrangement.stems if s.stem.role == "bass")
+        # each of these leapt 14-15 semitones into a phrase's first bar before
+        assert interval_shares(line_of(bass.notes)).over_octave == 0, (label, index)
