@@ -186,10 +186,11 @@ def counter_part(material: Material, stem: StemSpec, choices: Choices):
                 length = step_length if index < count - 1 else end - at
                 if index == count - 1:  # land on the chord tone nearest the walk
                     landing = material.progression.at(at).chord
+                    before = notes[-1][2] if notes else None  # the note the answer follows
                     pitch = min(
                         (nearest(pc, pitch, low, high) for pc in landing.tones),
-                        key=lambda p, walked=pitch: (abs(p - walked), p),
-                    )
+                        key=lambda p, walked=pitch, b=before: (p == b, abs(p - walked), p),
+                    )  # a one-note answer that repeats the held note is no answer
                 velocity = accented("counter", at, meter, material.bars, ANSWER_WEIGHT)
                 notes.append((float(at), float(length), int(pitch), velocity))
                 previous = pitch
