@@ -538,6 +538,8 @@ def _restrike(
 INNER_REST_BEATS: dict[str, float] = {"4/4": 2.0, "3/4": 1.0, "6/8": 1.0}
 #: bars per phrase: a rest that reaches into a phrase's last bar is a breath, and stays
 PHRASE_BARS = 4
+#: a rest up to a quarter note always stays (grid steps)
+QUARTER_STEPS = 4
 
 
 def hold_inner_rests(
@@ -545,12 +547,14 @@ def hold_inner_rests(
 ) -> list[tuple[float, float, int, float]]:
     """Hold a melody note over the rest after it when that rest lies inside a phrase (no
     step of it in the last bar of a 4-bar phrase, round the seam) and is longer than
-    `INNER_REST_BEATS` for the meter (one beat for a meter without a figure): a rest of a
+    `INNER_REST_BEATS` for the meter (one beat for a meter without a figure, and never
+    less than a quarter note): a rest of a
     beat and a half after a short note in the middle of a waltz phrase sounds like a gap,
     not a breath. Onsets and pitches never change."""
     if not part:
         return []
-    limit = INNER_REST_BEATS.get(meter.text, 1.0) * meter.steps_per_beat
+    beats = INNER_REST_BEATS.get(meter.text, 1.0) * meter.steps_per_beat
+    limit = max(beats, QUARTER_STEPS)  # 7/8 counts eighths: never hold over a quarter rest
     bar = meter.steps_per_bar
     notes = sorted(part)
     onsets = sorted({n[0] for n in notes})
