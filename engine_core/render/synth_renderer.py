@@ -26,7 +26,7 @@ from engine_core.render import effects, reverb
 from engine_core.render.note_renderer import plan_stem
 from engine_core.render.notes import NoteCache, NoteKey
 from engine_core.render.soundfont import SoundFont
-from engine_core.render.voice import ChannelState, note_voices, render_note
+from engine_core.render.voice import ChannelState, note_voices, render_note, voice_rows
 from engine_core.render.voice_kernel import add_packed, pack_int16
 
 #: A note's buses are kept up to the last block a voice adds more than this to (1/30 of a
@@ -71,13 +71,24 @@ class PackedNote:
         self.pcm.setflags(write=write)
 
 
+@functools.lru_cache(maxsize=16384)
+def _voice_rows(soundfont: SoundFont, program: int, drums: bool, pitch: int, velocity: int):
+    """The rows (`voice.voice_rows`) of the voices a note starts, found once per process."""
+    rows = voice_rows(note_voices(soundfont.layout, program, drums, pitch, velocity))
+    rows.setflags(write=False)
+    return rows
+
+
+@functools.lru_cache(maxsize=4)
+def _wave(soundfont: SoundFont) -> np.ndarray:
+    return soundfont.layout.wave()
+
+
 def note_buses(key: NoteKey, soundfont: SoundFont) -> PackedNote:
     """A note's buses (`voice.NoteAudio`), packed to 16 bits for the cache."""
-    layout = soundfont.layout
-    voices = note_voices(layout, key.program, key.drums, key.pitch, key.velocity)
     note = render_note(
-        voices,
-        layout.wave(),
+        _voice_rows(soundfont, key.program, key.drums, key.pitch, key.velocity),
+        _wave(soundfont),
         key.pitch,
         key.velocity,
         key.blocks,
