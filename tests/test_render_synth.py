@@ -14,6 +14,7 @@ from engine_core.render.notes import NoteCache, NoteKey, batch_midi
 from engine_core.render.seam import seam_report
 from engine_core.render.soundfont import PCM_SCALE, SoundFont
 from engine_core.render.voice import ChannelState, note_voices, render_note
+from engine_core.render.voice_kernel import add_note
 from engine_core.spec import StemSpec
 from tests.chorale_scores import ChoraleComposer, band_spec
 
@@ -23,7 +24,7 @@ def _rms(audio: np.ndarray) -> float:
 
 
 def _error_db(reference: np.ndarray, new: np.ndarray) -> float:
-    return 20.0 * np.log10(_rms(reference - new) / max(_rms(reference), 1e-12))
+    return 20.0 * np.log10(max(_rms(reference - new), 1e-30) / max(_rms(reference), 1e-12))
 
 
 @pytest.fixture(scope="module")
@@ -92,12 +93,34 @@ def test_a_note_is_synthesised_once_and_reused_bit_identically(bank: SoundFont) 
     first = synth_renderer.note_buses(key, bank)
     cache.put(key, first)
     assert cache.get(key) is first and not first.pcm.flags.writeable
-    assert first.pcm.shape[1] == 5  # dry L/R, reverb input, chorus input L/R
+    assert first.chorused  # dry L/R, reverb input, chorus input L/R
     again = synth_renderer.note_buses(key, bank)
-    assert again.pcm.tobytes() == first.pcm.tobytes()
-    assert again.scales.tobytes() == first.scales.tobytes()
+    for name in ("pcm", "scales", "factors", "sources"):
+        assert getattr(again, name).tobytes() == getattr(first, name).tobytes(), name
     plain = synth_renderer.note_buses(NoteKey(bank.digest, 0, False, 64, 60, 100, 120), bank)
-    assert plain.pcm.shape[1] == 3
+    assert not plain.chorused
+
+
+@pytest.mark.parametrize(("program", "velocity"), [(0, 100), (50, 100), (48, 90), (0, 40)])
+def test_a_packed_note_gives_back_its_buses(bank: SoundFont, program: int, velocity: int) -> None:
+    """What the cache holds (16-bit dry, the other buses as per-block ramps of it or whole)
+    added back into a stem matches the note's own buses: -50 dB on every bus."""
+    context = bank_context(str(bank.path), bank.digest)
+    voices = note_voices(context.layout, program, False, 60, velocity)
+    note = render_note(voices, context.layout.wave(), 60, velocity, 150, ChannelState())
+    packed = synth_renderer.PackedNote.pack(note.buses)
+    assert packed.nbytes < note.buses.nbytes / 2
+    frames = note.frames
+    dry = np.zeros((frames, 2), np.float32)
+    bus = np.zeros(frames, np.float32)
+    chorus = np.zeros((frames, 2), np.float32)
+    add_note(packed.pcm, packed.scales, packed.factors, packed.sources, 0, frames, dry, bus, chorus)
+    assert _error_db(note.dry, dry) < -80.0
+    assert _error_db(note.reverb, bus) < -50.0
+    if note.chorus is not None:
+        assert _error_db(note.chorus, chorus) < -50.0
+    else:
+        assert not chorus.any()
 
 
 def test_the_note_cache_keeps_to_its_budget(bank: SoundFont) -> None:

@@ -27,18 +27,13 @@ from engine_core.render.note_renderer import plan_stem
 from engine_core.render.notes import NoteCache, NoteKey
 from engine_core.render.soundfont import SoundFont
 from engine_core.render.voice import ChannelState, note_voices, render_note, voice_rows
-from engine_core.render.voice_kernel import add_packed, pack_int16
+from engine_core.render.voice_kernel import add_note, pack_note
 
 #: A note's buses are kept up to the last block a voice adds more than this to (1/30 of a
 #: 16-bit step).
 SILENCE = 1e-6
-#: The synth renderer's note cache budget per process. A note's buses average about
-#: 280 KB (three or five 16-bit buses, about a second with the release), and a 4-variant
-#: set of 16 bars needs about 1,900 distinct notes: at 256 MiB the cache dropped notes
-#: within a set and kept almost nothing for the next one (FluidR3, the render benchmark's
-#: set, in one process: 2,116 notes synthesised cold and 2,110 warm; at 1 GiB 1,858 and
-#: 1,265, -18 % and -25 % CPU). With two render workers each holds the notes of its stems.
-BUDGET_BYTES = 1024 * 1024 * 1024
+#: The synth renderer's note cache budget per process (see `docs/engine.md`).
+BUDGET_BYTES = 256 * 1024 * 1024
 
 
 @functools.lru_cache(maxsize=1)
@@ -47,28 +42,43 @@ def process_cache(budget_bytes: int = BUDGET_BYTES) -> NoteCache:
     return NoteCache(budget_bytes)
 
 
+#: A bus kept as per-block factors of the dry signal may miss it by this much error energy
+#: (relative to its own: -50 dB); a bus further off is kept whole.
+FACTOR_TOLERANCE = 1e-5
+
+
 @dataclass(frozen=True)
 class PackedNote:
-    """A note's buses as 16-bit integers with one scale per bus (its peak / 32767): dry
-    left, dry right, reverb input, and chorus input left and right when it has any."""
+    """A note's buses as the cache holds them (`voice_kernel.pack_note`): the dry pair as
+    16-bit integers with one scale per channel; the reverb's input and, when the note
+    sends to the chorus, the chorus's input left and right, each as one factor per block
+    of the dry signal or, when that would miss it by more than `FACTOR_TOLERANCE`, as a
+    16-bit column of its own (`sources` says which)."""
 
-    pcm: np.ndarray  # int16 (frames, 3 or 5)
-    scales: np.ndarray  # float32 (3 or 5,)
+    pcm: np.ndarray  # int16 (frames, 2 + whole buses)
+    scales: np.ndarray  # float32 per pcm column
+    factors: np.ndarray  # float32 (blocks, 1 or 3)
+    sources: np.ndarray  # int64 per derived bus: -1 (factors) or its pcm column
 
     @classmethod
     def pack(cls, buses: np.ndarray) -> PackedNote:
-        return cls(*pack_int16(np.ascontiguousarray(buses, np.float32)))
+        return cls(*pack_note(np.ascontiguousarray(buses, np.float32), FACTOR_TOLERANCE))
 
     @property
     def frames(self) -> int:
         return self.pcm.shape[0]
 
     @property
+    def chorused(self) -> bool:
+        return self.sources.shape[0] == 3
+
+    @property
     def nbytes(self) -> int:
-        return self.pcm.nbytes + self.scales.nbytes
+        return self.pcm.nbytes + self.scales.nbytes + self.factors.nbytes + self.sources.nbytes
 
     def setflags(self, write: bool) -> None:
         self.pcm.setflags(write=write)
+        self.factors.setflags(write=write)
 
 
 @functools.lru_cache(maxsize=16384)
@@ -120,10 +130,12 @@ def render_stem_audio(
             end = min(end, note.stop)
         if end <= note.start:
             continue
-        if buses.pcm.shape[1] == 5 and chorus_bus is None:
+        if buses.chorused and chorus_bus is None:
             chorus_bus = np.zeros((frames, 2), np.float32)
         chorus = chorus_bus if chorus_bus is not None else np.zeros((0, 2), np.float32)
-        add_packed(buses.pcm, buses.scales, note.start, end, dry, bus, chorus)
+        add_note(
+            buses.pcm, buses.scales, buses.factors, buses.sources, note.start, end, dry, bus, chorus
+        )
     dry += reverb.apply(bus)
     if chorus_bus is not None:
         dry += effects.chorus(chorus_bus)

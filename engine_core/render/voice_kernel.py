@@ -568,3 +568,158 @@ def render_voices(
         )
         played = max(played, loud)
     return out[: played * BLOCK]
+
+
+# --- Notes packed for the cache ----------------------------------------------------------
+
+
+@numba.njit(cache=True, nogil=True)
+def pack_note(buses: np.ndarray, tolerance: float):
+    """A note's float32 (frames, 3 or 5) buses packed for the cache.
+
+    The dry pair is kept as 16-bit integers with one scale per channel (its peak / 32767,
+    rounded to nearest). Each other bus (the reverb's input, then the chorus's input left
+    and right) is, within a block, nearly the dry signal times a factor (the voice's send
+    times its gain; the per-voice gates and ramps make it differ): it is kept as a
+    least-squares ramp (a factor and its slope) per 64-sample block of the dry sum
+    (reverb) or dry channel (chorus) when that leaves an error energy at most
+    `tolerance` x its own, else as a 16-bit column of its own.
+
+    Returns pcm int16 (frames, 2 + whole buses), scales float32 (one per pcm column),
+    factors float32 (blocks, 2 per derived bus) and sources int64 (per derived bus: -1
+    when it is made from its factors, else its pcm column)."""
+    frames, columns = buses.shape
+    derived = columns - 2
+    blocks = (frames + BLOCK - 1) // BLOCK
+    factors = np.zeros((blocks, 2 * derived), np.float32)
+    sources = np.full(derived, -1, np.int64)
+    peaks = np.zeros(columns, np.float32)
+    for c in range(columns):
+        for i in range(frames):
+            value = abs(buses[i, c])
+            if value > peaks[c]:
+                peaks[c] = value
+    scales = np.empty(columns, np.float32)
+    for c in range(columns):
+        scales[c] = peaks[c] / np.float32(32767.0) if peaks[c] > 0 else np.float32(1.0 / 32767.0)
+    dry = np.empty((frames, 2), np.int16)
+    for c in range(2):
+        inverse = np.float32(1.0) / scales[c]
+        for i in range(frames):
+            dry[i, c] = np.int16(np.rint(buses[i, c] * inverse))
+    left = np.empty(frames, np.float32)
+    right = np.empty(frames, np.float32)
+    for i in range(frames):
+        left[i] = np.float32(dry[i, 0]) * scales[0]
+        right[i] = np.float32(dry[i, 1]) * scales[1]
+    kept = 2
+    for d in range(derived):
+        error = 0.0
+        energy = 0.0
+        for b in range(blocks):
+            first = b * BLOCK
+            last = min(frames, first + BLOCK)
+            # least squares of target ~ (factor + slope * t) * basis over the block
+            s00 = 0.0
+            s01 = 0.0
+            s11 = 0.0
+            r0 = 0.0
+            r1 = 0.0
+            e = 0.0
+            for i in range(first, last):
+                t = np.float64(i - first)
+                if d == 0:
+                    basis = np.float64(left[i] + right[i])
+                elif d == 1:
+                    basis = np.float64(left[i])
+                else:
+                    basis = np.float64(right[i])
+                target = np.float64(buses[i, 2 + d])
+                w = basis * basis
+                s00 += w
+                s01 += w * t
+                s11 += w * t * t
+                bt = basis * target
+                r0 += bt
+                r1 += bt * t
+                e += target * target
+            determinant = s00 * s11 - s01 * s01
+            if s00 <= 0.0:
+                factor, slope = 0.0, 0.0
+            elif determinant <= 1e-9 * s00 * s11:
+                factor, slope = r0 / s00, 0.0
+            else:
+                factor = (r0 * s11 - r1 * s01) / determinant
+                slope = (r1 * s00 - r0 * s01) / determinant
+            factors[b, 2 * d] = np.float32(factor)
+            factors[b, 2 * d + 1] = np.float32(slope)
+            # the block's squared miss, from the sums
+            miss = e - 2.0 * (factor * r0 + slope * r1)
+            miss += factor * factor * s00 + 2.0 * factor * slope * s01 + slope * slope * s11
+            error += max(miss, 0.0)
+            energy += e
+        if error > tolerance * energy:
+            sources[d] = kept
+            kept += 1
+    pcm = np.empty((frames, kept), np.int16)
+    pcm_scales = np.empty(kept, np.float32)
+    pcm[:, :2] = dry
+    pcm_scales[:2] = scales[:2]
+    for d in range(derived):
+        column = sources[d]
+        if column < 0:
+            continue
+        pcm_scales[column] = scales[2 + d]
+        inverse = np.float32(1.0) / scales[2 + d]
+        for i in range(frames):
+            pcm[i, column] = np.int16(np.rint(buses[i, 2 + d] * inverse))
+    return pcm, pcm_scales, factors, sources
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _factor(factors: np.ndarray, b: int, d: int, t: int) -> np.float32:
+    """Derived bus `d`'s factor at sample `t` of block `b`."""
+    return factors[b, 2 * d] + factors[b, 2 * d + 1] * np.float32(t)
+
+
+@numba.njit(cache=True, nogil=True)
+def add_note(
+    pcm: np.ndarray,
+    scales: np.ndarray,
+    factors: np.ndarray,
+    sources: np.ndarray,
+    start: int,
+    stop: int,
+    dry: np.ndarray,
+    reverb: np.ndarray,
+    chorus: np.ndarray,
+) -> None:
+    """Add a packed note (`pack_note`) into a stem's buses from frame `start` to `stop`:
+    dry to `dry`, the reverb's input to `reverb`, the chorus's (when the note has one and
+    `chorus` has frames) to `chorus`."""
+    derived = sources.shape[0]
+    with_chorus = derived == 3 and chorus.shape[0] > 0
+    for i in range(stop - start):
+        at = start + i
+        b = i // BLOCK
+        t = i - b * BLOCK
+        left = np.float32(pcm[i, 0]) * scales[0]
+        right = np.float32(pcm[i, 1]) * scales[1]
+        dry[at, 0] += left
+        dry[at, 1] += right
+        source = sources[0]
+        if source < 0:
+            reverb[at] += _factor(factors, b, 0, t) * (left + right)
+        else:
+            reverb[at] += np.float32(pcm[i, source]) * scales[source]
+        if with_chorus:
+            source = sources[1]
+            if source < 0:
+                chorus[at, 0] += _factor(factors, b, 1, t) * left
+            else:
+                chorus[at, 0] += np.float32(pcm[i, source]) * scales[source]
+            source = sources[2]
+            if source < 0:
+                chorus[at, 1] += _factor(factors, b, 2, t) * right
+            else:
+                chorus[at, 1] += np.float32(pcm[i, source]) * scales[source]
