@@ -62,7 +62,8 @@ class PackedNote:
 
     @classmethod
     def pack(cls, buses: np.ndarray) -> PackedNote:
-        return cls(*pack_note(np.ascontiguousarray(buses, np.float32), FACTOR_TOLERANCE))
+        """Pack float32 (frames, 3 or 5) buses (`voice.NoteAudio.buses`)."""
+        return cls(*pack_note(np.asarray(buses, np.float32).T, FACTOR_TOLERANCE))
 
     @property
     def frames(self) -> int:
@@ -140,3 +141,17 @@ def render_stem_audio(
     if chorus_bus is not None:
         dry += effects.chorus(chorus_bus)
     return dry
+
+
+def warm_up(soundfont: SoundFont) -> None:
+    """Make a process ready to render with the synth renderer: the compiled kernels
+    loaded (from numba's on-disk cache; compiled there on a machine's first run), the
+    bank's tables parsed and the reverb's response computed. A render worker may call it
+    when it starts, so its first stem pays none of this (about 0.5 s of CPU)."""
+    key = NoteKey(soundfont.digest, 0, False, 64, 60, 100, 4)
+    note = note_buses(key, soundfont)
+    frames = note.frames
+    dry = np.zeros((frames, 2), np.float32)
+    bus = np.zeros(frames, np.float32)
+    add_note(note.pcm, note.scales, note.factors, note.sources, 0, frames, dry, bus, dry[:0])
+    reverb.apply(bus)

@@ -195,4 +195,4 @@ def render_note(
         channel.chorus,
         silence,
     )
-    return NoteAudio(out)
+    return NoteAudio(out.T)

@@ -40,7 +40,7 @@ def play_voice(
     coefficients: np.ndarray,  # float32 (blocks, 5): b0, b1, b2, a1, a2 (normalised)
     gains: np.ndarray,  # float32 (blocks, buses): each bus's gain per block
     scales: np.ndarray,  # float32 (buses,): applied after the gate (master volume)
-    out: np.ndarray,  # float32 (frames, buses): the voice is added here
+    out: np.ndarray,  # float32 (buses, frames): the voice is added here
     silence: float,
 ) -> tuple[int, int]:
     """Play the voice into `out`; returns how many blocks it sounded (the rest: ended)
@@ -109,59 +109,14 @@ def play_voice(
                 loud = j + 1
             if abs(current - previous) < NON_AUDIBLE:
                 for t in range(BLOCK):
-                    out[base + t, c] += scale * (current * block[t])
+                    out[c, base + t] += scale * (current * block[t])
             else:
                 slope = INVERSE_BLOCK * (current - previous)
                 gain = previous
                 for t in range(BLOCK):
-                    out[base + t, c] += scale * (gain * block[t])
+                    out[c, base + t] += scale * (gain * block[t])
                     gain += slope
     return blocks, loud
-
-
-@numba.njit(cache=True, nogil=True)
-def pack_int16(buses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """float32 (frames, n) -> int16 (frames, n) and a float32 scale per column (its peak /
-    32767), rounded to nearest."""
-    frames, columns = buses.shape
-    scales = np.empty(columns, np.float32)
-    for c in range(columns):
-        peak = np.float32(0.0)
-        for i in range(frames):
-            value = abs(buses[i, c])
-            if value > peak:
-                peak = value
-        scales[c] = peak / np.float32(32767.0) if peak > 0 else np.float32(1.0 / 32767.0)
-    pcm = np.empty((frames, columns), np.int16)
-    for c in range(columns):
-        inverse = np.float32(1.0) / scales[c]
-        for i in range(frames):
-            pcm[i, c] = np.int16(np.rint(buses[i, c] * inverse))
-    return pcm, scales
-
-
-@numba.njit(cache=True, nogil=True)
-def add_packed(
-    pcm: np.ndarray,
-    scales: np.ndarray,
-    start: int,
-    stop: int,
-    dry: np.ndarray,
-    reverb: np.ndarray,
-    chorus: np.ndarray,
-) -> None:
-    """Add a packed note (scaled back) into a stem's buses from frame `start` to `stop`:
-    columns 0-1 to `dry`, 2 to `reverb`, 3-4 (when present) to `chorus` (which has no
-    frames when the stem has no chorus)."""
-    with_chorus = pcm.shape[1] == 5 and chorus.shape[0] > 0
-    for i in range(stop - start):
-        at = start + i
-        dry[at, 0] += np.float32(pcm[i, 0]) * scales[0]
-        dry[at, 1] += np.float32(pcm[i, 1]) * scales[1]
-        reverb[at] += np.float32(pcm[i, 2]) * scales[2]
-        if with_chorus:
-            chorus[at, 0] += np.float32(pcm[i, 3]) * scales[3]
-            chorus[at, 1] += np.float32(pcm[i, 4]) * scales[4]
 
 
 @numba.njit(cache=True)
@@ -533,7 +488,7 @@ def render_voices(
     silence: float,
 ) -> np.ndarray:
     """A note's voices (note-on, note-off `note_blocks` blocks later) summed into float32
-    (frames, 3) buses, or (frames, 5) when a voice sends to the chorus, up to the last
+    (3, frames) buses, or (5, frames) when a voice sends to the chorus, up to the last
     block where a voice added more than `silence` to a bus (see `voice.NoteAudio`)."""
     plans = []
     frames = 0
@@ -548,7 +503,7 @@ def render_voices(
         frames = max(frames, plan[0].shape[0] * BLOCK)
         chorused = chorused or plan[8]
     buses = 5 if chorused else 3
-    out = np.zeros((frames, buses), np.float32)
+    out = np.zeros((buses, frames), np.float32)
     played = 0
     for plan in plans:
         steps, coefficients, gains, looping, position, start_loop, end_loop, end, _ = plan
@@ -567,7 +522,7 @@ def render_voices(
             silence,
         )
         played = max(played, loud)
-    return out[: played * BLOCK]
+    return out[:, : played * BLOCK]
 
 
 # --- Notes packed for the cache ----------------------------------------------------------
@@ -575,7 +530,7 @@ def render_voices(
 
 @numba.njit(cache=True, nogil=True)
 def pack_note(buses: np.ndarray, tolerance: float):
-    """A note's float32 (frames, 3 or 5) buses packed for the cache.
+    """A note's float32 (3 or 5, frames) buses (`render_voices`) packed for the cache.
 
     The dry pair is kept as 16-bit integers with one scale per channel (its peak / 32767,
     rounded to nearest). Each other bus (the reverb's input, then the chorus's input left
@@ -588,7 +543,7 @@ def pack_note(buses: np.ndarray, tolerance: float):
     Returns pcm int16 (frames, 2 + whole buses), scales float32 (one per pcm column),
     factors float32 (blocks, 2 per derived bus) and sources int64 (per derived bus: -1
     when it is made from its factors, else its pcm column)."""
-    frames, columns = buses.shape
+    columns, frames = buses.shape
     derived = columns - 2
     blocks = (frames + BLOCK - 1) // BLOCK
     factors = np.zeros((blocks, 2 * derived), np.float32)
@@ -596,7 +551,7 @@ def pack_note(buses: np.ndarray, tolerance: float):
     peaks = np.zeros(columns, np.float32)
     for c in range(columns):
         for i in range(frames):
-            value = abs(buses[i, c])
+            value = abs(buses[c, i])
             if value > peaks[c]:
                 peaks[c] = value
     scales = np.empty(columns, np.float32)
@@ -606,7 +561,7 @@ def pack_note(buses: np.ndarray, tolerance: float):
     for c in range(2):
         inverse = np.float32(1.0) / scales[c]
         for i in range(frames):
-            dry[i, c] = np.int16(np.rint(buses[i, c] * inverse))
+            dry[i, c] = np.int16(np.rint(buses[c, i] * inverse))
     left = np.empty(frames, np.float32)
     right = np.empty(frames, np.float32)
     for i in range(frames):
@@ -634,7 +589,7 @@ def pack_note(buses: np.ndarray, tolerance: float):
                     basis = np.float64(left[i])
                 else:
                     basis = np.float64(right[i])
-                target = np.float64(buses[i, 2 + d])
+                target = np.float64(buses[2 + d, i])
                 w = basis * basis
                 s00 += w
                 s01 += w * t
@@ -672,7 +627,7 @@ def pack_note(buses: np.ndarray, tolerance: float):
         pcm_scales[column] = scales[2 + d]
         inverse = np.float32(1.0) / scales[2 + d]
         for i in range(frames):
-            pcm[i, column] = np.int16(np.rint(buses[i, 2 + d] * inverse))
+            pcm[i, column] = np.int16(np.rint(buses[2 + d, i] * inverse))
     return pcm, pcm_scales, factors, sources
 
 
