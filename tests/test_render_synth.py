@@ -103,8 +103,9 @@ def test_a_note_is_synthesised_once_and_reused_bit_identically(bank: SoundFont) 
 
 @pytest.mark.parametrize(("program", "velocity"), [(0, 100), (50, 100), (48, 90), (0, 40)])
 def test_a_packed_note_gives_back_its_buses(bank: SoundFont, program: int, velocity: int) -> None:
-    """What the cache holds (16-bit dry, the other buses as per-block ramps of it or whole)
-    added back into a stem matches the note's own buses: -50 dB on every bus."""
+    """What the cache holds (the dry left channel in 16 bits, every other bus as per-block
+    ramps of the dry signal or whole) added back into a stem matches the note's own
+    buses: -60 dB on the dry pair, -50 dB on the effects' inputs."""
     context = bank_context(str(bank.path), bank.digest)
     voices = note_voices(context.layout, program, False, 60, velocity)
     note = render_note(voices, context.layout.wave(), 60, velocity, 150, ChannelState())
@@ -115,7 +116,7 @@ def test_a_packed_note_gives_back_its_buses(bank: SoundFont, program: int, veloc
     bus = np.zeros(frames, np.float32)
     chorus = np.zeros((frames, 2), np.float32)
     add_note(packed.pcm, packed.scales, packed.factors, packed.sources, 0, frames, dry, bus, chorus)
-    assert _error_db(note.dry, dry) < -80.0
+    assert _error_db(note.dry, dry) < -60.0
     assert _error_db(note.reverb, bus) < -50.0
     if note.chorus is not None:
         assert _error_db(note.chorus, chorus) < -50.0
@@ -164,7 +165,7 @@ def test_a_set_keeps_its_notes_in_the_process_cache(both_renderers) -> None:
     """The budget holds a set's notes: each note was synthesised once and is still held
     (nothing dropped), and the repeated render took every note from the cache."""
     cache = synth_renderer.process_cache()
-    assert cache.budget_bytes == synth_renderer.BUDGET_BYTES
+    assert cache.budget_bytes == synth_renderer.BUDGET_BYTES <= 256 * 1024 * 1024
     assert 0 < len(cache) == cache.misses
     assert cache.size_bytes <= cache.budget_bytes
     assert cache.hits >= cache.misses
@@ -176,6 +177,17 @@ def test_synth_loops_are_seamless(both_renderers) -> None:
         meta = variant.meta
         report = seam_report(variant.mix, meta.bar_samples, meta.sample_rate)
         assert report.passed, report.to_json()
+
+
+def test_effect_tails_are_folded_onto_the_head(both_renderers) -> None:
+    """The loop's first half second holds the releases, reverb and chorus that ring on
+    past its end (folded back as an endless repetition hears them): it matches the
+    reference's there, stem by stem, to -30 dB."""
+    reference, synth, _ = both_renderers
+    for ours, theirs in zip(synth.variants, reference.variants, strict=True):
+        head = ours.meta.sample_rate // 2
+        for name in theirs.stems:
+            assert _error_db(theirs.stems[name][:head], ours.stems[name][:head]) < -30.0, name
 
 
 def _octave_bands_db(audio: np.ndarray, rate: int) -> np.ndarray:

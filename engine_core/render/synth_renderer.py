@@ -42,28 +42,33 @@ def process_cache(budget_bytes: int = BUDGET_BYTES) -> NoteCache:
     return NoteCache(budget_bytes)
 
 
-#: A bus kept as per-block factors of the dry signal may miss it by this much error energy
-#: (relative to its own: -50 dB); a bus further off is kept whole.
+#: A bus kept as per-block ramps of the dry signal may miss it by this much error energy,
+#: relative to its own: -60 dB for the dry right channel, -50 dB for the effects' inputs
+#: (heard through the reverb and chorus, 10 dB and more below the dry sound); a bus
+#: further off is kept whole.
+DRY_TOLERANCE = 1e-6
 FACTOR_TOLERANCE = 1e-5
 
 
 @dataclass(frozen=True)
 class PackedNote:
-    """A note's buses as the cache holds them (`voice_kernel.pack_note`): the dry pair as
-    16-bit integers with one scale per channel; the reverb's input and, when the note
-    sends to the chorus, the chorus's input left and right, each as one factor per block
-    of the dry signal or, when that would miss it by more than `FACTOR_TOLERANCE`, as a
-    16-bit column of its own (`sources` says which)."""
+    """A note's buses as the cache holds them (`voice_kernel.pack_note`): the dry left
+    channel as 16-bit integers with its scale; the dry right channel, the reverb's input
+    and, when the note sends to the chorus, the chorus's input left and right, each as a
+    ramp per block of the dry signal or, when that would miss it by more than
+    `DRY_TOLERANCE` / `FACTOR_TOLERANCE`, as a 16-bit column of its own (`sources` says
+    which)."""
 
-    pcm: np.ndarray  # int16 (frames, 2 + whole buses)
+    pcm: np.ndarray  # int16 (frames, 1 + whole buses)
     scales: np.ndarray  # float32 per pcm column
-    factors: np.ndarray  # float32 (blocks, 1 or 3)
-    sources: np.ndarray  # int64 per derived bus: -1 (factors) or its pcm column
+    factors: np.ndarray  # float32 (blocks, 2 per bus after the first)
+    sources: np.ndarray  # int64 per bus after the first: -1 (ramps) or its pcm column
 
     @classmethod
     def pack(cls, buses: np.ndarray) -> PackedNote:
         """Pack float32 (frames, 3 or 5) buses (`voice.NoteAudio.buses`)."""
-        return cls(*pack_note(np.asarray(buses, np.float32).T, FACTOR_TOLERANCE))
+        by_bus = np.asarray(buses, np.float32).T
+        return cls(*pack_note(by_bus, DRY_TOLERANCE, FACTOR_TOLERANCE))
 
     @property
     def frames(self) -> int:
@@ -71,7 +76,7 @@ class PackedNote:
 
     @property
     def chorused(self) -> bool:
-        return self.sources.shape[0] == 3
+        return self.sources.shape[0] == 4
 
     @property
     def nbytes(self) -> int:

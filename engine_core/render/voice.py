@@ -20,6 +20,7 @@ to the chorus, its stereo chorus input, all at the synthesiser's master volume (
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -163,6 +164,11 @@ def voice_row(v: Voice) -> np.ndarray:
     return row
 
 
+@functools.lru_cache(maxsize=1024)
+def _channel_levels(channel: ChannelState) -> tuple[np.float32, np.float32]:
+    return channel.gain(), channel.pan_position()
+
+
 def voice_rows(voices: list[Voice]) -> np.ndarray:
     """int64 (voices, ROW_LENGTH): every voice's row."""
     if not voices:
@@ -183,14 +189,15 @@ def render_note(
     summed, up to the last block where a voice added more than `silence` to a bus.
     `voices` may be given as their rows (`voice_rows`)."""
     rows = voices if isinstance(voices, np.ndarray) else voice_rows(voices)
+    gain, pan_position = _channel_levels(channel)
     out = render_voices(
         wave,
         rows,
         key,
         velocity,
         blocks,
-        channel.gain(),
-        channel.pan_position(),
+        gain,
+        pan_position,
         channel.reverb,
         channel.chorus,
         silence,
