@@ -167,6 +167,25 @@ def test_pcm_with_a_wrong_data_size_is_rejected() -> None:
     assert failure.value.code == "bad_message"
 
 
+def test_the_service_header_encoder_writes_the_dataclass_bytes() -> None:
+    """The serving loop packs PCM headers without the dataclass: the same bytes."""
+    encoder = codec.PcmHeaderEncoder()
+    for fields in (
+        (1, 0, 0, 1024, "s16", "menu", 0, 0, 0, 1.0),
+        (7, 2**20, 2**40, 512, "f32", "battle", -1, 123456, 5, 0.3),
+        (3, 99, 48000, 256, "s16", "bridge:a->b", 2, -4, 2, 1),  # an int intensity: float
+    ):
+        header = codec.PcmHeader(*fields)
+        assert encoder.encode(*fields) == codec.encode_pcm(header, b"")[0]
+        assert codec.PcmHeader.from_wire(codec.unpack(encoder.encode(*fields))) == header
+
+
+def test_ok_reply_is_the_reply_envelope() -> None:
+    for request_id, kind, result in ((1, "ping", {"t": 2}), (None, "event", {}), (9, "x", None)):
+        expected = codec.encode_reply(codec.Reply(request_id, kind, True, result=result))
+        assert codec.ok_reply(request_id, kind, result) == expected
+
+
 def test_pub_topic_is_scoped_by_session() -> None:
     frames = codec.encode_pub("beat", "abc", 1, {"beat": 2})
     assert frames[0] == b"beat/abc"

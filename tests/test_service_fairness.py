@@ -67,6 +67,33 @@ def test_a_connection_alone_is_never_held() -> None:
         queue.charge(b"alone", 0.01)
         count += 1
     assert count == 50 and queue.stats["held"] == 0
+    handled, spent_s = queue.costs()[b"alone"]  # what the soak's service-side figure reads
+    assert handled == 50 and abs(spent_s - 0.5) < 1e-9
+
+
+def test_a_held_connection_gets_only_spare_time_and_no_more_debt() -> None:
+    """Over its budget while another connection is active, a connection is held: `pop`
+    skips it, but the loop's spare time (`pop_spare`) serves it in order, without
+    taking from its budget, and it is held again for requests that come later."""
+    clock = _Clock()
+    queue = FairQueue(clock=clock, burst_s=0.02)
+    queue.push(b"quiet", 0)  # another active connection
+    assert queue.pop() == (b"quiet", 0)
+    for number in range(4):
+        queue.push(b"flood", number)
+    assert queue.pop() == (b"flood", 0)
+    queue.charge(b"flood", 0.05)  # far over its budget
+    assert queue.pop() is None and queue.stats["held"] == 1
+    wait_s = queue.next_ready_s()
+    assert queue.pop_spare() == (b"flood", 1)
+    queue.charge(b"flood", 0.05, spare=True)
+    assert queue.next_ready_s() == wait_s  # spare time is not taken from its budget
+    assert queue.pop() is None  # still held
+    assert [queue.pop_spare(), queue.pop_spare()] == [(b"flood", 2), (b"flood", 3)]
+    assert queue.pop_spare() is None and len(queue) == 0
+    assert queue.costs()[b"flood"] == (2, 0.1)
+    queue.push(b"flood", 4)  # a later request: held again, its debt is unpaid
+    assert queue.pop() is None and queue.pop_spare() == (b"flood", 4)
 
 
 def test_a_full_line_refuses_more() -> None:

@@ -14,7 +14,7 @@ import zmq.asyncio
 
 from middleware.client import AsyncClient, Notification, StreamPlayer
 from middleware.protocol import codec
-from middleware.service.streams import PcmEncoder
+from middleware.service.streams import BURST_BLOCKS, PcmEncoder
 from tests.service_support import make_service
 
 
@@ -179,8 +179,9 @@ def test_the_stream_encoder_writes_the_bytes_the_protocol_defines() -> None:
 
 
 async def test_a_slice_sends_streams_their_blocks_in_turn() -> None:
-    """Streams with plenty of credit take turns: one block each before any gets a second,
-    and the next slice goes on from where the last one stopped."""
+    """Streams with plenty of credit take turns of at most BURST_BLOCKS blocks each, and
+    the next slice goes on from where the last one stopped."""
+    assert BURST_BLOCKS == 4  # (the counts below)
     async with make_service() as service:
         clients = [AsyncClient(service.endpoint) for _ in range(3)]
         received: list[list[codec.PcmHeader]] = [[], [], []]
@@ -198,12 +199,15 @@ async def test_a_slice_sends_streams_their_blocks_in_turn() -> None:
                 return lambda: asked.append(1) or len(asked) >= blocks
 
             # no await in between: the serving loop does not run, these slices are the only ones
-            assert service.streams.render_slice(float("inf"), after(2)) == 2
-            assert sorted(stream.sent for stream in streams) == [0, 1, 1]
-            assert service.streams.render_slice(float("inf"), after(4)) == 4  # the turn goes on
-            assert [stream.sent for stream in streams] == [2, 2, 2]
-            assert [stream.credits for stream in streams] == [3, 3, 3]
-            # the blocks went out over the sockets; the loop then sends the other 9
+            assert service.streams.render_slice(float("inf"), after(2)) == 2  # cut short
+            assert sorted(stream.sent for stream in streams) == [0, 0, 2]
+            # the turn goes on with the other two, four blocks each at most
+            assert service.streams.render_slice(float("inf"), after(8)) == 8
+            assert sorted(stream.sent for stream in streams) == [2, 4, 4]
+            # then the first one again: what credit is left, for all three
+            assert service.streams.render_slice(float("inf"), lambda: False) == 5
+            assert [stream.sent for stream in streams] == [5, 5, 5]
+            assert [stream.credits for stream in streams] == [0, 0, 0]
             await _wait_for(lambda: [len(out) for out in received] == [5, 5, 5])
             assert all([h.seq for h in out] == list(range(5)) for out in received)
         finally:

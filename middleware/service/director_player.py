@@ -105,7 +105,8 @@ class DirectorPlayer:
         return plan.to_json()
 
     def drain(self) -> tuple[Mark, ...]:
-        return tuple(_mark(event) for event in self.director.drain_events())
+        events = self.director.drain_events()
+        return tuple(_mark(event) for event in events) if events else ()
 
     def snapshot(self) -> PlayerSnapshot:
         return PlayerSnapshot(self.director.position, self.director.snapshot(), self._target)

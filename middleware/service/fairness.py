@@ -12,11 +12,15 @@ requests take is charged to it, and it earns a share of wall time, the larger of
 while N connections are active (sent a request in the last `window_s`) and `min_share`
 (10%), up to `burst_s`. The floor keeps ordinary clients (a fraction of a percent of the
 loop each) from ever being held, even with hundreds connected or on a machine so busy
-that their requests seem to take long; a flooding client gets at most its share. A
-connection that has spent its budget waits, its requests kept in order, until it has
-earned some again; a connection alone is never held (nobody else would gain). A line
-holds at most `line_limit` requests: beyond, `push` refuses (the service answers
-`overloaded`).
+that their requests seem to take long; a flooding client gets at most its share of
+the time others want. A connection that has spent its budget waits, its requests kept
+in order, until it has earned some again; a connection alone is never held (nobody else
+would gain). Nor is loop time wasted on holding: when no other request waits and no
+stream has a block to send, the loop serves a held connection's request anyway
+(`pop_spare`, not charged to its budget), so the hold only ever gives way to others
+(until 2026-12-03 a held flooder waited even while the loop slept: its round trip
+was 4x its unheld one with 10 quiet clients connected). A line holds at most
+`line_limit` requests: beyond, `push` refuses (the service answers `overloaded`).
 """
 
 from __future__ import annotations
@@ -45,6 +49,8 @@ class _Line:
     last_seen: float = 0.0
     held: bool = False  # out of budget: waits for tokens, not in the turn order
     spent_s: float = 0.0  # total time charged (stats)
+    spare_s: float = 0.0  # time of requests served in spare loop time, not charged
+    handled: int = 0  # requests handled, charged or spare (stats)
     largest_s: float = 0.0  # the largest single charge (stats)
 
 
@@ -71,7 +77,7 @@ class FairQueue:
         self._queued = 0
         self._active = 1
         self._active_checked = -1.0
-        self.stats = {"held": 0, "refused": 0}
+        self.stats = {"held": 0, "refused": 0, "spare": 0}
 
     def __len__(self) -> int:
         """Requests waiting (held ones included)."""
@@ -86,6 +92,13 @@ class FairQueue:
         line is kept."""
         line = self._lines.get(routing_id)
         return (0.0, 0.0) if line is None else (line.spent_s, line.largest_s)
+
+    def costs(self) -> dict[bytes, tuple[int, float]]:
+        """Per connection whose line is kept: (requests handled, their time in s, charged
+        and spare)."""
+        return {
+            key: (line.handled, line.spent_s + line.spare_s) for key, line in self._lines.items()
+        }
 
     def push(self, routing_id: bytes, request: Any) -> bool:
         """Queue a request behind its connection's others; False if its line is full."""
@@ -127,10 +140,33 @@ class FairQueue:
             return routing_id, request
         return None
 
-    def charge(self, routing_id: bytes, cost_s: float) -> None:
-        """Charge a handled request's CPU time to its connection."""
+    def pop_spare(self) -> tuple[bytes, Any] | None:
+        """A request of a connection held for its budget, for loop time nobody else wants
+        (call it only when no other request waits and no stream has a block to send):
+        the held connection least in debt, or None if none is held. Its budget does not
+        change (`charge(..., spare=True)`), so it stays held while others are busy."""
+        if not self._held:
+            return None
+        lines = self._lines
+        routing_id = max(self._held, key=lambda key: lines[key].tokens)
+        line = lines[routing_id]
+        request = line.requests.popleft()
+        self._queued -= 1
+        if not line.requests:  # nothing left to hold: back to the turns with its next one
+            line.held = False
+            self._held.discard(routing_id)
+        self.stats["spare"] += 1
+        return routing_id, request
+
+    def charge(self, routing_id: bytes, cost_s: float, *, spare: bool = False) -> None:
+        """Charge a handled request's time to its connection (`spare`: served in loop
+        time nobody else wanted, counted but not taken from its budget)."""
         line = self._lines.get(routing_id)
         if line is not None:
+            line.handled += 1
+            if spare:
+                line.spare_s += cost_s
+                return
             line.tokens -= cost_s
             line.spent_s += cost_s
             line.largest_s = max(line.largest_s, cost_s)

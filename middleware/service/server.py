@@ -217,6 +217,8 @@ class Service:
                 log.exception("unhandled error in the serving loop")
                 handled, sent = 0, 0
                 await asyncio.sleep(0.001)
+            if not (handled or sent):
+                handled = self._serve_spare()
             if handled or sent:
                 await asyncio.sleep(0)  # fetch replies, the outbox and expiry run too
                 continue
@@ -271,6 +273,21 @@ class Service:
                 return handled
             if wire.readable():  # newcomers join the turns at once
                 self._take_requests()
+
+    def _serve_spare(self) -> int:
+        """When nothing else wants the loop (no request in turn or on the socket, no
+        stream block to send): one request of a connection held for its budget, which
+        costs nobody anything now. Returns how many (0 or 1)."""
+        if self.requests_waiting():
+            return 0
+        item = self.fair.pop_spare()
+        if item is None:
+            return 0
+        routing_id, message = item
+        started = time.perf_counter()
+        self._handle_message(message)
+        self.fair.charge(routing_id, time.perf_counter() - started, spare=True)
+        return 1
 
     def _handle_message(self, message: list[zmq.Frame]) -> None:
         frames = [frame.bytes for frame in message]
@@ -524,8 +541,9 @@ class Service:
         """Before an event: take back the audio rendered from `replace_from` on, if the
         session's stream allows it (docs/protocol.md, "Rewind")."""
         rewound = None if replace_from is None else self.streams.rewind(session, replace_from)
-        if session.stream is not None:  # the event applies here: never rewind before it
-            session.stream.rewind_floor = session.player.position().sample
+        stream = session.stream
+        if stream is not None and stream.rewind:  # the event applies here: never rewind
+            stream.rewind_floor = session.player.position().sample  # before it
         return rewound
 
     def add_credits(self, stream: StreamState, credits: int) -> None:

@@ -35,7 +35,6 @@ _get = _CompiledSocket.get
 _NOBLOCK = int(zmq.NOBLOCK)
 _MORE = int(zmq.NOBLOCK | zmq.SNDMORE)
 _EVENTS = int(zmq.EVENTS)
-_RCVMORE = int(zmq.RCVMORE)
 _POLLIN = int(zmq.POLLIN)
 
 
@@ -77,9 +76,11 @@ class RouterWire:
         if not _get(socket, _EVENTS) & _POLLIN:
             return None
         try:
-            message = [_recv(socket, _NOBLOCK, copy=False)]
-            while _get(socket, _RCVMORE):
-                message.append(_recv(socket, _NOBLOCK, copy=False))
+            frame = _recv(socket, _NOBLOCK, copy=False)
+            message = [frame]
+            while frame.more:  # (the frame knows: no getsockopt per frame)
+                frame = _recv(socket, _NOBLOCK, copy=False)
+                message.append(frame)
         except zmq.Again:  # (a whole message is there once its first frame is)
             return None
         return message
@@ -87,9 +88,11 @@ class RouterWire:
     def send(self, routing_id: bytes, frames: list[bytes]) -> str:
         """SENT, FULL (the peer's queue is at its high-water mark) or GONE (no such peer)."""
         socket = self.socket
+        last = len(frames) - 1
         try:
-            _send(socket, routing_id, _MORE)
-            send_frames(socket, frames)
+            _send(socket, routing_id, _MORE)  # a ROUTER refuses here, or takes it all
+            for index, frame in enumerate(frames):
+                _send(socket, frame, _NOBLOCK if index == last else _MORE)
         except zmq.Again:
             return FULL
         except zmq.ZMQError as error:
