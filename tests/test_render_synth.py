@@ -161,6 +161,20 @@ def test_the_synth_renderer_is_deterministic(both_renderers) -> None:
         assert first.meta.engine_version.endswith("+r.synth")
 
 
+@pytest.mark.slow
+def test_render_workers_give_the_same_audio(both_renderers) -> None:
+    """Two render worker processes, each with its own note cache filled in its own order,
+    give the bytes one process gives: a note's render does not depend on what was
+    cached before it."""
+    _, synth, _ = both_renderers
+    with Engine(ChoraleComposer(), renderer="synth", render_workers=2) as engine:
+        parallel = engine.generate(_chorus_spec(), state="battle", seed=3, variants=2)
+    for first, second in zip(synth.variants, parallel.variants, strict=True):
+        assert first.mix.tobytes() == second.mix.tobytes()
+        for name, audio in first.stems.items():
+            assert audio.tobytes() == second.stems[name].tobytes(), name
+
+
 def test_a_set_keeps_its_notes_in_the_process_cache(both_renderers) -> None:
     """The budget holds a set's notes: each note was synthesised once and is still held
     (nothing dropped), and the repeated render took every note from the cache."""
