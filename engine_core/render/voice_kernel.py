@@ -60,6 +60,13 @@ def play_voice(
     for j in range(blocks):
         step = steps[j]
         looping = j < looping_blocks
+        b0 = coefficients[j, 0]
+        b1 = coefficients[j, 1]
+        b2 = coefficients[j, 2]
+        a1 = coefficients[j, 3]
+        a2 = coefficients[j, 4]
+        peak = np.float32(0.0)
+        played = BLOCK
         for t in range(BLOCK):
             if looping:
                 if pos >= end_loop_fp:
@@ -73,23 +80,24 @@ def play_voice(
                 if index1 >= end:
                     if t == 0:
                         return j, loud
-                    for rest in range(t, BLOCK):
-                        block[rest] = np.float32(0.0)
+                    played = t
                     break
                 index2 = index1 + 1
             first = np.int64(wave[index1])
             second = np.int64(wave[index2])
             fraction = pos & FRAC_MASK
-            block[t] = FP_TO_SAMPLE * np.float32((first << FRAC_BITS) + fraction * (second - first))
+            value = FP_TO_SAMPLE * np.float32((first << FRAC_BITS) + fraction * (second - first))
             pos += step
-        peak = np.float32(0.0)
-        b0 = coefficients[j, 0]
-        b1 = coefficients[j, 1]
-        b2 = coefficients[j, 2]
-        a1 = coefficients[j, 3]
-        a2 = coefficients[j, 4]
-        for t in range(BLOCK):
-            value = block[t]
+            output = b0 * value + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2
+            x2 = x1
+            x1 = value
+            y2 = y1
+            y1 = output
+            block[t] = output
+            if abs(output) > peak:
+                peak = abs(output)
+        for t in range(played, BLOCK):  # the sample ended: the filter rings on silence
+            value = np.float32(0.0)
             output = b0 * value + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2
             x2 = x1
             x1 = value
