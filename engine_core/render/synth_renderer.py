@@ -1,4 +1,4 @@
-"""The synth renderer: stems built from notes synthesised in numpy (`voice`), effects per stem.
+"""The synth renderer: stems from notes played by a compiled voice (`voice`), effects per stem.
 
 For each stem: place every note where the synthesiser's sequencer starts and stops it
 (`note_renderer.plan_stem`: events apply between 64-sample blocks; a note-off ends every
@@ -101,7 +101,7 @@ def _wave(soundfont: SoundFont) -> np.ndarray:
 
 
 def note_buses(key: NoteKey, soundfont: SoundFont) -> PackedNote:
-    """A note's buses (`voice.NoteAudio`), packed to 16 bits for the cache."""
+    """A note's buses (`voice.NoteAudio`), packed for the cache (`PackedNote`)."""
     note = render_note(
         _voice_rows(soundfont, key.program, key.drums, key.pitch, key.velocity),
         _wave(soundfont),
