@@ -4,4 +4,4 @@ Importing this package is cheap (no torch): heavy modules are imported where the
 so a service that only plays cached audio never pays for the model.
 """
 
-ENGINE_VERSION = "0.2.2"  # 0.2.2: melody pass fills sparse lines to the meter (arrangement changed)
+ENGINE_VERSION = "0.2.3"  # 0.2.3: counter-lines, bass lines and melody rests (arrangement changed)

@@ -148,7 +148,7 @@ class MotifUse:
 
 
 def is_compound(meter: str) -> bool:
-    """A meter whose beat is a dotted quarter (6/8)."""
+    """A meter whose beat is a dotted quarter (6/8, 12/8)."""
     numerator, denominator = (int(part) for part in meter.split("/"))
     return denominator == 8 and numerator % 3 == 0
 
@@ -289,7 +289,8 @@ def infer_key(pitches: tuple[int, ...]) -> str:
 
 
 def midi_meter(path: str | Path) -> str:
-    """The first time signature of a MIDI file as a meter (6/8 family or 4/4)."""
+    """The first time signature of a MIDI file as a meter: itself when the engine plays it,
+    else the 6/8 family, 3/4 or 4/4."""
     import pretty_midi
 
     try:
@@ -300,6 +301,10 @@ def midi_meter(path: str | Path) -> str:
         return "4/4"
     first = signatures[0]
     meter = f"{first.numerator}/{first.denominator}"
+    from engine_core.spec import SUPPORTED_METERS  # spec imports this module
+
+    if meter in SUPPORTED_METERS:
+        return meter
     return "6/8" if is_compound(meter) else "3/4" if meter == "3/4" else "4/4"
 
 

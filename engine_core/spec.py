@@ -25,7 +25,18 @@ from engine_core.motif import MotifError, MotifUse, fit_meter
 # Vocabularies (documented in docs/templates.md)
 # ---------------------------------------------------------------------------------------
 
+#: The meters the model was trained on (its meter control token, in this order).
 METERS: tuple[str, ...] = ("4/4", "3/4", "6/8")
+#: Every meter a template may use: the trained ones, then meters the composer writes in a
+#: trained host meter and re-bars (`engine_core.model.rebar`; docs/engine.md).
+SUPPORTED_METERS: tuple[str, ...] = (*METERS, "2/4", "12/8", "5/4", "7/8")
+#: Beat groups of a bar, in beats (the felt pulse; eighths in 7/8). Each group's first
+#: beat is strong: 5/4 = 3+2 (beats 1 and 4), 7/8 = 2+2+3 (eighths 1, 3 and 5), 12/8 =
+#: 2+2 dotted quarters (beats 1 and 3). The trained meters keep their own accent rules.
+METER_GROUPS: dict[str, tuple[int, ...]] = {
+    "4/4": (2, 2), "3/4": (3,), "6/8": (2,), "2/4": (2,), "12/8": (2, 2), "5/4": (3, 2),
+    "7/8": (2, 2, 3),
+}  # fmt: skip
 LOOP_BARS: tuple[int, ...] = (1, 2, 4, 8, 16)
 MODES: tuple[str, ...] = ("major", "minor", "dorian", "phrygian", "lydian", "mixolydian")
 PITCH_CLASSES: dict[str, int] = {
@@ -81,9 +92,10 @@ class Meter:
 
     @classmethod
     def parse(cls, text: str) -> Meter:
-        if text not in METERS:
+        if text not in SUPPORTED_METERS:
             raise InvalidSpecError(
-                f"unsupported meter {text!r}", {"allowed": list(METERS), "value": text}
+                f"unsupported meter {text!r}: the engine plays {', '.join(SUPPORTED_METERS)}",
+                {"field": "meter", "allowed": list(SUPPORTED_METERS), "value": text},
             )
         num, den = text.split("/")
         return cls(int(num), int(den))
@@ -108,6 +120,34 @@ class Meter:
     @property
     def steps_per_bar(self) -> int:
         return self.beats_per_bar * self.steps_per_beat
+
+    @property
+    def trained(self) -> bool:
+        """The model composes this meter directly (else in a host meter, re-barred)."""
+        return self.text in METERS
+
+    @property
+    def groups(self) -> tuple[int, ...]:
+        """The bar's beat groups, in beats (5/4: (3, 2); 7/8: (2, 2, 3))."""
+        return METER_GROUPS[self.text]
+
+    @property
+    def group_starts(self) -> tuple[int, ...]:
+        """Grid steps inside the bar where a beat group starts (the strong beats)."""
+        starts, beat = [], 0
+        for size in self.groups:
+            starts.append(beat * self.steps_per_beat)
+            beat += size
+        return tuple(starts)
+
+
+#: The trained meter a new meter is composed in (`engine_core.model.rebar`).
+HOST_METERS: dict[str, str] = {"2/4": "4/4", "12/8": "6/8", "5/4": "4/4", "7/8": "4/4"}
+
+
+def model_meter(meter: str) -> str:
+    """The meter the model composes `meter` in: itself when trained, else its host."""
+    return HOST_METERS.get(meter, meter)
 
 
 @dataclass(frozen=True)

@@ -36,7 +36,7 @@ def test_seconds_pick_the_nearest_whole_loop_length(
 
 @pytest.mark.parametrize(
     ("prompt", "message"),
-    [("", "empty"), ("3/4 march in 6/8", "contradictory meters"), ("a 5/4 groove", "4/4, 3/4")],
+    [("", "empty"), ("3/4 march in 6/8", "contradictory meters"), ("an 11/8 groove", "4/4, 3/4")],
 )
 def test_a_nonsense_prompt_fails_before_anything_is_written(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], prompt: str, message: str

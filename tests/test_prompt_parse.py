@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from engine_core.spec import ALL_TAGS, METERS
+from engine_core.spec import ALL_TAGS, SUPPORTED_METERS
 from middleware.errors import PromptError
 from middleware.prompt.parse import descriptive_text, read_prompt
 from middleware.prompt.words import INSTRUMENTS, WORDS
@@ -88,10 +88,15 @@ def test_meters_come_from_signatures_and_dance_words(text: str, meter: str) -> N
     assert read_prompt(text).meter.value == meter
 
 
-def test_a_two_four_march_is_played_in_four_four_and_says_so() -> None:
+def test_a_two_four_march_is_played_in_two_four() -> None:
     reading = read_prompt("a brisk 2/4 march")
+    assert reading.meter.value == "2/4"
+
+
+def test_cut_time_is_played_in_four_four_and_says_so() -> None:
+    reading = read_prompt("a brisk march in 2/2")
     assert reading.meter.value == "4/4"
-    assert "2/4" in reading.meter_note and "4/4" in reading.meter_note
+    assert "2/2" in reading.meter_note and "4/4" in reading.meter_note
 
 
 def test_a_stated_meter_wins_over_a_dance_word_with_a_note() -> None:
@@ -106,8 +111,8 @@ def test_two_stated_meters_are_a_contradiction() -> None:
 
 def test_a_meter_the_engine_does_not_play_is_refused_with_the_list() -> None:
     with pytest.raises(PromptError) as caught:
-        read_prompt("prog rock in 7/8")
-    assert caught.value.detail["allowed"] == list(METERS)
+        read_prompt("prog rock in 11/8")
+    assert caught.value.detail["allowed"] == list(SUPPORTED_METERS)
 
 
 def test_bars_are_read_and_checked() -> None:

@@ -41,9 +41,9 @@ def test_meter_beats_and_grid(text: str, beats: int, steps: int) -> None:
 
 
 def test_unknown_meter_names_allowed_values() -> None:
-    with pytest.raises(InvalidSpecError, match="5/4") as info:
-        Meter.parse("5/4")
-    assert info.value.detail["allowed"] == ["4/4", "3/4", "6/8"]
+    with pytest.raises(InvalidSpecError, match="11/8") as info:
+        Meter.parse("11/8")
+    assert info.value.detail["allowed"] == ["4/4", "3/4", "6/8", "2/4", "12/8", "5/4", "7/8"]
 
 
 def test_key_parses_tonic_and_mode() -> None:

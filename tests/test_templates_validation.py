@@ -62,11 +62,11 @@ def test_unknown_pack_section_is_named(tmp_path: Path) -> None:
 
 
 def test_unsupported_meter_lists_the_meters(tmp_path: Path) -> None:
-    text = CALM_TOML.replace("bars = 4", 'bars = 4\nmeter = "5/4"')
+    text = CALM_TOML.replace("bars = 4", 'bars = 4\nmeter = "11/8"')
     root = write_pack(tmp_path, calm_toml=text)
     assert only_problem(root) == (
-        f"{root}/calm.toml:{line_of(text, 'meter')}: meter: '5/4' is not a valid meter "
-        "(allowed: 4/4, 3/4, 6/8)"
+        f"{root}/calm.toml:{line_of(text, 'meter')}: meter: '11/8' is not a valid meter "
+        "(allowed: 4/4, 3/4, 6/8, 2/4, 12/8, 5/4, 7/8)"
     )
 
 
@@ -370,7 +370,7 @@ def test_not_a_pack_folder(tmp_path: Path) -> None:
 
 
 def test_every_problem_of_every_file_is_reported_at_once(tmp_path: Path) -> None:
-    calm = CALM_TOML.replace("bars = 4", 'bars = 5\nmeter = "7/8"').replace(
+    calm = CALM_TOML.replace("bars = 4", 'bars = 5\nmeter = "11/8"').replace(
         "program = 43", "program = -1"
     )
     fight = FIGHT_TOML.replace("bpm = 150", "tempo = 150\nbpm = 150").replace(

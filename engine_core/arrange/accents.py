@@ -5,9 +5,12 @@ A note's velocity (0-1, before the energy scaling in the arranger) is
 
 - beat accents follow the meter: 4/4 beat 1 > beat 3 > beats 2 and 4 > off-beats;
   3/4 beat 1 > beats 2 and 3; 6/8 the two dotted-quarter beats (eighths 1 and 4) over
-  the other eighths;
+  the other eighths; the re-barred meters by beat group (`Meter.groups`): beat 1 > the
+  other groups' first beats > the remaining beats > off-beats (2/4: 1 > 2; 12/8: 1 > 3 >
+  2, 4; 5/4 = 3+2: 1 > 4 > 2, 3, 5; 7/8 = 2+2+3: eighth 1 > eighths 3, 5 > the others);
 - the phrase arc swells over each 4 bars (rising to the third bar) and relaxes in the
-  loop's last bar, the cadence into the seam;
+  loop's last bar, the cadence into the seam (2/4 bars are short: an arc step is two of
+  them, a phrase 8 bars);
 - articulation by role: arps and ostinatos detached (`DETACHED` of the gap to the next
   onset), pads and lines legato (a line's note is held to the next onset when the gap is
   at most half a beat; a melody note shorter than an eighth across a gap of up to a
@@ -37,6 +40,8 @@ def beat_accent(step: float, meter: Meter) -> float:
     per_beat = meter.steps_per_beat
     if position == 0:
         return 1.0
+    if not meter.trained:
+        return _grouped_accent(position, meter)
     if meter.compound:
         if position == per_beat:
             return 0.9  # 6/8: the second dotted-quarter beat
@@ -46,6 +51,17 @@ def beat_accent(step: float, meter: Meter) -> float:
             return 0.9  # 4/4: beat 3
         return 0.8
     return 0.74 if position % (per_beat // 2 or 1) == 0 else 0.7
+
+
+def _grouped_accent(position: int, meter: Meter) -> float:
+    """Accent inside a bar of a re-barred meter, by beat group (position > 0)."""
+    if position in meter.group_starts:
+        return 0.9
+    if position % meter.steps_per_beat == 0:
+        return 0.8
+    if meter.compound:
+        return 0.76 if position % 2 == 0 else 0.7
+    return 0.74 if position % 2 == 0 else 0.7
 
 
 def phrase_arc(bar: int, bars: int) -> float:
@@ -61,6 +77,8 @@ def phrase_arc(bar: int, bars: int) -> float:
 def accented(role: str, step: float, meter: Meter, bars: int, weight: float = 1.0) -> float:
     """The 0-1 velocity of a `role` note starting on grid `step`."""
     bar = int(step // meter.steps_per_bar) % max(bars, 1)
+    if meter.text == "2/4" and bars >= 2:
+        bar, bars = bar // 2, bars // 2
     level = ROLE_LEVEL.get(role, 0.75) * beat_accent(step, meter) * phrase_arc(bar, bars)
     return max(0.05, min(1.0, level * weight))
 

@@ -31,6 +31,7 @@ from engine_core.arrange.grooves import Groove
 from engine_core.arrange.harmony import MODE_INTERVALS, Chord, harmonic_slots
 from engine_core.arrange.holes import SPACE_TAG, fill_holes, gaps
 from engine_core.arrange.material import Material, build_material
+from engine_core.arrange.melody_line import hold_inner_rests
 from engine_core.arrange.motif_parts import bass_with_quotes, keep_quotes_whole
 from engine_core.arrange.pads import pad_part
 from engine_core.arrange.theme import theme_bars, with_theme
@@ -319,7 +320,7 @@ def _octave_path(pitches: Sequence[int], shift: int, low: int, high: int) -> lis
 
 
 def _melody_part(
-    material: Material, stem: StemSpec, reference: Sequence[int] = ()
+    material: Material, stem: StemSpec, reference: Sequence[int] = (), answered: bool = False
 ) -> list[PartNote]:
     line = sorted(material.melody)
     low, high = stem.register
@@ -332,6 +333,8 @@ def _melody_part(
         for (o, d, _, _), p in zip(line, fitted, strict=True)
     ]
     beat = meter.steps_per_beat
+    if not answered:  # no counter-line answers its rests: a long one inside a phrase is a gap
+        part = hold_inner_rests(part, meter, material.total)
     return legato(part, material.total, beat / 2, clipped=(2.0, float(beat)))
 
 
@@ -376,11 +379,11 @@ def _comping_in_gaps(
 
 
 def _pitched_part(
-    context: _Context, material: Material, stem: StemSpec, choices: Choices
+    context: _Context, material: Material, stem: StemSpec, choices: Choices, answered: bool = False
 ) -> list[PartNote]:
     if stem.role == "melody":
         reference = [p for _, _, p, _ in context.reference.get("melody", ())]
-        return _melody_part(material, stem, reference)
+        return _melody_part(material, stem, reference, answered)
     if stem.role == "harmony":
         return _harmony_part(context, material, stem, choices)
     if stem.role == "bass":
@@ -508,7 +511,8 @@ def arrange(
     for stem_index, stem in enumerate(spec.stems):
         if stem.role not in DRUM_ROLES:
             choices = Choices.of(seed, variant_index, stem_index, spec.variance)
-            part = _pitched_part(context, context.material, stem, choices)
+            answered = any(s.role == "counter" for s in spec.stems)
+            part = _pitched_part(context, context.material, stem, choices, answered)
         else:  # drums, percussion, pitched percussion: engine_core/arrange/drums.py
             drums = drum_part(
                 spec,

@@ -510,12 +510,15 @@ def main_name(instrument: str, main: Patterns) -> str:
 
 
 def _accent(index: int, steps_per_beat: int, meter: Meter) -> float:
-    """Velocity offset of a step from the meter (4/4: 1 > 3 > 2,4; 3/4: 1; 6/8: 1 and 4)."""
+    """Velocity offset of a step from the meter (4/4: 1 > 3 > 2,4; 3/4: 1; 6/8: 1 and 4;
+    re-barred meters: 1 > the other beat groups' first beats, e.g. 7/8 eighths 3 and 5)."""
     if index % steps_per_beat:
         return -OFFBEAT_CUT if index % 2 else 0.0
     beat = index // steps_per_beat
     if beat == 0:
         return STRONG_BEAT_BOOST
+    if not meter.trained:  # re-barred meters: each beat group's first beat
+        return STRONG_BEAT_BOOST * 0.6 if index % meter.steps_per_bar in meter.group_starts else 0.0
     if meter.beats_per_bar == 4 and beat == 2:
         return STRONG_BEAT_BOOST / 2
     if meter.compound:  # 6/8: the second dotted-quarter beat is strong too

@@ -31,7 +31,10 @@ SHAPES: tuple[tuple[int, ...], ...] = (
     (0, 1, 2, 4, 2, 1),  # up to the octave
 )
 #: meter -> energy level -> steps between figure notes
-RATES: dict[str, tuple[int, int, int]] = {"4/4": (4, 2, 1), "3/4": (2, 2, 1), "6/8": (2, 2, 1)}
+RATES: dict[str, tuple[int, int, int]] = {
+    "4/4": (4, 2, 1), "3/4": (2, 2, 1), "6/8": (2, 2, 1),
+    "2/4": (4, 2, 1), "12/8": (2, 2, 1), "5/4": (4, 2, 1), "7/8": (2, 2, 1),
+}  # fmt: skip
 
 #: comping: meter -> energy level -> (beat, beats, weight) block chords in a bar
 COMPING: dict[str, tuple[tuple[tuple[float, float, float], ...], ...]] = {
@@ -49,6 +52,27 @@ COMPING: dict[str, tuple[tuple[tuple[float, float, float], ...], ...]] = {
         ((0, 2, 1.0),),
         ((0, 1, 1.0), (1, 1, 1.0)),
         ((0, 2 / 3, 1.0), (2 / 3, 1 / 3, 1.0), (1, 2 / 3, 1.0), (5 / 3, 1 / 3, 1.0)),
+    ),
+    # the re-barred meters (engine_core.model.rebar): chords on the beat groups
+    "2/4": (
+        ((0, 2, 1.0),),
+        ((0, 1, 1.0), (1, 1, 0.95)),
+        ((0.5, 0.5, 0.95), (1.5, 0.5, 0.95)),  # the polka / march after-beat
+    ),
+    "12/8": (
+        ((0, 4, 1.0),),
+        ((0, 2, 1.0), (2, 2, 1.0)),
+        tuple((b + o, d, 1.0) for b in range(4) for o, d in ((0, 2 / 3), (2 / 3, 1 / 3))),
+    ),
+    "5/4": (  # 3+2
+        ((0, 3, 1.0), (3, 2, 0.95)),
+        ((0, 1.5, 1.0), (1.5, 1.5, 0.95), (3, 2, 1.0)),
+        ((0, 1, 1.0), (1, 1, 0.95), (2, 1, 0.95), (3, 1, 1.0), (4, 1, 0.95)),
+    ),
+    "7/8": (  # 2+2+3 eighths
+        ((0, 4, 1.0), (4, 3, 0.95)),
+        ((0, 2, 1.0), (2, 2, 0.95), (4, 3, 1.0)),
+        ((0, 2, 1.0), (2, 2, 1.0), (4, 2, 1.0), (6, 1, 0.9)),
     ),
 }
 

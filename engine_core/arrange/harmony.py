@@ -115,11 +115,19 @@ def harmonic_slots(meter: Meter, bars: int, density: float) -> list[tuple[int, i
     for index in range(bars):
         start = index * bar
         if halves or index == bars - 1:  # the last bar's second half is the cadence
-            middle = start + (bar // 2 if meter.numerator != 3 else 2 * meter.steps_per_beat)
+            middle = start + _middle(meter)
             slots += [(start, middle), (middle, start + bar)]
         else:
             slots.append((start, start + bar))
     return slots
+
+
+def _middle(meter: Meter) -> int:
+    """Where a bar's second chord starts: half way, 3/4 on beat 3, a re-barred meter of
+    several beat groups on its last group (5/4 = 3+2 on beat 4, 7/8 = 2+2+3 on eighth 5)."""
+    if not meter.trained and len(meter.groups) > 1:
+        return meter.group_starts[-1]
+    return meter.steps_per_bar // 2 if meter.numerator != 3 else 2 * meter.steps_per_beat
 
 
 def metric_weight(step: int, meter: Meter) -> float:
@@ -128,6 +136,8 @@ def metric_weight(step: int, meter: Meter) -> float:
     per_beat = meter.steps_per_beat
     if inside == 0:
         return 1.0
+    if not meter.trained and inside in meter.group_starts:
+        return 0.8
     if inside % per_beat == 0:
         return 0.8 if (meter.numerator == 4 and inside == 2 * per_beat) else 0.65
     return 0.4

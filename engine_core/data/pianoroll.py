@@ -119,6 +119,22 @@ def bars_to_notes(
     return notes
 
 
+def track_activity(score: Score, track: str) -> np.ndarray:
+    """Boolean ``(bars, steps_per_bar, PITCHES)``: where `track`'s notes sound, on the score's
+    own grid (bars of any width: a 12/8 or 5/4 score is wider than the roll's 16 steps);
+    the same pitch window as `score_to_bars`, notes past the loop end wrap into bar 0."""
+    steps, total = score.steps_per_bar, score.total_steps
+    index = TRACKS.index(track)
+    roll = np.zeros((score.bars, steps, PITCHES), dtype=bool)
+    for note in score.track(track):
+        pitch = fit_pitch(note.pitch, index) - TRACK_LOW[index]
+        start = score.onset_step(note)
+        for position in range(start, start + max(note.duration_steps, 1)):
+            bar, step = divmod(position % total, steps)
+            roll[bar, step, pitch] = True
+    return roll
+
+
 def score_to_bars(score: Score) -> np.ndarray:
     """A score's bars as rolls; notes that run past the loop end wrap into bar 0."""
     steps = score.steps_per_bar

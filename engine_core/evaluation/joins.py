@@ -26,7 +26,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from engine_core.data.pianoroll import ACTIVE, TRACK_LOW, score_to_bars
+from engine_core.data.pianoroll import (
+    ACTIVE,
+    MAX_STEPS,
+    TRACK_LOW,
+    score_to_bars,
+    track_activity,
+)
 from engine_core.evaluation.metrics import onset_patterns
 from engine_core.score import Score
 
@@ -49,7 +55,10 @@ class BarFeatures:
         pitch_classes = np.zeros((score.bars, 12))
         for note in score.notes:
             pitch_classes[note.bar, note.pitch % 12] += 1
-        melody = score_to_bars(score)[:, 0, ACTIVE, :steps]  # (bars, steps, pitches)
+        if steps > MAX_STEPS:  # 12/8, 5/4: wider than the piano roll
+            melody = track_activity(score, "melody")
+        else:
+            melody = score_to_bars(score)[:, 0, ACTIVE, :steps]  # (bars, steps, pitches)
         first = np.full(score.bars, -1)
         last = np.full(score.bars, -1)
         for bar in range(score.bars):

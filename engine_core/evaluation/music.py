@@ -16,7 +16,12 @@ Per variant and per stem, on the `Arrangement` (symbolic) and on the rendered au
   tone order by rank inside each bar, compared bar to bar, so a figure that keeps its shape
   through chord changes scores 1);
 - variant overlap: per stem, the mean Jaccard index over variant pairs of the sets of
-  (grid step, pitch) onsets.
+  (grid step, pitch) onsets;
+- counter-lines: the same interval shares as the melody's, and the share of notes outside
+  the instrument's comfortable range (`engine_core.arrange.ranges`; every pitched stem);
+- melody bar repetition: the share of non-empty bars whose onsets (step in the bar,
+  pitch) equal an earlier bar's (`bar_repetition`), and the longest melody rest round the
+  seam in beats (`longest_rest_beats`), both beside the corpus's figures per meter.
 
 Pure numpy; nothing here imports torch.
 """
@@ -31,6 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine_core.arrange.arranger import ArrangedNote, ArrangedStem, Arrangement
+from engine_core.arrange.ranges import outside_share
 from engine_core.spec import Meter
 
 SILENCE_DBFS = -60.0
@@ -208,6 +214,45 @@ def stem_overlap(stems: Sequence[ArrangedStem], meter: Meter) -> float:
     return float(np.mean(pairs)) if pairs else math.nan
 
 
+def bar_repetition(
+    notes: Sequence[ArrangedNote], meter: Meter, bars: int, *, transposed: bool = False
+) -> float:
+    """Share of non-empty bars whose (step in the bar, top pitch) onsets equal an earlier
+    bar's (NaN without a non-empty bar); a loop that plays one bar four times scores 0.75.
+    `transposed`: the figure counts, not the pitch (pitches relative to the bar's first),
+    so a bar played again a step higher repeats too."""
+    from engine_core.evaluation.music_reference import repeated_share
+
+    grid = meter.steps_per_beat
+    bar_steps = meter.steps_per_bar
+    found: list[dict[int, int]] = [{} for _ in range(bars)]
+    for note in notes:
+        bar, inside = divmod(round(note.start_beats * grid), bar_steps)
+        slot = found[bar % bars]
+        slot[inside] = max(slot.get(inside, -1), note.pitch)
+    share = repeated_share([sorted(b.items()) for b in found], transposed=transposed)
+    return math.nan if share is None else share
+
+
+def longest_rests_beats(
+    notes: Sequence[ArrangedNote], meter: Meter, bars: int
+) -> tuple[float, float]:
+    """(longest, longest inside a phrase) stretch, round the seam, in which no note of
+    `notes` sounds, in beats; a rest lies inside a phrase when none of it falls in the
+    last bar of a 4-bar phrase (the corpus is measured by the same rule)."""
+    from engine_core.evaluation.music_reference import rests_of
+
+    grid = meter.steps_per_beat
+    total = bars * meter.steps_per_bar
+    sounding = np.zeros(total, dtype=bool)
+    for note in notes:
+        first = round(note.start_beats * grid)
+        last = max(first + 1, round((note.start_beats + note.duration_beats) * grid))
+        sounding[np.arange(first, last) % total] = True
+    longest, inner = rests_of(sounding, meter.steps_per_bar, wrap=True)
+    return longest / grid, inner / grid
+
+
 @dataclass(frozen=True)
 class StemMeasure:
     """One stem of one variant."""
@@ -223,7 +268,13 @@ class StemMeasure:
     downbeat_share: float
     self_similarity: float
     figure_recurrence: float
-    intervals: IntervalShares | None  # melody stems only
+    intervals: IntervalShares | None  # melody, counter and bass stems only
+    outside_comfort: float = 0.0  # share of notes outside the instrument's comfort
+    bar_repetition: float = math.nan  # melody stems only
+    figure_repetition: float = math.nan  # melody stems only: the same, transposed
+    longest_rest_beats: float = math.nan  # melody stems only
+    inner_rest_beats: float = math.nan  # melody stems only: longest inside a phrase
+    span: int = 0  # highest minus lowest pitch
 
     @property
     def silent(self) -> bool:
@@ -253,9 +304,13 @@ def measure_variant(
     rows: list[StemMeasure] = []
     for stem in arrangement.stems:
         notes = stem.notes
+        rests = (math.nan, math.nan)
+        if stem.stem.role == "melody":
+            rests = longest_rests_beats(notes, meter, arrangement.bars)
         audio = stem_audio.get(stem.stem.name) if stem_audio is not None else None
         peak = peak_dbfs(audio) if audio is not None else (0.0 if notes else -240.0)
         pitched = not stem.is_drum
+        melody = stem.stem.role == "melody"
         rows.append(
             StemMeasure(
                 spec=label,
@@ -269,7 +324,25 @@ def measure_variant(
                 downbeat_share=downbeat_share(notes, meter),
                 self_similarity=self_similarity(notes, meter, arrangement.bars),
                 figure_recurrence=figure_recurrence(notes, meter, arrangement.bars),
-                intervals=interval_shares(line_of(notes)) if stem.stem.role == "melody" else None,
+                intervals=(
+                    interval_shares(line_of(notes))
+                    if stem.stem.role in ("melody", "counter", "bass")
+                    else None
+                ),
+                outside_comfort=(
+                    outside_share([n.pitch for n in notes], stem.stem.program) if pitched else 0.0
+                ),
+                bar_repetition=(
+                    bar_repetition(notes, meter, arrangement.bars) if melody else math.nan
+                ),
+                figure_repetition=(
+                    bar_repetition(notes, meter, arrangement.bars, transposed=True)
+                    if melody
+                    else math.nan
+                ),
+                span=(max(n.pitch for n in notes) - min(n.pitch for n in notes)) if notes else 0,
+                longest_rest_beats=rests[0],
+                inner_rest_beats=rests[1],
             )
         )
     hole = longest_hole_beats(mix, sample_rate, arrangement.bpm) if mix is not None else math.nan

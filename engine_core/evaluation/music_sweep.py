@@ -45,6 +45,13 @@ def downbeat_iqr() -> dict[str, tuple[float, float]]:
     return {meter: (row["q1"], row["q3"]) for meter, row in table.items()}
 
 
+def corpus_spread(table: str) -> dict[str, dict[str, float]]:
+    """A per-meter spread of `music_reference.json` (`bar_repetition`, `longest_rest_beats`,
+    `longest_inner_rest_beats`): meter -> {p10, median, p75, p90, windows}."""
+    reference = load_reference() or {}
+    return {k: v for k, v in reference.get(table, {}).items() if not k.startswith("family:")}
+
+
 OVERLAP_RANGE = (0.2, 0.8)
 
 ProgressCallback = Callable[[str, int, int], None]
@@ -200,7 +207,19 @@ def summarise(result: GroupResult) -> dict[str, float]:
     """The figures of one group (see the module docstring and docs/engine.md)."""
     stems = [s for v in result.variants for s in v.stems]
     pitched = [s for s in stems if s.role not in ("drums", "percussion")]
-    melodies = [s for s in stems if s.intervals is not None and s.intervals.count > 0]
+    melodies = [
+        s for s in stems if s.role == "melody" and s.intervals is not None and s.intervals.count
+    ]
+    counters = [
+        s for s in stems if s.role == "counter" and s.intervals is not None and s.intervals.count
+    ]
+    basses = [
+        s for s in stems if s.role == "bass" and s.intervals is not None and s.intervals.count
+    ]
+    repetition = corpus_spread("bar_repetition")
+    inner_rest = corpus_spread("longest_inner_rest_beats")
+    figure = corpus_spread("figure_repetition")
+    melody_rows = [(v.meter, s) for v in result.variants for s in v.stems if s.role == "melody"]
     required = [s for s in stems if not s.optional]
     figures = [s for s in stems if s.role == "arp"]
     iqr = downbeat_iqr()
@@ -208,7 +227,7 @@ def summarise(result: GroupResult) -> dict[str, float]:
         iqr[v.meter][0] <= s.downbeat_share <= iqr[v.meter][1]
         for v in result.variants
         for s in v.stems
-        if s.intervals is not None and not math.isnan(s.downbeat_share) and v.meter in iqr
+        if s.role == "melody" and not math.isnan(s.downbeat_share) and v.meter in iqr
     ]
     by_meter = {
         meter: _nanmean(
@@ -217,7 +236,7 @@ def summarise(result: GroupResult) -> dict[str, float]:
                 for v in result.variants
                 if v.meter == meter
                 for s in v.stems
-                if s.intervals is not None
+                if s.role == "melody"
             ]
         )
         for meter in ("4/4", "3/4", "6/8")
@@ -228,7 +247,7 @@ def summarise(result: GroupResult) -> dict[str, float]:
         <= STEP_RANGE.get(v.family, STEP_RANGE["folk"])[1]
         for v in result.variants
         for s in v.stems
-        if s.intervals is not None and s.intervals.count > 0
+        if s.role == "melody" and s.intervals is not None and s.intervals.count > 0
     ]
     pitched_overlaps = [o for o in result.overlaps if o[2] not in ("drums", "percussion")]
     drum_overlaps = [o for o in result.overlaps if o[2] in ("drums", "percussion")]
@@ -258,6 +277,51 @@ def summarise(result: GroupResult) -> dict[str, float]:
         "melody_repeats": _nanmean([s.intervals.repeats for s in melodies]),
         "melody_steps_in_range": _share(steps_in),
         "leaps_over_octave": sum(s.intervals.over_octave for s in melodies),
+        "counter_steps": _nanmean([s.intervals.steps for s in counters]),
+        "counter_skips": _nanmean([s.intervals.skips for s in counters]),
+        "counter_repeats": _nanmean([s.intervals.repeats for s in counters]),
+        "counter_leaps": _nanmean([s.intervals.leaps for s in counters]),
+        "counter_leaps_over_octave": sum(s.intervals.over_octave for s in counters),
+        "counter_outside_comfort": _nanmean([s.outside_comfort for s in counters]),
+        "counters_outside_comfort": _share([s.outside_comfort > 0 for s in counters]),
+        "bass_leaps_over_octave": sum(s.intervals.over_octave for s in basses),
+        "bass_leaps_over_fifth": _nanmean(
+            [s.intervals.leaps for s in basses]  # 5+ semitones: roots, fifths, octaves
+        ),
+        "bass_span": _nanmean([float(s.span) for s in basses]),
+        "pitched_outside_comfort": _nanmean([s.outside_comfort for s in pitched]),
+        "melody_bar_repetition": _nanmean([s.bar_repetition for _, s in melody_rows]),
+        "melodies_repeating_over_p90": _share(
+            [
+                s.bar_repetition > repetition[m]["p90"]
+                for m, s in melody_rows
+                if m in repetition and not math.isnan(s.bar_repetition)
+            ]
+        ),
+        "melody_figure_repetition": _nanmean([s.figure_repetition for _, s in melody_rows]),
+        "melodies_figures_over_p90": _share(
+            [
+                s.figure_repetition > figure[m]["p90"]
+                for m, s in melody_rows
+                if m in figure and not math.isnan(s.figure_repetition)
+            ]
+        ),
+        "melody_longest_rest": _nanmean([s.longest_rest_beats for _, s in melody_rows]),
+        "melody_inner_rest": _nanmean([s.inner_rest_beats for _, s in melody_rows]),
+        "melody_inner_rest_max": max(
+            (s.inner_rest_beats for _, s in melody_rows if not math.isnan(s.inner_rest_beats)),
+            default=math.nan,
+        ),
+        "melodies_inner_rest_over_median": _share(
+            [
+                s.inner_rest_beats > inner_rest[m]["median"] + 1e-6
+                for m, s in melody_rows
+                if m in inner_rest and not math.isnan(s.inner_rest_beats)
+            ]
+        ),
+        "melodies_inner_rest_over_beat": _share(
+            [s.inner_rest_beats > 1.0 + 1e-6 for _, s in melody_rows]
+        ),
         "arp_self_similarity": _nanmean([s.self_similarity for s in figures]),
         "melody_self_similarity": _nanmean([s.self_similarity for s in melodies]),
         "arp_figure_recurrence": _nanmean([s.figure_recurrence for s in figures]),
@@ -291,6 +355,26 @@ GOALS: dict[str, str] = {
     "melody_repeats": "",
     "melody_steps_in_range": "1.0",
     "leaps_over_octave": "0",
+    "counter_steps": "",
+    "counter_skips": "",
+    "counter_repeats": "",
+    "counter_leaps": "corpus melody p90 0.18-0.24",
+    "counter_leaps_over_octave": "0",
+    "counter_outside_comfort": "0",
+    "counters_outside_comfort": "0",
+    "bass_leaps_over_octave": "0",
+    "bass_leaps_over_fifth": "",
+    "bass_span": "",
+    "pitched_outside_comfort": "",
+    "melody_bar_repetition": "corpus median 0-0.125",
+    "melodies_repeating_over_p90": "0 (p90 0.25-0.375)",
+    "melody_figure_repetition": "corpus median 0-0.125",
+    "melodies_figures_over_p90": "0 (p90 0.25-0.375)",
+    "melody_longest_rest": "",
+    "melody_inner_rest": "corpus median 0-2",
+    "melody_inner_rest_max": "",
+    "melodies_inner_rest_over_median": "",
+    "melodies_inner_rest_over_beat": "",
     "arp_self_similarity": "> melody",
     "melody_self_similarity": "",
     "arp_figure_recurrence": "> melody",

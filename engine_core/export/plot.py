@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from engine_core.export.midi import quarters_per_beat
+from engine_core.spec import Meter
 from engine_core.variant import Variant
 
 SEAM_WINDOW_S = 0.05
@@ -92,7 +94,7 @@ def plot_variant(variant: Variant, path: str | Path) -> Path:
     for bar in meta.bar_samples:
         spectrum.axvline(bar / rate, color="white", linewidth=0.6, alpha=0.5)
 
-    quarter_s = 60.0 / meta.bpm / (1.5 if meta.meter == "6/8" else 1.0)
+    quarter_s = 60.0 / meta.bpm / quarters_per_beat(Meter.parse(meta.meter))
     for row, (name, notes) in enumerate(tracks.items(), start=2):
         roll = figure.add_subplot(grid[row, :], sharex=wave)
         for start, end, pitch in notes:

@@ -12,10 +12,12 @@ first prompt that is not in the prompt cache.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import torch
 
+from engine_core.arrange.motif import quote_score
 from engine_core.composer import ProgressCallback
 from engine_core.data.pianoroll import bars_to_notes, score_to_bars, valid_step_mask
 from engine_core.errors import InvalidSpecError
@@ -27,6 +29,7 @@ from engine_core.model.controls import (
     spec_style,
 )
 from engine_core.model.motif_inpaint import quote_and_inpaint
+from engine_core.model.rebar import host_plan, to_host, to_meter
 from engine_core.model.sampling import SamplerSettings, retake_noise, sample_latents
 from engine_core.model.text import PromptInterpreter
 from engine_core.score import Score, ScoreNote
@@ -150,10 +153,12 @@ class DiffusionComposer:
             raise InvalidSpecError(f"variance {variance} outside 0-1", {"field": "variance"})
         settings = self._settings(steps)
         controls = self.controls(spec)
+        plan = None if spec.meter_info.trained else host_plan(spec.meter, spec.bars)
+        bars = spec.bars if plan is None else plan.host_bars
         dim = self.checkpoint.denoiser.config.latent_dim
         generator = torch.Generator().manual_seed(int(seed))
-        base = torch.randn(1, spec.bars, dim, generator=generator)
-        fresh = torch.randn(variants, spec.bars, dim, generator=generator)
+        base = torch.randn(1, bars, dim, generator=generator)
+        fresh = torch.randn(variants, bars, dim, generator=generator)
         noise = retake_noise(base.expand(variants, -1, -1), fresh, variance)
         noise[0] = base[0]  # variant 0 is the set's centre
         cond, null = self._condition(controls, variants)
@@ -174,6 +179,15 @@ class DiffusionComposer:
         energy = 0.5 if controls.energy is None else controls.energy
         mode = controls.mode or "major"
         velocity = round(0.6 + 0.3 * energy, 3)
+        if plan is not None:  # a meter the model was not trained on: re-bar the host's
+            hosted = self._decode(latents, plan.host, mode, velocity=velocity)
+            scores = [to_meter(score, plan) for score in hosted]
+            if spec.motif is None:
+                return scores
+            return [  # quoted into the re-barred bars (no inpainting around the quote)
+                quote_score(score, spec.motif, variant_index=index)
+                for index, score in enumerate(scores)
+            ]
         scores = self._decode(latents, spec.meter, mode, velocity=velocity)
         if spec.motif is None:
             return scores
@@ -243,6 +257,8 @@ class DiffusionComposer:
                     f"keep_bars {keep} outside 0-{fixed.bars - 1}", {"field": "keep_bars"}
                 )
             keeps.append(keep)
+        if not spec.meter_info.trained:
+            return self._inpaint_rebarred(spec, frames, keeps, seeds, steps)
         settings = self._settings(steps)
         controls = self.controls(spec)
         dim = self.checkpoint.denoiser.config.latent_dim
@@ -271,6 +287,46 @@ class DiffusionComposer:
         for (fixed, _), keep, fresh in zip(frames, keeps, written, strict=True):
             kept = set(keep)
             notes: list[ScoreNote] = [n for n in fixed.notes if n.bar in kept]
+            notes += [n for n in fresh.notes if n.bar not in kept]
+            results.append(
+                Score(
+                    meter=fixed.meter,
+                    bars=fixed.bars,
+                    mode=fixed.mode,
+                    notes=tuple(sorted(notes)),
+                    motif_quotes=fixed.motif_quotes,
+                )
+            )
+        return results
+
+    def _inpaint_rebarred(
+        self,
+        spec: GenerationSpec,
+        frames: Sequence[tuple[Score, Sequence[int]]],
+        keeps: list[list[int]],
+        seeds: Sequence[int],
+        steps: int | None,
+    ) -> list[Score]:
+        """`inpaint_many` in a meter the model was not trained on: the fixed scores go back
+        to host bars, a host bar is kept when every bar cut from it is kept, the model
+        writes the rest, and the kept bars are the fixed score's own."""
+        plan = host_plan(spec.meter, frames[0][0].bars)
+        users: dict[int, set[int]] = {}
+        for bar in range(plan.bars):
+            for host in plan.host_bars_of(bar):
+                users.setdefault(host, set()).add(bar)
+        host_frames = []
+        for (fixed, _), keep in zip(frames, keeps, strict=True):
+            kept = set(keep)
+            host_keep = [h for h, bars in sorted(users.items()) if bars <= kept]
+            host_frames.append((to_host(fixed, plan), host_keep))
+        host_spec = replace(spec, meter=plan.host, bars=min(plan.host_bars, 16), motif=None)
+        written = self.inpaint_many(host_spec, frames=host_frames, seeds=seeds, steps=steps)
+        results = []
+        for (fixed, _), keep, host in zip(frames, keeps, written, strict=True):
+            fresh = to_meter(host, plan)
+            kept = set(keep)
+            notes = [n for n in fixed.notes if n.bar in kept]
             notes += [n for n in fresh.notes if n.bar not in kept]
             results.append(
                 Score(

@@ -30,7 +30,7 @@ import numpy as np
 
 from engine_core.data.corpus import STYLE_FAMILIES
 from engine_core.data.pianoroll import ONSET, TRACK_LOW
-from engine_core.spec import METERS, GenerationSpec, Meter
+from engine_core.spec import METERS, GenerationSpec, Meter, model_meter
 
 TOKEN_FEATURES = 16
 TOKENS: tuple[str, ...] = ("mode", "meter", "style", "energy", "density", "register")
@@ -171,7 +171,7 @@ def controls_for_spec(spec: GenerationSpec, text: Controls | None = None) -> Con
     """Explicit spec fields, then tags, then what the prompt text implies (`text`)."""
     explicit = Controls(
         mode="minor" if spec.key_info.is_minor else "major",
-        meter=spec.meter,
+        meter=model_meter(spec.meter),
         style=spec_style(spec),
         energy=spec.energy,
         density=spec.density,

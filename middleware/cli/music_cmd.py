@@ -54,8 +54,18 @@ def _pack_items(paths: tuple[Path, ...], variants: int):  # -> list[SweepItem]
 @click.option("--variants", type=click.IntRange(2, 8), default=3, show_default=True)
 @click.option("--limit", type=click.IntRange(1, 1000), default=None, help="First N per list.")
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as JSON.")
+@click.option(
+    "--symbolic",
+    is_flag=True,
+    help="Measure the arrangements only (no rendering: silence and holes are not measured).",
+)
 def eval_music(
-    packs: tuple[Path, ...], which: str, variants: int, limit: int | None, as_json: bool
+    packs: tuple[Path, ...],
+    which: str,
+    variants: int,
+    limit: int | None,
+    as_json: bool,
+    symbolic: bool,
 ) -> None:
     """Measure arranged, rendered loops of the fixed spec lists and the packs.
 
@@ -64,6 +74,7 @@ def eval_music(
       ostinato eval-music
       ostinato eval-music --set heldout --variants 4 --json
       ostinato eval-music templates/fantasy_rpg --set packs
+      ostinato eval-music --symbolic --json
     """
     import torch
 
@@ -82,7 +93,7 @@ def eval_music(
         paths = packs or tuple(Path(p) for p in BUNDLED_PACKS if Path(p).is_dir())
         items += _pack_items(paths, variants)[:limit] if limit else _pack_items(paths, variants)
     with Engine() as engine, stage_progress(transient=True) as progress:
-        results = run_sweep(items, engine, progress=progress)
+        results = run_sweep(items, engine, progress=progress, render=not symbolic)
     summaries = {group: summarise(result) for group, result in results.items()}
     seconds = time.perf_counter() - started
     if as_json:

@@ -61,6 +61,9 @@ ENERGY_GENRES: tuple[tuple[float, str], ...] = (
 )
 #: Tag meters (the precise control): these genre tags fix the meter when the state does not.
 TAG_METERS = {"waltz": "3/4", "jig": "6/8", "shanty": "6/8", "march": "4/4"}
+#: Meters whose beat (the bpm's unit) is not the felt pulse: the bpm a felt tempo asks for
+#: is this many times larger (7/8 counts eighth notes; see docs/templates.md).
+BEAT_UNITS: dict[str, float] = {"7/8": 2.0}
 
 
 class Source(StrEnum):
@@ -308,17 +311,18 @@ class _Resolver:
             return self.record(
                 "bpm", float(self.reading.bpm.value), Source.PROMPT, repr(self.reading.bpm.words)
             )
+        units = BEAT_UNITS.get(meter, 1.0)
         tempo_words = self.word_values("bpm")
         if tempo_words:
-            value = float(round(mean(float(v) for _, v in tempo_words)))
+            value = float(min(300, round(units * mean(float(v) for _, v in tempo_words))))
             return self.record(
                 "bpm", value, Source.PROMPT, ", ".join(repr(w) for w, _ in tempo_words)
             )
         level, level_source, level_evidence = energy
-        felt = 0.8 if meter == "6/8" else 1.0
-        from_energy = (60 + 100 * level) * felt
+        felt = (0.8 if meter in ("6/8", "12/8") else 1.0) * units
+        from_energy = min(300.0, (60 + 100 * level) * felt)
         if genre is not None:
-            base = GENRE_BPM[genre]
+            base = min(300.0, GENRE_BPM[genre] * units)
             if level_source in (Source.FIELD, Source.TAG, Source.PROMPT):
                 value = float(round(0.4 * base + 0.6 * from_energy))
                 return self.record(

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from engine_core.spec import LOOP_BARS, METERS, MODES
+from engine_core.spec import LOOP_BARS, MODES, SUPPORTED_METERS
 from middleware.errors import PromptError
 from middleware.prompt.words import (
     INSTRUMENTS,
@@ -35,9 +35,11 @@ _METER = re.compile(r"(?<![\d/])(\d{1,2})\s*/\s*(2|4|8|16)(?![\d/])")
 _METER_WORDS: dict[str, str] = {
     "common time": "4/4", "triple time": "3/4", "triple meter": "3/4",
     "three-four": "3/4", "six-eight": "6/8", "compound time": "6/8", "compound meter": "6/8",
+    "two-four": "2/4", "duple time": "2/4", "duple meter": "2/4", "twelve-eight": "12/8",
+    "five-four": "5/4", "quintuple": "5/4", "seven-eight": "7/8", "septuple": "7/8",
 }  # fmt: skip
 #: Time signatures the engine does not play, mapped onto one it does (and said so).
-METER_MAPS: dict[str, str] = {"2/4": "4/4", "2/2": "4/4", "12/8": "6/8", "3/8": "3/4"}
+METER_MAPS: dict[str, str] = {"2/2": "4/4", "3/8": "3/4"}
 _MODE_WORDS: dict[str, str] = {
     "major": "major", "maj": "major", "minor": "minor", "min": "minor", "dorian": "dorian",
     "phrygian": "phrygian", "lydian": "lydian", "mixolydian": "mixolydian",
@@ -134,11 +136,11 @@ def _explicit_meter(text: str) -> tuple[Found | None, str]:
         if meter in METER_MAPS:
             notes.append(f"{meter} is played in {METER_MAPS[meter]} (the engine's meters)")
             meter = METER_MAPS[meter]
-        elif meter not in METERS:
+        elif meter not in SUPPORTED_METERS:
             raise PromptError(
-                f"{match.group(0)!r}: the engine plays {', '.join(METERS)} "
-                "(and maps 2/4, 2/2, 12/8, 3/8 onto them)",
-                {"field": "meter", "value": meter, "allowed": list(METERS)},
+                f"{match.group(0)!r}: the engine plays {', '.join(SUPPORTED_METERS)} "
+                "(and maps 2/2, 3/8 onto them)",
+                {"field": "meter", "value": meter, "allowed": list(SUPPORTED_METERS)},
             )
         found.append((meter, match.group(0)))
     for words, meter in _METER_WORDS.items():

@@ -22,9 +22,9 @@ from engine_core.errors import InvalidSpecError
 from engine_core.spec import (
     ALL_TAGS,
     LOOP_BARS,
-    METERS,
     MODES,
     PITCH_CLASSES,
+    SUPPORTED_METERS,
     TAG_VOCABULARY,
     GenerationSpec,
     Key,
@@ -230,7 +230,7 @@ def _allowed_key_text() -> str:
 
 ALLOWED_TEXT: dict[str, str] = {
     "bpm": "20 to 300",
-    "meter": ", ".join(METERS),
+    "meter": ", ".join(SUPPORTED_METERS),
     "bars": ", ".join(str(b) for b in LOOP_BARS),
     "energy": "0.0 to 1.0",
     "density": "0.0 to 1.0",

@@ -28,7 +28,7 @@ from engine_core.motif import (
     motif_from_midi,
     motif_from_text,
 )
-from engine_core.spec import METERS, GenerationSpec, Key
+from engine_core.spec import SUPPORTED_METERS, GenerationSpec, Key
 from middleware.templates import fields as f
 from middleware.templates.fields import INVALID, FileProblems
 
@@ -56,12 +56,12 @@ def read_motifs(problems: FileProblems, section: Mapping[str, Any], root: Path) 
                 problems.add((*path, "key"), error.message, value=key, code="bad_motif_note")
                 continue
         meter = table.get("meter")
-        if meter is not None and meter not in METERS:
+        if meter is not None and meter not in SUPPORTED_METERS:
             problems.add(
                 (*path, "meter"),
                 f"{meter!r} is not a meter",
                 value=meter,
-                allowed=", ".join(METERS),
+                allowed=", ".join(SUPPORTED_METERS),
                 code="bad_motif_note",
             )
             continue

@@ -2,7 +2,8 @@
 // the server validates with the pack loader and answers with its problems (shown beside
 // each field) or writes the TOML (comments kept) and regenerates the state.
 
-const METERS = ["4/4", "3/4", "6/8"];
+// the meters a template may use (engine_core.spec.SUPPORTED_METERS; docs/templates.md)
+const METERS = ["4/4", "3/4", "6/8", "2/4", "12/8", "5/4", "7/8"];
 const BARS = [1, 2, 4, 8, 16];
 
 function el(tag, attrs = {}, text = "") {
