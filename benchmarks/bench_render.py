@@ -10,6 +10,8 @@ Rows: the reference renderer (the same-run baseline), the synth renderer (no syn
 call) and the note renderer; "per-stem" (the reference with one synthesiser call per stem,
 as before stems were grouped) can still be named: `python -m benchmarks.bench_render
 per-stem:fluid reference:fluid`.
+The synth renderer's kernels are compiled first, in a process of their own (numba caches
+them on disk once per machine), so its cold rows load them rather than compile them.
 Wall-clock and CPU time (this process plus its render workers) are reported: on a shared
 machine the CPU figure is the steadier one. Audio: per stem, RMS(reference - new) /
 RMS(reference) in dB for the seed-7 set, against the reference renderer with the same bank.
@@ -118,8 +120,20 @@ def one(renderer: str, bank_name: str) -> dict:
     return figures
 
 
+def compile_kernels() -> None:
+    """Compile the synth renderer's kernels into numba's on-disk cache (once per machine
+    and code version), so no row times a compilation."""
+    from engine_core.render.soundfont import SoundFont
+    from engine_core.render.synth_renderer import warm_up
+
+    warm_up(SoundFont.load())
+
+
 def main(configs=CONFIGS) -> None:
     rows = []
+    subprocess.run(
+        [sys.executable, "-m", "benchmarks.bench_render", "compile"], check=True, timeout=600
+    )
     for renderer, bank in configs:
         out = subprocess.run(
             [sys.executable, "-m", "benchmarks.bench_render", renderer, bank],
@@ -153,7 +167,9 @@ def main(configs=CONFIGS) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and ":" not in sys.argv[1]:
+    if sys.argv[1:] == ["compile"]:
+        compile_kernels()
+    elif len(sys.argv) == 3 and ":" not in sys.argv[1]:
         print(json.dumps(one(sys.argv[1], sys.argv[2])))
     else:  # all configurations, or the named ones: `per-stem:fluid reference:fluid`
         main([tuple(arg.split(":")) for arg in sys.argv[1:]] or CONFIGS)

@@ -283,21 +283,10 @@ class DiffusionComposer:
         energy = 0.5 if controls.energy is None else controls.energy
         velocity = round(0.6 + 0.3 * energy, 3)
         written = self._decode(latents, first.meter, first.mode, velocity)
-        results = []
-        for (fixed, _), keep, fresh in zip(frames, keeps, written, strict=True):
-            kept = set(keep)
-            notes: list[ScoreNote] = [n for n in fixed.notes if n.bar in kept]
-            notes += [n for n in fresh.notes if n.bar not in kept]
-            results.append(
-                Score(
-                    meter=fixed.meter,
-                    bars=fixed.bars,
-                    mode=fixed.mode,
-                    notes=tuple(sorted(notes)),
-                    motif_quotes=fixed.motif_quotes,
-                )
-            )
-        return results
+        return [
+            _spliced(fixed, fresh, keep)
+            for (fixed, _), keep, fresh in zip(frames, keeps, written, strict=True)
+        ]
 
     def _inpaint_rebarred(
         self,
@@ -322,19 +311,21 @@ class DiffusionComposer:
             host_frames.append((to_host(fixed, plan), host_keep))
         host_spec = replace(spec, meter=plan.host, bars=min(plan.host_bars, 16), motif=None)
         written = self.inpaint_many(host_spec, frames=host_frames, seeds=seeds, steps=steps)
-        results = []
-        for (fixed, _), keep, host in zip(frames, keeps, written, strict=True):
-            fresh = to_meter(host, plan)
-            kept = set(keep)
-            notes = [n for n in fixed.notes if n.bar in kept]
-            notes += [n for n in fresh.notes if n.bar not in kept]
-            results.append(
-                Score(
-                    meter=fixed.meter,
-                    bars=fixed.bars,
-                    mode=fixed.mode,
-                    notes=tuple(sorted(notes)),
-                    motif_quotes=fixed.motif_quotes,
-                )
-            )
-        return results
+        return [
+            _spliced(fixed, to_meter(host, plan), keep)
+            for (fixed, _), keep, host in zip(frames, keeps, written, strict=True)
+        ]
+
+
+def _spliced(fixed: Score, fresh: Score, keep: Sequence[int]) -> Score:
+    """The fixed score's notes in the kept bars, the freshly written ones elsewhere."""
+    kept = set(keep)
+    notes: list[ScoreNote] = [n for n in fixed.notes if n.bar in kept]
+    notes += [n for n in fresh.notes if n.bar not in kept]
+    return Score(
+        meter=fixed.meter,
+        bars=fixed.bars,
+        mode=fixed.mode,
+        notes=tuple(sorted(notes)),
+        motif_quotes=fixed.motif_quotes,
+    )

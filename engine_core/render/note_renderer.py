@@ -94,6 +94,12 @@ class BankContext:
         return len({v.chorus for v in voices}) > 1
 
 
+@functools.lru_cache(maxsize=16384)
+def voice_sends(soundfont: SoundFont, program: int, drums: bool, pitch: int, velocity: int):
+    """`BankLayout.sends` of a note, looked up once per process."""
+    return tuple(soundfont.layout.sends(program, pitch, velocity, drums=drums))
+
+
 @functools.lru_cache(maxsize=2)
 def bank_context(path: str, digest: str) -> BankContext:
     """The bank at `path` (whose digest the caller has checked), parsed once per process."""
@@ -106,7 +112,6 @@ def plan_stem(
     """Each note of stem `index` placed and keyed; and the stem's length (48 kHz frames)."""
     meter = arrangement.meter_info
     stem = arrangement.stems[index]
-    layout = soundfont.layout
     tempo_us = midi_tempo(arrangement.bpm, meter)
     tail_beats = tail_seconds * arrangement.bpm / 60.0
     end_tick = _tick(arrangement.loop_beats + tail_beats, meter)
@@ -144,7 +149,7 @@ def plan_stem(
         start = on_block[number]
         if start >= last_block:
             continue  # after the file's last event: never sounds
-        voices = layout.sends(stem.stem.program, note.pitch, note.velocity, drums=stem.is_drum)
+        voices = voice_sends(soundfont, stem.stem.program, stem.is_drum, note.pitch, note.velocity)
         if not voices:
             continue
         exclusive = voices[0].exclusive_class

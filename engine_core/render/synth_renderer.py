@@ -1,4 +1,4 @@
-"""The synth renderer: stems built from notes synthesised in numpy (`voice`), effects per stem.
+"""The synth renderer: stems from notes played by a compiled voice (`voice`), effects per stem.
 
 For each stem: place every note where the synthesiser's sequencer starts and stops it
 (`note_renderer.plan_stem`: events apply between 64-sample blocks; a note-off ends every
@@ -26,19 +26,14 @@ from engine_core.render import effects, reverb
 from engine_core.render.note_renderer import plan_stem
 from engine_core.render.notes import NoteCache, NoteKey
 from engine_core.render.soundfont import SoundFont
-from engine_core.render.voice import ChannelState, note_voices, render_note
-from engine_core.render.voice_kernel import add_packed, pack_int16
+from engine_core.render.voice import ChannelState, note_voices, render_note, voice_rows
+from engine_core.render.voice_kernel import add_note, pack_note
 
 #: A note's buses are kept up to the last block a voice adds more than this to (1/30 of a
 #: 16-bit step).
 SILENCE = 1e-6
-#: The synth renderer's note cache budget per process. A note's buses average about
-#: 280 KB (three or five 16-bit buses, about a second with the release), and a 4-variant
-#: set of 16 bars needs about 1,900 distinct notes: at 256 MiB the cache dropped notes
-#: within a set and kept almost nothing for the next one (FluidR3, the render benchmark's
-#: set, in one process: 2,116 notes synthesised cold and 2,110 warm; at 1 GiB 1,858 and
-#: 1,265, -18 % and -25 % CPU). With two render workers each holds the notes of its stems.
-BUDGET_BYTES = 1024 * 1024 * 1024
+#: The synth renderer's note cache budget per process (see `docs/engine.md`).
+BUDGET_BYTES = 256 * 1024 * 1024
 
 
 @functools.lru_cache(maxsize=1)
@@ -47,37 +42,69 @@ def process_cache(budget_bytes: int = BUDGET_BYTES) -> NoteCache:
     return NoteCache(budget_bytes)
 
 
+#: A bus kept as per-block ramps of the dry signal may miss it by this much error energy,
+#: relative to its own: -60 dB for the dry right channel, -50 dB for the effects' inputs
+#: (heard through the reverb and chorus, 10 dB and more below the dry sound); a bus
+#: further off is kept whole.
+DRY_TOLERANCE = 1e-6
+FACTOR_TOLERANCE = 1e-5
+
+
 @dataclass(frozen=True)
 class PackedNote:
-    """A note's buses as 16-bit integers with one scale per bus (its peak / 32767): dry
-    left, dry right, reverb input, and chorus input left and right when it has any."""
+    """A note's buses as the cache holds them (`voice_kernel.pack_note`): the dry left
+    channel as 16-bit integers with its scale; the dry right channel, the reverb's input
+    and, when the note sends to the chorus, the chorus's input left and right, each as a
+    ramp per block of the dry signal or, when that would miss it by more than
+    `DRY_TOLERANCE` / `FACTOR_TOLERANCE`, as a 16-bit column of its own (`sources` says
+    which)."""
 
-    pcm: np.ndarray  # int16 (frames, 3 or 5)
-    scales: np.ndarray  # float32 (3 or 5,)
+    pcm: np.ndarray  # int16 (frames, 1 + whole buses)
+    scales: np.ndarray  # float32 per pcm column
+    factors: np.ndarray  # float32 (blocks, 2 per bus after the first)
+    sources: np.ndarray  # int64 per bus after the first: -1 (ramps) or its pcm column
 
     @classmethod
     def pack(cls, buses: np.ndarray) -> PackedNote:
-        return cls(*pack_int16(np.ascontiguousarray(buses, np.float32)))
+        """Pack float32 (frames, 3 or 5) buses (`voice.NoteAudio.buses`)."""
+        by_bus = np.asarray(buses, np.float32).T
+        return cls(*pack_note(by_bus, DRY_TOLERANCE, FACTOR_TOLERANCE))
 
     @property
     def frames(self) -> int:
         return self.pcm.shape[0]
 
     @property
+    def chorused(self) -> bool:
+        return self.sources.shape[0] == 4
+
+    @property
     def nbytes(self) -> int:
-        return self.pcm.nbytes + self.scales.nbytes
+        return self.pcm.nbytes + self.scales.nbytes + self.factors.nbytes + self.sources.nbytes
 
     def setflags(self, write: bool) -> None:
         self.pcm.setflags(write=write)
+        self.factors.setflags(write=write)
+
+
+@functools.lru_cache(maxsize=16384)
+def _voice_rows(soundfont: SoundFont, program: int, drums: bool, pitch: int, velocity: int):
+    """The rows (`voice.voice_rows`) of the voices a note starts, found once per process."""
+    rows = voice_rows(note_voices(soundfont.layout, program, drums, pitch, velocity))
+    rows.setflags(write=False)
+    return rows
+
+
+@functools.lru_cache(maxsize=4)
+def _wave(soundfont: SoundFont) -> np.ndarray:
+    return soundfont.layout.wave()
 
 
 def note_buses(key: NoteKey, soundfont: SoundFont) -> PackedNote:
-    """A note's buses (`voice.NoteAudio`), packed to 16 bits for the cache."""
-    layout = soundfont.layout
-    voices = note_voices(layout, key.program, key.drums, key.pitch, key.velocity)
+    """A note's buses (`voice.NoteAudio`), packed for the cache (`PackedNote`)."""
     note = render_note(
-        voices,
-        layout.wave(),
+        _voice_rows(soundfont, key.program, key.drums, key.pitch, key.velocity),
+        _wave(soundfont),
         key.pitch,
         key.velocity,
         key.blocks,
@@ -109,11 +136,27 @@ def render_stem_audio(
             end = min(end, note.stop)
         if end <= note.start:
             continue
-        if buses.pcm.shape[1] == 5 and chorus_bus is None:
+        if buses.chorused and chorus_bus is None:
             chorus_bus = np.zeros((frames, 2), np.float32)
         chorus = chorus_bus if chorus_bus is not None else np.zeros((0, 2), np.float32)
-        add_packed(buses.pcm, buses.scales, note.start, end, dry, bus, chorus)
+        add_note(
+            buses.pcm, buses.scales, buses.factors, buses.sources, note.start, end, dry, bus, chorus
+        )
     dry += reverb.apply(bus)
     if chorus_bus is not None:
         dry += effects.chorus(chorus_bus)
     return dry
+
+
+def warm_up(soundfont: SoundFont) -> None:
+    """Make a process ready to render with the synth renderer: the compiled kernels
+    loaded (from numba's on-disk cache; compiled there on a machine's first run), the
+    bank's tables parsed and the reverb's response computed. A render worker may call it
+    when it starts, so its first stem pays none of this (about 0.5 s of CPU)."""
+    key = NoteKey(soundfont.digest, 0, False, 64, 60, 100, 4)
+    note = note_buses(key, soundfont)
+    frames = note.frames
+    dry = np.zeros((frames, 2), np.float32)
+    bus = np.zeros(frames, np.float32)
+    add_note(note.pcm, note.scales, note.factors, note.sources, 0, frames, dry, bus, dry[:0])
+    reverb.apply(bus)

@@ -1,16 +1,18 @@
-"""The per-sample part of a synthesiser voice, compiled with numba (RustySynth's inner loops).
+"""A synthesiser voice, compiled with numba: RustySynth's per-block and per-sample loops.
 
-`play_voice` fills 64-sample blocks from the bank's 16-bit samples by linear interpolation
-of a 24-bit fixed-point position (RustySynth's `Oscillator`: looping, loop-until-release or
-one-shot), runs them through the voice's biquad low-pass (`BiQuadFilter`, direct form I,
-coefficients per block) and adds them to each bus with the block's gain ramped from the
-previous block's (`Synthesizer::write_block`: skipped when both gains are under 1e-3,
-a straight ramp when they differ by 1e-3 or more). Arithmetic is float32 as in the
-synthesiser. Everything that changes once per block (envelopes, LFOs, pitch, cutoff,
-gains) is computed beforehand with numpy (`voice`).
+`render_voices` renders a whole note in one call: for each voice `plan_voice` advances,
+once per 64-sample block, the volume and modulation envelopes and both LFOs, and derives
+the oscillator's fixed-point step, the low-pass biquad's coefficients and each bus's gain
+(RustySynth's `Voice::process`); then `play_voice` fills the blocks from the bank's 16-bit
+samples by linear interpolation of a 24-bit fixed-point position (RustySynth's
+`Oscillator`: looping, loop-until-release or one-shot), runs them through the biquad
+(`BiQuadFilter`, direct form I) and adds them to each bus with the block's gain ramped
+from the previous block's (`Synthesizer::write_block`: skipped when both gains are under
+1e-3, a straight ramp when they differ by 1e-3 or more). Arithmetic is float32 as in the
+synthesiser (the block times, envelope slopes and LFO phases float64, as there).
 
-Compiled on first use and cached on disk beside this file (numba's `cache=True`; set
-`NUMBA_CACHE_DIR` where the package directory is read-only).
+Compiled on first use and cached on disk beside this file (numba's `cache=True`, in
+`__pycache__`; set `NUMBA_CACHE_DIR` where the package directory is read-only).
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def play_voice(
     coefficients: np.ndarray,  # float32 (blocks, 5): b0, b1, b2, a1, a2 (normalised)
     gains: np.ndarray,  # float32 (blocks, buses): each bus's gain per block
     scales: np.ndarray,  # float32 (buses,): applied after the gate (master volume)
-    out: np.ndarray,  # float32 (frames, buses): the voice is added here
+    out: np.ndarray,  # float32 (buses, frames): the voice is added here
     silence: float,
 ) -> tuple[int, int]:
     """Play the voice into `out`; returns how many blocks it sounded (the rest: ended)
@@ -58,6 +60,13 @@ def play_voice(
     for j in range(blocks):
         step = steps[j]
         looping = j < looping_blocks
+        b0 = coefficients[j, 0]
+        b1 = coefficients[j, 1]
+        b2 = coefficients[j, 2]
+        a1 = coefficients[j, 3]
+        a2 = coefficients[j, 4]
+        peak = np.float32(0.0)
+        played = BLOCK
         for t in range(BLOCK):
             if looping:
                 if pos >= end_loop_fp:
@@ -71,23 +80,24 @@ def play_voice(
                 if index1 >= end:
                     if t == 0:
                         return j, loud
-                    for rest in range(t, BLOCK):
-                        block[rest] = np.float32(0.0)
+                    played = t
                     break
                 index2 = index1 + 1
             first = np.int64(wave[index1])
             second = np.int64(wave[index2])
             fraction = pos & FRAC_MASK
-            block[t] = FP_TO_SAMPLE * np.float32((first << FRAC_BITS) + fraction * (second - first))
+            value = FP_TO_SAMPLE * np.float32((first << FRAC_BITS) + fraction * (second - first))
             pos += step
-        peak = np.float32(0.0)
-        b0 = coefficients[j, 0]
-        b1 = coefficients[j, 1]
-        b2 = coefficients[j, 2]
-        a1 = coefficients[j, 3]
-        a2 = coefficients[j, 4]
-        for t in range(BLOCK):
-            value = block[t]
+            output = b0 * value + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2
+            x2 = x1
+            x1 = value
+            y2 = y1
+            y1 = output
+            block[t] = output
+            if abs(output) > peak:
+                peak = abs(output)
+        for t in range(played, BLOCK):  # the sample ended: the filter rings on silence
+            value = np.float32(0.0)
             output = b0 * value + b1 * x1 + b2 * x2 - a1 * y1 - a2 * y2
             x2 = x1
             x1 = value
@@ -107,59 +117,14 @@ def play_voice(
                 loud = j + 1
             if abs(current - previous) < NON_AUDIBLE:
                 for t in range(BLOCK):
-                    out[base + t, c] += scale * (current * block[t])
+                    out[c, base + t] += scale * (current * block[t])
             else:
                 slope = INVERSE_BLOCK * (current - previous)
                 gain = previous
                 for t in range(BLOCK):
-                    out[base + t, c] += scale * (gain * block[t])
+                    out[c, base + t] += scale * (gain * block[t])
                     gain += slope
     return blocks, loud
-
-
-@numba.njit(cache=True, nogil=True)
-def pack_int16(buses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """float32 (frames, n) -> int16 (frames, n) and a float32 scale per column (its peak /
-    32767), rounded to nearest."""
-    frames, columns = buses.shape
-    scales = np.empty(columns, np.float32)
-    for c in range(columns):
-        peak = np.float32(0.0)
-        for i in range(frames):
-            value = abs(buses[i, c])
-            if value > peak:
-                peak = value
-        scales[c] = peak / np.float32(32767.0) if peak > 0 else np.float32(1.0 / 32767.0)
-    pcm = np.empty((frames, columns), np.int16)
-    for c in range(columns):
-        inverse = np.float32(1.0) / scales[c]
-        for i in range(frames):
-            pcm[i, c] = np.int16(np.rint(buses[i, c] * inverse))
-    return pcm, scales
-
-
-@numba.njit(cache=True, nogil=True)
-def add_packed(
-    pcm: np.ndarray,
-    scales: np.ndarray,
-    start: int,
-    stop: int,
-    dry: np.ndarray,
-    reverb: np.ndarray,
-    chorus: np.ndarray,
-) -> None:
-    """Add a packed note (scaled back) into a stem's buses from frame `start` to `stop`:
-    columns 0-1 to `dry`, 2 to `reverb`, 3-4 (when present) to `chorus` (which has no
-    frames when the stem has no chorus)."""
-    with_chorus = pcm.shape[1] == 5 and chorus.shape[0] > 0
-    for i in range(stop - start):
-        at = start + i
-        dry[at, 0] += np.float32(pcm[i, 0]) * scales[0]
-        dry[at, 1] += np.float32(pcm[i, 1]) * scales[1]
-        reverb[at] += np.float32(pcm[i, 2]) * scales[2]
-        if with_chorus:
-            chorus[at, 0] += np.float32(pcm[i, 3]) * scales[3]
-            chorus[at, 1] += np.float32(pcm[i, 4]) * scales[4]
 
 
 @numba.njit(cache=True)
@@ -203,3 +168,530 @@ def freeverb_response(
             if index == delay:
                 index = 0
     return out
+
+
+# --- A whole note in one compiled call -------------------------------------------------
+
+SAMPLE_RATE = 48000
+F32 = np.float32
+_ONE = np.float32(1.0)
+_ZERO = np.float32(0.0)
+_CENT = np.float32(1.0 / 1200.0)
+_BASE_HERTZ = np.float32(8.176)
+_TWO = np.float32(2.0)
+_TEN = np.float32(10.0)
+_DB_SCALE = np.float32(0.05)
+_TENTH = np.float32(0.1)
+_HUNDREDTH = np.float32(0.01)
+_PI = np.float32(np.pi)
+_HALF_PI = np.float32(np.pi / 2)
+_PAN_RADIANS = np.float32(np.pi / 200.0)
+_RATE = np.float32(SAMPLE_RATE)
+_NYQUIST_LIMIT = np.float32(0.499) * np.float32(SAMPLE_RATE)
+_RESONANCE_PEAK_OFFSET = np.float32(1.0 - 1.0 / np.sqrt(2.0))
+_MASTER_VOLUME = np.float32(0.5)
+_REVERB_INPUT_GAIN = np.float32(0.015)
+LOG_NON_AUDIBLE = -6.907_755_4
+MAX_RELEASE_SECONDS = 20.0
+#: A voice's row (`voice.voice_row`): the 61 summed generators, then these of the
+#: instrument zone alone, then its sample header.
+ROW_OWN = 61  # own 0, 1, 2, 3, 4, 12, 45, 50, 54, 58
+ROW_SAMPLE = 71  # start, end, start_loop, end_loop, sample_rate, original_pitch, correction
+ROW_LENGTH = 78
+
+
+@numba.njit(cache=True, nogil=True)
+def _timecents(x: np.float32) -> np.float32:
+    return _TWO ** (_CENT * x)
+
+
+@numba.njit(cache=True, nogil=True)
+def _cents_to_hertz(x: np.float32) -> np.float32:
+    return _BASE_HERTZ * (_TWO ** (_CENT * x))
+
+
+@numba.njit(cache=True, nogil=True)
+def _decibels_to_linear(x: np.float32) -> np.float32:
+    return _TEN ** (_DB_SCALE * x)
+
+
+@numba.njit(cache=True, nogil=True)
+def _exp_cutoff(x: float) -> float:
+    if x < LOG_NON_AUDIBLE:
+        return 0.0
+    return np.exp(min(x, 0.0))
+
+
+@numba.njit(cache=True, nogil=True)
+def _lfo_value(delay: float, frequency: np.float32, t: float) -> np.float32:
+    """RustySynth's triangle LFO at time `t` (0 before its delay; off under 1 mHz)."""
+    if frequency <= np.float32(1e-3) or t < delay:
+        return _ZERO
+    period = 1.0 / np.float64(frequency)
+    phase = np.fmod(t - delay, period) / period
+    if phase < 0.25:
+        return np.float32(4.0 * phase)
+    if phase < 0.75:
+        return np.float32(4.0 * (0.5 - phase))
+    return np.float32(4.0 * (phase - 1.0))
+
+
+@numba.njit(cache=True, nogil=True)
+def _coefficients(cutoff: np.float32, resonance: np.float32, into: np.ndarray) -> None:
+    """The low-pass biquad's normalised coefficients (b0, b1, b2, a1, a2) for `cutoff`;
+    at or above 0.499 x the rate the block passes unfiltered."""
+    if not cutoff < _NYQUIST_LIMIT:
+        into[0] = _ONE
+        into[1] = _ZERO
+        into[2] = _ZERO
+        into[3] = _ZERO
+        into[4] = _ZERO
+        return
+    q = resonance - _RESONANCE_PEAK_OFFSET / (_ONE + np.float32(6.0) * (resonance - _ONE))
+    w = _TWO * _PI * cutoff / _RATE
+    cosw = np.float32(np.cos(w))
+    alpha = np.float32(np.sin(w)) / (_TWO * q)
+    b0 = (_ONE - cosw) / _TWO
+    b1 = _ONE - cosw
+    a0 = _ONE + alpha
+    into[0] = b0 / a0
+    into[1] = b1 / a0
+    into[2] = b0 / a0
+    into[3] = (np.float32(-2.0) * cosw) / a0
+    into[4] = (_ONE - alpha) / a0
+
+
+@numba.njit(cache=True, nogil=True)
+def _clamp(x: np.float32, low: np.float32, high: np.float32) -> np.float32:
+    return min(max(x, low), high)
+
+
+@numba.njit(cache=True, nogil=True)
+def plan_voice(
+    v: np.ndarray,  # int64 (ROW_LENGTH,): the voice's row
+    key: int,
+    velocity: int,
+    note_blocks: int,
+    channel_gain: np.float32,
+    pan_position: np.float32,
+    reverb_cc: int,
+    chorus_cc: int,
+):
+    """Everything `play_voice` needs, block by block, as RustySynth's voice computes it
+    once per block: the volume envelope (the voice ends at the first block where it is no
+    longer audible), the modulation envelope, both LFOs, the pitch (hence the oscillator's
+    fixed-point step), the low-pass cutoff (limited to x0.5..x2 per block) and each bus's
+    gain. Returns (steps, coefficients, gains, looping blocks, position, start_loop,
+    end_loop, end, chorused); no blocks when the voice is silent."""
+    empty = (
+        np.zeros(0, np.int64),
+        np.zeros((0, 5), np.float32),
+        np.zeros((0, 5), np.float32),
+        0,
+        np.int64(0),
+        np.int64(0),
+        np.int64(0),
+        np.int64(0),
+        False,
+    )
+    if velocity <= 0:
+        return empty
+    sample_attenuation = np.float32(0.4) * (_TENTH * np.float32(v[48]))
+    filter_attenuation = np.float32(0.5) * (_TENTH * np.float32(v[9]))
+    decibels = (
+        _TWO * np.float32(20.0) * np.float32(np.log10(np.float32(velocity) / np.float32(127.0)))
+        - sample_attenuation
+        - filter_attenuation
+    )
+    note_gain = _decibels_to_linear(decibels)
+    if note_gain < NON_AUDIBLE:
+        return empty
+    release_block = max(note_blocks, 2)
+    release_seconds = np.float64(max(_timecents(np.float32(v[38])), np.float32(0.01)))
+    tail = min(release_seconds * 0.75, MAX_RELEASE_SECONDS)
+    most = release_block + int(np.ceil(tail * SAMPLE_RATE / BLOCK)) + 2
+
+    # volume envelope
+    v_delay = _timecents(np.float32(v[33]))
+    v_attack = _timecents(np.float32(v[34]))
+    v_hold = _timecents(np.float32(v[35])) * _timecents(np.float32(v[39] * (60 - key)))
+    v_decay = _timecents(np.float32(v[36])) * _timecents(np.float32(v[40] * (60 - key)))
+    v_sustain = _clamp(_decibels_to_linear(-(_TENTH * np.float32(v[37]))), _ZERO, _ONE)
+    v_release = max(_timecents(np.float32(v[38])), np.float32(0.01))
+    v_attack_slope = 1.0 / np.float64(v_attack)
+    v_decay_slope = -9.226 / np.float64(v_decay)
+    v_release_slope = -9.226 / np.float64(v_release)
+    v_attack_start = np.float64(v_delay)
+    v_hold_start = v_attack_start + np.float64(v_attack)
+    v_decay_start = v_hold_start + np.float64(v_hold)
+    # modulation envelope
+    m_delay = _timecents(np.float32(v[25]))
+    m_attack = _timecents(np.float32(v[26])) * (np.float32(145 - velocity) / np.float32(144.0))
+    m_hold = _timecents(np.float32(v[27])) * _timecents(np.float32(v[31] * (60 - key)))
+    m_decay = _timecents(np.float32(v[28])) * _timecents(np.float32(v[32] * (60 - key)))
+    m_sustain = _clamp(_ONE - _TENTH * np.float32(v[29]) / np.float32(100.0), _ZERO, _ONE)
+    m_release = _timecents(np.float32(v[30]))
+    m_attack_slope = 1.0 / np.float64(m_attack)
+    m_decay_slope = 1.0 / np.float64(m_decay)
+    m_release_slope = 1.0 / np.float64(m_release)
+    m_attack_start = np.float64(m_delay)
+    m_hold_start = m_attack_start + np.float64(m_attack)
+    m_decay_start = m_hold_start + np.float64(m_hold)
+    m_decay_end = m_decay_start + np.float64(m_decay)
+    release_time = BLOCK * release_block / SAMPLE_RATE
+    m_release_end = np.float64(m_release) + release_time
+    # LFOs
+    vib_delay = np.float64(_timecents(np.float32(v[23])))
+    vib_frequency = _cents_to_hertz(np.float32(v[24]))
+    mod_delay = np.float64(_timecents(np.float32(v[21])))
+    mod_frequency = _cents_to_hertz(np.float32(v[22]))
+    # pitch
+    vib_to_pitch = _HUNDREDTH * np.float32(v[6])
+    mod_to_pitch = _HUNDREDTH * np.float32(v[5])
+    env_to_pitch = _HUNDREDTH * np.float32(v[7])
+    root = v[ROW_OWN + 9] if v[ROW_OWN + 9] != -1 else v[ROW_SAMPLE + 5]
+    tune = np.float32(v[51]) + _HUNDREDTH * np.float32(v[52] + v[ROW_SAMPLE + 6])
+    scale = _HUNDREDTH * np.float32(v[56])
+    rate_ratio = np.float32(v[ROW_SAMPLE + 4]) / _RATE
+    # filter
+    cutoff = _cents_to_hertz(np.float32(v[8]))
+    resonance = _decibels_to_linear(_TENTH * np.float32(v[9]))
+    to_cutoff_lfo = v[10]
+    to_cutoff_env = v[11]
+    # gains
+    to_volume = _TENTH * np.float32(v[13])
+    level_gain = note_gain * channel_gain
+    instrument_pan = _clamp(_TENTH * np.float32(v[17]), np.float32(-50.0), np.float32(50.0))
+    angle = _PAN_RADIANS * (pan_position + instrument_pan + np.float32(50.0))
+    reverb_send = _clamp(
+        np.float32(reverb_cc) / np.float32(127.0) + _HUNDREDTH * (_TENTH * np.float32(v[16])),
+        _ZERO,
+        _ONE,
+    )
+    chorus_send = _clamp(
+        np.float32(chorus_cc) / np.float32(127.0) + _HUNDREDTH * (_TENTH * np.float32(v[15])),
+        _ZERO,
+        _ONE,
+    )
+    reverb_gain = _REVERB_INPUT_GAIN * reverb_send
+
+    steps = np.empty(most, np.int64)
+    coefficients = np.empty((most, 5), np.float32)
+    gains = np.zeros((most, 5), np.float32)
+    volume_level = _ZERO
+    modulation_level = _ZERO
+    last_cutoff = np.float64(cutoff)
+    blocks = most
+    for j in range(most):
+        t = ((j + 1) * 64.0) / SAMPLE_RATE
+        if j < release_block:
+            if t < v_attack_start:
+                volume = _ZERO
+            elif t < v_hold_start:
+                volume = np.float32(v_attack_slope * (t - v_attack_start))
+            elif t < v_decay_start:
+                volume = _ONE
+            else:
+                volume = max(
+                    np.float32(_exp_cutoff(v_decay_slope * (t - v_decay_start))), v_sustain
+                )
+            alive = t < v_decay_start or volume > NON_AUDIBLE
+            if t < m_attack_start:
+                modulation = _ZERO
+            elif t < m_hold_start:
+                modulation = np.float32(m_attack_slope * (t - m_attack_start))
+            elif t < m_decay_start:
+                modulation = _ONE
+            else:
+                modulation = max(np.float32(m_decay_slope * (m_decay_end - t)), m_sustain)
+            volume_level = volume
+            modulation_level = modulation
+        else:
+            volume = np.float32(
+                np.float64(volume_level) * _exp_cutoff(v_release_slope * (t - release_time))
+            )
+            alive = volume > NON_AUDIBLE
+            modulation = max(
+                np.float32(np.float64(modulation_level) * m_release_slope * (m_release_end - t)),
+                _ZERO,
+            )
+        if not alive:
+            blocks = j
+            break
+        vibrato = _lfo_value(vib_delay, vib_frequency, t)
+        mod_lfo = _lfo_value(mod_delay, mod_frequency, t)
+
+        pitch = (
+            np.float32(key)
+            + vib_to_pitch * vibrato
+            + (mod_to_pitch * mod_lfo + env_to_pitch * modulation)
+        )
+        change = scale * (pitch - np.float32(root)) + tune
+        ratio = rate_ratio * (_TWO ** (change / np.float32(12.0)))
+        steps[j] = np.int64(16777216.0 * np.float64(ratio))
+
+        if to_cutoff_lfo != 0 or to_cutoff_env != 0:
+            cents = np.float32(to_cutoff_lfo) * mod_lfo + np.float32(to_cutoff_env) * modulation
+            new = np.float64((_TWO ** (_CENT * cents)) * cutoff)
+            limited = min(max(new, 0.5 * last_cutoff), 2.0 * last_cutoff)
+            last_cutoff = limited
+            _coefficients(np.float32(limited), resonance, coefficients[j])
+        else:
+            _coefficients(cutoff, resonance, coefficients[j])
+
+        gain = level_gain * volume
+        if to_volume > np.float32(0.05):
+            gain = gain * _decibels_to_linear(to_volume * mod_lfo)
+        if angle <= _ZERO:
+            left = gain
+            right = _ZERO
+        elif angle >= _HALF_PI:
+            left = _ZERO
+            right = gain
+        else:
+            left = gain * np.float32(np.cos(angle))
+            right = gain * np.float32(np.sin(angle))
+        gains[j, 0] = _MASTER_VOLUME * left
+        gains[j, 1] = _MASTER_VOLUME * right
+        gains[j, 2] = reverb_gain * (left + right)
+        if chorus_send > _ZERO:
+            gains[j, 3] = chorus_send * left
+            gains[j, 4] = chorus_send * right
+    if blocks == 0:
+        return empty
+
+    start = v[ROW_SAMPLE] + 32768 * v[ROW_OWN + 4] + v[ROW_OWN]
+    end = v[ROW_SAMPLE + 1] + 32768 * v[ROW_OWN + 5] + v[ROW_OWN + 1]
+    start_loop = v[ROW_SAMPLE + 2] + 32768 * v[ROW_OWN + 6] + v[ROW_OWN + 2]
+    end_loop = v[ROW_SAMPLE + 3] + 32768 * v[ROW_OWN + 7] + v[ROW_OWN + 3]
+    mode = v[ROW_OWN + 8]
+    looping = blocks if mode == 1 else (min(release_block, blocks) if mode == 3 else 0)
+    return (
+        steps[:blocks],
+        coefficients[:blocks],
+        gains[:blocks],
+        looping,
+        np.int64(start) << FRAC_BITS,
+        np.int64(start_loop),
+        np.int64(end_loop),
+        np.int64(end),
+        chorus_send > _ZERO,
+    )
+
+
+_SCALES = np.array([1.0, 1.0, 0.5, 0.5, 0.5], np.float32)
+
+
+@numba.njit(cache=True, nogil=True)
+def render_voices(
+    wave: np.ndarray,
+    rows: np.ndarray,  # int64 (voices, ROW_LENGTH)
+    key: int,
+    velocity: int,
+    note_blocks: int,
+    channel_gain: np.float32,
+    pan_position: np.float32,
+    reverb_cc: int,
+    chorus_cc: int,
+    silence: float,
+) -> np.ndarray:
+    """A note's voices (note-on, note-off `note_blocks` blocks later) summed into float32
+    (3, frames) buses, or (5, frames) when a voice sends to the chorus, up to the last
+    block where a voice added more than `silence` to a bus (see `voice.NoteAudio`)."""
+    plans = []
+    frames = 0
+    chorused = False
+    for i in range(rows.shape[0]):
+        plan = plan_voice(
+            rows[i], key, velocity, note_blocks, channel_gain, pan_position, reverb_cc, chorus_cc
+        )
+        if plan[0].shape[0] == 0:
+            continue
+        plans.append(plan)
+        frames = max(frames, plan[0].shape[0] * BLOCK)
+        chorused = chorused or plan[8]
+    buses = 5 if chorused else 3
+    out = np.zeros((buses, frames), np.float32)
+    played = 0
+    for plan in plans:
+        steps, coefficients, gains, looping, position, start_loop, end_loop, end, _ = plan
+        _, loud = play_voice(
+            wave,
+            position,
+            steps,
+            looping,
+            start_loop,
+            end_loop,
+            end,
+            coefficients,
+            gains[:, :buses],
+            _SCALES[:buses],
+            out,
+            silence,
+        )
+        played = max(played, loud)
+    return out[:, : played * BLOCK]
+
+
+# --- Notes packed for the cache ----------------------------------------------------------
+
+
+@numba.njit(cache=True, nogil=True)
+def _quantise(values: np.ndarray) -> tuple[np.ndarray, np.float32]:
+    """16-bit integers and their scale (the peak / 32767), rounded to nearest."""
+    peak = np.float32(0.0)
+    for value in values:
+        if abs(value) > peak:
+            peak = abs(value)
+    scale = peak / np.float32(32767.0) if peak > 0 else np.float32(1.0 / 32767.0)
+    inverse = np.float32(1.0) / scale
+    pcm = np.empty(values.shape[0], np.int16)
+    for i in range(values.shape[0]):
+        pcm[i] = np.int16(np.rint(values[i] * inverse))
+    return pcm, scale
+
+
+@numba.njit(cache=True, nogil=True)
+def _fit_ramps(target: np.ndarray, basis: np.ndarray, factors: np.ndarray, at: int) -> float:
+    """Least-squares ramps target ~ (factor + slope * t) * basis, one per 64-sample
+    block, written to factors[:, at] and factors[:, at + 1]; returns the miss's energy
+    relative to the target's (0 for a silent target)."""
+    frames = target.shape[0]
+    error = 0.0
+    energy = 0.0
+    for b in range(factors.shape[0]):
+        first = b * BLOCK
+        s00 = 0.0
+        s01 = 0.0
+        s11 = 0.0
+        r0 = 0.0
+        r1 = 0.0
+        e = 0.0
+        for i in range(first, min(frames, first + BLOCK)):
+            t = np.float64(i - first)
+            x = np.float64(basis[i])
+            y = np.float64(target[i])
+            w = x * x
+            s00 += w
+            s01 += w * t
+            s11 += w * t * t
+            r0 += x * y
+            r1 += x * y * t
+            e += y * y
+        determinant = s00 * s11 - s01 * s01
+        if s00 <= 0.0:
+            factor, slope = 0.0, 0.0
+        elif determinant <= 1e-9 * s00 * s11:
+            factor, slope = r0 / s00, 0.0
+        else:
+            factor = (r0 * s11 - r1 * s01) / determinant
+            slope = (r1 * s00 - r0 * s01) / determinant
+        factors[b, at] = np.float32(factor)
+        factors[b, at + 1] = np.float32(slope)
+        miss = e - 2.0 * (factor * r0 + slope * r1)
+        miss += factor * factor * s00 + 2.0 * factor * slope * s01 + slope * slope * s11
+        error += max(miss, 0.0)
+        energy += e
+    return error / energy if energy > 0.0 else 0.0
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _ramp(factors: np.ndarray, b: int, at: int, t: int) -> np.float32:
+    return factors[b, at] + factors[b, at + 1] * np.float32(t)
+
+
+@numba.njit(cache=True, nogil=True)
+def _made(factors: np.ndarray, at: int, basis: np.ndarray) -> np.ndarray:
+    """`basis` times its ramps (`_fit_ramps`), float32 as `add_note` makes it."""
+    out = np.empty(basis.shape[0], np.float32)
+    for i in range(basis.shape[0]):
+        b = i // BLOCK
+        out[i] = _ramp(factors, b, at, i - b * BLOCK) * basis[i]
+    return out
+
+
+@numba.njit(cache=True, nogil=True)
+def pack_note(buses: np.ndarray, dry_tolerance: float, tolerance: float):
+    """A note's float32 (3 or 5, frames) buses (`render_voices`) packed for the cache.
+
+    The dry left channel is kept as 16-bit integers with its scale (its peak / 32767,
+    rounded to nearest). Every other bus is, within a 64-sample block, nearly a multiple
+    of the dry signal: the right channel of the left (a mono sample panned), the reverb's
+    input of the dry sum, the chorus's input of its dry channel (a voice's send times
+    its gain; the per-voice gates, the gain ramps and differently panned voices make it
+    differ). Each is kept as a least-squares ramp (a factor and its slope) per block of
+    that basis when the ramps miss it by at most `dry_tolerance` (the right channel) or
+    `tolerance` (the others) of its energy, else as a 16-bit column of its own.
+
+    Returns pcm int16 (frames, 1 + whole buses), scales float32 (one per pcm column),
+    factors float32 (blocks, 2 per bus after the first) and sources int64 (per bus after
+    the first: -1 when it is made from its ramps, else its pcm column)."""
+    columns, frames = buses.shape
+    blocks = (frames + BLOCK - 1) // BLOCK
+    factors = np.zeros((blocks, 2 * (columns - 1)), np.float32)
+    sources = np.full(columns - 1, -1, np.int64)
+    pcm_columns = np.zeros((columns, frames), np.int16)
+    scales = np.ones(columns, np.float32)
+    pcm_columns[0], scales[0] = _quantise(buses[0])
+    left = np.empty(frames, np.float32)
+    for i in range(frames):
+        left[i] = np.float32(pcm_columns[0, i]) * scales[0]
+    kept = 1
+    if _fit_ramps(buses[1], left, factors, 0) <= dry_tolerance:
+        right = _made(factors, 0, left)
+    else:
+        pcm_columns[kept], scales[kept] = _quantise(buses[1])
+        sources[0] = kept
+        right = np.empty(frames, np.float32)
+        for i in range(frames):
+            right[i] = np.float32(pcm_columns[kept, i]) * scales[kept]
+        kept += 1
+    for bus in range(2, columns):
+        basis = left + right if bus == 2 else (left if bus == 3 else right)
+        if _fit_ramps(buses[bus], basis, factors, 2 * (bus - 1)) > tolerance:
+            pcm_columns[kept], scales[kept] = _quantise(buses[bus])
+            sources[bus - 1] = kept
+            kept += 1
+    pcm = np.empty((frames, kept), np.int16)
+    for c in range(kept):
+        pcm[:, c] = pcm_columns[c]
+    return pcm, scales[:kept].copy(), factors, sources
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def _bus(pcm, scales, factors, sources, bus, basis, b, t, i) -> np.float32:
+    """Bus `bus` (1: dry right, 2: reverb input, 3-4: chorus input) at frame `i`."""
+    source = sources[bus - 1]
+    if source < 0:
+        return _ramp(factors, b, 2 * (bus - 1), t) * basis
+    return np.float32(pcm[i, source]) * scales[source]
+
+
+@numba.njit(cache=True, nogil=True)
+def add_note(
+    pcm: np.ndarray,
+    scales: np.ndarray,
+    factors: np.ndarray,
+    sources: np.ndarray,
+    start: int,
+    stop: int,
+    dry: np.ndarray,
+    reverb: np.ndarray,
+    chorus: np.ndarray,
+) -> None:
+    """Add a packed note (`pack_note`) into a stem's buses from frame `start` to `stop`:
+    dry to `dry`, the reverb's input to `reverb`, the chorus's (when the note has one and
+    `chorus` has frames) to `chorus`."""
+    with_chorus = sources.shape[0] == 4 and chorus.shape[0] > 0
+    for i in range(stop - start):
+        at = start + i
+        b = i // BLOCK
+        t = i - b * BLOCK
+        left = np.float32(pcm[i, 0]) * scales[0]
+        right = _bus(pcm, scales, factors, sources, 1, left, b, t, i)
+        dry[at, 0] += left
+        dry[at, 1] += right
+        reverb[at] += _bus(pcm, scales, factors, sources, 2, left + right, b, t, i)
+        if with_chorus:
+            chorus[at, 0] += _bus(pcm, scales, factors, sources, 3, left, b, t, i)
+            chorus[at, 1] += _bus(pcm, scales, factors, sources, 4, right, b, t, i)
