@@ -145,7 +145,7 @@ class Engine:
         """`variants` seamless loops (or one-shots) for `state`, deterministic per seed."""
         _check_request(state, seed, variants)
         soundfont = self._soundfont(spec.soundfont)  # a bad SoundFont fails before the model
-        self._render_pool.warm(soundfont)  # workers start while the model loads and runs
+        self._render_pool.warm(soundfont, self.renderer)  # workers start during the model
         composer = self.composer
         with one_model_thread():
             scores = composer.compose(
@@ -185,7 +185,7 @@ class Engine:
         soundfont = self._soundfont(spec.soundfont)
         count = len(scores)
 
-        self._render_pool.warm(soundfont)
+        self._render_pool.warm(soundfont, self.renderer)
         library = load_library()
         arrangements: list[Any] = []
         midis: list[bytes] = []

@@ -127,9 +127,10 @@ def _worker_soundfont(path: str, digest: str) -> SoundFont:
     return soundfont
 
 
-def _prepare_worker(path: str | None, digest: str | None) -> None:
+def _prepare_worker(path: str | None, digest: str | None, renderer: str = "reference") -> None:
     """A render worker's start: keep freed memory, read the bank and synthesise nothing
-    with it once (the heap then holds a bank copy's room), warm the loudness measures."""
+    with it once (the heap then holds a bank copy's room), warm the loudness measures
+    (and, for the synth renderer, its kernels and tables: `synth_renderer.warm_up`)."""
     keep_heap()
     # Only a warm-up: a bank that fails here fails again, with its own error, in the task
     # that needs it (an initializer that raises would break the whole pool instead).
@@ -137,7 +138,12 @@ def _prepare_worker(path: str | None, digest: str | None) -> None:
         tone = np.full((4800, 2), 0.25, dtype=np.float64)
         normalising_gain(tone, 48000, loudness_lufs=-16.0, ceiling_db=-1.0)
         if path is not None and digest is not None:
-            _worker_soundfont(path, digest).render_pcm(EMPTY_MIDI)
+            soundfont = _worker_soundfont(path, digest)
+            soundfont.render_pcm(EMPTY_MIDI)
+            if renderer == "synth":
+                from engine_core.render.synth_renderer import warm_up
+
+                warm_up(soundfont)
 
 
 def _ready() -> None:
@@ -237,12 +243,12 @@ class RenderPool:
         """True when this pool renders in worker processes (see the module docstring)."""
         return self.workers > 1 and not multiprocessing.current_process().daemon
 
-    def warm(self, soundfont: SoundFont | None = None) -> None:
-        """Start the worker processes now, in the background, reading `soundfont`; returns
-        at once. Nothing happens when the pool renders in the calling process or its
-        workers are already running."""
+    def warm(self, soundfont: SoundFont | None = None, renderer: str = "reference") -> None:
+        """Start the worker processes now, in the background, ready to render with
+        `soundfont` and `renderer`; returns at once. Nothing happens when the pool renders
+        in the calling process or its workers are already running."""
         if self.parallel:
-            self._ensure_executor(soundfont)
+            self._ensure_executor(soundfont, renderer)
 
     def render(
         self,
@@ -287,7 +293,9 @@ class RenderPool:
                 if self.parallel and (count > 1 or len(run.variants[0].arrangement.stems) > 1):
                     try:
                         run.in_workers(
-                            self._ensure_executor(soundfont), self.workers, self._stem_tasks
+                            self._ensure_executor(soundfont, renderer),
+                            self.workers,
+                            self._stem_tasks,
                         )
                     except BrokenProcessPool:
                         # a worker died (killed, out of memory): finish here, rebuild next time
@@ -297,11 +305,14 @@ class RenderPool:
         finally:
             run.close()
 
-    def _ensure_executor(self, soundfont: SoundFont | None = None) -> cf.ProcessPoolExecutor:
+    def _ensure_executor(
+        self, soundfont: SoundFont | None = None, renderer: str = "reference"
+    ) -> cf.ProcessPoolExecutor:
         if self._executor is None:
-            warm = (
+            bank = (
                 (str(soundfont.path), soundfont.digest) if soundfont is not None else (None, None)
             )
+            warm = (*bank, renderer)
             self._executor = cf.ProcessPoolExecutor(
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
