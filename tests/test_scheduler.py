@@ -35,7 +35,7 @@ TONE = "test_cache_support:make_tone_engine"
 def pid_gone(pid: int) -> bool:
     try:
         status = Path(f"/proc/{pid}/status").read_text()
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):  # gone, or going while read
         return True
     return "State:\tZ" in status
 
