@@ -74,26 +74,60 @@ def test_a_connection_alone_is_never_held() -> None:
 def test_a_held_connection_gets_only_spare_time_and_no_more_debt() -> None:
     """Over its budget while another connection is active, a connection is held: `pop`
     skips it, but the loop's spare time (`pop_spare`) serves it in order, without
-    taking from its budget, and it is held again for requests that come later."""
+    taking from its budget, as long as it has spare time left (earned at `spare_share`
+    of wall time), and it is held again for requests that come later."""
     clock = _Clock()
-    queue = FairQueue(clock=clock, burst_s=0.02)
+    queue = FairQueue(clock=clock, burst_s=0.02, spare_share=0.2)
     queue.push(b"quiet", 0)  # another active connection
     assert queue.pop() == (b"quiet", 0)
     for number in range(4):
         queue.push(b"flood", number)
     assert queue.pop() == (b"flood", 0)
-    queue.charge(b"flood", 0.05)  # far over its budget
+    queue.charge(b"flood", 0.5)  # far over its budget
     assert queue.pop() is None and queue.stats["held"] == 1
-    wait_s = queue.next_ready_s()
     assert queue.pop_spare() == (b"flood", 1)
-    queue.charge(b"flood", 0.05, spare=True)
-    assert queue.next_ready_s() == wait_s  # spare time is not taken from its budget
-    assert queue.pop() is None  # still held
-    assert [queue.pop_spare(), queue.pop_spare()] == [(b"flood", 2), (b"flood", 3)]
+    queue.charge(b"flood", 0.01, spare=True)
+    assert queue.pop() is None  # still held: spare time is not taken from its budget
+    assert queue.pop_spare() == (b"flood", 2)
+    queue.charge(b"flood", 0.03, spare=True)  # its spare time is spent: 0.02 in debt
+    assert queue.pop_spare() is None and queue.pop() is None
+    spare_wait_s = queue.next_ready_s()
+    assert abs(spare_wait_s - (0.02 / 0.2 + 0.0002)) < 1e-9
+    clock.now += 0.05  # half the wait: not yet
+    assert queue.pop_spare() is None
+    clock.now += 0.0502
+    assert queue.pop_spare() == (b"flood", 3)
+    queue.charge(b"flood", 0.001, spare=True)
     assert queue.pop_spare() is None and len(queue) == 0
-    assert queue.costs()[b"flood"] == (2, 0.1)
+    handled, spent_s = queue.costs()[b"flood"]
+    assert handled == 4 and abs(spent_s - 0.541) < 1e-9
     queue.push(b"flood", 4)  # a later request: held again, its debt is unpaid
-    assert queue.pop() is None and queue.pop_spare() == (b"flood", 4)
+    assert queue.pop() is None
+
+
+def test_spare_time_takes_at_most_its_share_of_the_clock() -> None:
+    """A held flooder served only in spare time, 1 ms per request, for 10 simulated
+    seconds while another connection stays active: it gets about `spare_share` of them."""
+    clock = _Clock()
+    queue = FairQueue(clock=clock, burst_s=0.02, spare_share=0.2)
+    queue.push(b"flood", -1)
+    assert queue.pop() == (b"flood", -1)
+    queue.charge(b"flood", 100.0)  # deep in debt: held for the whole run
+    served_s = 0.0
+    end = clock.now + 10.0
+    while clock.now < end:
+        queue.push(b"quiet", 0)  # the other connection stays active
+        assert queue.pop() == (b"quiet", 0)
+        queue.charge(b"quiet", 0.0)
+        queue.push(b"flood", 0)
+        assert queue.pop() is None  # held
+        if queue.pop_spare() is None:
+            clock.now += queue.next_ready_s()
+            assert queue.pop_spare() == (b"flood", 0)
+        queue.charge(b"flood", 0.001, spare=True)
+        clock.now += 0.001
+        served_s += 0.001
+    assert 1.9 <= served_s <= 2.1 + 0.02
 
 
 def test_a_full_line_refuses_more() -> None:

@@ -19,7 +19,10 @@ would gain). Nor is loop time wasted on holding: when no other request waits and
 stream has a block to send, the loop serves a held connection's request anyway
 (`pop_spare`, not charged to its budget), so the hold only ever gives way to others
 (until 2026-12-03 a held flooder waited even while the loop slept: its round trip
-was 4x its unheld one with 10 quiet clients connected). A line holds at most
+was 4x its unheld one with 10 quiet clients connected). Spare time is itself metered: a
+held connection earns it at `spare_share` (20%) of wall time, up to `burst_s`, so a
+flooder cannot fill every idle moment of the loop (and, on a small machine, the cores
+the other clients' own processes need). A line holds at most
 `line_limit` requests: beyond, `push` refuses (the service answers `overloaded`).
 """
 
@@ -39,6 +42,8 @@ ACTIVE_WINDOW_S = 1.0
 LINE_LIMIT = 1024
 #: the least share of the loop's time a connection earns, however many are active
 MIN_SHARE = 0.1
+#: the share of wall time a held connection may also take from the loop's spare time
+SPARE_SHARE = 0.2
 
 
 @dataclass
@@ -50,6 +55,8 @@ class _Line:
     held: bool = False  # out of budget: waits for tokens, not in the turn order
     spent_s: float = 0.0  # total time charged (stats)
     spare_s: float = 0.0  # time of requests served in spare loop time, not charged
+    spare_tokens: float = BURST_S  # spare loop time it may still take (seconds)
+    spare_updated: float = 0.0
     handled: int = 0  # requests handled, charged or spare (stats)
     largest_s: float = 0.0  # the largest single charge (stats)
 
@@ -64,10 +71,12 @@ class FairQueue:
         window_s: float = ACTIVE_WINDOW_S,
         line_limit: int = LINE_LIMIT,
         min_share: float = MIN_SHARE,
+        spare_share: float = SPARE_SHARE,
         clock: Callable[[], float] = time.perf_counter,
     ) -> None:
         self.burst_s = burst_s
         self.min_share = min_share
+        self.spare_share = spare_share
         self.window_s = window_s
         self.line_limit = line_limit
         self._clock = clock
@@ -105,7 +114,12 @@ class FairQueue:
         now = self._clock()
         line = self._lines.get(routing_id)
         if line is None:
-            line = self._lines[routing_id] = _Line(tokens=self.burst_s, updated=now)
+            line = self._lines[routing_id] = _Line(
+                tokens=self.burst_s,
+                updated=now,
+                spare_tokens=self.burst_s,
+                spare_updated=now,
+            )
             self._active_checked = -1.0  # a newcomer: count again
         if len(line.requests) >= self.line_limit:
             self.stats["refused"] += 1
@@ -143,12 +157,21 @@ class FairQueue:
     def pop_spare(self) -> tuple[bytes, Any] | None:
         """A request of a connection held for its budget, for loop time nobody else wants
         (call it only when no other request waits and no stream has a block to send):
-        the held connection least in debt, or None if none is held. Its budget does not
-        change (`charge(..., spare=True)`), so it stays held while others are busy."""
+        the held connection least in debt that has spare time left, or None. Its budget
+        does not change (`charge(..., spare=True)` takes from its spare time), so it
+        stays held while others are busy."""
         if not self._held:
             return None
+        now = self._clock()
         lines = self._lines
-        routing_id = max(self._held, key=lambda key: lines[key].tokens)
+        ready = []
+        for key in self._held:
+            self._refill_spare(lines[key], now)
+            if lines[key].spare_tokens > 0.0:
+                ready.append(key)
+        if not ready:
+            return None
+        routing_id = max(ready, key=lambda key: lines[key].tokens)
         line = lines[routing_id]
         request = line.requests.popleft()
         self._queued -= 1
@@ -166,6 +189,7 @@ class FairQueue:
             line.handled += 1
             if spare:
                 line.spare_s += cost_s
+                line.spare_tokens -= cost_s
                 return
             line.tokens -= cost_s
             line.spent_s += cost_s
@@ -178,15 +202,18 @@ class FairQueue:
         return bool(self._turns)
 
     def next_ready_s(self) -> float | None:
-        """Seconds until a held connection has budget again, or None if none is held."""
+        """Seconds until a held connection has budget or spare time again, or None if
+        none is held."""
         if not self._held:
             return None
         now = self._clock()
-        rate = self.share(now)
+        rate, spare = self.share(now), self.spare_share
         waits = []
         for routing_id in self._held:
             line = self._lines[routing_id]
-            waits.append(max(0.0, -line.tokens - rate * (now - line.updated)) / rate)
+            budget_s = max(0.0, -line.tokens - rate * (now - line.updated)) / rate
+            spare_s = max(0.0, -line.spare_tokens - spare * (now - line.spare_updated)) / spare
+            waits.append(min(budget_s, spare_s))
         return min(waits) + 0.0002  # (a hair past the refill: no spinning on a rounding)
 
     def forget(self, routing_id: bytes) -> int:
@@ -227,6 +254,12 @@ class FairQueue:
             earned = (now - line.updated) * self.share(now)
             line.tokens = min(self.burst_s, line.tokens + earned)
         line.updated = now
+
+    def _refill_spare(self, line: _Line, now: float) -> None:
+        if line.spare_tokens < self.burst_s:
+            earned = (now - line.spare_updated) * self.spare_share
+            line.spare_tokens = min(self.burst_s, line.spare_tokens + earned)
+        line.spare_updated = now
 
     def _release(self, now: float) -> None:
         """Held connections with budget again (or now alone) go back into the turns."""
