@@ -117,28 +117,16 @@ class BankLayout:
     ) -> list[VoiceSends]:
         """One entry per voice the note starts (empty when no zone holds it)."""
         voices: list[VoiceSends] = []
-        for preset_zone in self._preset_zones(128 if drums else 0, program):
-            if not preset_zone.holds(key, velocity):
-                continue
-            instrument = preset_zone.generators.get(INSTRUMENT)
-            if instrument is None or instrument >= len(self.instruments):
-                continue
-            for zone in self.instruments[instrument]:
-                if not zone.holds(key, velocity):
-                    continue
-                reverb = zone.generators.get(REVERB_SEND, 0) + preset_zone.generators.get(
-                    REVERB_SEND, 0
+        for preset, instrument in self.regions(program, key, velocity, drums=drums):
+            reverb = instrument.get(REVERB_SEND, 0) + preset.get(REVERB_SEND, 0)
+            chorus = instrument.get(CHORUS_SEND, 0) + preset.get(CHORUS_SEND, 0)
+            voices.append(
+                VoiceSends(
+                    reverb=_clamp(reverb_cc / 127.0 + reverb / 1000.0),
+                    chorus=_clamp(chorus_cc / 127.0 + chorus / 1000.0),
+                    exclusive_class=instrument.get(EXCLUSIVE_CLASS, 0),
                 )
-                chorus = zone.generators.get(CHORUS_SEND, 0) + preset_zone.generators.get(
-                    CHORUS_SEND, 0
-                )
-                voices.append(
-                    VoiceSends(
-                        reverb=_clamp(reverb_cc / 127.0 + reverb / 1000.0),
-                        chorus=_clamp(chorus_cc / 127.0 + chorus / 1000.0),
-                        exclusive_class=zone.generators.get(EXCLUSIVE_CLASS, 0),
-                    )
-                )
+            )
         return voices
 
     def regions(
