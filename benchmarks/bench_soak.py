@@ -55,7 +55,9 @@ STREAMING_CLIENTS = int(os.environ.get("OSTINATO_SOAK_CLIENTS", "100"))
 EVENT_RATE_HZ = 20.0
 
 
-def _run_soak_service(conn) -> None:
+def _run_soak_service(conn, cores: set[int] | None = None) -> None:
+    if cores:  # before any thread starts: ZeroMQ's I/O thread inherits it
+        os.sched_setaffinity(0, cores)
     from middleware.service.config import ServiceConfig
     from middleware.service.director_player import director_player_factory
     from middleware.service.server import Service
@@ -71,15 +73,59 @@ def _run_soak_service(conn) -> None:
             session_timeout_s=120.0,
         )
         service = Service([pack], _synthetic_library(pack), director_player_factory, config)
+        if os.environ.get("XSPARE"):
+            service.fair.spare_share = float(os.environ["XSPARE"])
         await service.start()
+        sojourns = _record_sojourns(service)
         conn.send(service.endpoint)
         loop = asyncio.get_running_loop()
         while (command := await loop.run_in_executor(None, conn.recv)) != "stop":
-            # "costs": (requests, serving-loop seconds) charged to each connection
-            conn.send(service.fair.costs() if command == "costs" else command)
+            if command == "costs":  # (requests, serving-loop seconds) per connection
+                conn.send(service.fair.costs())
+            elif command == "sojourns":  # the ordinary clients' since the last reading
+                conn.send(sojourns[:])
+                sojourns.clear()
+            else:
+                conn.send(command)
         await service.stop()
 
     asyncio.run(serve())
+
+
+#: routing ids of the ordinary clients start with it (the service side tells them apart)
+ORDINARY_ID = b"ordinary-"
+
+
+def _record_sojourns(service) -> list[float]:
+    """Bench-only instrument (the service is not changed): for each request of an ordinary
+    client, the seconds from the serving loop taking it off the socket to its reply
+    being sent (queueing in the service, behind other connections' requests, plus its
+    own handling). The time a message waits in the socket before the loop reads it is
+    not in it; the loop looks at the socket after every request."""
+    sojourns: list[float] = []
+    taken: dict[int, float] = {}
+    push, handle = service.fair.push, service._handle_message
+    clock = time.perf_counter
+
+    def timed_push(routing_id: bytes, message) -> bool:
+        if routing_id.startswith(ORDINARY_ID):
+            taken[id(message)] = clock()
+        return push(routing_id, message)
+
+    def timed_handle(message) -> None:
+        handle(message)
+        started = taken.pop(id(message), None)
+        if started is not None:
+            sojourns.append(clock() - started)
+
+    service.fair.push = timed_push
+    service._handle_message = timed_handle
+    return sojourns
+
+
+def _sojourns(conn) -> list[float]:
+    conn.send("sojourns")
+    return conn.recv()
 
 
 def _costs(conn) -> dict[bytes, tuple[int, float]]:
@@ -111,6 +157,9 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
+_CONNECTIONS = itertools.count()
+
+
 class _Client:
     def __init__(self, context: zmq.asyncio.Context, endpoint: str, **options: int) -> None:
         self.sock = context.socket(zmq.DEALER)
@@ -130,7 +179,8 @@ class _Client:
 
 
 async def _ordinary(context, endpoint: str, seconds: float, index: int) -> list[float]:
-    client = _Client(context, endpoint)
+    routing_id = ORDINARY_ID + f"{index}-{next(_CONNECTIONS)}".encode()
+    client = _Client(context, endpoint, ROUTING_ID=routing_id)
     await client.call("hello", {"versions": [1], "client": f"ordinary-{index}"})
     rtts = []
     start = time.perf_counter() + index * 0.005
@@ -163,23 +213,32 @@ async def _frozen(
     pid: int | None = None,
     cpu: list | None = None,
     probe=None,
+    running=None,
+    busy: list | None = None,
 ) -> list[float]:
     """Events back to back with no stream; with `pid`, the service's CPU time of each
     window of 500 events goes to `cpu` (load-independent, unlike round trips); `probe(n)`
     is called (outside the timed calls) before event 0, `WINDOW`, `events - WINDOW` and
-    after the last, where the caller reads the service's own time per request."""
+    after the last, where the caller reads the service's own time per request; with
+    `running` (an event), it waits (outside the timed calls) while that is clear; the
+    seconds it spent sending (waits and probes left out) go to `busy`."""
     client = _Client(context, endpoint)
     await client.call("hello", {"versions": [1], "client": "frozen-clock"})
     rtts = []
     edges = {0, WINDOW, events - WINDOW}
+    sending_s = 0.0
     mark = _cpu_s(pid) if pid else 0.0
     for number in range(events):
         if probe is not None and number in edges:
             await asyncio.to_thread(probe, number)
+        if running is not None and not running.is_set():
+            await asyncio.to_thread(running.wait)
+        started = time.perf_counter()
         _, rtt = await client.call("event", {"state": STATES[number % len(STATES)]})
         rtts.append(rtt)
         if number % 10 == 0:
             await client.call("stinger", {"name": "level_up"})
+        sending_s += time.perf_counter() - started
         if pid and cpu is not None and number % 500 == 499:
             now = _cpu_s(pid)
             cpu.append(now - mark)
@@ -187,6 +246,8 @@ async def _frozen(
     if probe is not None:
         await asyncio.to_thread(probe, events)
     client.sock.close(0)
+    if busy is not None:
+        busy.append(sending_s)
     return rtts
 
 
@@ -233,9 +294,18 @@ async def _p99_of_ordinary(endpoint: str, seconds: float, clients: int = ORDINAR
     return float(np.percentile([r for run in runs for r in run], 99) * 1000)
 
 
-def _frozen_process(endpoint: str, events: int, go, edges, acks, out) -> None:
-    """The frozen-clock client in its own process: starts on `go`, tells the parent its
-    window edges (`edges`) and waits for `acks` there; its round trips go to `out`."""
+#: the others' rounds while the frozen-clock client runs alternate with rounds while it
+#: pauses (seconds each): their p99 with it is compared with their p99 without it from
+#: the same stretch of time, so a machine whose other load comes and goes weighs on both
+ROUND_S = 1.0
+
+
+def _frozen_process(endpoint: str, events: int, go, running, edges, acks, out, idle: bool) -> None:
+    """The frozen-clock client in its own process: starts on `go`, sends while `running`
+    is set, tells the parent its window edges (`edges`) and waits for `acks` there; its
+    round trips go to `out`. `idle`: it runs under SCHED_IDLE (see `_load_cores`)."""
+    if idle:
+        os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
     def probe(number: int) -> None:
         edges.put(number)
@@ -243,25 +313,67 @@ def _frozen_process(endpoint: str, events: int, go, edges, acks, out) -> None:
 
     go.wait()
     context = zmq.asyncio.Context()
-    out.put(asyncio.run(_frozen(context, endpoint, events, probe=probe)))
+    busy: list[float] = []
+    rtts = asyncio.run(_frozen(context, endpoint, events, probe=probe, running=running, busy=busy))
+    out.put((rtts, busy[0]))
     context.term()
 
 
-async def _frozen_with_ordinary(server: ServerProcess, events: int) -> tuple[float, list, _Probe]:
+def _split_cores() -> tuple[set[int], set[int]] | None:
+    """(the service's core, the load's cores) for the frozen-clock part, or None (one core,
+    or `OSTINATO_SOAK_PIN=0`). On the 2-core reference machine the service and its load
+    generator (the 10 ordinary clients and the frozen-clock client, 1-3 busy threads of
+    Python) otherwise compete for the same 2 cores, and the others' p99 then measures the
+    frozen-clock *client's* CPU time as much as the service (in a game the clients run on
+    other machines): the service gets the first core, the load the others."""
+    cores = sorted(os.sched_getaffinity(0))
+    if len(cores) < 2 or os.environ.get("OSTINATO_SOAK_PIN", "1") == "0":
+        return None
+    return {cores[0]}, set(cores[1:])
+
+
+class _FrozenRun:
+    """What the frozen-clock client with 10 others running measured."""
+
+    def __init__(self) -> None:
+        self.with_rtts: list[float] = []  # the others' round trips, rounds while it ran
+        self.without_rtts: list[float] = []  # ... rounds while it paused
+        self.with_sojourns: list[float] = []  # service-side time of their requests
+        self.without_sojourns: list[float] = []
+        self.pairs: list[tuple[float, float]] = []  # (p99 with, p99 without) per pair of rounds
+        self.rtts: list[float] = []  # its own round trips
+        self.events_per_s = 0.0  # its events per second while running
+        self.probe: _Probe | None = None
+
+    def p99s(self) -> tuple[float, float]:
+        return _p99_ms(self.with_rtts), _p99_ms(self.without_rtts)
+
+
+def _p99_ms(values: list[float]) -> float:
+    return float(np.percentile(values, 99) * 1000) if values else float("nan")
+
+
+async def _frozen_with_ordinary(server: ServerProcess, events: int, idle: bool) -> _FrozenRun:
     """The 10 ordinary clients run first (1 s to warm up), then a frozen-clock client (in
     its own process, so it cannot delay this one's event loop) sends `events` events while
-    they go on: their p99, its round trips, and the service's time per request in its
-    first and last window, both windows under the same contention."""
+    they go on, in alternate rounds of `ROUND_S` (it pauses between events in the other
+    rounds; its session keeps everything it piled up): the others' p99 in rounds with it
+    and in rounds without it (as many of each, alternating), its round trips, and the
+    service's time per request in its first and last window, both under the same
+    contention."""
     import multiprocessing
     import threading
 
     spawn = multiprocessing.get_context("spawn")
-    go, edges, acks, out = spawn.Event(), spawn.Queue(), spawn.Queue(), spawn.Queue()
+    go, running = spawn.Event(), spawn.Event()
+    edges, acks, out = spawn.Queue(), spawn.Queue(), spawn.Queue()
     frozen = spawn.Process(
-        target=_frozen_process, args=(server.endpoint, events, go, edges, acks, out)
+        target=_frozen_process,
+        args=(server.endpoint, events, go, running, edges, acks, out, idle),
     )
     frozen.start()
-    probe = _Probe(server.conn, server.process.pid)
+    result = _FrozenRun()
+    result.probe = probe = _Probe(server.conn, server.process.pid)
 
     def answer_edges() -> None:
         for _ in range(4):
@@ -271,20 +383,43 @@ async def _frozen_with_ordinary(server: ServerProcess, events: int) -> tuple[flo
     reader = threading.Thread(target=answer_edges, daemon=True)
     reader.start()
     context = zmq.asyncio.Context()
-    ordinary: list[float] = []
-    asyncio.get_running_loop().call_later(1.0, go.set)  # after the others warmed up
-    while not go.is_set() or frozen.is_alive() or not ordinary:  # 3 s rounds meanwhile
+
+    async def round_of_ordinary(seconds: float) -> list[float]:
         runs = await asyncio.gather(
-            *(_ordinary(context, server.endpoint, 3.0, i) for i in range(ORDINARY_CLIENTS))
+            *(_ordinary(context, server.endpoint, seconds, i) for i in range(ORDINARY_CLIENTS))
         )
-        ordinary += [r for run in runs for r in run]
-        if not out.empty():
+        return [r for run in runs for r in run]
+
+    await round_of_ordinary(1.0)  # warm up
+    _sojourns(server.conn)
+    go.set()
+    turn = 0
+    while True:
+        with_it = turn % 2 == 0
+        if with_it:
+            running.set()
+        rtts = await round_of_ordinary(ROUND_S)
+        running.clear()  # (the frozen-clock client stops before its next event)
+        sojourns = _sojourns(server.conn)
+        if with_it:
+            result.with_rtts += rtts
+            result.with_sojourns += sojourns
+            last_with = _p99_ms(rtts)
+        else:
+            result.without_rtts += rtts
+            result.without_sojourns += sojourns
+            result.pairs.append((last_with, _p99_ms(rtts)))
+        turn += 1
+        if not with_it and not out.empty():
             break
-    rtts = await asyncio.to_thread(out.get)
+        if not with_it and not frozen.is_alive():
+            break
+    result.rtts, sending_s = await asyncio.to_thread(out.get, True, 120)
+    result.events_per_s = events / max(sending_s, 1e-9)
     frozen.join()
     reader.join()
     context.term()
-    return float(np.percentile(ordinary, 99) * 1000), rtts, probe
+    return result
 
 
 async def _sessions(endpoint: str, count: int) -> None:
@@ -409,18 +544,39 @@ def _frozen_cpu_in_process(events: int) -> np.ndarray:
 
 
 def _frozen_rows(events: int, echo_p99: float) -> list[tuple[str, str, str]]:
-    with ServerProcess(_run_soak_service) as server:
-        pid = server.process.pid
-        baseline_p99 = asyncio.run(_p99_of_ordinary(server.endpoint, 5.0))
-        time.sleep(1.5)  # the ordinary clients' connections no longer count as active
-        before_mb = _rss_mb(pid)
-        context = zmq.asyncio.Context()
-        cpu: list[float] = []
-        alone = _Probe(server.conn, pid)
-        rtts = asyncio.run(_frozen(context, server.endpoint, events, pid, cpu, alone))
-        context.term()
-        grown_mb = _rss_mb(pid) - before_mb
-        loaded_p99, busy_rtts, busy = asyncio.run(_frozen_with_ordinary(server, events))
+    split = _split_cores()
+    service_cores, load_cores = split or (None, None)
+    own_cores = os.sched_getaffinity(0)
+    if load_cores:  # this process and the frozen-clock client's (spawned from it)
+        os.sched_setaffinity(0, load_cores)
+    try:
+        with ServerProcess(_run_soak_service, service_cores) as server:
+            pid = server.process.pid
+            before_p99 = asyncio.run(_p99_of_ordinary(server.endpoint, 5.0))
+            time.sleep(1.5)  # the ordinary clients' connections no longer count as active
+            before_mb = _rss_mb(pid)
+            context = zmq.asyncio.Context()
+            cpu: list[float] = []
+            alone = _Probe(server.conn, pid)
+            rtts = asyncio.run(_frozen(context, server.endpoint, events, pid, cpu, alone))
+            context.term()
+            grown_mb = _rss_mb(pid) - before_mb
+            idle = split is not None and os.environ.get("OSTINATO_SOAK_IDLE", "1") == "1"
+            run = asyncio.run(_frozen_with_ordinary(server, events, idle=idle))
+    finally:
+        os.sched_setaffinity(0, own_cores)
+    busy_rtts, busy = run.rtts, run.probe
+    assert busy is not None
+    loaded_p99, baseline_p99 = run.p99s()
+    pair_ratios = sorted(w / wo for w, wo in run.pairs)
+    soj_with = np.percentile(run.with_sojourns, [50, 99]) * 1000
+    soj_without = np.percentile(run.without_sojourns, [50, 99]) * 1000
+    placement = (
+        f"service on core {sorted(service_cores)}, its load on {sorted(load_cores)}"
+        + (", the frozen-clock client under SCHED_IDLE" if idle else "")
+        if split
+        else "service and load share every core (OSTINATO_SOAK_PIN=0)"
+    )
     first, last = np.mean(rtts[:WINDOW]) * 1000, np.mean(rtts[-WINDOW:]) * 1000
     busy_first = np.mean(busy_rtts[:WINDOW]) * 1000
     busy_last = np.mean(busy_rtts[-WINDOW:]) * 1000
@@ -460,9 +616,19 @@ def _frozen_rows(events: int, echo_p99: float) -> list[tuple[str, str, str]]:
          f"{cpu_first * 1000:.0f} ms vs {cpu_last * 1000:.0f} ms",
          f"{cpu_last / max(cpu_first, 0.01):.2f}x (CPU time: the load-independent figure)"),
         ("frozen clock: service RSS growth", f"{grown_mb:.1f} MB", "goal <= 10 MB"),
-        (f"{ORDINARY_CLIENTS} ordinary clients' p99, frozen-clock client present",
-         f"{loaded_p99:.2f} ms", f"{baseline_p99:.2f} ms without it "
-         f"({loaded_p99 / baseline_p99:.2f}x, goal <= 1.5x); echo {echo_p99:.2f} ms"),
+        (f"{ORDINARY_CLIENTS} ordinary clients' p99, frozen-clock client present "
+         f"({len(run.pairs)} rounds of {ROUND_S:.0f} s, alternating with as many while it "
+         f"paused; {placement})", f"{loaded_p99:.2f} ms",
+         f"{baseline_p99:.2f} ms in the rounds without it (**{loaded_p99 / baseline_p99:.2f}x**"
+         f", goal <= 1.5x; per pair of rounds "
+         f"{' / '.join(f'{r:.2f}' for r in pair_ratios)}x); {before_p99:.2f} ms before it "
+         f"ever ran; echo {echo_p99:.2f} ms; it sent {run.events_per_s:.0f} events/s"),
+        ("the same: service-side time of the others' requests (taken off the socket to "
+         "reply sent), p50 / p99 with it vs without it",
+         f"{soj_with[0]:.2f} / {soj_with[1]:.2f} ms vs {soj_without[0]:.2f} / "
+         f"{soj_without[1]:.2f} ms",
+         "the part of their round trip spent in the serving loop (queueing behind the "
+         "frozen-clock client's requests and their own handling)"),
     ]  # fmt: skip
 
 
@@ -510,7 +676,11 @@ def main() -> None:
     rows = []
     with ServerProcess(_run_echo) as echo:
         echo_p99 = asyncio.run(_p99_of_ordinary(echo.endpoint, 5.0)) if _wanted("frozen") else 0
-        echo_load = run_load(echo.endpoint, STREAMING_CLIENTS, 10.0, stream=False)
+        echo_load = (
+            run_load(echo.endpoint, STREAMING_CLIENTS, 10.0, stream=False)
+            if _wanted("stream")
+            else None
+        )
     if _wanted("frozen"):
         rows += _frozen_rows(events, echo_p99)
     with ServerProcess(_run_soak_service) as server:
@@ -525,6 +695,7 @@ def main() -> None:
                 ("256 sessions x 10 events: service RSS above idle", f"{above_mb:.1f} MB", idle)
             )
         if _wanted("stream"):
+            assert echo_load is not None
             rows += _streaming_rows(server.endpoint, pid, stream_s, echo_load)
         if _wanted("throughput"):
             cpu_before, main_before = _cpu_s(pid), _cpu_s(pid, main_thread=True)

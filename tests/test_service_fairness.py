@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+
+import pytest
 import zmq
 
 from middleware.protocol import codec
@@ -187,6 +190,74 @@ def test_a_flooding_session_gets_at_most_its_share_of_the_loop() -> None:
         assert during >= 2  # the other connection was answered all along, not after the flood
         flooder.close(0)
         other.close(0)
+    context.term()
+
+
+@pytest.mark.slow
+def test_a_frozen_clock_client_one_request_at_a_time_gets_its_share_and_spare_time() -> None:
+    """The soak's frozen-clock client in small: state events (a stinger every 10th) sent
+    one at a time, each as soon as the last was answered, while 10 other connections stay
+    active (a ping each every 0.1 s). With 11 connections active its share of the loop is
+    `min_share` (10%); held past that, it is served only in the loop's spare time, at
+    most `spare_share` of wall time. So the time the service spent on it, charged and
+    spare, stays within (min_share + spare_share) of the time that passed on the
+    service's clock, plus a burst of each and one request, however fast the machine and
+    however loaded (both sides of the bound are the service's own clock). Unthrottled, it
+    would take about half of the loop (its round trip is half service, half client)."""
+    context = zmq.Context()
+    with ServiceThread(make_service()) as service:
+        fair = service.fair
+        flooder = _socket(context, service.endpoint, b"flooder")
+        others = [_socket(context, service.endpoint, b"other-%d" % i) for i in range(10)]
+        flooder.send(_request(0, "hello", {"versions": [1], "client": "frozen-clock"}))
+        assert flooder.poll(10_000) and codec.decode_reply(flooder.recv()).ok
+        poller = zmq.Poller()
+        for sock in others:
+            poller.register(sock, zmq.POLLIN)
+        next_ping = [0.0] * len(others)
+        pongs = 0
+
+        def keep_others_active() -> None:
+            nonlocal pongs
+            now = time.monotonic()
+            for index, sock in enumerate(others):
+                if now >= next_ping[index]:
+                    sock.send(_request(pongs, "ping", {"t": index}))
+                    next_ping[index] = now + 0.1
+            for sock, _ in poller.poll(0):
+                pongs += codec.decode_reply(sock.recv()).ok
+
+        def call(request_id: int, kind: str, body: dict) -> codec.Reply:
+            flooder.send(_request(request_id, kind, body))
+            while not flooder.poll(2):
+                keep_others_active()
+            keep_others_active()
+            return codec.decode_reply(flooder.recv())
+
+        end = time.monotonic() + 1.0  # the others become active; its first requests
+        number = 0
+        while time.monotonic() < end:
+            number += 1
+            call(number, "ping", {"t": number})
+        first = call(number + 1, "ping", {"t": 0})
+        charged_before, spare_before = fair.spent_s(b"flooder")[0], fair.spare_s(b"flooder")
+        states = ("explore", "battle", "town", "victory")
+        end, event = time.monotonic() + 3.0, 0  # (long enough for the bursts not to matter)
+        while time.monotonic() < end:
+            number += 2
+            assert call(number, "event", {"state": states[event % 4]}).ok
+            if event % 10 == 0:
+                assert call(number + 1, "stinger", {"name": "level_up"}).ok
+            event += 1
+        last = call(number + 2, "ping", {"t": 1})
+        span_s = (last.result["server_time_ns"] - first.result["server_time_ns"]) / 1e9
+        charged_s, largest_s = fair.spent_s(b"flooder")
+        used_s = charged_s - charged_before + fair.spare_s(b"flooder") - spare_before
+        bound_s = (fair.min_share + fair.spare_share) * span_s + 2 * fair.burst_s + largest_s
+        assert used_s <= bound_s + 0.002, (used_s, span_s, fair.stats)
+        assert fair.stats["held"] > 0 and pongs > 10 * span_s  # it was held; the others ran
+        for sock in (flooder, *others):
+            sock.close(0)
     context.term()
 
 

@@ -20,9 +20,14 @@ stream has a block to send, the loop serves a held connection's request anyway
 (`pop_spare`, not charged to its budget), so the hold only ever gives way to others
 (until 2026-12-03 a held flooder waited even while the loop slept: its round trip
 was 4x its unheld one with 10 quiet clients connected). Spare time is itself metered: a
-held connection earns it at `spare_share` (20%) of wall time, up to `burst_s`, so a
-flooder cannot fill every idle moment of the loop (and, on a small machine, the cores
-the other clients' own processes need). A line holds at most
+held connection earns it at `spare_share` (5%) of wall time, up to `burst_s`, so a
+flooder cannot fill every idle moment of the loop. The loop's idle time is not the
+machine's: each request served in it also takes a core for the service's I/O thread and
+for the flooding client's own process, and on a small machine that shares its cores
+with other clients (or other services) those are the cores the others' replies wait for
+(at 20%, 2026-12-03, 10 other clients' p99 was 1.13-1.99x with a frozen-clock client
+beside them in alternating 1 s rounds; at 5%, 0.57-1.08x in the same runs; the
+service-side time of their requests was the same in both). A line holds at most
 `line_limit` requests: beyond, `push` refuses (the service answers `overloaded`).
 """
 
@@ -43,7 +48,7 @@ LINE_LIMIT = 1024
 #: the least share of the loop's time a connection earns, however many are active
 MIN_SHARE = 0.1
 #: the share of wall time a held connection may also take from the loop's spare time
-SPARE_SHARE = 0.2
+SPARE_SHARE = 0.05
 
 
 @dataclass
@@ -101,6 +106,12 @@ class FairQueue:
         line is kept."""
         line = self._lines.get(routing_id)
         return (0.0, 0.0) if line is None else (line.spent_s, line.largest_s)
+
+    def spare_s(self, routing_id: bytes) -> float:
+        """Time of a connection's requests served in spare loop time so far (not charged
+        to its budget), while its line is kept."""
+        line = self._lines.get(routing_id)
+        return 0.0 if line is None else line.spare_s
 
     def costs(self) -> dict[bytes, tuple[int, float]]:
         """Per connection whose line is kept: (requests handled, their time in s, charged
