@@ -11,7 +11,15 @@ this one. Each figure is printed beside its baseline from the same run:
   windows (the wall time the serving loop charged to its connection, read from the
   service process between the windows, and the serving thread's CPU time from
   /proc/<pid>/task/<pid>/schedstat); the service's CPU per 500 events and RSS growth
-  (alone); the 10 clients' p99 while it runs against the same 10 clients without it.
+  (alone); the 10 clients' p99 while it runs against the same 10 clients without it:
+  with the others running it sends in alternate 1 s rounds (it pauses between events in
+  the rounds between, its session keeping what it piled up), so both p99s come from the
+  same stretch of a run (a shared machine's other load weighs on both alike; until
+  2026-12-03 22:00 the baseline was 5 s measured once before it ran), with the p99 ratio
+  of each pair of rounds for the spread, and the service-side time of the others'
+  requests (taken off the socket to reply sent) with and without it, which tells the
+  serving loop's queueing from the machine's scheduling. `OSTINATO_SOAK_PIN=1` runs
+  this part with the service on one core and its load on the others (`_split_cores`).
 - sessions: RSS of the service after N sessions x 10 events, above its idle RSS.
 - pipelining: 10,000 pings sent before reading: replies missing without an explicit error.
 - streaming load: 100 clients, each streaming in real time (1024-frame s16 blocks, credit
@@ -28,9 +36,11 @@ this one. Each figure is printed beside its baseline from the same run:
 - digest check: mapping fantasy_rpg's start state (its exact size, real cache files) in a
   fresh process, with the check of its files against their digests, against without.
 
-`OSTINATO_SOAK_EVENTS` (default 10000) sets the frozen-clock length; CI's bounded version is
-tests/test_service_hardening.py. Timings on a loaded machine are noisy; the ratios (last
-vs first 100, with vs without the misbehaving client) are the figures to read.
+`OSTINATO_SOAK_EVENTS` (default 10000) sets the frozen-clock length; CI's bounded versions
+are tests/test_service_hardening.py and tests/test_service_fairness.py (the loop time a
+frozen-clock client gets beside 10 others, on the service's own clock). Timings on a
+loaded machine are noisy; the ratios (last vs first 100, with vs without the misbehaving
+client) are the figures to read.
 """
 
 from __future__ import annotations
@@ -73,8 +83,6 @@ def _run_soak_service(conn, cores: set[int] | None = None) -> None:
             session_timeout_s=120.0,
         )
         service = Service([pack], _synthetic_library(pack), director_player_factory, config)
-        if os.environ.get("XSPARE"):
-            service.fair.spare_share = float(os.environ["XSPARE"])
         await service.start()
         sojourns = _record_sojourns(service)
         conn.send(service.endpoint)
@@ -303,7 +311,7 @@ ROUND_S = 1.0
 def _frozen_process(endpoint: str, events: int, go, running, edges, acks, out, idle: bool) -> None:
     """The frozen-clock client in its own process: starts on `go`, sends while `running`
     is set, tells the parent its window edges (`edges`) and waits for `acks` there; its
-    round trips go to `out`. `idle`: it runs under SCHED_IDLE (see `_load_cores`)."""
+    round trips go to `out`. `idle`: it runs under SCHED_IDLE (see `_split_cores`)."""
     if idle:
         os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0))
 
@@ -320,14 +328,19 @@ def _frozen_process(endpoint: str, events: int, go, running, edges, acks, out, i
 
 
 def _split_cores() -> tuple[set[int], set[int]] | None:
-    """(the service's core, the load's cores) for the frozen-clock part, or None (one core,
-    or `OSTINATO_SOAK_PIN=0`). On the 2-core reference machine the service and its load
-    generator (the 10 ordinary clients and the frozen-clock client, 1-3 busy threads of
-    Python) otherwise compete for the same 2 cores, and the others' p99 then measures the
-    frozen-clock *client's* CPU time as much as the service (in a game the clients run on
-    other machines): the service gets the first core, the load the others."""
+    """With `OSTINATO_SOAK_PIN=1` (and 2 cores or more): (the service's core, the load's
+    cores) for the frozen-clock part, else None (the default: all share every core). On
+    the 2-core reference machine the service and its load generator (the 10 ordinary
+    clients and the frozen-clock client, 2-3 busy Python threads with ZeroMQ's I/O
+    threads) compete for the same cores, so the others' p99 also measures the
+    frozen-clock *client's* CPU time (in a game the clients run on other machines).
+    Pinned, the service gets the first core and the load the others, and the
+    frozen-clock client runs under SCHED_IDLE (any other client's wake-up preempts it): the
+    others then meet the service's work for it, not its own. Under SCHED_IDLE it gets only
+    the CPU time nothing else wants, so on a machine loaded by other jobs it sends far
+    fewer events (its rate is printed): compare runs at the same rate only."""
     cores = sorted(os.sched_getaffinity(0))
-    if len(cores) < 2 or os.environ.get("OSTINATO_SOAK_PIN", "1") == "0":
+    if len(cores) < 2 or os.environ.get("OSTINATO_SOAK_PIN", "0") != "1":
         return None
     return {cores[0]}, set(cores[1:])
 
@@ -561,8 +574,7 @@ def _frozen_rows(events: int, echo_p99: float) -> list[tuple[str, str, str]]:
             rtts = asyncio.run(_frozen(context, server.endpoint, events, pid, cpu, alone))
             context.term()
             grown_mb = _rss_mb(pid) - before_mb
-            idle = split is not None and os.environ.get("OSTINATO_SOAK_IDLE", "1") == "1"
-            run = asyncio.run(_frozen_with_ordinary(server, events, idle=idle))
+            run = asyncio.run(_frozen_with_ordinary(server, events, idle=split is not None))
     finally:
         os.sched_setaffinity(0, own_cores)
     busy_rtts, busy = run.rtts, run.probe
@@ -572,10 +584,10 @@ def _frozen_rows(events: int, echo_p99: float) -> list[tuple[str, str, str]]:
     soj_with = np.percentile(run.with_sojourns, [50, 99]) * 1000
     soj_without = np.percentile(run.without_sojourns, [50, 99]) * 1000
     placement = (
-        f"service on core {sorted(service_cores)}, its load on {sorted(load_cores)}"
-        + (", the frozen-clock client under SCHED_IDLE" if idle else "")
+        f"OSTINATO_SOAK_PIN=1: service on core {sorted(service_cores)}, its load on "
+        f"{sorted(load_cores)}, the frozen-clock client under SCHED_IDLE"
         if split
-        else "service and load share every core (OSTINATO_SOAK_PIN=0)"
+        else "service and load share the cores"
     )
     first, last = np.mean(rtts[:WINDOW]) * 1000, np.mean(rtts[-WINDOW:]) * 1000
     busy_first = np.mean(busy_rtts[:WINDOW]) * 1000
