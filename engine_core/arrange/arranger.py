@@ -34,6 +34,7 @@ from engine_core.arrange.material import Material, build_material
 from engine_core.arrange.melody_line import hold_inner_rests
 from engine_core.arrange.motif_parts import bass_with_quotes, keep_quotes_whole
 from engine_core.arrange.pads import pad_part
+from engine_core.arrange.restrikes import plucked, restruck
 from engine_core.arrange.theme import theme_bars, with_theme
 from engine_core.score import Score, ScoreNote
 from engine_core.spec import GenerationSpec, Key, Meter, StemSpec
@@ -347,15 +348,18 @@ def _harmony_covers(context: _Context) -> bool:
 def _harmony_part(
     context: _Context, material: Material, stem: StemSpec, choices: Choices
 ) -> list[PartNote]:
-    """The score's harmony track when the model wrote one, else comping on the chords."""
-    if not _harmony_covers(context):
-        return comping_part(material, stem, choices)
+    """The score's harmony track when the model wrote one, else comping on the chords;
+    a plucked or struck instrument strikes held chords again on the beat (`restrikes`)."""
     meter = material.meter
-    part = [
-        (o, d, p, accented("harmony", o, meter, material.bars))
-        for o, d, p, _ in _track_part(context, "harmony", stem)
-    ]
-    return part + _comping_in_gaps(part, material, stem, choices)
+    if not _harmony_covers(context):
+        part = comping_part(material, stem, choices)
+    else:
+        part = [
+            (o, d, p, accented("harmony", o, meter, material.bars))
+            for o, d, p, _ in _track_part(context, "harmony", stem)
+        ]
+        part += _comping_in_gaps(part, material, stem, choices)
+    return restruck(part, meter, material.bars) if plucked(stem.program) else part
 
 
 #: a pause of the score's harmony track this long (beats) is filled by comping
