@@ -74,6 +74,7 @@ class Mention:
     role: str | None  # the role the words around it give ("harp arpeggios" -> "arp")
     negated: bool
     position: int  # token index (order of appearance)
+    height: str | None = None  # "low" / "high" from the word before ("low clarinet")
 
 
 @dataclass(frozen=True)
@@ -248,6 +249,24 @@ def _negated(tokens: list[str], start: int, taken: set[int]) -> bool:
     return False
 
 
+#: words before an instrument that place it in its range ("low clarinet", "soaring violin")
+HEIGHT_WORDS: dict[str, str] = {
+    "low": "low", "deep": "low", "lower": "low", "low-register": "low",
+    "high": "high", "soaring": "high", "higher": "high", "high-register": "high",
+}  # fmt: skip
+
+
+def _height_near(tokens: list[str], start: int, taken: set[int]) -> str | None:
+    """ "low" or "high" when one of `HEIGHT_WORDS` stands just before the instrument (one
+    other describing word may come between: "a low breathy clarinet")."""
+    for back in (start - 1, start - 2):
+        if back < 0 or tokens[back] == "|" or back in taken:
+            return None
+        if tokens[back] in HEIGHT_WORDS:
+            return HEIGHT_WORDS[tokens[back]]
+    return None
+
+
 def _role_near(tokens: list[str], start: int, end: int) -> str | None:
     for index in (end, end + 1, start - 1):
         if 0 <= index < len(tokens) and ROLE_WORDS.get(tokens[index]):
@@ -298,7 +317,8 @@ def read_prompt(text: str) -> PromptReading:
             continue  # "string pads", "cello bass": the role of the instrument before it
         instrument = INSTRUMENTS[phrase]
         negated = _negated(tokens, start, taken)
-        mentions.append(Mention(phrase, instrument, _role_near(tokens, start, end), negated, start))
+        role, height = _role_near(tokens, start, end), _height_near(tokens, start, taken)
+        mentions.append(Mention(phrase, instrument, role, negated, start, height))
         if negated and instrument.family == "drums" and not no_drums:
             no_drums = " ".join(tokens[max(0, start - 1) : end])
     if "drumless" in tokens or "unpercussive" in tokens:
