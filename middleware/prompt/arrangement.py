@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engine_core.spec import StemSpec
+from engine_core.spec import STEM_PATTERNS, StemSpec
 from middleware.prompt.parse import Mention
 from middleware.prompt.words import ROLE_LAYERS, ROLE_REGISTERS, Palette
 
@@ -123,10 +123,13 @@ def plan_stems(
                 role = "counter"
         register = fit_register(role, instrument.low, instrument.high, mention.height)
         stem = _stem(_slug(mention.word), role, instrument.program, register, extra=extra)
+        if mention.pattern in STEM_PATTERNS.get(role, ()):
+            stem = _replace(stem, pattern=mention.pattern)
         if instrument.program == TIMPANI:
             stem = _timpani(stem)
         how = f"named {mention.word!r}" + (f" ({mention.role} stated)" if mention.role else "")
         how += f" ({mention.height} in its range)" if mention.height else ""
+        how += f" ({stem.pattern} line)" if stem.pattern else ""
         add(_slug(mention.word), stem, how, "prompt")
 
     if slots["melody"] is None:

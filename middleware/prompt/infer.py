@@ -535,7 +535,7 @@ def _majority(pairs: Sequence[tuple[str, Any]]) -> str:
 def _stem_json(stem: StemSpec) -> dict[str, Any]:
     from middleware.prompt.names import instrument_label
 
-    return {
+    found = {
         "role": stem.role,
         "program": stem.program,
         "instrument": instrument_label(stem),
@@ -545,6 +545,9 @@ def _stem_json(stem: StemSpec) -> dict[str, Any]:
         "pan": stem.pan,
         "optional": stem.optional,
     }
+    if stem.pattern is not None:
+        found["pattern"] = stem.pattern
+    return found
 
 
 def infer_state(

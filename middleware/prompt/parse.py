@@ -75,6 +75,7 @@ class Mention:
     negated: bool
     position: int  # token index (order of appearance)
     height: str | None = None  # "low" / "high" from the word before ("low clarinet")
+    pattern: str | None = None  # a named line from the word before ("walking bass")
 
 
 @dataclass(frozen=True)
@@ -267,6 +268,17 @@ def _height_near(tokens: list[str], start: int, taken: set[int]) -> str | None:
     return None
 
 
+#: words before an instrument that name the line it plays (`engine_core.spec.STEM_PATTERNS`)
+PATTERN_WORDS: dict[str, str] = {"walking": "walking"}
+
+
+def _pattern_near(tokens: list[str], start: int) -> str | None:
+    """The pattern a word just before the instrument names ("walking bass"), if any."""
+    if start > 0 and tokens[start - 1] in PATTERN_WORDS:
+        return PATTERN_WORDS[tokens[start - 1]]
+    return None
+
+
 def _role_near(tokens: list[str], start: int, end: int) -> str | None:
     for index in (end, end + 1, start - 1):
         if 0 <= index < len(tokens) and ROLE_WORDS.get(tokens[index]):
@@ -307,6 +319,7 @@ def read_prompt(text: str) -> PromptReading:
 
     mentions: list[Mention] = []
     taken: set[int] = set()
+    described: set[int] = set()  # words that describe an instrument's line
     no_drums = ""
     spans = list(_phrases(tokens, INSTRUMENTS))  # type: ignore[arg-type]
     for start, end, _ in spans:
@@ -318,7 +331,10 @@ def read_prompt(text: str) -> PromptReading:
         instrument = INSTRUMENTS[phrase]
         negated = _negated(tokens, start, taken)
         role, height = _role_near(tokens, start, end), _height_near(tokens, start, taken)
-        mentions.append(Mention(phrase, instrument, role, negated, start, height))
+        pattern = _pattern_near(tokens, start)
+        mentions.append(Mention(phrase, instrument, role, negated, start, height, pattern))
+        if pattern is not None:
+            described.add(start - 1)  # "walking bass" names a bass line, not a tempo
         if negated and instrument.family == "drums" and not no_drums:
             no_drums = " ".join(tokens[max(0, start - 1) : end])
     if "drumless" in tokens or "unpercussive" in tokens:
@@ -326,7 +342,7 @@ def read_prompt(text: str) -> PromptReading:
 
     effects: list[tuple[str, WordEffect]] = []
     for start, _, phrase in _phrases(tokens, WORDS):  # type: ignore[arg-type]
-        if start in taken or _negated(tokens, start, taken):
+        if start in taken or start in described or _negated(tokens, start, taken):
             continue  # "no drums" is not "drums"; "not slow" says nothing reliable
         effects.append((phrase, WORDS[phrase]))
 
