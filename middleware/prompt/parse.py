@@ -28,7 +28,8 @@ from middleware.prompt.words import (
 BPM_RANGE = (20, 300)
 _BPM = re.compile(
     r"(?:(?P<a>\d{2,3}(?:\.\d+)?)\s*(?:bpm|beats\s+per\s+minute)\b)"
-    r"|(?:\b(?:tempo|bpm)\s*(?:of|=|:|at)?\s*(?P<b>\d{2,3}(?:\.\d+)?)\b)",
+    r"|(?:\b(?:tempo|bpm)\s*(?:of|=|:|at)?\s*(?P<b>\d{2,3}(?:\.\d+)?)\b)"
+    r"|(?:\beighths?(?:\s+notes?)?\s*(?:=|:|at)\s*(?P<c>\d{2,3}(?:\.\d+)?)\b)",
     re.IGNORECASE,
 )
 _METER = re.compile(r"(?<![\d/])(\d{1,2})\s*/\s*(2|4|8|16)(?![\d/])")
@@ -110,7 +111,7 @@ def _norm_accidental(acc: str | None) -> str:
 def _explicit_bpm(text: str) -> Found | None:
     found: list[tuple[float, str]] = []
     for match in _BPM.finditer(text):
-        value = float(match.group("a") or match.group("b"))
+        value = float(match.group("a") or match.group("b") or match.group("c"))
         found.append((value, match.group(0).strip()))
     if not found:
         return None
