@@ -49,15 +49,32 @@ def _root(chord: Chord, previous: float, home: float, low: int, high: int) -> in
     return root
 
 
-def _approach(target: int, previous: int, scale: tuple[int, ...], chromatic: bool) -> int:
-    """The note before `target`, from the side of `previous` (from below when equal)."""
+def _approach(
+    target: int, previous: int, scale: tuple[int, ...], chromatic: bool, *, flip: bool = False
+) -> int:
+    """The note before `target`, from the side of `previous` (from below when equal; from
+    the other side when `flip`): a semitone away when `chromatic`, else the scale step."""
     direction = -1 if target >= previous else 1
+    if flip:
+        direction = -direction
     if chromatic:
         return target + direction
     pitch = target + direction
     while pitch % 12 not in scale:
         pitch += direction
     return pitch
+
+
+def _lead_in(target: int, root: int, scale: tuple[int, ...], chromatic: bool) -> int | None:
+    """The approach to `target` after `root`: the chosen kind from the side the line comes
+    from, else the other kind, else from the other side; None if each is `root` itself
+    (roots a semitone apart leave no note between)."""
+    for kind, flip in ((chromatic, False), (not chromatic, False), (chromatic, True),
+                       (not chromatic, True)):  # fmt: skip
+        pitch = _approach(target, root, scale, kind, flip=flip)
+        if pitch != root:
+            return pitch
+    return None
 
 
 def _walk(
@@ -127,7 +144,9 @@ def walking_part(material: Material, stem: StemSpec, choices: Choices):
                 fifth = nearest(chord.fifth, root + 5, low, high)
                 last = fifth if chromatic else _approach(target, root + 3, scale, False)
             else:
-                last = _approach(target, root, scale, chromatic)
+                last = _lead_in(target, root, scale, chromatic) or root
+            if last == root:
+                last = nearest(chord.fifth, root + 5, low, high)
             strong = [(o % bar) in meter.group_starts for o in run[1:-1]]
             pitches += [*_walk(root, last, len(run) - 2, chord, scale, strong), last]
         for onset, pitch in zip(run, pitches, strict=True):
