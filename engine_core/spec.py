@@ -57,8 +57,9 @@ STEM_ROLES: tuple[str, ...] = (
     "percussion",  # hand percussion from the groove library (pitched: timpani, in the key)
 )
 #: named lines a stem may ask for, by role (`StemSpec.pattern`): a walking bass steps in
-#: quarter notes from chord root to chord root (`engine_core.arrange.walking`)
-STEM_PATTERNS: dict[str, tuple[str, ...]] = {"bass": ("walking",)}
+#: quarter notes from chord root to chord root (`engine_core.arrange.walking`); a drone
+#: holds the tonic (a pad: and its fifth) under the chords (`engine_core.arrange.drone`)
+STEM_PATTERNS: dict[str, tuple[str, ...]] = {"bass": ("walking", "drone"), "pad": ("drone",)}
 
 #: Style tags a template may use, by category. The conditioning maps each onto the
 #: model's control vector (see docs/model_card.md); unknown tags are template errors.

@@ -25,6 +25,7 @@ from engine_core.arrange.accents import accented, legato
 from engine_core.arrange.bassline import bass_part
 from engine_core.arrange.choices import Choices
 from engine_core.arrange.counter import counter_part
+from engine_core.arrange.drone import drone_part
 from engine_core.arrange.drums import drum_part
 from engine_core.arrange.figures import arp_part, comping_part
 from engine_core.arrange.grooves import Groove
@@ -397,6 +398,8 @@ def _pitched_part(
             return bass_with_quotes(part, context.mapped["bass"], quotes, stem.register)
         return part
     if stem.role == "pad":
+        if stem.pattern == "drone":
+            return drone_part(material, stem, choices)
         return pad_part(material, stem, choices)
     if stem.role == "arp":
         return arp_part(material, stem, choices)

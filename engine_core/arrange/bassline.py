@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from engine_core.arrange.accents import accented
 from engine_core.arrange.choices import Choices
+from engine_core.arrange.drone import drone_part
 from engine_core.arrange.harmony import scale_of
 from engine_core.arrange.material import Material
 from engine_core.arrange.voicing import nearest
@@ -136,6 +137,8 @@ def bass_part(material: Material, stem: StemSpec, choices: Choices):
     when the stem asks for one: `walking.walking_part`)."""
     if stem.pattern == "walking":
         return walking_part(material, stem, choices)
+    if stem.pattern == "drone":
+        return drone_part(material, stem, choices)
     meter = material.meter
     per_beat = meter.steps_per_beat
     patterns = PATTERNS[meter.text][energy_level(material.energy)]

@@ -271,12 +271,17 @@ def _height_near(tokens: list[str], start: int, taken: set[int]) -> str | None:
 
 #: words before an instrument that name the line it plays (`engine_core.spec.STEM_PATTERNS`)
 PATTERN_WORDS: dict[str, str] = {"walking": "walking"}
+#: words that name a drone: the instrument itself ("a drone") or the word after it
+#: ("cello drone", "bagpipe drones")
+DRONE_WORDS = ("drone", "drones")
 
 
-def _pattern_near(tokens: list[str], start: int) -> str | None:
-    """The pattern a word just before the instrument names ("walking bass"), if any."""
+def _pattern_near(tokens: list[str], start: int, end: int) -> str | None:
+    """The pattern the words name: "walking bass", "cello drone", "a drone"; else None."""
     if start > 0 and tokens[start - 1] in PATTERN_WORDS:
         return PATTERN_WORDS[tokens[start - 1]]
+    if tokens[end - 1] in DRONE_WORDS or (end < len(tokens) and tokens[end] in DRONE_WORDS):
+        return "drone"
     return None
 
 
@@ -332,9 +337,9 @@ def read_prompt(text: str) -> PromptReading:
         instrument = INSTRUMENTS[phrase]
         negated = _negated(tokens, start, taken)
         role, height = _role_near(tokens, start, end), _height_near(tokens, start, taken)
-        pattern = _pattern_near(tokens, start)
+        pattern = _pattern_near(tokens, start, end)
         mentions.append(Mention(phrase, instrument, role, negated, start, height, pattern))
-        if pattern is not None:
+        if pattern == "walking":
             described.add(start - 1)  # "walking bass" names a bass line, not a tempo
         if negated and instrument.family == "drums" and not no_drums:
             no_drums = " ".join(tokens[max(0, start - 1) : end])

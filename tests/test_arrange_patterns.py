@@ -1,5 +1,6 @@
-"""A walking bass: a note on every beat, chord roots on the chord's first beat, approached
-by step; the `pattern` field in templates and "walking bass" in prompts."""
+"""Named lines (`StemSpec.pattern`): a walking bass (a note on every beat, the next root
+approached by step) and a drone (the tonic, on a pad with its fifth, held under the chords);
+the `pattern` field in templates and "walking bass" / "cello drone" in prompts."""
 
 from __future__ import annotations
 
@@ -93,3 +94,34 @@ def test_a_prompts_walking_bass_walks_and_sets_no_tempo() -> None:
     assert bass.pattern == "walking"
     assert "walking line" in inference.value(f"stems.{bass.name}").evidence
     assert "walking" not in inference.value("bpm").evidence
+
+
+@pytest.mark.parametrize("meter", ["4/4", "6/8", "5/4"])
+def test_a_drone_holds_the_tonic_and_fifth_through_each_phrase(meter: str) -> None:
+    info = Meter.parse(meter)
+    pad = StemSpec("drone", "pad", program=42, register=(36, 60), pattern="drone")
+    bass = StemSpec("bass", "bass", program=32, register=(28, 52), pattern="drone")
+    stems = (StemSpec("tune", "melody", program=73, register=(60, 86)), pad, bass)
+    spec = GenerationSpec(
+        prompt="", tags=("ambient",), bpm=70.0, meter=meter, key="D minor", bars=8,
+        stems=stems, energy=0.2,
+    )  # fmt: skip
+    score = chorale_score(bars=8) if meter == "4/4" else Score(meter, 8, "minor", ())
+    for seed in (1, 2):
+        parts = {s.stem.name: s.notes for s in arrange(score, spec, seed=seed).stems}
+        phrase_beats = 4 * info.beats_per_bar
+        assert {round(n.start_beats) for n in parts["drone"]} == {0, phrase_beats}
+        assert all(n.duration_beats >= phrase_beats - 0.5 for n in parts["drone"])
+        assert {n.pitch % 12 for n in parts["drone"]} <= {2, 9}  # D and A, whatever the chords
+        assert {n.pitch % 12 for n in parts["drone"]} >= {2, 9}
+        assert {n.pitch % 12 for n in parts["bass"]} == {2}
+        assert min(n.pitch for n in parts["drone"]) <= 36 + 0.5 * (60 - 36)  # low in its range
+
+
+def test_a_prompts_drone_is_a_drone() -> None:
+    inference = infer_state("underwater cave, slow harp arpeggios over a deep cello drone")
+    cello = next(s for s in inference.stems if s.name == "cello")
+    assert (cello.role, cello.pattern) == ("pad", "drone")
+    assert cello.register[0] == 36  # "deep": the bottom of the cello's range
+    bagpipes = infer_state("highland bagpipes with a drone, marching snare")
+    assert any(s.pattern == "drone" for s in bagpipes.stems)
