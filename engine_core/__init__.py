@@ -4,4 +4,6 @@ Importing this package is cheap (no torch): heavy modules are imported where the
 so a service that only plays cached audio never pays for the model.
 """
 
-ENGINE_VERSION = "0.2.3"  # 0.2.3: counter-lines, bass lines and melody rests (arrangement changed)
+ENGINE_VERSION = (
+    "0.2.4"  # 0.2.4: plucked and struck harmony instruments strike held chords on the beat
+)
