@@ -220,7 +220,7 @@ WINDOW = 100
 #: that no window is served from a budget refilled in a pause (a round without it in
 #: which it sent anyway is left out of the comparison)
 WARMUP_EVENTS = 1000
-FINAL_STRETCH = 3 * WINDOW
+FINAL_STRETCH = WARMUP_EVENTS + WINDOW
 
 
 async def _frozen(
