@@ -25,10 +25,10 @@ flooder cannot fill every idle moment of the loop. The loop's idle time is not t
 machine's: each request served in it also takes a core for the service's I/O thread and
 for the flooding client's own process, and on a small machine that shares its cores
 with other clients (or other services) those are the cores the others' replies wait for
-(2026-12-03, shared 2-core machine, 7 soak runs each way, alternating: 10 other
-clients' p99 with a frozen-clock client beside them, against the rounds without it, was
-1.01-1.99x, median 1.29x, at 20%; 0.57-1.17x, median 1.02x, at 5%; the service-side
-time of their requests stayed within the machine's noise in both). A line holds at most
+(on the quiet 2-core machine, 10 other clients' p99 beside a frozen-clock client was
+1.09x with no spare time, median 1.55x at 20%, 1.18-1.99x unmetered; on the shared
+machine, 15 soak runs each way alternating, median 1.13x at 20% and 1.08x at 5%, within
+its noise; docs/service.md). A line holds at most
 `line_limit` requests: beyond, `push` refuses (the service answers `overloaded`).
 """
 
