@@ -253,7 +253,9 @@ def test_a_frozen_clock_client_one_request_at_a_time_gets_its_share_and_spare_ti
         span_s = (last.result["server_time_ns"] - first.result["server_time_ns"]) / 1e9
         charged_s, largest_s = fair.spent_s(b"flooder")
         used_s = charged_s - charged_before + fair.spare_s(b"flooder") - spare_before
-        bound_s = (fair.min_share + fair.spare_share) * span_s + 2 * fair.burst_s + largest_s
+        # each of its two buckets may end one request in debt (a loaded machine may
+        # stretch a request's wall time: `largest_s` is its longest, charged or spare)
+        bound_s = (fair.min_share + fair.spare_share) * span_s + 2 * (fair.burst_s + largest_s)
         assert used_s <= bound_s + 0.002, (used_s, span_s, fair.stats)
         assert fair.stats["held"] > 0 and pongs > 10 * span_s  # it was held; the others ran
         for sock in (flooder, *others):

@@ -64,7 +64,7 @@ class _Line:
     spare_tokens: float = BURST_S  # spare loop time it may still take (seconds)
     spare_updated: float = 0.0
     handled: int = 0  # requests handled, charged or spare (stats)
-    largest_s: float = 0.0  # the largest single charge (stats)
+    largest_s: float = 0.0  # the largest single request, charged or spare (stats)
 
 
 class FairQueue:
@@ -103,8 +103,8 @@ class FairQueue:
         return 0 if line is None else len(line.requests)
 
     def spent_s(self, routing_id: bytes) -> tuple[float, float]:
-        """(time charged to a connection so far, its largest single charge), while its
-        line is kept."""
+        """(time charged to a connection so far, its largest single request, charged or
+        spare), while its line is kept."""
         line = self._lines.get(routing_id)
         return (0.0, 0.0) if line is None else (line.spent_s, line.largest_s)
 
@@ -199,13 +199,13 @@ class FairQueue:
         line = self._lines.get(routing_id)
         if line is not None:
             line.handled += 1
+            line.largest_s = max(line.largest_s, cost_s)
             if spare:
                 line.spare_s += cost_s
                 line.spare_tokens -= cost_s
                 return
             line.tokens -= cost_s
             line.spent_s += cost_s
-            line.largest_s = max(line.largest_s, cost_s)
 
     def has_turns(self) -> bool:
         """Whether a request could be served now (without waiting for a budget)."""
