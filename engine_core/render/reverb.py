@@ -57,7 +57,7 @@ def impulse_response(sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 
 
 #: FFT size of the overlap-add convolution (the response's spectrum is kept per rate).
-FFT_SIZE = 1 << 18
+FFT_SIZE = 1 << 19
 
 
 @functools.cache

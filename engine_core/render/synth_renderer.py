@@ -17,6 +17,7 @@ scale, and the reverb's flushing of values under 1e-6 (a decayed tail ends a lit
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,6 +115,45 @@ def note_buses(key: NoteKey, soundfont: SoundFont) -> PackedNote:
     return PackedNote.pack(note.buses)
 
 
+def _stem_notes(
+    keys: list[NoteKey], soundfont: SoundFont, cache: NoteCache
+) -> dict[NoteKey, PackedNote]:
+    """Every distinct note of a stem: from the cache, or synthesised here (and put there),
+    or, when another render thread is synthesising it, taken once that thread is done.
+    Held here for the whole stem, so no note is made twice for it whatever the cache
+    drops, and the stem adds them up in its own order (the same audio on any thread)."""
+    notes: dict[NoteKey, PackedNote] = {}
+    waiting: list[tuple[NoteKey, threading.Event]] = []
+    for key in dict.fromkeys(keys):
+        buses, making = cache.claim(key)
+        if buses is not None:
+            notes[key] = buses
+        elif making is not None:
+            waiting.append((key, making))
+        else:
+            notes[key] = _make(key, soundfont, cache)
+    for key, making in waiting:
+        buses = None
+        while buses is None:
+            making.wait()
+            buses, making = cache.claim(key)
+            if buses is None and making is None:  # dropped, or its maker failed
+                buses = _make(key, soundfont, cache)
+        notes[key] = buses
+    return notes
+
+
+def _make(key: NoteKey, soundfont: SoundFont, cache: NoteCache) -> PackedNote:
+    """Synthesise a note claimed in `cache` and put it there (or give the claim up)."""
+    try:
+        buses = note_buses(key, soundfont)
+    except BaseException:
+        cache.abandon(key)
+        raise
+    cache.put(key, buses)
+    return buses
+
+
 def render_stem_audio(
     arrangement: Arrangement,
     index: int,
@@ -123,14 +163,12 @@ def render_stem_audio(
 ) -> np.ndarray:
     """Stem `index` before the tail fold: float32 (frames, 2) at 48 kHz, effects included."""
     placed, frames = plan_stem(arrangement, index, soundfont, tail_seconds)
+    notes = _stem_notes([note.key for note in placed], soundfont, cache)
     dry = np.zeros((frames, 2), np.float32)
     bus = np.zeros(frames, np.float32)
     chorus_bus: np.ndarray | None = None  # made when a note sends to the chorus
     for note in placed:
-        buses = cache.get(note.key)
-        if buses is None:
-            buses = note_buses(note.key, soundfont)
-            cache.put(note.key, buses)
+        buses = notes[note.key]
         end = min(frames, note.start + buses.frames)
         if note.stop >= 0:
             end = min(end, note.stop)
