@@ -4,4 +4,7 @@ Importing this package is cheap (no torch): heavy modules are imported where the
 so a service that only plays cached audio never pays for the model.
 """
 
-ENGINE_VERSION = "0.2.3"  # 0.2.3: counter-lines, bass lines and melody rests (arrangement changed)
+ENGINE_VERSION = "0.2.4"  # 0.2.4: the synth renderer is the default (the default audio changed)
+#: The renderer `Engine` and the CLI use unless told otherwise; audio from another renderer
+#: carries `+r.<renderer>` in its engine version (`Engine.engine_version`).
+DEFAULT_RENDERER = "synth"
