@@ -231,3 +231,17 @@ def test_synth_renderer_against_the_reference(both_renderers) -> None:
         rate = ours.meta.sample_rate
         bands = _octave_bands_db(ours.stems["synth"], rate)
         assert np.all(np.abs(bands - _octave_bands_db(theirs.stems["synth"], rate)) < 1.0)
+
+
+@pytest.mark.parametrize("frames", [50000, 49600, 45000, 30000])
+def test_the_synth_stems_fold_is_fold_tail_bit_for_bit(frames: int) -> None:
+    """The synth renderer folds its float32 stems without padded float64 copies; the
+    bytes are `fold_tail`'s (negative zeros and a stem shorter than loop + tail included)."""
+    from engine_core.render.seam import fold_tail
+    from engine_core.render.stems import _fit_tail, _folded_float_loop
+
+    audio = (np.random.default_rng(frames).standard_normal((frames, 2)) * 0.3).astype(np.float32)
+    audio[::7] = -0.0
+    loop, tail = 40000, 9600
+    expected = fold_tail(_fit_tail(audio, loop + tail, loop), loop)
+    assert _folded_float_loop(audio, loop, tail).tobytes() == expected.tobytes()
