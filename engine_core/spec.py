@@ -56,6 +56,10 @@ STEM_ROLES: tuple[str, ...] = (
     "drums",  # General MIDI drum kit, from the groove library
     "percussion",  # hand percussion from the groove library (pitched: timpani, in the key)
 )
+#: named lines a stem may ask for, by role (`StemSpec.pattern`): a walking bass steps in
+#: quarter notes from chord root to chord root (`engine_core.arrange.walking`); a drone
+#: holds the tonic (a pad: and its fifth) under the chords (`engine_core.arrange.drone`)
+STEM_PATTERNS: dict[str, tuple[str, ...]] = {"bass": ("walking", "drone"), "pad": ("drone",)}
 
 #: Style tags a template may use, by category. The conditioning maps each onto the
 #: model's control vector (see docs/model_card.md); unknown tags are template errors.
@@ -215,6 +219,7 @@ class StemSpec:
     pan: float = 0.0  # -1 (left) .. 1 (right)
     optional: bool = False  # the template accepts that this stem may come out silent
     pitched: bool = False  # a percussion stem on a melodic program (timpani): plays pitches
+    pattern: str | None = None  # a named line for the role (`STEM_PATTERNS`): "walking" bass
 
     @property
     def is_drums(self) -> bool:
@@ -295,6 +300,14 @@ class GenerationSpec:
                     f"stem {stem.name!r}: unknown role {stem.role!r}",
                     {"field": "stems", "allowed": list(STEM_ROLES)},
                 )
+            if stem.pattern is not None and stem.pattern not in STEM_PATTERNS.get(stem.role, ()):
+                allowed = [
+                    f"{role}: {name}" for role, names in STEM_PATTERNS.items() for name in names
+                ]
+                raise InvalidSpecError(
+                    f"stem {stem.name!r}: no pattern {stem.pattern!r} for the role {stem.role!r}",
+                    {"field": "stems", "allowed": allowed},
+                )
             if stem.pitched and stem.role != "percussion":
                 raise InvalidSpecError(
                     f"stem {stem.name!r}: only a percussion stem can be pitched",
@@ -344,6 +357,9 @@ class GenerationSpec:
         data["tags"] = sorted(self.tags)
         data["bpm"] = float(self.bpm)
         data["extra"] = sorted([list(item) for item in self.extra])
+        for stem in data["stems"]:
+            if stem["pattern"] is None:
+                del stem["pattern"]  # stems without a pattern keep the hash they always had
         if self.motif is None:
             del data["motif"]  # specs without a motif keep the hash they always had
         else:

@@ -66,6 +66,7 @@ def test_a_bad_template_name_fails_before_anything_is_rendered(
         "intense battle theme with heavy drums and brass, epic feel",
         "chiptune chase with drums and bass",
         "a slow waltz in D minor with a music box and cello, no drums",
+        "late-night noir jazz club, a low clarinet and a walking bass",
     ],
 )
 def test_a_saved_state_resolves_to_the_composed_spec(prompt: str, tmp_path: Path) -> None:

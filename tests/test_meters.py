@@ -261,3 +261,22 @@ def test_the_bake_manifest_schema_takes_every_meter() -> None:
 
     walk(data)
     assert enums and all(e == list(SUPPORTED_METERS) for e in enums)
+
+
+@pytest.mark.parametrize(
+    ("text", "bpm", "evidence"),
+    [
+        ("a balkan wedding dance in 7/8, 150 bpm", 300.0, "quarter notes"),
+        ("a 7/8 dance, eighth = 280", 280.0, "'eighth = 280'"),
+        ("a 7/8 dance at 200 bpm", 200.0, "taken as eighths"),
+        ("a waltz at 150 bpm", 150.0, "'150 bpm'"),
+    ],
+)
+def test_a_stated_tempo_in_seven_eight_counts_quarters_unless_it_says_eighths(
+    text: str, bpm: float, evidence: str
+) -> None:
+    from middleware.prompt import infer_state
+
+    inference = infer_state(text)
+    assert inference.bpm == bpm
+    assert evidence in inference.value("bpm").evidence

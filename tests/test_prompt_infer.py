@@ -377,3 +377,16 @@ def test_anchor_embeddings_are_kept_on_disk(tmp_path: Path, scorer: PromptScorer
     assert "a stormy sea" in second.embedded
     assert not anchors & set(second.embedded)  # read from disk, not embedded again
     assert anchors <= set(first.embedded)  # the first scorer embedded every one
+
+
+def test_low_and_high_place_a_named_instrument_in_its_range(scorer: PromptScorer) -> None:
+    plain = infer_state("a sneaky clarinet tune over pizzicato strings", scorer=scorer)
+    low = infer_state("a sneaky low clarinet tune over pizzicato strings", scorer=scorer)
+    high = infer_state("a sneaky, soaring clarinet tune over pizzicato strings", scorer=scorer)
+    register = {
+        name: next(s.register for s in inference.stems if s.name == "clarinet")
+        for name, inference in (("plain", plain), ("low", low), ("high", high))
+    }
+    assert register["low"][0] < register["plain"][0] < register["high"][0], register
+    assert register["low"][0] == 50 and register["high"][1] == 91  # the clarinet's range
+    assert "low in its range" in low.value("stems.clarinet").evidence

@@ -102,10 +102,25 @@ async def _ready(studio: Studio, name: str, timeout_s: float = 120.0):  # -> Var
         await asyncio.sleep(0.1)
 
 
-async def _until(predicate, timeout_s: float = 120.0) -> None:
+def _situation(studio: Studio) -> str:
+    """What the studio serves and its scheduler does (printed when a wait times out)."""
+    library = service_link.library_of(studio.service)
+    scheduler = library.scheduler
+    served = service_link.variant_set(studio.service, studio.pack_name, "town")
+    return (
+        f"town serves seeds {[v.meta.seed for v in served.variants] if served else None}; "
+        f"slots {studio.choices.slots.states.get('town')}; "
+        f"running {scheduler.running() if scheduler else None}; "
+        f"queued {scheduler.queued() if scheduler else None}; "
+        f"stats {library.stats()}"
+    )
+
+
+async def _until(predicate, studio: Studio, timeout_s: float = 120.0) -> None:
     deadline = asyncio.get_running_loop().time() + timeout_s
     while not predicate():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met"
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met in {timeout_s} s: {_situation(studio)}")
         await asyncio.sleep(0.1)
 
 
@@ -141,7 +156,7 @@ async def test_pinned_variants_survive_re_rolls_and_restarts(
                 got = service_link.variant_set(studio.service, "fantasy_rpg", "town")
                 return [v.meta.seed for v in got.variants] if got else []
 
-            await _until(lambda: served_seeds()[:1] == [one["seed"]])
+            await _until(lambda: served_seeds()[:1] == [one["seed"]], studio)
             assert served_seeds()[1:] == [file_seed] * (len(found.variants) - 1)
             # everything unpinned anew: a new file seed, variant 1 stays the pinned one
             every = await _post(http, url + "api/reroll/town", {})
@@ -149,7 +164,7 @@ async def test_pinned_variants_survive_re_rolls_and_restarts(
             # the library serves the new seed's set as the scheduler delivers it; the
             # pinned variant is put back in once its own set has been read again
             expected = [every["seed"], file_seed] + [every["seed"]] * (len(found.variants) - 2)
-            await _until(lambda: served_seeds() == expected)
+            await _until(lambda: served_seeds() == expected, studio)
             async with http.get(url + "api/variants/town") as response:
                 gallery = await response.json()
             assert [v["seed"] for v in gallery["variants"]] == expected
@@ -167,6 +182,6 @@ async def test_pinned_variants_survive_re_rolls_and_restarts(
             got = service_link.variant_set(again.service, "fantasy_rpg", "town")
             return [v.meta.seed for v in got.variants] if got else []
 
-        await _until(lambda: seeds() == expected)
+        await _until(lambda: seeds() == expected, again)
     finally:
         await again.stop()

@@ -47,7 +47,7 @@ def test_misspelt_key_in_a_stem_suggests_the_close_match(tmp_path: Path) -> None
     assert only_problem(root) == (
         f"{root}/calm.toml:{line_of(text, 'registr')}: stems.strings.registr: unknown key "
         "'registr', did you mean 'register'? (allowed: gain_db, instrument, intensity, optional, "
-        "pan, program, register, role)"
+        "pan, pattern, program, register, role)"
     )
 
 

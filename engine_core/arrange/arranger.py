@@ -25,6 +25,7 @@ from engine_core.arrange.accents import accented, legato
 from engine_core.arrange.bassline import bass_part
 from engine_core.arrange.choices import Choices
 from engine_core.arrange.counter import counter_part
+from engine_core.arrange.drone import drone_part
 from engine_core.arrange.drums import drum_part
 from engine_core.arrange.figures import arp_part, comping_part
 from engine_core.arrange.grooves import Groove
@@ -34,6 +35,7 @@ from engine_core.arrange.material import Material, build_material
 from engine_core.arrange.melody_line import hold_inner_rests
 from engine_core.arrange.motif_parts import bass_with_quotes, keep_quotes_whole
 from engine_core.arrange.pads import pad_part
+from engine_core.arrange.restrikes import plucked, restruck
 from engine_core.arrange.theme import theme_bars, with_theme
 from engine_core.score import Score, ScoreNote
 from engine_core.spec import GenerationSpec, Key, Meter, StemSpec
@@ -347,15 +349,18 @@ def _harmony_covers(context: _Context) -> bool:
 def _harmony_part(
     context: _Context, material: Material, stem: StemSpec, choices: Choices
 ) -> list[PartNote]:
-    """The score's harmony track when the model wrote one, else comping on the chords."""
-    if not _harmony_covers(context):
-        return comping_part(material, stem, choices)
+    """The score's harmony track when the model wrote one, else comping on the chords;
+    a plucked or struck instrument strikes held chords again on the beat (`restrikes`)."""
     meter = material.meter
-    part = [
-        (o, d, p, accented("harmony", o, meter, material.bars))
-        for o, d, p, _ in _track_part(context, "harmony", stem)
-    ]
-    return part + _comping_in_gaps(part, material, stem, choices)
+    if not _harmony_covers(context):
+        part = comping_part(material, stem, choices)
+    else:
+        part = [
+            (o, d, p, accented("harmony", o, meter, material.bars))
+            for o, d, p, _ in _track_part(context, "harmony", stem)
+        ]
+        part += _comping_in_gaps(part, material, stem, choices)
+    return restruck(part, meter, material.bars) if plucked(stem.program) else part
 
 
 #: a pause of the score's harmony track this long (beats) is filled by comping
@@ -393,6 +398,8 @@ def _pitched_part(
             return bass_with_quotes(part, context.mapped["bass"], quotes, stem.register)
         return part
     if stem.role == "pad":
+        if stem.pattern == "drone":
+            return drone_part(material, stem, choices)
         return pad_part(material, stem, choices)
     if stem.role == "arp":
         return arp_part(material, stem, choices)

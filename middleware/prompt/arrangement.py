@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from engine_core.spec import StemSpec
+from engine_core.spec import STEM_PATTERNS, StemSpec
 from middleware.prompt.parse import Mention
 from middleware.prompt.words import ROLE_LAYERS, ROLE_REGISTERS, Palette
 
@@ -31,12 +31,17 @@ class PlannedStem:
     source: str  # "prompt", "palette"
 
 
-def fit_register(role: str, low: int, high: int) -> tuple[int, int]:
-    """The role's register moved inside an instrument's range (the whole range if narrower)."""
+def fit_register(role: str, low: int, high: int, height: str | None = None) -> tuple[int, int]:
+    """The role's register moved inside an instrument's range (the whole range if narrower);
+    `height` "low" / "high" puts a narrower one (¾ of the width) at the bottom / top of the
+    range ("low clarinet"), so a line fitted into it sounds there."""
     role_low, role_high = ROLE_REGISTERS[role]
     width = role_high - role_low
     if high - low <= width:
         return low, high
+    if height is not None:  # the bottom / top three quarters of the role's width
+        narrow = round(width * 0.75)
+        return (low, low + narrow) if height == "low" else (high - narrow, high)
     centre = (role_low + role_high) / 2
     centre = min(max(centre, low + width / 2), high - width / 2)
     return round(centre - width / 2), round(centre + width / 2)
@@ -116,11 +121,15 @@ def plan_stems(
             role = mention.role or instrument.roles[0]
             if role == "melody":
                 role = "counter"
-        register = fit_register(role, instrument.low, instrument.high)
+        register = fit_register(role, instrument.low, instrument.high, mention.height)
         stem = _stem(_slug(mention.word), role, instrument.program, register, extra=extra)
+        if mention.pattern in STEM_PATTERNS.get(role, ()):
+            stem = _replace(stem, pattern=mention.pattern)
         if instrument.program == TIMPANI:
             stem = _timpani(stem)
         how = f"named {mention.word!r}" + (f" ({mention.role} stated)" if mention.role else "")
+        how += f" ({mention.height} in its range)" if mention.height else ""
+        how += f" ({stem.pattern} line)" if stem.pattern else ""
         add(_slug(mention.word), stem, how, "prompt")
 
     if slots["melody"] is None:

@@ -307,11 +307,18 @@ class _Resolver:
     ) -> float:
         if self.given.bpm is not None:
             return self.record("bpm", float(self.given.bpm), Source.FIELD, self.field("bpm"))
-        if self.reading.bpm is not None:
-            return self.record(
-                "bpm", float(self.reading.bpm.value), Source.PROMPT, repr(self.reading.bpm.words)
-            )
         units = BEAT_UNITS.get(meter, 1.0)
+        if self.reading.bpm is not None:
+            stated, words = float(self.reading.bpm.value), self.reading.bpm.words
+            if units == 1.0 or "eighth" in words.lower():
+                return self.record("bpm", stated, Source.PROMPT, repr(words))
+            if stated * units > 300:
+                note = f"{words!r} (over 300 as quarter notes: taken as eighths)"
+                return self.record("bpm", stated, Source.PROMPT, note)
+            # "150 bpm" counts quarter notes, as a DAW's tempo does; the bpm of a 7/8 state
+            # counts eighths
+            note = f"{words!r} (quarter notes, as a DAW counts them: {stated * units:g} eighths)"
+            return self.record("bpm", stated * units, Source.PROMPT, note)
         tempo_words = self.word_values("bpm")
         if tempo_words:
             value = float(min(300, round(units * mean(float(v) for _, v in tempo_words))))
@@ -535,7 +542,7 @@ def _majority(pairs: Sequence[tuple[str, Any]]) -> str:
 def _stem_json(stem: StemSpec) -> dict[str, Any]:
     from middleware.prompt.names import instrument_label
 
-    return {
+    found = {
         "role": stem.role,
         "program": stem.program,
         "instrument": instrument_label(stem),
@@ -545,6 +552,9 @@ def _stem_json(stem: StemSpec) -> dict[str, Any]:
         "pan": stem.pan,
         "optional": stem.optional,
     }
+    if stem.pattern is not None:
+        found["pattern"] = stem.pattern
+    return found
 
 
 def infer_state(

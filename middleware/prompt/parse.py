@@ -28,7 +28,8 @@ from middleware.prompt.words import (
 BPM_RANGE = (20, 300)
 _BPM = re.compile(
     r"(?:(?P<a>\d{2,3}(?:\.\d+)?)\s*(?:bpm|beats\s+per\s+minute)\b)"
-    r"|(?:\b(?:tempo|bpm)\s*(?:of|=|:|at)?\s*(?P<b>\d{2,3}(?:\.\d+)?)\b)",
+    r"|(?:\b(?:tempo|bpm)\s*(?:of|=|:|at)?\s*(?P<b>\d{2,3}(?:\.\d+)?)\b)"
+    r"|(?:\beighths?(?:\s+notes?)?\s*(?:=|:|at)\s*(?P<c>\d{2,3}(?:\.\d+)?)\b)",
     re.IGNORECASE,
 )
 _METER = re.compile(r"(?<![\d/])(\d{1,2})\s*/\s*(2|4|8|16)(?![\d/])")
@@ -74,6 +75,8 @@ class Mention:
     role: str | None  # the role the words around it give ("harp arpeggios" -> "arp")
     negated: bool
     position: int  # token index (order of appearance)
+    height: str | None = None  # "low" / "high" from the word before ("low clarinet")
+    pattern: str | None = None  # a named line from the word before ("walking bass")
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ def _norm_accidental(acc: str | None) -> str:
 def _explicit_bpm(text: str) -> Found | None:
     found: list[tuple[float, str]] = []
     for match in _BPM.finditer(text):
-        value = float(match.group("a") or match.group("b"))
+        value = float(match.group("a") or match.group("b") or match.group("c"))
         found.append((value, match.group(0).strip()))
     if not found:
         return None
@@ -248,6 +251,40 @@ def _negated(tokens: list[str], start: int, taken: set[int]) -> bool:
     return False
 
 
+#: words before an instrument that place it in its range ("low clarinet", "soaring violin")
+HEIGHT_WORDS: dict[str, str] = {
+    "low": "low", "deep": "low", "lower": "low", "low-register": "low",
+    "high": "high", "soaring": "high", "higher": "high", "high-register": "high",
+}  # fmt: skip
+
+
+def _height_near(tokens: list[str], start: int, taken: set[int]) -> str | None:
+    """ "low" or "high" when one of `HEIGHT_WORDS` stands just before the instrument (one
+    other describing word may come between: "a low breathy clarinet")."""
+    for back in (start - 1, start - 2):
+        if back < 0 or tokens[back] == "|" or back in taken:
+            return None
+        if tokens[back] in HEIGHT_WORDS:
+            return HEIGHT_WORDS[tokens[back]]
+    return None
+
+
+#: words before an instrument that name the line it plays (`engine_core.spec.STEM_PATTERNS`)
+PATTERN_WORDS: dict[str, str] = {"walking": "walking"}
+#: words that name a drone: the instrument itself ("a drone") or the word after it
+#: ("cello drone", "bagpipe drones")
+DRONE_WORDS = ("drone", "drones")
+
+
+def _pattern_near(tokens: list[str], start: int, end: int) -> str | None:
+    """The pattern the words name: "walking bass", "cello drone", "a drone"; else None."""
+    if start > 0 and tokens[start - 1] in PATTERN_WORDS:
+        return PATTERN_WORDS[tokens[start - 1]]
+    if tokens[end - 1] in DRONE_WORDS or (end < len(tokens) and tokens[end] in DRONE_WORDS):
+        return "drone"
+    return None
+
+
 def _role_near(tokens: list[str], start: int, end: int) -> str | None:
     for index in (end, end + 1, start - 1):
         if 0 <= index < len(tokens) and ROLE_WORDS.get(tokens[index]):
@@ -288,6 +325,7 @@ def read_prompt(text: str) -> PromptReading:
 
     mentions: list[Mention] = []
     taken: set[int] = set()
+    described: set[int] = set()  # words that describe an instrument's line
     no_drums = ""
     spans = list(_phrases(tokens, INSTRUMENTS))  # type: ignore[arg-type]
     for start, end, _ in spans:
@@ -298,7 +336,11 @@ def read_prompt(text: str) -> PromptReading:
             continue  # "string pads", "cello bass": the role of the instrument before it
         instrument = INSTRUMENTS[phrase]
         negated = _negated(tokens, start, taken)
-        mentions.append(Mention(phrase, instrument, _role_near(tokens, start, end), negated, start))
+        role, height = _role_near(tokens, start, end), _height_near(tokens, start, taken)
+        pattern = _pattern_near(tokens, start, end)
+        mentions.append(Mention(phrase, instrument, role, negated, start, height, pattern))
+        if pattern == "walking":
+            described.add(start - 1)  # "walking bass" names a bass line, not a tempo
         if negated and instrument.family == "drums" and not no_drums:
             no_drums = " ".join(tokens[max(0, start - 1) : end])
     if "drumless" in tokens or "unpercussive" in tokens:
@@ -306,7 +348,7 @@ def read_prompt(text: str) -> PromptReading:
 
     effects: list[tuple[str, WordEffect]] = []
     for start, _, phrase in _phrases(tokens, WORDS):  # type: ignore[arg-type]
-        if start in taken or _negated(tokens, start, taken):
+        if start in taken or start in described or _negated(tokens, start, taken):
             continue  # "no drums" is not "drums"; "not slow" says nothing reliable
         effects.append((phrase, WORDS[phrase]))
 

@@ -42,6 +42,13 @@ GM_FAMILIES: tuple[str, ...] = (
 INSTRUMENTS: dict[str, Instrument] = {
     "piano": _i(0, "harmony melody arp", 36, 96),
     "grand piano": _i(0, "harmony melody arp", 36, 96),
+    "bright piano": _i(1, "harmony melody arp", 36, 96),
+    "electric grand": _i(2, "harmony melody", 36, 96),
+    "honky-tonk piano": _i(3, "harmony melody", 36, 96),
+    "honky tonk piano": _i(3, "harmony melody", 36, 96),
+    "honky-tonk": _i(3, "harmony melody", 36, 96),
+    "saloon piano": _i(3, "harmony melody", 36, 96),
+    "clavinet": _i(7, "harmony melody", 36, 89),
     "electric piano": _i(4, "harmony melody", 40, 88),
     "rhodes": _i(4, "harmony melody", 40, 88),
     "harpsichord": _i(6, "harmony arp melody", 41, 89),

@@ -34,6 +34,7 @@ def stem_view(stem: StemSpec) -> dict[str, Any]:
         "intensity": [float(stem.intensity[0]), float(stem.intensity[1])],
         "gain_db": float(stem.gain_db),
         "optional": stem.optional,
+        **({"pattern": stem.pattern} if stem.pattern is not None else {}),
     }
 
 

@@ -142,13 +142,24 @@ class VariantChoices:
         base = self.bases.get(name)
         if base is None or base.generation_hash != state.generation_hash:
             return  # the library has not served this music yet: applied when it does
-        self.slots.tidy(name, state.generation_hash, base.seed, len(base.variants))
-        entry = self.slots.states[name]
         sets: dict[int, VariantSet] = {}
-        for seed in sorted(entry.seeds() - {base.seed}):
-            sets[seed] = await service_link.seed_set(studio.service, state, seed)
-        if self.bases.get(name) is not base:
-            return  # a newer set landed while these were read: it applies itself
+        missing: set[int] = set()
+        while True:
+            # the slots may change while the sets are read (a pin, a re-roll): read until
+            # every seed they name has been looked at
+            self.slots.tidy(name, state.generation_hash, base.seed, len(base.variants))
+            entry = self.slots.states[name]
+            wanted = entry.seeds() - {base.seed} - set(sets) - missing
+            if not wanted:
+                break
+            for seed in sorted(wanted):
+                try:
+                    sets[seed] = await service_link.seed_set(studio.service, state, seed)
+                except OstinatoError as error:  # that slot plays the file seed's variant
+                    log.warning("%s: the set of seed %d is not available: %s", name, seed, error)
+                    missing.add(seed)
+            if self.bases.get(name) is not base:
+                return  # a newer set landed while these were read: it applies itself
         service_link.serve_set(studio.service, pack.name, name, compose(base, entry, sets))
         studio.broadcast(
             "studio.variants",

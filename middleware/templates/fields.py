@@ -24,6 +24,7 @@ from engine_core.spec import (
     LOOP_BARS,
     MODES,
     PITCH_CLASSES,
+    STEM_PATTERNS,
     SUPPORTED_METERS,
     TAG_VOCABULARY,
     GenerationSpec,
@@ -296,6 +297,7 @@ def _allowed_tags_text() -> str:
 
 STEM_KEYS = (
     "role", "program", "instrument", "register", "intensity", "gain_db", "pan", "optional",
+    "pattern",
 )  # fmt: skip
 DRUM_ROLES = ("drums", "percussion")
 #: Register of a pitched-percussion stem that gives none: F2-A3, the timpani's range.
@@ -456,6 +458,18 @@ def stem(problems: FileProblems, path: KeyPath, name: str, raw: Any) -> StemSpec
                 value=data["optional"],
                 allowed="true or false",
             )
+    if "pattern" in data:
+        allowed = STEM_PATTERNS.get(role, ()) if isinstance(role, str) else ()
+        if isinstance(data["pattern"], str) and data["pattern"] in allowed:
+            fields["pattern"] = data["pattern"]
+        else:
+            problems.add(
+                (*path, "pattern"),
+                f"{data['pattern']!r} is not a pattern of a {role!r} stem",
+                value=data["pattern"],
+                allowed=", ".join(f"{name!r} ({r})" for r, names in STEM_PATTERNS.items()
+                                  for name in names),
+            )  # fmt: skip
     if len(problems.problems) > start:
         return INVALID
     return StemSpec(name=name, **fields)

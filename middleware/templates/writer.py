@@ -52,6 +52,8 @@ def _stem_lines(stem: StemSpec, values: dict[str, InferredValue]) -> list[str]:
     lines.append(f"pan = {_number(stem.pan)}")
     if stem.optional:
         lines.append("optional = true")
+    if stem.pattern is not None:
+        lines.append(f"pattern = {_string(stem.pattern)}")
     return lines
 
 
