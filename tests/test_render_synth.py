@@ -245,3 +245,49 @@ def test_the_synth_stems_fold_is_fold_tail_bit_for_bit(frames: int) -> None:
     loop, tail = 40000, 9600
     expected = fold_tail(_fit_tail(audio, loop + tail, loop), loop)
     assert _folded_float_loop(audio, loop, tail).tobytes() == expected.tobytes()
+
+
+def test_a_claimed_note_is_waited_for_not_made_again(bank: SoundFont) -> None:
+    """`NoteCache.claim`: the first caller makes a missing note, a second one gets the
+    maker's event (set once the note is put, or given up), and then finds it held."""
+    cache = NoteCache()
+    key = NoteKey(bank.digest, 0, False, 64, 60, 100, 40)
+    assert cache.claim(key) == (None, None)
+    held, making = cache.claim(key)
+    assert held is None and making is not None and not making.is_set()
+    note = synth_renderer.note_buses(key, bank)
+    cache.put(key, note)
+    assert making.is_set()
+    assert cache.claim(key) == (note, None)
+    other = NoteKey(bank.digest, 0, False, 64, 62, 100, 40)
+    cache.claim(other)
+    _, making = cache.claim(other)
+    cache.abandon(other)  # its maker failed: a waiter is released and makes it itself
+    assert making.is_set() and cache.claim(other) == (None, None)
+    assert cache.misses == 3 and cache.hits == 1  # the abandoned note is claimed twice
+
+
+def test_render_threads_synthesise_each_note_once(bank: SoundFont) -> None:
+    """Two threads building stems that share every note at the same time (the same
+    instrument in two variants, as the render pool's threads do) synthesise each distinct
+    note once between them, and build the same bytes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from engine_core.arrange.arranger import arrange
+    from engine_core.render.note_renderer import plan_stem
+    from tests.chorale_scores import chorale_score
+
+    spec = band_spec(bars=2)
+    arrangement = arrange(chorale_score(bars=2), spec, seed=3)
+    index = next(i for i, s in enumerate(arrangement.stems) if len(s.notes) > 4)
+    keys = {p.key for p in plan_stem(arrangement, index, bank, 2.0)[0]}
+    cache = NoteCache()
+    with ThreadPoolExecutor(2) as threads:
+        stems = list(
+            threads.map(
+                lambda _: synth_renderer.render_stem_audio(arrangement, index, bank, cache, 2.0),
+                range(2),
+            )
+        )
+    assert cache.misses == len(keys) == len(cache)
+    assert stems[0].tobytes() == stems[1].tobytes()
