@@ -143,6 +143,7 @@ def _chorus_spec():
 
 @pytest.fixture(scope="module")
 def both_renderers():
+    synth_renderer.process_cache().clear()  # earlier tests render with it too (the default)
     spec = _chorus_spec()
     reference = Engine(ChoraleComposer(), renderer="reference").generate(
         spec, state="battle", seed=3, variants=2

@@ -126,9 +126,12 @@ class NoteCache:
                 self._bytes -= dropped.nbytes
 
     def clear(self) -> None:
+        """Drop every note and start the hit and miss counts again."""
         with self._lock:
             self._notes.clear()
             self._bytes = 0
+            self.hits = 0
+            self.misses = 0
 
 
 def batch_midi(
