@@ -125,3 +125,18 @@ def test_a_prompts_drone_is_a_drone() -> None:
     assert cello.register[0] == 36  # "deep": the bottom of the cello's range
     bagpipes = infer_state("highland bagpipes with a drone, marching snare")
     assert any(s.pattern == "drone" for s in bagpipes.stems)
+
+
+def test_a_bare_drone_sounds_on_the_named_droning_instrument_and_a_plucked_one_pulses() -> None:
+    bagpipes = infer_state("highland bagpipes with a drone, marching snare")
+    drone = next(s for s in bagpipes.stems if s.pattern == "drone")
+    assert drone.program == 109  # the bagpipes drone, not a synth pad
+    sitar = StemSpec("drone", "pad", program=104, register=(48, 74), pattern="drone")
+    spec = GenerationSpec(
+        prompt="", tags=("calm",), bpm=70.0, meter="4/4", key="D minor", bars=4,
+        stems=(StemSpec("tune", "melody", program=73, register=(60, 86)), sitar), energy=0.2,
+    )  # fmt: skip
+    notes = next(s.notes for s in arrange(chorale_score(bars=4), spec, seed=1).stems
+                 if s.stem.name == "drone")  # fmt: skip
+    assert max(n.duration_beats for n in notes) <= 1.0 + 1e-6
+    assert len({round(n.start_beats) for n in notes}) == 16  # every beat of 4 bars

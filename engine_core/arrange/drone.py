@@ -5,7 +5,8 @@ follow the harmony, it holds it down. A stem with `pattern = "drone"` (a `pad` o
 "cello drone" or "a drone" in a prompt) holds the tonic low in its register — a pad adds
 the fifth above (an open fifth, neither major nor minor) — for each 4-bar phrase, struck
 again at every phrase start so a bowed or blown sound is renewed and the seam is a phrase
-start. Later variants add the octave above the tonic in some phrases (`choices`).
+start. Later variants add the octave above the tonic in some phrases (`choices`). A plucked
+drone (a sitar, a koto) is struck again on every beat, as a tanpura is.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 from engine_core.arrange.accents import accented
 from engine_core.arrange.choices import Choices
 from engine_core.arrange.material import Material
+from engine_core.arrange.restrikes import plucked, restruck
 from engine_core.arrange.voicing import nearest
 from engine_core.spec import StemSpec
 
@@ -43,4 +45,6 @@ def drone_part(material: Material, stem: StemSpec, choices: Choices):
         if stem.role == "pad" and swaps[start // meter.steps_per_bar] and octave <= high:
             sounding.append(octave)  # a later variant opens the drone out in this phrase
         notes += [(float(start), float(length), pitch, velocity) for pitch in sounding]
+    if plucked(stem.program):  # a plucked drone (sitar, koto) rings on being struck again
+        return restruck(notes, meter, material.bars, stem.role)
     return notes

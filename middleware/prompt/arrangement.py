@@ -20,6 +20,9 @@ from middleware.prompt.words import ROLE_LAYERS, ROLE_REGISTERS, Palette
 
 TIMPANI = 47
 STRINGS = 48
+#: instruments that carry their own drone: "bagpipes with a drone" drones on the bagpipes
+DRONING = frozenset({20, 21, 104, 109, 110, 111})  # reed organ, accordion, sitar, bagpipe,
+# fiddle, shanai
 #: Roles that fill one of the three core slots.
 _SLOTS = {"melody": "melody", "harmony": "bed", "pad": "bed", "bass": "bass"}
 
@@ -113,8 +116,11 @@ def plan_stems(
         names.add(unique)
         planned.append(PlannedStem(_replace_name(stem, unique), evidence, source))
 
+    droning = next((m.instrument for m in pitched if m.instrument.program in DRONING), None)
     for mention in pitched:
         instrument = mention.instrument
+        if mention.word in ("drone", "drones") and droning is not None:
+            instrument = droning  # a bare "drone" sounds on the named instrument that drones
         role = roles.get(mention.position)
         extra = role is None
         if extra:
