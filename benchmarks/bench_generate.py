@@ -85,7 +85,14 @@ def cpu_seconds() -> float:
 def run_once(engine, spec) -> tuple[dict[str, float], object]:
     """One timed `generate`: each stage's end (its last report) as a duration from the
     previous stage's end, as before stages overlapped, plus `<stage>_first` and
-    `<stage>_last` (seconds from the start), `total` and `cpu`."""
+    `<stage>_last` (seconds from the start), `total` and `cpu`. The synth renderer's
+    note cache is emptied first: every run renders the same seed, and a set whose notes
+    are all cached would not be the cost of a new one."""
+    import sys
+
+    synth = sys.modules.get("engine_core.render.synth_renderer")
+    if synth is not None:  # a new set, not the warm-up's notes again
+        synth.process_cache().clear()
     events: list[tuple[str, float]] = []
     cpu = cpu_seconds()
     started = time.perf_counter()

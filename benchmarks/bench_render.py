@@ -98,7 +98,7 @@ def one(renderer: str, bank_name: str) -> dict:
         }
     figures["rss_mb"] = _rss_mb()
     if renderer in ("notes", "synth"):
-        with Engine(base.composer, bank, render_workers=workers) as reference:
+        with Engine(base.composer, bank, render_workers=workers, renderer="reference") as reference:
             truth = reference.render_scores(spec, scores[7], state="battle", seed=7)
         errors: dict[str, list[float]] = {}
         for ours, theirs in zip(sets["cold"].variants, truth.variants, strict=True):

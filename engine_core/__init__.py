@@ -4,6 +4,9 @@ Importing this package is cheap (no torch): heavy modules are imported where the
 so a service that only plays cached audio never pays for the model.
 """
 
-ENGINE_VERSION = (
-    "0.2.4"  # 0.2.4: plucked and struck harmony instruments strike held chords on the beat
-)
+# 0.2.4: plucked and struck harmony instruments strike held chords on the beat;
+# 0.2.5: the synth renderer is the default (the default audio changed)
+ENGINE_VERSION = "0.2.5"
+#: The renderer `Engine` and the CLI use unless told otherwise; audio from another renderer
+#: carries `+r.<renderer>` in its engine version (`Engine.engine_version`).
+DEFAULT_RENDERER = "synth"

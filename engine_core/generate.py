@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from engine_core import ENGINE_VERSION
+from engine_core import DEFAULT_RENDERER, ENGINE_VERSION
 from engine_core.composer import Composer, ProgressCallback
 from engine_core.errors import GenerationError, InvalidSpecError
 from engine_core.score import Score
@@ -56,13 +56,14 @@ def one_model_thread() -> Iterator[None]:
 class Engine:
     """Composer + arranger + SoundFont renderer. Holds the loaded model and banks.
 
-    `render_workers` > 1 synthesises stems in that many worker processes
-    (`engine_core.render.pool`); the audio is the same with any count. Call `close()`
-    (or use the engine as a context manager) to stop them. `renderer` is "reference"
-    (each stem synthesised in one pass, the default), "notes" (stems built from
-    cached notes, `engine_core.render.note_renderer`) or "synth" (notes played from the
-    bank's samples without the synthesiser, `engine_core.render.synth_renderer`); both
-    experimental, see docs/engine.md.
+    `render_workers` > 1 renders on that many cores (`engine_core.render.pool`: threads
+    for the synth renderer, worker processes for the others); the audio is the same with
+    any count. Call `close()` (or use the engine as a context manager) to stop them.
+    `renderer` is "synth" (the default, `DEFAULT_RENDERER`: each distinct note played
+    once from the bank's samples, effects per stem, `engine_core.render.synth_renderer`),
+    "reference" (each stem synthesised in one pass by the SoundFont synthesiser) or
+    "notes" (stems built from notes the synthesiser renders once, experimental); see
+    docs/engine.md.
     """
 
     def __init__(
@@ -71,7 +72,7 @@ class Engine:
         soundfont: str | Path | None = None,
         *,
         render_workers: int = 1,
-        renderer: str = "reference",
+        renderer: str = DEFAULT_RENDERER,
     ) -> None:
         from engine_core.render.note_renderer import RENDERERS
         from engine_core.render.pool import RenderPool
@@ -115,7 +116,7 @@ class Engine:
         """Code version, the default SoundFont's digest and a non-default renderer (each
         changes the audio)."""
         version = f"{ENGINE_VERSION}+sf.{self._soundfont(None).digest}"
-        return version if self.renderer == "reference" else f"{version}+r.{self.renderer}"
+        return version if self.renderer == DEFAULT_RENDERER else f"{version}+r.{self.renderer}"
 
     @property
     def weights_version(self) -> str:

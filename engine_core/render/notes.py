@@ -20,6 +20,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import mido
 import numpy as np
@@ -58,6 +59,7 @@ class NoteCache:
         self._notes: OrderedDict[NoteKey, np.ndarray] = OrderedDict()
         self._bytes = 0
         self._lock = threading.Lock()
+        self._making: dict[NoteKey, threading.Event] = {}
         self.hits = 0
         self.misses = 0
 
@@ -78,7 +80,38 @@ class NoteCache:
             self.hits += 1
             return audio
 
-    def put(self, key: NoteKey, audio: np.ndarray) -> None:
+    def claim(self, key: NoteKey) -> tuple[Any, threading.Event | None]:
+        """For threads sharing the cache: `(audio, None)` when the note is held; `(None,
+        event)` when another thread is making it (`event` is set once it is `put` or
+        `abandon`ed); `(None, None)` when the caller is to make it (then `put` or
+        `abandon` it), so no note is synthesised by two threads at once."""
+        with self._lock:
+            audio = self._notes.get(key)
+            if audio is not None:
+                self._notes.move_to_end(key)
+                self.hits += 1
+                return audio, None
+            making = self._making.get(key)
+            if making is not None:
+                return None, making
+            self._making[key] = threading.Event()
+            self.misses += 1
+            return None, None
+
+    def abandon(self, key: NoteKey) -> None:
+        """A claimed note will not be made (its maker failed): waiters go on without it."""
+        with self._lock:
+            making = self._making.pop(key, None)
+        if making is not None:
+            making.set()
+
+    def put(self, key: NoteKey, audio: Any) -> None:
+        try:
+            self._put(key, audio)
+        finally:
+            self.abandon(key)  # wakes any thread waiting for it
+
+    def _put(self, key: NoteKey, audio: Any) -> None:
         audio.setflags(write=False)
         with self._lock:
             old = self._notes.pop(key, None)
@@ -93,9 +126,12 @@ class NoteCache:
                 self._bytes -= dropped.nbytes
 
     def clear(self) -> None:
+        """Drop every note and start the hit and miss counts again."""
         with self._lock:
             self._notes.clear()
             self._bytes = 0
+            self.hits = 0
+            self.misses = 0
 
 
 def batch_midi(

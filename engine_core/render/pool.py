@@ -58,6 +58,11 @@ from engine_core.render.set_buffer import ArraySetBuffer, FileSetBuffer, SetBuff
 from engine_core.render.soundfont import SoundFont
 from engine_core.render.stems import TAIL_SECONDS, mix_stems, render_stem_group, stem_frames
 
+#: Renderers whose work runs in compiled code that releases the GIL (the synth renderer's
+#: numba kernels, numpy and scipy's FFT): a pool renders them on threads of the calling
+#: process, which share one bank and one note cache, instead of worker processes.
+THREADED_RENDERERS = ("synth",)
+
 #: progress(stage, done, total), stage "render" per stem and "normalise" per variant.
 Progress = Callable[[str, int, int], None]
 
@@ -236,6 +241,8 @@ class RenderPool:
             raise ValueError(f"render workers must be a positive integer, got {workers!r}")
         self.workers = workers
         self._executor: cf.ProcessPoolExecutor | None = None
+        self._threads: cf.ThreadPoolExecutor | None = None
+        self._warmed: set[str] = set()  # banks the threads' renderer is ready for
         self._stem_tasks = _mallopt() is not None  # workers keep their heap: see the module
 
     @property
@@ -247,7 +254,11 @@ class RenderPool:
         """Start the worker processes now, in the background, ready to render with
         `soundfont` and `renderer`; returns at once. Nothing happens when the pool renders
         in the calling process or its workers are already running."""
-        if self.parallel:
+        if not self.parallel:
+            return
+        if renderer in THREADED_RENDERERS:
+            self._ensure_threads(soundfont)
+        else:
             self._ensure_executor(soundfont, renderer)
 
     def render(
@@ -277,6 +288,7 @@ class RenderPool:
             if not isinstance(arrangements, Sized):
                 arrangements = list(arrangements)
             count = len(arrangements)  # type: ignore[arg-type]
+        threaded = renderer in THREADED_RENDERERS
         run = _SetRun(
             iter(arrangements),
             count,
@@ -286,17 +298,20 @@ class RenderPool:
             target,
             progress,
             renderer,
-            shared=self.parallel,
+            shared=self.parallel and not threaded,
         )
         try:
             if run.pull():
                 if self.parallel and (count > 1 or len(run.variants[0].arrangement.stems) > 1):
                     try:
-                        run.in_workers(
-                            self._ensure_executor(soundfont, renderer),
-                            self.workers,
-                            self._stem_tasks,
-                        )
+                        if threaded:
+                            run.in_workers(self._ensure_threads(soundfont), self.workers, True)
+                        else:
+                            run.in_workers(
+                                self._ensure_executor(soundfont, renderer),
+                                self.workers,
+                                self._stem_tasks,
+                            )
                     except BrokenProcessPool:
                         # a worker died (killed, out of memory): finish here, rebuild next time
                         self.close()
@@ -323,11 +338,30 @@ class RenderPool:
                 self._executor.submit(_ready)
         return self._executor
 
+    def _ensure_threads(self, soundfont: SoundFont | None = None) -> cf.ThreadPoolExecutor:
+        """The render threads (for `THREADED_RENDERERS`); the first time a bank is seen,
+        one of them readies the synth renderer for it (`synth_renderer.warm_up`) while
+        the caller goes on (say, running the model)."""
+        if self._threads is None:
+            self._threads = cf.ThreadPoolExecutor(
+                self.workers, thread_name_prefix="ostinato-render"
+            )
+        if soundfont is not None and soundfont.digest not in self._warmed:
+            from engine_core.render.synth_renderer import warm_up
+
+            self._warmed.add(soundfont.digest)
+            self._threads.submit(warm_up, soundfont)
+        return self._threads
+
     def close(self) -> None:
         """Stop the workers (a later `render` starts new ones)."""
         if self._executor is not None:
             self._executor.shutdown(wait=True, cancel_futures=True)
             self._executor = None
+        if self._threads is not None:
+            self._threads.shutdown(wait=True, cancel_futures=True)
+            self._threads = None
+            self._warmed.clear()
 
 
 @dataclass
@@ -413,10 +447,11 @@ class _SetRun:
         """A variant's stem tasks. While at least `workers` variants are still to start,
         its stems are one call (the fewest bank reads); the variants after that are the
         set's last work, so their stems are split to keep every worker busy to the end:
-        one task per stem, costliest first (`stem_tasks`), else balanced groups."""
+        one task per stem, costliest first (`stem_tasks`), else balanced groups. Render
+        threads (buffers not shared) read no bank per call: every variant is split."""
         arrangement = self.variants[variant].arrangement
         stems = len(arrangement.stems)
-        if self.count - variant >= workers:
+        if self.count - variant >= workers and self.shared:
             return [tuple(range(stems))]
         parts = stems if stem_tasks else -(-workers // max(self.count - variant, 1))
         if min(parts, stems) <= 1:
@@ -426,11 +461,10 @@ class _SetRun:
         costs = [stem_cost(arrangement, i, self.soundfont, TAIL_SECONDS) for i in range(stems)]
         return balanced_groups(costs, parts)
 
-    def in_workers(
-        self, executor: cf.ProcessPoolExecutor, workers: int, stem_tasks: bool = True
-    ) -> None:
-        """Run every task on `executor` (`workers` processes), `workers + 1` in flight,
-        taking arrangements from the source as the workers need more work."""
+    def in_workers(self, executor: cf.Executor, workers: int, stem_tasks: bool = True) -> None:
+        """Run every task on `executor` (`workers` processes, or threads of this process
+        when its buffers are not shared), `workers + 1` in flight, taking arrangements
+        from the source as the workers need more work."""
         in_flight = workers + 1
         path, digest = str(self.soundfont.path), self.soundfont.digest
         stems: deque[tuple[int, tuple[int, ...]]] = deque(
@@ -450,17 +484,10 @@ class _SetRun:
                         running[future] = ("normalise", variant, ())
                     elif stems:
                         variant, indices = stems.popleft()
-                        future = executor.submit(
-                            _render_task,
-                            self.variants[variant].buffer,
-                            self.variants[variant].arrangement,
-                            0,
-                            indices,
-                            path,
-                            digest,
-                            self.sample_rate,
-                            self.one_shot,
-                            self.renderer,
+                        future = (
+                            self._submit_here(executor, variant, indices)
+                            if not self.shared
+                            else self._submit_render(executor, variant, indices, path, digest)
                         )
                         running[future] = ("render", variant, indices)
                     elif self.pull():
@@ -484,6 +511,39 @@ class _SetRun:
             for future in running:  # an error ends the call; queued work is dropped
                 future.cancel()
             raise
+
+    def _submit_render(
+        self, executor: cf.Executor, variant: int, indices: tuple[int, ...], path: str, digest: str
+    ) -> cf.Future:
+        """A stem task for a worker process (which reads the bank from `path`)."""
+        return executor.submit(
+            _render_task,
+            self.variants[variant].buffer,
+            self.variants[variant].arrangement,
+            0,
+            indices,
+            path,
+            digest,
+            self.sample_rate,
+            self.one_shot,
+            self.renderer,
+        )
+
+    def _submit_here(
+        self, executor: cf.Executor, variant: int, indices: tuple[int, ...]
+    ) -> cf.Future:
+        """A stem task for a render thread of this process (this process's bank)."""
+        return executor.submit(
+            render_stems_into,
+            self.variants[variant].buffer,
+            self.variants[variant].arrangement,
+            0,
+            indices,
+            self.soundfont,
+            self.sample_rate,
+            self.one_shot,
+            self.renderer,
+        )
 
     def here(self) -> None:
         """Render and normalise in this process whatever is not done yet (the arrangements

@@ -56,15 +56,27 @@ def impulse_response(sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     return response[: max(keep, 1)].astype(np.float32)
 
 
-#: FFT size of the overlap-add convolution (the response's spectrum is kept per rate).
-FFT_SIZE = 1 << 18
+#: FFT sizes the overlap-add convolution may use (the response's spectrum is kept per
+#: rate and size): each stem takes the one with the least work for its length.
+FFT_SIZES = tuple(1 << bits for bits in range(17, 21))
 
 
 @functools.cache
-def _response_spectrum(sample_rate: int) -> np.ndarray:
+def _response_spectrum(sample_rate: int, size: int) -> np.ndarray:
     import scipy.fft
 
-    return scipy.fft.rfft(impulse_response(sample_rate), FFT_SIZE, axis=0)
+    return scipy.fft.rfft(impulse_response(sample_rate), size, axis=0)
+
+
+def fft_size(frames: int, sample_rate: int = SAMPLE_RATE) -> int:
+    """The FFT size with the least work (segments x n log n) for a bus of `frames`."""
+    response = impulse_response(sample_rate).shape[0]
+    usable = [n for n in FFT_SIZES if n > response]
+
+    def work(n: int) -> float:
+        return -(-frames // (n - response + 1)) * n * np.log2(n)
+
+    return min(usable, key=lambda n: (work(n), n))
 
 
 def apply(bus: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
@@ -73,13 +85,14 @@ def apply(bus: np.ndarray, sample_rate: int = SAMPLE_RATE) -> np.ndarray:
     import scipy.fft
 
     frames = bus.size
-    out = np.zeros((frames + FFT_SIZE, 2), np.float32)
-    spectrum = _response_spectrum(sample_rate)
-    segment = FFT_SIZE - impulse_response(sample_rate).shape[0] + 1
+    size = fft_size(frames, sample_rate)
+    out = np.zeros((frames + size, 2), np.float32)
+    spectrum = _response_spectrum(sample_rate, size)
+    segment = size - impulse_response(sample_rate).shape[0] + 1
     for begin in range(0, frames, segment):
         piece = bus[begin : begin + segment]
         if not piece.any():
             continue
-        wet = scipy.fft.irfft(scipy.fft.rfft(piece, FFT_SIZE)[:, None] * spectrum, FFT_SIZE, axis=0)
-        out[begin : begin + FFT_SIZE] += wet
+        wet = scipy.fft.irfft(scipy.fft.rfft(piece, size)[:, None] * spectrum, size, axis=0)
+        out[begin : begin + size] += wet
     return out[:frames]

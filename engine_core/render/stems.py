@@ -133,8 +133,11 @@ def render_stem_group(
             wet = synth_renderer.render_stem_audio(
                 arrangement, index, soundfont, synth_renderer.process_cache(), TAIL_SECONDS
             )
-            fitted = _fit_tail(wet, loop_48k + tail_frames, loop_48k)
-            audio[index] = fold_tail(fitted, loop_48k) if not one_shot else fitted
+            if not one_shot and tail_frames <= loop_48k:
+                audio[index] = _folded_float_loop(wet, loop_48k, tail_frames)
+            else:
+                fitted = _fit_tail(wet, loop_48k + tail_frames, loop_48k)
+                audio[index] = fold_tail(fitted, loop_48k) if not one_shot else fitted
         synthesised = []
     pcms = (
         render_stems_pcm(arrangement, synthesised, soundfont, TAIL_SECONDS) if synthesised else []
@@ -185,6 +188,21 @@ def _folded_loop(pcm: np.ndarray, loop: int, tail: int) -> np.ndarray:
     ringing = np.zeros((tail, 2), dtype=np.float32)
     count = min(tail, max(pcm.shape[0] - loop, 0))
     np.multiply(pcm[loop : loop + count], PCM_SCALE, out=ringing[:count])
+    _fade_out(ringing, tail)
+    head[:tail] += ringing
+    return head
+
+
+def _folded_float_loop(audio: np.ndarray, loop: int, tail: int) -> np.ndarray:
+    """`fold_tail(_fit_tail(audio, loop + tail, loop), loop)`, bit for bit, for float32
+    audio and a tail no longer than the loop, without the padded and float64 copies
+    (the reasons are `_folded_loop`'s: one float32 addition per sample, from +0.0)."""
+    head = np.zeros((loop, 2), dtype=np.float32)
+    count = min(loop, audio.shape[0])
+    np.add(head[:count], audio[:count], out=head[:count])
+    ringing = np.zeros((tail, 2), dtype=np.float32)
+    count = min(tail, max(audio.shape[0] - loop, 0))
+    ringing[:count] = audio[loop : loop + count]
     _fade_out(ringing, tail)
     head[:tail] += ringing
     return head

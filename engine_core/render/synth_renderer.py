@@ -17,6 +17,7 @@ scale, and the reverb's flushing of values under 1e-6 (a decayed tail ends a lit
 from __future__ import annotations
 
 import functools
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,33 +43,20 @@ def process_cache(budget_bytes: int = BUDGET_BYTES) -> NoteCache:
     return NoteCache(budget_bytes)
 
 
-#: A bus kept as per-block ramps of the dry signal may miss it by this much error energy,
-#: relative to its own: -60 dB for the dry right channel, -50 dB for the effects' inputs
-#: (heard through the reverb and chorus, 10 dB and more below the dry sound); a bus
-#: further off is kept whole.
-DRY_TOLERANCE = 1e-6
-FACTOR_TOLERANCE = 1e-5
-
-
 @dataclass(frozen=True)
 class PackedNote:
-    """A note's buses as the cache holds them (`voice_kernel.pack_note`): the dry left
-    channel as 16-bit integers with its scale; the dry right channel, the reverb's input
-    and, when the note sends to the chorus, the chorus's input left and right, each as a
-    ramp per block of the dry signal or, when that would miss it by more than
-    `DRY_TOLERANCE` / `FACTOR_TOLERANCE`, as a 16-bit column of its own (`sources` says
-    which)."""
+    """A note's buses as the cache holds them (`voice_kernel.pack_note`): dry left, dry
+    right, the reverb's input and, when the note sends to the chorus, the chorus's input
+    left and right, each as 16-bit integers scaled by its own peak (a step is 1/32767 of
+    the bus's peak: the rounding is 96 dB below the note)."""
 
-    pcm: np.ndarray  # int16 (frames, 1 + whole buses)
-    scales: np.ndarray  # float32 per pcm column
-    factors: np.ndarray  # float32 (blocks, 2 per bus after the first)
-    sources: np.ndarray  # int64 per bus after the first: -1 (ramps) or its pcm column
+    pcm: np.ndarray  # int16 (frames, 3 or 5)
+    scales: np.ndarray  # float32 per bus
 
     @classmethod
     def pack(cls, buses: np.ndarray) -> PackedNote:
         """Pack float32 (frames, 3 or 5) buses (`voice.NoteAudio.buses`)."""
-        by_bus = np.asarray(buses, np.float32).T
-        return cls(*pack_note(by_bus, DRY_TOLERANCE, FACTOR_TOLERANCE))
+        return cls(*pack_note(np.asarray(buses, np.float32).T))
 
     @property
     def frames(self) -> int:
@@ -76,15 +64,15 @@ class PackedNote:
 
     @property
     def chorused(self) -> bool:
-        return self.sources.shape[0] == 4
+        return self.pcm.shape[1] == 5
 
     @property
     def nbytes(self) -> int:
-        return self.pcm.nbytes + self.scales.nbytes + self.factors.nbytes + self.sources.nbytes
+        return self.pcm.nbytes + self.scales.nbytes
 
     def setflags(self, write: bool) -> None:
         self.pcm.setflags(write=write)
-        self.factors.setflags(write=write)
+        self.scales.setflags(write=write)
 
 
 @functools.lru_cache(maxsize=16384)
@@ -114,6 +102,45 @@ def note_buses(key: NoteKey, soundfont: SoundFont) -> PackedNote:
     return PackedNote.pack(note.buses)
 
 
+def _stem_notes(
+    keys: list[NoteKey], soundfont: SoundFont, cache: NoteCache
+) -> dict[NoteKey, PackedNote]:
+    """Every distinct note of a stem: from the cache, or synthesised here (and put there),
+    or, when another render thread is synthesising it, taken once that thread is done.
+    Held here for the whole stem, so no note is made twice for it whatever the cache
+    drops, and the stem adds them up in its own order (the same audio on any thread)."""
+    notes: dict[NoteKey, PackedNote] = {}
+    waiting: list[tuple[NoteKey, threading.Event]] = []
+    for key in dict.fromkeys(keys):
+        buses, making = cache.claim(key)
+        if buses is not None:
+            notes[key] = buses
+        elif making is not None:
+            waiting.append((key, making))
+        else:
+            notes[key] = _make(key, soundfont, cache)
+    for key, making in waiting:
+        buses = None
+        while buses is None:
+            making.wait()
+            buses, making = cache.claim(key)
+            if buses is None and making is None:  # dropped, or its maker failed
+                buses = _make(key, soundfont, cache)
+        notes[key] = buses
+    return notes
+
+
+def _make(key: NoteKey, soundfont: SoundFont, cache: NoteCache) -> PackedNote:
+    """Synthesise a note claimed in `cache` and put it there (or give the claim up)."""
+    try:
+        buses = note_buses(key, soundfont)
+    except BaseException:
+        cache.abandon(key)
+        raise
+    cache.put(key, buses)
+    return buses
+
+
 def render_stem_audio(
     arrangement: Arrangement,
     index: int,
@@ -123,14 +150,12 @@ def render_stem_audio(
 ) -> np.ndarray:
     """Stem `index` before the tail fold: float32 (frames, 2) at 48 kHz, effects included."""
     placed, frames = plan_stem(arrangement, index, soundfont, tail_seconds)
+    notes = _stem_notes([note.key for note in placed], soundfont, cache)
     dry = np.zeros((frames, 2), np.float32)
     bus = np.zeros(frames, np.float32)
     chorus_bus: np.ndarray | None = None  # made when a note sends to the chorus
     for note in placed:
-        buses = cache.get(note.key)
-        if buses is None:
-            buses = note_buses(note.key, soundfont)
-            cache.put(note.key, buses)
+        buses = notes[note.key]
         end = min(frames, note.start + buses.frames)
         if note.stop >= 0:
             end = min(end, note.stop)
@@ -139,9 +164,7 @@ def render_stem_audio(
         if buses.chorused and chorus_bus is None:
             chorus_bus = np.zeros((frames, 2), np.float32)
         chorus = chorus_bus if chorus_bus is not None else np.zeros((0, 2), np.float32)
-        add_note(
-            buses.pcm, buses.scales, buses.factors, buses.sources, note.start, end, dry, bus, chorus
-        )
+        add_note(buses.pcm, buses.scales, note.start, end, dry, bus, chorus)
     dry += reverb.apply(bus)
     if chorus_bus is not None:
         dry += effects.chorus(chorus_bus)
@@ -158,5 +181,5 @@ def warm_up(soundfont: SoundFont) -> None:
     frames = note.frames
     dry = np.zeros((frames, 2), np.float32)
     bus = np.zeros(frames, np.float32)
-    add_note(note.pcm, note.scales, note.factors, note.sources, 0, frames, dry, bus, dry[:0])
+    add_note(note.pcm, note.scales, 0, frames, dry, bus, dry[:0])
     reverb.apply(bus)

@@ -537,142 +537,31 @@ def render_voices(
 
 
 @numba.njit(cache=True, nogil=True)
-def _quantise(values: np.ndarray) -> tuple[np.ndarray, np.float32]:
-    """16-bit integers and their scale (the peak / 32767), rounded to nearest."""
-    peak = np.float32(0.0)
-    for value in values:
-        if abs(value) > peak:
-            peak = abs(value)
-    scale = peak / np.float32(32767.0) if peak > 0 else np.float32(1.0 / 32767.0)
-    inverse = np.float32(1.0) / scale
-    pcm = np.empty(values.shape[0], np.int16)
-    for i in range(values.shape[0]):
-        pcm[i] = np.int16(np.rint(values[i] * inverse))
-    return pcm, scale
-
-
-@numba.njit(cache=True, nogil=True)
-def _fit_ramps(target: np.ndarray, basis: np.ndarray, factors: np.ndarray, at: int) -> float:
-    """Least-squares ramps target ~ (factor + slope * t) * basis, one per 64-sample
-    block, written to factors[:, at] and factors[:, at + 1]; returns the miss's energy
-    relative to the target's (0 for a silent target)."""
-    frames = target.shape[0]
-    error = 0.0
-    energy = 0.0
-    for b in range(factors.shape[0]):
-        first = b * BLOCK
-        s00 = 0.0
-        s01 = 0.0
-        s11 = 0.0
-        r0 = 0.0
-        r1 = 0.0
-        e = 0.0
-        for i in range(first, min(frames, first + BLOCK)):
-            t = np.float64(i - first)
-            x = np.float64(basis[i])
-            y = np.float64(target[i])
-            w = x * x
-            s00 += w
-            s01 += w * t
-            s11 += w * t * t
-            r0 += x * y
-            r1 += x * y * t
-            e += y * y
-        determinant = s00 * s11 - s01 * s01
-        if s00 <= 0.0:
-            factor, slope = 0.0, 0.0
-        elif determinant <= 1e-9 * s00 * s11:
-            factor, slope = r0 / s00, 0.0
-        else:
-            factor = (r0 * s11 - r1 * s01) / determinant
-            slope = (r1 * s00 - r0 * s01) / determinant
-        factors[b, at] = np.float32(factor)
-        factors[b, at + 1] = np.float32(slope)
-        miss = e - 2.0 * (factor * r0 + slope * r1)
-        miss += factor * factor * s00 + 2.0 * factor * slope * s01 + slope * slope * s11
-        error += max(miss, 0.0)
-        energy += e
-    return error / energy if energy > 0.0 else 0.0
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _ramp(factors: np.ndarray, b: int, at: int, t: int) -> np.float32:
-    return factors[b, at] + factors[b, at + 1] * np.float32(t)
-
-
-@numba.njit(cache=True, nogil=True)
-def _made(factors: np.ndarray, at: int, basis: np.ndarray) -> np.ndarray:
-    """`basis` times its ramps (`_fit_ramps`), float32 as `add_note` makes it."""
-    out = np.empty(basis.shape[0], np.float32)
-    for i in range(basis.shape[0]):
-        b = i // BLOCK
-        out[i] = _ramp(factors, b, at, i - b * BLOCK) * basis[i]
-    return out
-
-
-@numba.njit(cache=True, nogil=True)
-def pack_note(buses: np.ndarray, dry_tolerance: float, tolerance: float):
-    """A note's float32 (3 or 5, frames) buses (`render_voices`) packed for the cache.
-
-    The dry left channel is kept as 16-bit integers with its scale (its peak / 32767,
-    rounded to nearest). Every other bus is, within a 64-sample block, nearly a multiple
-    of the dry signal: the right channel of the left (a mono sample panned), the reverb's
-    input of the dry sum, the chorus's input of its dry channel (a voice's send times
-    its gain; the per-voice gates, the gain ramps and differently panned voices make it
-    differ). Each is kept as a least-squares ramp (a factor and its slope) per block of
-    that basis when the ramps miss it by at most `dry_tolerance` (the right channel) or
-    `tolerance` (the others) of its energy, else as a 16-bit column of its own.
-
-    Returns pcm int16 (frames, 1 + whole buses), scales float32 (one per pcm column),
-    factors float32 (blocks, 2 per bus after the first) and sources int64 (per bus after
-    the first: -1 when it is made from its ramps, else its pcm column)."""
+def pack_note(buses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A note's float32 (3 or 5, frames) buses (`render_voices`) as 16-bit integers for
+    the cache: int16 (frames, buses), each bus scaled by its own peak (scale = peak /
+    32767, rounded to nearest; 1/32767 for a silent bus), and the float32 scales."""
     columns, frames = buses.shape
-    blocks = (frames + BLOCK - 1) // BLOCK
-    factors = np.zeros((blocks, 2 * (columns - 1)), np.float32)
-    sources = np.full(columns - 1, -1, np.int64)
-    pcm_columns = np.zeros((columns, frames), np.int16)
-    scales = np.ones(columns, np.float32)
-    pcm_columns[0], scales[0] = _quantise(buses[0])
-    left = np.empty(frames, np.float32)
-    for i in range(frames):
-        left[i] = np.float32(pcm_columns[0, i]) * scales[0]
-    kept = 1
-    if _fit_ramps(buses[1], left, factors, 0) <= dry_tolerance:
-        right = _made(factors, 0, left)
-    else:
-        pcm_columns[kept], scales[kept] = _quantise(buses[1])
-        sources[0] = kept
-        right = np.empty(frames, np.float32)
+    scales = np.empty(columns, np.float32)
+    pcm = np.empty((frames, columns), np.int16)
+    for c in range(columns):
+        peak = np.float32(0.0)
         for i in range(frames):
-            right[i] = np.float32(pcm_columns[kept, i]) * scales[kept]
-        kept += 1
-    for bus in range(2, columns):
-        basis = left + right if bus == 2 else (left if bus == 3 else right)
-        if _fit_ramps(buses[bus], basis, factors, 2 * (bus - 1)) > tolerance:
-            pcm_columns[kept], scales[kept] = _quantise(buses[bus])
-            sources[bus - 1] = kept
-            kept += 1
-    pcm = np.empty((frames, kept), np.int16)
-    for c in range(kept):
-        pcm[:, c] = pcm_columns[c]
-    return pcm, scales[:kept].copy(), factors, sources
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _bus(pcm, scales, factors, sources, bus, basis, b, t, i) -> np.float32:
-    """Bus `bus` (1: dry right, 2: reverb input, 3-4: chorus input) at frame `i`."""
-    source = sources[bus - 1]
-    if source < 0:
-        return _ramp(factors, b, 2 * (bus - 1), t) * basis
-    return np.float32(pcm[i, source]) * scales[source]
+            value = abs(buses[c, i])
+            if value > peak:
+                peak = value
+        scale = peak / np.float32(32767.0) if peak > 0 else np.float32(1.0 / 32767.0)
+        scales[c] = scale
+        inverse = np.float32(1.0) / scale
+        for i in range(frames):
+            pcm[i, c] = np.int16(np.rint(buses[c, i] * inverse))
+    return pcm, scales
 
 
 @numba.njit(cache=True, nogil=True)
 def add_note(
     pcm: np.ndarray,
     scales: np.ndarray,
-    factors: np.ndarray,
-    sources: np.ndarray,
     start: int,
     stop: int,
     dry: np.ndarray,
@@ -682,16 +571,19 @@ def add_note(
     """Add a packed note (`pack_note`) into a stem's buses from frame `start` to `stop`:
     dry to `dry`, the reverb's input to `reverb`, the chorus's (when the note has one and
     `chorus` has frames) to `chorus`."""
-    with_chorus = sources.shape[0] == 4 and chorus.shape[0] > 0
+    with_chorus = pcm.shape[1] == 5 and chorus.shape[0] > 0
+    left = scales[0]
+    right = scales[1]
+    wet = scales[2]
     for i in range(stop - start):
         at = start + i
-        b = i // BLOCK
-        t = i - b * BLOCK
-        left = np.float32(pcm[i, 0]) * scales[0]
-        right = _bus(pcm, scales, factors, sources, 1, left, b, t, i)
-        dry[at, 0] += left
-        dry[at, 1] += right
-        reverb[at] += _bus(pcm, scales, factors, sources, 2, left + right, b, t, i)
-        if with_chorus:
-            chorus[at, 0] += _bus(pcm, scales, factors, sources, 3, left, b, t, i)
-            chorus[at, 1] += _bus(pcm, scales, factors, sources, 4, right, b, t, i)
+        dry[at, 0] += np.float32(pcm[i, 0]) * left
+        dry[at, 1] += np.float32(pcm[i, 1]) * right
+        reverb[at] += np.float32(pcm[i, 2]) * wet
+    if with_chorus:
+        chorus_left = scales[3]
+        chorus_right = scales[4]
+        for i in range(stop - start):
+            at = start + i
+            chorus[at, 0] += np.float32(pcm[i, 3]) * chorus_left
+            chorus[at, 1] += np.float32(pcm[i, 4]) * chorus_right

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from engine_core import DEFAULT_RENDERER
+
 #: --format: the audio files' format
 audio_format_option = click.option(
     "--format",
@@ -21,17 +23,18 @@ jobs_option = click.option(
     "--jobs",
     type=click.IntRange(1, 64),
     default=None,
-    help="Processes that synthesise stems (default: one per core).",
+    help="Cores that render stems (default: one per core).",
 )
 #: --renderer: which renderer synthesises the stems (see docs/engine.md, "Renderers")
 renderer_option = click.option(
     "--renderer",
-    type=click.Choice(["reference", "notes", "synth"]),
-    default="reference",
+    type=click.Choice(["synth", "reference", "notes"]),
+    default=DEFAULT_RENDERER,
     show_default=True,
-    help="reference: each stem synthesised whole (the default); notes: stems built from "
-    "notes synthesised once and cached (experimental, slower today); synth: notes "
-    "synthesised in numpy from the bank's samples, effects per stem (experimental).",
+    help="synth: each distinct note played once from the bank's samples, effects per "
+    "stem (the default); reference: each stem synthesised whole by the SoundFont "
+    "synthesiser; notes: stems built from notes the synthesiser renders once "
+    "(experimental, slower).",
 )
 #: --cache: the variant cache a serving process reads and fills (`serve`, `studio`)
 service_cache_option = click.option(
