@@ -90,6 +90,9 @@ def tone_engine_importable(monkeypatch: pytest.MonkeyPatch) -> None:
     # the scheduler's worker processes import the tone engine by name
     monkeypatch.syspath_prepend(str(TESTS))
     monkeypatch.setenv("PYTHONPATH", str(TESTS))
+    # short tones: the pack's 41 sets take ~4 MB of cache, not ~500 MB (with the cache's
+    # 512 MB disk margin, full-length tones need a GB free; CI's disk may not have it)
+    monkeypatch.setenv("TONE_ENGINE_FRAMES", "4800")
 
 
 async def _ready(studio: Studio, name: str, timeout_s: float = 120.0):  # -> VariantSet
