@@ -37,6 +37,7 @@ from engine_core.arrange.motif_parts import bass_with_quotes, keep_quotes_whole
 from engine_core.arrange.pads import pad_part
 from engine_core.arrange.restrikes import plucked, restruck
 from engine_core.arrange.theme import theme_bars, with_theme
+from engine_core.arrange.walking import walking_part
 from engine_core.score import Score, ScoreNote
 from engine_core.spec import GenerationSpec, Key, Meter, StemSpec
 
@@ -392,7 +393,8 @@ def _pitched_part(
     if stem.role == "harmony":
         return _harmony_part(context, material, stem, choices)
     if stem.role == "bass":
-        part = bass_part(material, stem, choices)
+        named = {"walking": walking_part, "drone": drone_part}.get(stem.pattern or "", bass_part)
+        part = named(material, stem, choices)
         quotes = [q for q in material.motif_quotes if q.track == "bass"]
         if quotes:
             return bass_with_quotes(part, context.mapped["bass"], quotes, stem.register)

@@ -16,11 +16,9 @@ from __future__ import annotations
 
 from engine_core.arrange.accents import accented
 from engine_core.arrange.choices import Choices
-from engine_core.arrange.drone import drone_part
 from engine_core.arrange.harmony import scale_of
 from engine_core.arrange.material import Material
 from engine_core.arrange.voicing import nearest
-from engine_core.arrange.walking import walking_part
 from engine_core.spec import StemSpec
 
 #: the line starts from its home pitch every phrase of this many bars
@@ -133,12 +131,7 @@ def _within_octave(pitch: int, previous: float, low: int, high: int) -> int:
 
 
 def bass_part(material: Material, stem: StemSpec, choices: Choices):
-    """(onset step, duration steps, pitch, velocity) notes of a bass line (a walking bass
-    when the stem asks for one: `walking.walking_part`)."""
-    if stem.pattern == "walking":
-        return walking_part(material, stem, choices)
-    if stem.pattern == "drone":
-        return drone_part(material, stem, choices)
+    """(onset step, duration steps, pitch, velocity) notes of a bass line."""
     meter = material.meter
     per_beat = meter.steps_per_beat
     patterns = PATTERNS[meter.text][energy_level(material.energy)]

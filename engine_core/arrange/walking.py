@@ -22,6 +22,7 @@ its place in the loop); later variants swap the kind of approach in some bars.
 from __future__ import annotations
 
 from engine_core.arrange.accents import accented
+from engine_core.arrange.bassline import ROOT_REACH, _within_octave
 from engine_core.arrange.choices import Choices
 from engine_core.arrange.harmony import Chord, scale_of
 from engine_core.arrange.material import Material
@@ -29,8 +30,6 @@ from engine_core.arrange.restrikes import pulses
 from engine_core.arrange.voicing import nearest
 from engine_core.spec import StemSpec
 
-#: a root lies at most this far above the line's home (else an octave lower)
-ROOT_REACH = 7
 #: when root and target lie within this many semitones, the line arcs up and back
 ARC_BELOW = 3
 #: how far up the arc goes: a fifth with two notes or more between, a third with one
@@ -41,12 +40,13 @@ LEGATO = 0.95
 
 
 def _root(chord: Chord, previous: float, home: float, low: int, high: int) -> int:
+    """The chord's root near `previous`, low in the register, within an octave of it."""
     root = nearest(chord.root, previous, low, high)
     if root > home + ROOT_REACH and root - 12 >= low:
         root -= 12
     if root < low:
         root += 12
-    return root
+    return _within_octave(root, previous, low, high)
 
 
 def _approach(
@@ -132,8 +132,6 @@ def walking_part(material: Material, stem: StemSpec, choices: Choices):
         chord = progression.at(run[0]).chord
         following = progression.at(runs[(index + 1) % len(runs)][0]).chord
         root = _root(chord, previous, home, low, high)
-        if abs(root - previous) > 12:
-            root += 12 if previous > root else -12
         pitches = [root]
         if len(run) > 1:
             target = _root(following, root, home, low, high)
