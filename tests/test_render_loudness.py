@@ -97,3 +97,54 @@ def test_true_peak_of_candidate_runs_equals_oversampling_the_whole_loop(dtype) -
     whole = resample_poly(padded, 4, 1, axis=0)[4 * 64 : -4 * 64]
     expected = 20.0 * np.log10(max(float(np.max(np.abs(whole))), float(np.abs(audio).max())))
     assert true_peak_db(audio) == expected
+
+
+def _sosfilt_hop_energy(audio: np.ndarray, hop: int, hops: int) -> np.ndarray:
+    """The numpy meter's hops: scipy's float32 sosfilt, squared, summed per hop in float64."""
+    from scipy.signal import sosfilt
+
+    from engine_core.render.loudness import _k_weighting
+
+    weighted = sosfilt(_k_weighting(RATE).astype(np.float32), audio.astype(np.float32), axis=0)
+    padded = np.zeros((hops * hop, audio.shape[1]), np.float32)
+    count = min(hops * hop, audio.shape[0])
+    padded[:count] = weighted[:count]
+    return np.square(padded).reshape(hops, hop, -1).sum(axis=1, dtype=np.float64).sum(axis=1)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_compiled_k_weighting_is_sosfilts(channels: int, dtype) -> None:
+    from engine_core.render.loudness import _k_weighting
+    from engine_core.render.loudness_kernel import k_weighted_hop_energy
+
+    audio = (np.random.default_rng(channels).standard_normal((50_000, channels)) * 0.2).astype(
+        dtype
+    )
+    sos = _k_weighting(RATE).astype(np.float32)
+    for hops in (10, 11, 13):  # short of the audio, the audio's end mid-hop, padded hops
+        ours = k_weighted_hop_energy(audio, sos, 4800, hops)
+        np.testing.assert_allclose(ours, _sosfilt_hop_energy(audio, 4800, hops), rtol=1e-9)
+
+
+def test_one_shot_true_peak_repeats_the_edges() -> None:
+    """A one-shot's edges are not wrapped: the filter sees its first and last samples
+    repeated, as the numpy version's clipped indices did; mono input is one channel."""
+    rng = np.random.default_rng(9)
+    audio = rng.standard_normal(20_000) * 0.01
+    audio[:300] = rng.standard_normal(300) * 0.5  # loud at both ends
+    audio[-200:] = rng.standard_normal(200) * 0.5
+    indices = np.clip(np.arange(-64, audio.size + 64), 0, audio.size - 1)
+    whole = resample_poly(audio[indices].astype(np.float32), 4, 1)[4 * 64 : -4 * 64]
+    expected = 20.0 * np.log10(max(float(np.max(np.abs(whole))), float(np.abs(audio).max())))
+    assert true_peak_db(audio, circular=False) == pytest.approx(expected, abs=1e-6)
+    assert true_peak_db(audio[:, None], circular=False) == true_peak_db(audio, circular=False)
+
+
+def test_a_real_mix_matches_pyloudnorm_and_8x_oversampling() -> None:
+    for variant in band_variants().variants:
+        mix = variant.mix.astype(np.float64)
+        tiled = np.tile(mix, (-(-3 * RATE // mix.shape[0]), 1))
+        theirs = pyloudnorm.Meter(RATE).integrated_loudness(tiled)
+        assert integrated_loudness(variant.mix, RATE) == pytest.approx(theirs, abs=1e-3)
+        assert true_peak_db(variant.mix) == pytest.approx(_independent_true_peak_db(mix), abs=0.01)

@@ -20,9 +20,8 @@ TRUE_PEAK_OVERSAMPLING = 4
 #: Guard below the ceiling for the estimate's own error (inter-sample peaks between
 #: the 4x points can exceed it by a few hundredths of a dB).
 TRUE_PEAK_GUARD_DB = 0.05
-#: Blocks of the true-peak search, their filter context, and the candidate range.
+#: Blocks of the true-peak search and the candidate range.
 PEAK_BLOCK = 512
-BLOCK_PAD = 64
 CANDIDATE_RANGE_DB = 6.0
 
 
@@ -57,30 +56,29 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int, *, circular: bool =
     """Integrated loudness in LUFS (ITU-R BS.1770-4, stereo, channel gains 1);
     loops shorter than 3 s are measured over repeats.
 
-    The K-weighting runs in float32 over both channels at once and the gating blocks are
-    summed from 100 ms hops of squared samples (a float64 reduction), with no loop over
-    blocks: the same figure as pyloudnorm's meter within 0.001 LU, several times faster.
+    The K-weighting runs in float32 over both channels in one compiled pass that sums
+    each 100 ms hop's squared samples in float64 (`loudness_kernel`), and the gating
+    blocks are summed from those hops with no loop over blocks: the same figure as
+    pyloudnorm's meter within 0.001 LU, several times faster.
     """
-    from scipy.signal import sosfilt
+    from engine_core.render.loudness_kernel import k_weighted_hop_energy
 
-    data = np.asarray(audio, dtype=np.float32)
+    data = np.asarray(audio)
+    if data.dtype not in (np.float32, np.float64):
+        data = data.astype(np.float32)
     if data.ndim == 1:
         data = data[:, None]
     if circular and data.shape[0] < 3 * sample_rate:
         data = np.tile(data, (-(-3 * sample_rate // data.shape[0]), 1))
     frames = data.shape[0]
-    if not np.any(data) or frames < GATE_BLOCK_SECONDS * sample_rate:
+    if frames < GATE_BLOCK_SECONDS * sample_rate or not np.any(data):
         return SILENCE_LUFS
-    weighted = sosfilt(_k_weighting(sample_rate).astype(np.float32), data, axis=0)
     hop = round(GATE_BLOCK_SECONDS * sample_rate / GATE_HOPS_PER_BLOCK)
     # as many blocks as BS.1770's count (pyloudnorm's), the last one zero-padded if short
     blocks = round((frames / sample_rate - GATE_BLOCK_SECONDS) * sample_rate / hop) + 1
     hops = blocks + GATE_HOPS_PER_BLOCK - 1
-    if hops * hop > frames:
-        padding = np.zeros((hops * hop - frames, data.shape[1]), dtype=weighted.dtype)
-        weighted = np.concatenate([weighted, padding])
-    squares = np.square(weighted[: hops * hop], dtype=np.float32).reshape(hops, hop, -1)
-    hop_energy = squares.sum(axis=1, dtype=np.float64).sum(axis=1)  # channels summed
+    sos = _k_weighting(sample_rate).astype(np.float32)
+    hop_energy = k_weighted_hop_energy(data, sos, hop, hops)  # channels summed
     windows = np.lib.stride_tricks.sliding_window_view(hop_energy, GATE_HOPS_PER_BLOCK)
     power = windows.sum(axis=1) / (GATE_HOPS_PER_BLOCK * hop)  # mean square per block
     with np.errstate(divide="ignore"):
@@ -101,50 +99,58 @@ def true_peak_db(audio: np.ndarray, *, circular: bool = True) -> float:
 
     Only blocks whose sample peak is within `CANDIDATE_RANGE_DB` of the loudest sample
     can hold the true peak (inter-sample overs of real music stay well under that), so
-    only those are oversampled: each run of consecutive candidate blocks as one segment,
-    with `BLOCK_PAD` neighbouring samples each side (wrapped round the seam for loops) to
-    settle the filter. An output sample depends only on the samples within the filter's
-    reach of it, so a run gives each of its blocks the values that block would get alone.
+    only those are oversampled (`loudness_kernel.oversampled_peak`: each run of
+    consecutive candidate blocks with the filter's reach of neighbouring samples each
+    side, wrapped round the seam for loops, the first and last sample repeated for
+    one-shots). The values are `resample_poly(x, 4, 1)`'s at those samples; only the
+    largest magnitude is kept, so no oversampled copy is made.
     """
-    from scipy.signal import resample_poly
+    from engine_core.render.loudness_kernel import oversampled_peak
 
     data = np.asarray(audio)
+    if data.dtype not in (np.float32, np.float64):
+        data = data.astype(np.float32)
     if data.ndim == 1:
         data = data[:, None]
     frames = data.shape[0]
-    sample_peak = float(np.max(np.abs(data))) if frames else 0.0
-    if sample_peak <= 0.0:
+    if frames == 0:
         return -200.0
-    threshold = sample_peak * 10.0 ** (-CANDIDATE_RANGE_DB / 20.0)
     blocks = -(-frames // PEAK_BLOCK)
     whole = (frames // PEAK_BLOCK) * PEAK_BLOCK
     block_peaks = np.empty(blocks)
-    magnitude = np.abs(data[:whole]).reshape(frames // PEAK_BLOCK, -1)
-    block_peaks[: frames // PEAK_BLOCK] = magnitude.max(axis=1)
+    block_peaks[: frames // PEAK_BLOCK] = (
+        np.abs(data[:whole]).reshape(frames // PEAK_BLOCK, -1).max(axis=1)
+    )
     if whole < frames:
         block_peaks[-1] = np.abs(data[whole:]).max()
+    sample_peak = float(block_peaks.max())
+    if sample_peak <= 0.0:
+        return -200.0
+    threshold = sample_peak * 10.0 ** (-CANDIDATE_RANGE_DB / 20.0)
     chosen = np.flatnonzero(block_peaks >= threshold)
     breaks = np.flatnonzero(np.diff(chosen) != 1)
-    firsts = chosen[np.concatenate(([0], breaks + 1))]
-    lasts = chosen[np.concatenate((breaks, [chosen.size - 1]))]
-    segments = []
-    for first, last in zip(firsts.tolist(), lasts.tolist(), strict=True):
-        start, stop = first * PEAK_BLOCK, min((last + 1) * PEAK_BLOCK, frames)
-        indices = np.arange(start - BLOCK_PAD, stop + BLOCK_PAD)
-        indices = indices % frames if circular else np.clip(indices, 0, frames - 1)
-        segments.append(data[indices].astype(np.float32))
-    # One filter pass over all the segments; each keeps its own padded context and only
-    # its middle (away from the joins) is searched.
-    upsampled = resample_poly(np.concatenate(segments), TRUE_PEAK_OVERSAMPLING, 1, axis=0)
-    peak = sample_peak
-    offset = 0
-    trim = BLOCK_PAD * TRUE_PEAK_OVERSAMPLING
-    for segment in segments:
-        length = segment.shape[0] * TRUE_PEAK_OVERSAMPLING
-        middle = upsampled[offset + trim : offset + length - trim]
-        peak = max(peak, float(np.max(np.abs(middle))))
-        offset += length
-    return 20.0 * float(np.log10(peak))
+    starts = chosen[np.concatenate(([0], breaks + 1))] * PEAK_BLOCK
+    stops = np.minimum(
+        (chosen[np.concatenate((breaks, [chosen.size - 1]))] + 1) * PEAK_BLOCK, frames
+    )
+    peak = oversampled_peak(data, starts, stops, _interpolation_taps(), circular)
+    return 20.0 * float(np.log10(max(peak, sample_peak)))
+
+
+@functools.cache
+def _interpolation_taps() -> np.ndarray:
+    """(4, 21) float32: `resample_poly(x, 4, 1)`'s filter (a Kaiser-windowed sinc, 81
+    taps, in float32 as it applies it to float32 input) split into its four phases:
+    output 4n + p = sum_t taps[p, t] * x[n + 10 - t]."""
+    from scipy.signal import firwin
+
+    up = TRUE_PEAK_OVERSAMPLING
+    half = 10 * up
+    taps = firwin(2 * half + 1, 1.0 / up, window=("kaiser", 5.0)).astype(np.float32)
+    taps *= np.float32(up)
+    padded = np.zeros(-(-taps.size // up) * up, np.float32)
+    padded[: taps.size] = taps
+    return np.ascontiguousarray(padded.reshape(-1, up).T)
 
 
 def normalising_gain(

@@ -1,0 +1,103 @@
+"""The loudness meter's two sample loops, compiled with numba (they release the GIL).
+
+`k_weighted_hop_energy` runs BS.1770's K-weighting (two biquads, scipy's `sosfilt`
+recurrence in float32) over both channels in one pass and sums each 100 ms hop's squared
+output in float64, without the filtered copy, the squares or the hop reshape that the
+numpy version allocates. `oversampled_peak` is the true-peak filter: for each run of
+candidate samples, the four phases of `resample_poly`'s 4x interpolation filter (a 21-tap
+FIR each) applied in float32 as upfirdn applies them, and only the largest magnitude kept.
+
+Compiled on first use and cached on disk beside this file (numba's `cache=True`).
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+
+#: Taps smaller than this are a windowed sinc's zero crossings (about 1e-17) and skipped:
+#: in float32 they could not change a sum that holds a sample at unit gain.
+NEGLIGIBLE_TAP = 1e-9
+
+
+@numba.njit(cache=True, nogil=True)
+def k_weighted_hop_energy(audio: np.ndarray, sos: np.ndarray, hop: int, hops: int) -> np.ndarray:
+    """Per hop of `hop` frames (the first `hops`), the sum over channels of the squared
+    K-weighted signal. `audio` is (frames, channels), float32 or float64 (each sample is
+    rounded to float32 first); `sos` is two second-order sections (2, 6), float32, a0 = 1.
+    Each channel's filter state lives in registers, and the channels run side by side."""
+    frames, channels = audio.shape
+    energy = np.zeros(hops, np.float64)
+    limit = min(frames, hop * hops)
+    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
+    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    for first in range(0, channels, 2):
+        pair = min(2, channels - first)
+        # state: section s, delay d, channel of the pair
+        z00l = z01l = z10l = z11l = np.float32(0.0)
+        z00r = z01r = z10r = z11r = np.float32(0.0)
+        for n in range(limit):
+            x = np.float32(audio[n, first])
+            y = b00 * x + z00l
+            z00l = b01 * x - a01 * y + z01l
+            z01l = b02 * x - a02 * y
+            x = y
+            y = b10 * x + z10l
+            z10l = b11 * x - a11 * y + z11l
+            z11l = b12 * x - a12 * y
+            total = np.float64(y * y)
+            if pair == 2:
+                x = np.float32(audio[n, first + 1])
+                y = b00 * x + z00r
+                z00r = b01 * x - a01 * y + z01r
+                z01r = b02 * x - a02 * y
+                x = y
+                y = b10 * x + z10r
+                z10r = b11 * x - a11 * y + z11r
+                z11r = b12 * x - a12 * y
+                total += np.float64(y * y)
+            energy[n // hop] += total
+    return energy
+
+
+@numba.njit(cache=True, nogil=True)
+def oversampled_peak(
+    audio: np.ndarray, starts: np.ndarray, stops: np.ndarray, taps: np.ndarray, circular: bool
+) -> float:
+    """The largest magnitude of the oversampled signal at the frames of each run
+    [starts[i], stops[i]) of `audio` (frames, channels), every phase. `taps` is
+    (phases, width) float32: output phase p of input frame n is
+    sum_t taps[p, t] * audio[n + width // 2 - t]; frames outside the signal wrap round
+    (`circular`) or repeat its first and last frame."""
+    frames, channels = audio.shape
+    phases, width = taps.shape
+    reach = width // 2
+    peak = 0.0
+    for run in range(starts.size):
+        start, stop = starts[run], stops[run]
+        length = stop - start
+        window = np.empty(length + 2 * reach, np.float32)
+        acc = np.empty(length, np.float32)
+        for c in range(channels):
+            for i in range(length + 2 * reach):
+                index = start - reach + i
+                if index < 0 or index >= frames:
+                    if circular:
+                        index %= frames
+                    else:
+                        index = min(max(index, 0), frames - 1)
+                window[i] = np.float32(audio[index, c])
+            for p in range(phases):
+                acc[:] = 0.0
+                for t in range(width):
+                    weight = taps[p, t]
+                    if abs(weight) < NEGLIGIBLE_TAP:  # a sinc's zero crossings
+                        continue
+                    shifted = window[2 * reach - t : 2 * reach - t + length]
+                    for n in range(length):
+                        acc[n] += weight * shifted[n]
+                for n in range(length):
+                    magnitude = abs(acc[n])
+                    if magnitude > peak:
+                        peak = magnitude
+    return peak
