@@ -81,3 +81,14 @@ def test_the_transforms_written_in_place_are_scipys() -> None:
     wet = np.empty((3, 4096, 2), np.float32)
     reverb._irfft_into(products, wet)
     assert np.array_equal(wet, scipy.fft.irfft(products, 4096, axis=1))
+
+
+def test_the_reverb_added_into_a_stem_is_the_same_sum() -> None:
+    bus = _bus(1_632_000, 4)
+    dry = np.random.default_rng(4).standard_normal((bus.size, 2)).astype(np.float32) * 0.1
+    expected = dry + reverb.apply(bus)
+    into = dry.copy()
+    assert reverb.apply(bus, into=into) is into
+    np.testing.assert_allclose(into, expected, rtol=0, atol=1e-7)
+    with pytest.raises(ValueError, match="cannot go into"):
+        reverb.apply(bus, into=dry[:-1])

@@ -105,6 +105,7 @@ def true_peak_db(audio: np.ndarray, *, circular: bool = True) -> float:
     one-shots). The values are `resample_poly(x, 4, 1)`'s at those samples; only the
     largest magnitude is kept, so no oversampled copy is made.
     """
+    from engine_core.render.loudness_kernel import block_peaks as compiled_block_peaks
     from engine_core.render.loudness_kernel import oversampled_peak
 
     data = np.asarray(audio)
@@ -115,14 +116,7 @@ def true_peak_db(audio: np.ndarray, *, circular: bool = True) -> float:
     frames = data.shape[0]
     if frames == 0:
         return -200.0
-    blocks = -(-frames // PEAK_BLOCK)
-    whole = (frames // PEAK_BLOCK) * PEAK_BLOCK
-    block_peaks = np.empty(blocks)
-    block_peaks[: frames // PEAK_BLOCK] = (
-        np.abs(data[:whole]).reshape(frames // PEAK_BLOCK, -1).max(axis=1)
-    )
-    if whole < frames:
-        block_peaks[-1] = np.abs(data[whole:]).max()
+    block_peaks = compiled_block_peaks(data, PEAK_BLOCK)
     sample_peak = float(block_peaks.max())
     if sample_peak <= 0.0:
         return -200.0

@@ -101,3 +101,18 @@ def oversampled_peak(
                     if magnitude > peak:
                         peak = magnitude
     return peak
+
+
+@numba.njit(cache=True, nogil=True)
+def block_peaks(audio: np.ndarray, block: int) -> np.ndarray:
+    """The largest magnitude in each `block` frames of `audio` (frames, channels), the
+    last block possibly short; no array of magnitudes is made."""
+    frames, channels = audio.shape
+    peaks = np.zeros(-(-frames // block), np.float64)
+    for index in range(peaks.size):
+        peak = 0.0
+        for n in range(index * block, min(frames, (index + 1) * block)):
+            for c in range(channels):
+                peak = max(peak, abs(np.float64(audio[n, c])))
+        peaks[index] = peak
+    return peaks
