@@ -227,6 +227,25 @@ def test_a_set_buffer_refuses_audio_of_the_wrong_length(shared: bool) -> None:
     assert layout.mixes[0].offset == 2 * 100 * 8 and layout.size == 3 * 100 * 8
 
 
+@pytest.mark.parametrize("shared", [False, True])
+def test_a_scaled_mix_is_rounded_once_as_before(shared: bool) -> None:
+    """`put_scaled` stores the float64 product rounded to float32: what scaling the mix
+    in place and storing it gave, bit for bit."""
+    from engine_core.render.set_buffer import ArraySetBuffer, FileSetBuffer, SetLayout
+
+    layout = SetLayout.of([1000], [1])
+    buffer = FileSetBuffer.create(layout) if shared else ArraySetBuffer(layout)
+    mix = np.random.default_rng(8).standard_normal((1000, 2)) * 0.3
+    try:
+        buffer.put_scaled(layout.mixes[0], mix, 1.7234567)
+        with pytest.raises(ValueError, match="does not fit 1000 frames"):
+            buffer.put_scaled(layout.mixes[0], mix[:-1], 1.0)
+        expected = (mix * 1.7234567).astype(np.float32)
+        assert np.array_equal(np.asarray(buffer.take_mix(layout.mixes[0])), expected)
+    finally:
+        buffer.close()
+
+
 def test_with_workers_the_parent_synthesises_nothing_and_takes_arrangements_lazily(
     monkeypatch,
 ) -> None:

@@ -85,3 +85,19 @@ def test_a_loop_without_the_fold_fails() -> None:
 def test_fold_tail_refuses_audio_shorter_than_the_loop() -> None:
     with pytest.raises(ValueError, match="shorter than the loop"):
         fold_tail(np.zeros((479, 2), dtype=np.float32), 480)
+
+
+@pytest.mark.parametrize("frames", [50000, 49600, 45000, 30000])
+def test_the_synth_fold_in_place_is_fold_tail_bit_for_bit(frames: int) -> None:
+    """Folding a synth stem's tail into its own array gives `fold_tail`'s bytes (negative
+    zeros and a stem shorter than loop + tail, or than the loop, included)."""
+    from engine_core.render.stems import _fit_tail, _folded_float_loop
+
+    audio = (np.random.default_rng(frames).standard_normal((frames, 2)) * 0.3).astype(np.float32)
+    audio[::7] = -0.0
+    loop, tail = 40000, 9600
+    expected = fold_tail(_fit_tail(audio, loop + tail, loop), loop)
+    own = audio.copy()
+    folded = _folded_float_loop(own, loop, tail, in_place=True)
+    assert folded.tobytes() == expected.tobytes()
+    assert np.shares_memory(folded, own) == (frames >= loop)

@@ -211,8 +211,8 @@ def normalise_variant(buffer: SetBuffer, variant: int, target: LoudnessTarget) -
         ceiling_db=target.ceiling_db,
         circular=target.circular,
     )
-    np.multiply(mix, db_to_gain(gain.gain_db), out=mix)
-    buffer.put(buffer.layout.mixes[variant], mix)
+    # the float64 product rounded once to float32, as scaling in place and then storing
+    buffer.put_scaled(buffer.layout.mixes[variant], mix, db_to_gain(gain.gain_db))
     return gain
 
 

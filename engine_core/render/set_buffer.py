@@ -78,6 +78,13 @@ class ArraySetBuffer:
         _check_shape(slot, audio)
         self._arrays[slot] = audio.astype(np.float32, copy=False)
 
+    def put_scaled(self, slot: Slot, audio: np.ndarray, scale: float) -> None:
+        """Keep `audio * scale`, rounded to float32 (one pass, no intermediate copy)."""
+        _check_shape(slot, audio)
+        scaled = np.empty(audio.shape, np.float32)
+        np.multiply(audio, scale, out=scaled, casting="same_kind")
+        self._arrays[slot] = scaled
+
     def view(self, slot: Slot) -> np.ndarray:
         return self._arrays[slot]
 
@@ -136,6 +143,11 @@ class FileSetBuffer:
         _check_shape(slot, audio)
         view = self.view(slot)
         view[...] = audio
+
+    def put_scaled(self, slot: Slot, audio: np.ndarray, scale: float) -> None:
+        """Write `audio * scale`, rounded to float32, into `slot` (one pass)."""
+        _check_shape(slot, audio)
+        np.multiply(audio, scale, out=self.view(slot), casting="same_kind")
 
     def view(self, slot: Slot) -> np.ndarray:
         """A writable (frames, 2) view of `slot`."""

@@ -134,7 +134,7 @@ def render_stem_group(
                 arrangement, index, soundfont, synth_renderer.process_cache(), TAIL_SECONDS
             )
             if not one_shot and tail_frames <= loop_48k:
-                audio[index] = _folded_float_loop(wet, loop_48k, tail_frames)
+                audio[index] = _folded_float_loop(wet, loop_48k, tail_frames, in_place=True)
             else:
                 fitted = _fit_tail(wet, loop_48k + tail_frames, loop_48k)
                 audio[index] = fold_tail(fitted, loop_48k) if not one_shot else fitted
@@ -193,17 +193,29 @@ def _folded_loop(pcm: np.ndarray, loop: int, tail: int) -> np.ndarray:
     return head
 
 
-def _folded_float_loop(audio: np.ndarray, loop: int, tail: int) -> np.ndarray:
+def _folded_float_loop(
+    audio: np.ndarray, loop: int, tail: int, *, in_place: bool = False
+) -> np.ndarray:
     """`fold_tail(_fit_tail(audio, loop + tail, loop), loop)`, bit for bit, for float32
     audio and a tail no longer than the loop, without the padded and float64 copies
-    (the reasons are `_folded_loop`'s: one float32 addition per sample, from +0.0)."""
-    head = np.zeros((loop, 2), dtype=np.float32)
-    count = min(loop, audio.shape[0])
-    np.add(head[:count], audio[:count], out=head[:count])
-    ringing = np.zeros((tail, 2), dtype=np.float32)
+    (the reasons are `_folded_loop`'s: one float32 addition per sample, from +0.0).
+
+    `in_place` folds into `audio` itself when it holds the whole loop and returns its
+    first `loop` frames (a view): no new 12 MB array (and its page faults) per stem.
+    Adding +0.0 in place gives the bits adding to +0.0 gives (IEEE addition commutes,
+    -0.0 + 0.0 is +0.0), and the ringing is copied out before the head is touched.
+    """
     count = min(tail, max(audio.shape[0] - loop, 0))
+    ringing = np.zeros((tail, 2), dtype=np.float32)
     ringing[:count] = audio[loop : loop + count]
     _fade_out(ringing, tail)
+    if in_place and audio.shape[0] >= loop and audio.dtype == np.float32:
+        head = audio[:loop]
+        np.add(head, np.float32(0.0), out=head)
+    else:
+        head = np.zeros((loop, 2), dtype=np.float32)
+        count = min(loop, audio.shape[0])
+        np.add(head[:count], audio[:count], out=head[:count])
     head[:tail] += ringing
     return head
 
