@@ -420,44 +420,50 @@ def _humanise(
     steps_per_beat = context.steps_per_beat
     loop_beats = context.total / steps_per_beat
     jitter_beats = HUMANISE_MS / 1000.0 * bpm / 60.0
+    latest = loop_beats - jitter_beats
     # Louder with energy; layers that join at high intensity play a little harder.
     loudness = (0.55 + 0.45 * energy) * (1.0 + 0.15 * entry_intensity)
-    notes: list[ArrangedNote] = []
+    uniform, integers = rng.uniform, rng.integers  # drawn note by note, in this order
+    notes: list[_Timed] = []
     for onset, duration, pitch, velocity in sorted(part):
-        start = onset / steps_per_beat + float(rng.uniform(-jitter_beats, jitter_beats))
-        start = min(max(start, 0.0), loop_beats - jitter_beats)
+        start = onset / steps_per_beat + float(uniform(-jitter_beats, jitter_beats))
+        start = min(max(start, 0.0), latest)
         midi_velocity = round(127 * velocity * loudness) + int(
-            rng.integers(-HUMANISE_VELOCITY, HUMANISE_VELOCITY + 1)
+            integers(-HUMANISE_VELOCITY, HUMANISE_VELOCITY + 1)
         )
-        notes.append(
-            ArrangedNote(
-                start_beats=start,
-                duration_beats=max(duration / steps_per_beat * 0.98, 0.05),
-                pitch=int(pitch),
-                velocity=int(np.clip(midi_velocity, 1, 127)),
-            )
-        )
+        length = max(duration / steps_per_beat * 0.98, 0.05)
+        notes.append((start, length, int(pitch), min(max(midi_velocity, 1), 127)))
     return _untangle(notes, loop_beats)
 
 
-def _untangle(notes: Sequence[ArrangedNote], loop_beats: float) -> tuple[ArrangedNote, ...]:
+#: A humanised note before untangling: (start beats, duration beats, pitch, velocity).
+_Timed = tuple[float, float, int, int]
+
+
+def _untangle(notes: Sequence[_Timed], loop_beats: float) -> tuple[ArrangedNote, ...]:
     """End each note before the next onset of its pitch (round the seam too)."""
-    by_pitch: dict[int, list[ArrangedNote]] = {}
+    by_pitch: dict[int, list[_Timed]] = {}
     for note in notes:
-        by_pitch.setdefault(note.pitch, []).append(note)
-    result: list[ArrangedNote] = []
+        by_pitch.setdefault(note[2], []).append(note)
+    result: list[_Timed] = []
     for same in by_pitch.values():
-        same.sort(key=lambda n: n.start_beats)
-        for index, note in enumerate(same):
-            following = same[(index + 1) % len(same)].start_beats
-            if index + 1 == len(same):
-                following += loop_beats
-            room = following - note.start_beats - 1e-3
+        same.sort(key=_start_of)
+        following = [n[0] for n in same[1:]] + [same[0][0] + loop_beats]
+        for (start, duration, pitch, velocity), after in zip(same, following, strict=True):
+            room = after - start - 1e-3
             if room <= 0:
                 continue  # a duplicate onset of the same pitch
-            duration = min(note.duration_beats, room)
-            result.append(ArrangedNote(note.start_beats, duration, note.pitch, note.velocity))
-    return tuple(sorted(result, key=lambda n: (n.start_beats, n.pitch)))
+            result.append((start, min(duration, room), pitch, velocity))
+    result.sort(key=_start_and_pitch)
+    return tuple(ArrangedNote(*note) for note in result)
+
+
+def _start_of(note: _Timed) -> float:
+    return note[0]
+
+
+def _start_and_pitch(note: _Timed) -> tuple[float, int]:
+    return note[0], note[2]
 
 
 def arrange(
