@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -45,6 +46,8 @@ from engine_core.spec import GenerationSpec, Key, Meter, StemSpec
 HUMANISE_MS = 4.0
 #: Largest velocity jitter in MIDI velocity units.
 HUMANISE_VELOCITY = 5
+#: Themes whose material is kept (`_theme`): a few sets arranged side by side.
+THEMES_KEPT = 8
 
 
 #: Energy implied by mood and texture tags when the spec leaves it open (mean of matches).
@@ -466,6 +469,45 @@ def _start_and_pitch(note: _Timed) -> tuple[float, int]:
     return note[0], note[2]
 
 
+def _material(
+    context: _Context,
+    key: Key,
+    energy: float,
+    density: float,
+    seed: int,
+    fixed: dict[int, Chord] | None = None,
+) -> Material:
+    """What the roles of `context`'s score play from (`material.build_material`), with the
+    set's generator for the chords' tie-breaks."""
+    return build_material(
+        key,
+        context.score.meter_info,
+        context.score.bars,
+        melody=context.mapped["melody"],
+        harmony=context.mapped["harmony"],
+        bass=context.mapped["bass"],
+        energy=energy,
+        density=density,
+        rng=np.random.default_rng([seed & 0xFFFFFFFF, 7919]),  # the set's
+        fixed_chords=fixed,
+        motif_quotes=context.score.motif_quotes,
+    )
+
+
+@lru_cache(maxsize=THEMES_KEPT)
+def _theme(
+    score: Score, key: Key, energy: float, density: float, seed: int
+) -> tuple[Material, tuple[tuple[int, int, int, float], ...]]:
+    """A score's own material (no fixed chords) and its harmony track in the key.
+
+    A pure function of its arguments (the chords' generator is seeded here), kept for
+    the last few scores: every variant of a set asks for its theme's (variant 0's score,
+    which variant 0 plays whole), so a set builds it once rather than once per variant.
+    """
+    context = _Context(score, key)
+    return _material(context, key, energy, density, seed), tuple(context.mapped["harmony"])
+
+
 def arrange(
     score: Score,
     spec: GenerationSpec,
@@ -489,28 +531,12 @@ def arrange(
     energy = spec_energy(spec)
     density = spec_density(spec)
 
-    def material_of(context: _Context, fixed: dict[int, Chord] | None = None) -> Material:
-        return build_material(
-            key,
-            context.score.meter_info,
-            context.score.bars,
-            melody=context.mapped["melody"],
-            harmony=context.mapped["harmony"],
-            bass=context.mapped["bass"],
-            energy=energy,
-            density=density,
-            rng=np.random.default_rng([seed & 0xFFFFFFFF, 7919]),  # the set's
-            fixed_chords=fixed,
-            motif_quotes=context.score.motif_quotes,
-        )
-
     fixed = None
     reference: dict[str, Sequence[tuple[int, int, int, float]]] = {}
     if themed is not score and theme is not None:  # the theme's chords in its bars
-        theme_context = _Context(theme, key)
-        theme_material = material_of(theme_context)
+        theme_material, theme_harmony = _theme(theme, key, energy, density, seed)
         progression = theme_material.progression
-        reference = {"melody": theme_material.melody, "harmony": theme_context.mapped["harmony"]}
+        reference = {"melody": theme_material.melody, "harmony": theme_harmony}
         bar = score.steps_per_bar
         fixed = {
             start: progression.at(start).chord
@@ -519,7 +545,10 @@ def arrange(
         }
     score = themed
     context = _Context(score, key)
-    context.material = material_of(context, fixed)
+    if fixed is None:  # the score's own chords: the theme's material when it is the theme
+        context.material = _theme(score, key, energy, density, seed)[0]
+    else:
+        context.material = _material(context, key, energy, density, seed, fixed)
     context.reference = reference
     parts: dict[int, list[PartNote]] = {}
     grooves_used: dict[int, str] = {}
