@@ -111,8 +111,10 @@ def spec_density(spec: GenerationSpec) -> float:
     return 0.7 if tags & {"dense", "driving", "urgent"} else 0.3 if "sparse" in tags else 0.5
 
 
+@lru_cache(maxsize=4096)
 def map_pitch(pitch: int, source_mode: str, key: Key) -> int:
-    """A tonic-C pitch moved to `key`: scale degrees keep their function, accidentals ride."""
+    """A tonic-C pitch moved to `key`: scale degrees keep their function, accidentals ride
+    (kept per pitch, mode and key: a score repeats a few dozen pitches)."""
     source = MODE_INTERVALS.get(source_mode, MODE_INTERVALS["major"])
     target = MODE_INTERVALS[key.mode]
     pitch_class = pitch % 12
@@ -167,11 +169,12 @@ class _Context:
         # the set's theme per track: every variant's lines take the theme's octave
         self.reference: dict[str, Sequence[tuple[int, int, int, float]]] = {}
         self.mapped: dict[str, list[tuple[int, int, int, float]]] = {}
+        steps_per_bar = score.steps_per_bar
         for track in ("melody", "harmony", "bass"):
             notes: Sequence[ScoreNote] = score.track(track)
             self.mapped[track] = sorted(
                 (
-                    score.onset_step(n),
+                    n.bar * steps_per_bar + n.step,  # score.onset_step(n)
                     max(1, n.duration_steps),
                     map_pitch(n.pitch, score.mode, key),
                     n.velocity,

@@ -212,6 +212,9 @@ class _TrackWriter:
         ):
             if delta < 0x80:
                 data.append(delta)
+            elif delta < 0x4000:  # two bytes: most gaps between notes
+                data.append(0x80 | delta >> 7)
+                data.append(delta & 0x7F)
             else:
                 data += _variable_length(delta)
             if status != running:
