@@ -111,7 +111,7 @@ def spec_density(spec: GenerationSpec) -> float:
     return 0.7 if tags & {"dense", "driving", "urgent"} else 0.3 if "sparse" in tags else 0.5
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=4096, typed=True)
 def map_pitch(pitch: int, source_mode: str, key: Key) -> int:
     """A tonic-C pitch moved to `key`: scale degrees keep their function, accidentals ride
     (kept per pitch, mode and key: a score repeats a few dozen pitches)."""
@@ -497,7 +497,7 @@ def _material(
     )
 
 
-@lru_cache(maxsize=THEMES_KEPT)
+@lru_cache(maxsize=THEMES_KEPT, typed=True)
 def _theme(
     score: Score, key: Key, energy: float, density: float, seed: int
 ) -> tuple[Material, tuple[tuple[int, int, int, float], ...]]:
