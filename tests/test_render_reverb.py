@@ -92,3 +92,5 @@ def test_the_reverb_added_into_a_stem_is_the_same_sum() -> None:
     np.testing.assert_allclose(into, expected, rtol=0, atol=1e-7)
     with pytest.raises(ValueError, match="cannot go into"):
         reverb.apply(bus, into=dry[:-1])
+    with pytest.raises(ValueError, match="cannot go into"):
+        reverb.apply(bus, into=dry.astype(np.float64))

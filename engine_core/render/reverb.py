@@ -156,8 +156,10 @@ def apply(
     segment = size - impulse_response(sample_rate).shape[0] + 1
     starts = np.arange(0, frames, segment)
     active = [begin for begin in starts.tolist() if bus[begin : begin + segment].any()]
-    if into is not None and into.shape != (frames, 2):
-        raise ValueError(f"reverb output of {frames} frames cannot go into {into.shape}")
+    if into is not None and (into.shape != (frames, 2) or into.dtype != np.float32):
+        raise ValueError(
+            f"reverb output of {frames} frames cannot go into {into.dtype} {into.shape}"
+        )
     out = into if into is not None else np.zeros((frames, 2), np.float32)
     if not active:
         return out
