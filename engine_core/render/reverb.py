@@ -58,10 +58,13 @@ def impulse_response(sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 
 
 #: FFT sizes the overlap-add convolution may use (the response's spectrum is kept per
-#: rate and size): each bus takes the one with the least work for its length. Measured
-#: with scipy's pocketfft (float32, batched), the cost per transformed sample is flat from
-#: 2^18 to 2^20 points, so n log n per segment ranks the sizes as the clock does.
-FFT_SIZES = tuple(1 << bits for bits in range(17, 21))
+#: rate and size), with the CPU time per transformed point `apply` measured for each
+#: (ns, 34 s stems, two render threads, 2-core EPYC with 1 MB L2 per core): the larger
+#: transforms outgrow the caches, so beyond 2^18 a point costs more than n log n says.
+#: Each bus takes the size of least segments x size x cost for its length: 2^18 for a
+#: 34 s stem (2^19 cost 1.3x as much CPU), 2^17 for a short bus.
+FFT_COST_NS = {1 << 17: 9.2, 1 << 18: 11.4, 1 << 19: 18.5, 1 << 20: 27.0}
+FFT_SIZES = tuple(FFT_COST_NS)
 
 
 @functools.cache
@@ -73,12 +76,13 @@ def _response_spectrum(sample_rate: int, size: int) -> np.ndarray:
 
 
 def fft_size(frames: int, sample_rate: int = SAMPLE_RATE) -> int:
-    """The FFT size with the least work (segments x n log n) for a bus of `frames`."""
+    """The FFT size with the least measured work (segments x size x `FFT_COST_NS`) for a
+    bus of `frames`."""
     response = impulse_response(sample_rate).shape[0]
     usable = [n for n in FFT_SIZES if n > response]
 
     def work(n: int) -> float:
-        return -(-frames // (n - response + 1)) * n * np.log2(n)
+        return -(-frames // (n - response + 1)) * n * FFT_COST_NS[n]
 
     return min(usable, key=lambda n: (work(n), n))
 
@@ -86,7 +90,7 @@ def fft_size(frames: int, sample_rate: int = SAMPLE_RATE) -> int:
 class _Workspace(threading.local):
     """Each thread's scratch arrays for `apply`, kept between calls and grown as needed.
 
-    A 34 s stem's convolution needs ~42 MB of scratch (the padded segments and their
+    A 34 s stem's convolution needs ~50 MB of scratch (the padded segments and their
     convolved output, the spectra and their products); allocated afresh on every call,
     blocks that size are mapped and unmapped by the allocator each time, and faulting the
     fresh pages in cost a third of the reverb's CPU time on the render threads. Reusing
