@@ -137,10 +137,11 @@ def record_set() -> tuple[list[np.ndarray], list[list[np.ndarray]], dict[str, li
         return out
 
     def timed_normalise(buffer, variant, target):
-        views = [np.array(buffer.view(slot)) for slot in buffer.layout.stems[variant]]
         started = time.thread_time()
         gain = normalise(buffer, variant, target)
         spent = time.thread_time() - started
+        # copied after the timing (normalise leaves the stems as rendered)
+        views = [np.array(buffer.view(slot)) for slot in buffer.layout.stems[variant]]
         with lock:
             stems.append(views)
             live["normalise"].append(spent)
