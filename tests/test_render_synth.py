@@ -87,6 +87,76 @@ def test_velocity_is_not_a_gain(bank: SoundFont) -> None:
     assert _rms(loud.reverb) > 0 and _rms(soft.reverb) == 0
 
 
+def _played(bank: SoundFont, key: NoteKey) -> tuple[np.ndarray, np.ndarray]:
+    """A note as a stem plays it: the cached note of its velocity layer times its gain."""
+    cached, gain = synth_renderer.played_as(key, bank)
+    note = synth_renderer.note_buses(cached, bank)
+    dry = np.zeros((note.frames, 2), np.float32)
+    bus = np.zeros(note.frames, np.float32)
+    add_note(note.pcm, note.scales, note.levels, gain, 0, note.frames, dry, bus, dry[:0])
+    return dry, bus
+
+
+def _padded(audio: np.ndarray, frames: int) -> np.ndarray:
+    out = np.zeros((frames, *audio.shape[1:]), np.float32)
+    out[: min(frames, audio.shape[0])] = audio[:frames]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("program", "drums", "pitch", "velocity", "dry_db", "reverb_db"),
+    [
+        (32, False, 40, 90, -50.0, -80.0),  # bass, layer 65-96: a one-voice note
+        (61, False, 60, 110, -60.0, -80.0),  # brass, layer 97-112
+        (0, True, 38, 30, -80.0, None),  # a snare, layer 1-80: soft, so no reverb at all
+        (0, False, 60, 40, -45.0, None),  # piano: a 1 ms modulation envelope to its filter
+        (50, False, 60, 90, -60.0, -80.0),  # synth strings: chorused, layer 1-127
+    ],
+)
+def test_a_softer_note_is_its_velocity_layers_note_times_its_gain(
+    bank: SoundFont,
+    program: int,
+    drums: bool,
+    pitch: int,
+    velocity: int,
+    dry_db: float,
+    reverb_db: float | None,
+) -> None:
+    """Velocity as a gain: one render per velocity layer (at its top velocity), a softer
+    note that render times (velocity / top)^2 with the blocks the synthesiser's gate
+    leaves out at its velocity left out. Against the note synthesised at its own velocity:
+    the reverb input matches to -80 dB (the gate's blocks exactly; the cache's 16 bits),
+    the dry sound to the given level (RustySynth holds a block's gain flat, not ramped,
+    when it moves by under 1e-3: a soft note's attack steps where a loud one's ramps)."""
+    key = NoteKey(bank.digest, program, drums, 64, pitch, velocity, 120)
+    cached, gain = synth_renderer.played_as(key, bank)
+    layer = bank.layout.velocity_layer(program, pitch, velocity, drums=drums)
+    assert cached.velocity == layer[-1] > velocity and 0 < gain < 1
+    assert cached == NoteKey(bank.digest, program, drums, 64, pitch, layer[-1], 120)
+    dry, bus = _played(bank, key)
+    context = bank_context(str(bank.path), bank.digest)
+    voices = note_voices(context.layout, program, drums, pitch, velocity)
+    truth = render_note(
+        voices, context.layout.wave(), pitch, velocity, 120, ChannelState(pan=64), silence=1e-6
+    )
+    frames = max(truth.frames, dry.shape[0])
+    assert _error_db(_padded(truth.dry, frames), _padded(dry, frames)) < dry_db
+    if reverb_db is None:  # the synthesiser's gate leaves the soft note's reverb out
+        assert not truth.reverb.any() and not bus.any()
+    else:
+        assert _rms(truth.reverb) > 0
+        assert _error_db(_padded(truth.reverb, frames), _padded(bus, frames)) < reverb_db
+
+
+def test_a_velocity_that_reshapes_a_note_is_its_own_note(bank: SoundFont) -> None:
+    """Where the velocity does more than scale (a modulation envelope longer than a block
+    reaching the filter: the synth bass's 0.3 s sweep, program 62), each velocity is
+    synthesised and kept as itself; the top of a layer is its own note too."""
+    for program, velocity in ((62, 70), (0, 127)):
+        key = NoteKey(bank.digest, program, False, 64, 48, velocity, 120)
+        assert synth_renderer.played_as(key, bank) == (key, np.float32(1.0))
+
+
 def test_a_note_is_synthesised_once_and_reused_bit_identically(bank: SoundFont) -> None:
     cache = NoteCache()
     key = NoteKey(bank.digest, 50, False, 64, 60, 100, 120)  # synth strings: chorus send
@@ -108,13 +178,13 @@ def test_a_packed_note_gives_back_its_buses(bank: SoundFont, program: int, veloc
     context = bank_context(str(bank.path), bank.digest)
     voices = note_voices(context.layout, program, False, 60, velocity)
     note = render_note(voices, context.layout.wave(), 60, velocity, 150, ChannelState())
-    packed = synth_renderer.PackedNote.pack(note.buses)
-    assert packed.nbytes <= note.buses.nbytes / 2 + 4 * note.buses.shape[1]
+    packed = synth_renderer.PackedNote.pack(note.buses, note.levels)
+    assert packed.nbytes <= note.buses.nbytes / 2 + 4 * note.buses.shape[1] + note.levels.nbytes
     frames = note.frames
     dry = np.zeros((frames, 2), np.float32)
     bus = np.zeros(frames, np.float32)
     chorus = np.zeros((frames, 2), np.float32)
-    add_note(packed.pcm, packed.scales, 0, frames, dry, bus, chorus)
+    add_note(packed.pcm, packed.scales, packed.levels, np.float32(1.0), 0, frames, dry, bus, chorus)
     assert _error_db(note.dry, dry) < -80.0
     assert _error_db(note.reverb, bus) < -80.0
     if note.chorus is not None:

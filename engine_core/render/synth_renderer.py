@@ -10,6 +10,16 @@ convolution with the synthesiser's own impulse response (`reverb`), the chorus w
 synthesiser's delay line (`effects.chorus`, which follows absolute time). No synthesiser
 call is made: the bank's sample data is read in place from the bytes already loaded.
 
+Velocity is a gain. RustySynth's velocity picks the bank's zones (its velocity layers),
+scales a voice's gain by (velocity / 127)^2, and times the modulation envelope's attack;
+and a voice's block is left out of a bus whose gain is under 1e-3 (its gate). So a note
+is synthesised once per velocity layer, at the layer's top velocity (`played_as`; at its
+own velocity when a voice's modulation envelope reaches its pitch or filter), and a
+softer note of the layer is that render times the gain ratio, with the blocks the gate
+leaves out at its velocity left out (`voice_kernel.add_note`, from each block's loudest
+voice: exact for a note of one voice, or of voices that fade alike). A set's 3,600 notes
+need about 300 renders instead of 1,900.
+
 Not reproduced: voice stealing beyond 64 voices, the 16-bit clipping of a stem over full
 scale, and the reverb's flushing of values under 1e-6 (a decayed tail ends a little later).
 """
@@ -18,7 +28,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -29,6 +39,8 @@ from engine_core.render.notes import NoteCache, NoteKey
 from engine_core.render.soundfont import SoundFont
 from engine_core.render.voice import ChannelState, note_voices, render_note, voice_rows
 from engine_core.render.voice_kernel import add_note, pack_note
+
+F32 = np.float32
 
 #: A note's buses are kept up to the last block a voice adds more than this to (1/30 of a
 #: 16-bit step).
@@ -52,11 +64,13 @@ class PackedNote:
 
     pcm: np.ndarray  # int16 (frames, 3 or 5)
     scales: np.ndarray  # float32 per bus
+    levels: np.ndarray  # float32 (blocks, 3 or 5): the gate levels (`voice.NoteAudio`)
 
     @classmethod
-    def pack(cls, buses: np.ndarray) -> PackedNote:
-        """Pack float32 (frames, 3 or 5) buses (`voice.NoteAudio.buses`)."""
-        return cls(*pack_note(np.asarray(buses, np.float32).T))
+    def pack(cls, buses: np.ndarray, levels: np.ndarray) -> PackedNote:
+        """Pack float32 (frames, 3 or 5) buses and their gate levels (`voice.NoteAudio`)."""
+        pcm, scales = pack_note(np.asarray(buses, np.float32).T)
+        return cls(pcm, scales, np.ascontiguousarray(levels, np.float32))
 
     @property
     def frames(self) -> int:
@@ -68,11 +82,12 @@ class PackedNote:
 
     @property
     def nbytes(self) -> int:
-        return self.pcm.nbytes + self.scales.nbytes
+        return self.pcm.nbytes + self.scales.nbytes + self.levels.nbytes
 
     def setflags(self, write: bool) -> None:
         self.pcm.setflags(write=write)
         self.scales.setflags(write=write)
+        self.levels.setflags(write=write)
 
 
 @functools.lru_cache(maxsize=16384)
@@ -81,6 +96,46 @@ def _voice_rows(soundfont: SoundFont, program: int, drums: bool, pitch: int, vel
     rows = voice_rows(note_voices(soundfont.layout, program, drums, pitch, velocity))
     rows.setflags(write=False)
     return rows
+
+
+#: Voice generators through which the modulation envelope, whose attack RustySynth
+#: times by velocity, reaches the sound: to pitch (7) and to the filter's cutoff (11).
+_MODULATION_ENVELOPE_TARGETS = (7, 11)
+_MODULATION_ATTACK = 26
+#: A modulation envelope attacking within one block (1.3 ms at 48 kHz; the bank default is
+#: 1 ms) moves by less than that between velocities: a velocity's note is then the layer's
+#: note, scaled (the difference is a filter sweep a fraction of a millisecond early).
+_SHORT_ATTACK_SECONDS = 64 / 48000
+
+
+def _velocity_shapes(rows: np.ndarray, velocity: int) -> bool:
+    """Whether the velocity changes more than a note's gain: a voice whose modulation
+    envelope reaches its pitch or filter and attacks for longer than a block."""
+    targeted = rows[:, _MODULATION_ENVELOPE_TARGETS].any(axis=1)
+    if not targeted.any():
+        return False
+    attack = 2.0 ** (rows[targeted, _MODULATION_ATTACK] / 1200.0) * (145 - velocity) / 144.0
+    return bool((attack > _SHORT_ATTACK_SECONDS).any())
+
+
+@functools.lru_cache(maxsize=65536)
+def played_as(key: NoteKey, soundfont: SoundFont) -> tuple[NoteKey, np.float32]:
+    """The note the cache keeps for `key` (the same note at the top velocity of its
+    velocity layer) and the gain that makes it `key` (see the module's docstring)."""
+    rows = _voice_rows(soundfont, key.program, key.drums, key.pitch, key.velocity)
+    if _velocity_shapes(rows, key.velocity):
+        return key, F32(1.0)
+    layer = soundfont.layout.velocity_layer(key.program, key.pitch, key.velocity, drums=key.drums)
+    top = layer[-1]
+    if top == key.velocity:
+        return key, F32(1.0)
+    return replace(key, velocity=top), velocity_gain(key.velocity) / velocity_gain(top)
+
+
+def velocity_gain(velocity: int) -> np.float32:
+    """RustySynth's gain for a velocity: (velocity / 127)^2, as it computes it (in dB)."""
+    decibels = F32(2.0) * F32(20.0) * F32(np.log10(F32(velocity) / F32(127.0)))
+    return F32(10.0) ** (F32(0.05) * decibels)
 
 
 @functools.lru_cache(maxsize=4)
@@ -99,7 +154,7 @@ def note_buses(key: NoteKey, soundfont: SoundFont) -> PackedNote:
         ChannelState(pan=key.pan),
         silence=SILENCE,
     )
-    return PackedNote.pack(note.buses)
+    return PackedNote.pack(note.buses, note.levels)
 
 
 def _stem_notes(
@@ -150,12 +205,13 @@ def render_stem_audio(
 ) -> np.ndarray:
     """Stem `index` before the tail fold: float32 (frames, 2) at 48 kHz, effects included."""
     placed, frames = plan_stem(arrangement, index, soundfont, tail_seconds)
-    notes = _stem_notes([note.key for note in placed], soundfont, cache)
+    played = [played_as(note.key, soundfont) for note in placed]
+    notes = _stem_notes([key for key, _ in played], soundfont, cache)
     dry = np.zeros((frames, 2), np.float32)
     bus = np.zeros(frames, np.float32)
     chorus_bus: np.ndarray | None = None  # made when a note sends to the chorus
-    for note in placed:
-        buses = notes[note.key]
+    for note, (key, gain) in zip(placed, played, strict=True):
+        buses = notes[key]
         end = min(frames, note.start + buses.frames)
         if note.stop >= 0:
             end = min(end, note.stop)
@@ -164,7 +220,7 @@ def render_stem_audio(
         if buses.chorused and chorus_bus is None:
             chorus_bus = np.zeros((frames, 2), np.float32)
         chorus = chorus_bus if chorus_bus is not None else np.zeros((0, 2), np.float32)
-        add_note(buses.pcm, buses.scales, note.start, end, dry, bus, chorus)
+        add_note(buses.pcm, buses.scales, buses.levels, gain, note.start, end, dry, bus, chorus)
     dry += reverb.apply(bus)
     if chorus_bus is not None:
         dry += effects.chorus(chorus_bus)
@@ -181,5 +237,5 @@ def warm_up(soundfont: SoundFont) -> None:
     frames = note.frames
     dry = np.zeros((frames, 2), np.float32)
     bus = np.zeros(frames, np.float32)
-    add_note(note.pcm, note.scales, 0, frames, dry, bus, dry[:0])
+    add_note(note.pcm, note.scales, note.levels, F32(0.5), 0, frames, dry, bus, dry[:0])
     reverb.apply(bus)

@@ -483,6 +483,19 @@ _SCALES = np.array([1.0, 1.0, 0.5, 0.5, 0.5], np.float32)
 
 
 @numba.njit(cache=True, nogil=True)
+def _gate_levels(gains: np.ndarray, levels: np.ndarray) -> None:
+    """Raise `levels` (blocks, buses) to this voice's gate level per block: the larger of
+    the previous and this block's gain, which `play_voice` compares with `NON_AUDIBLE`."""
+    for j in range(min(gains.shape[0], levels.shape[0])):
+        for c in range(levels.shape[1]):
+            current = gains[j, c]
+            previous = gains[j - 1, c] if j > 0 else current
+            level = max(previous, current)
+            if level > levels[j, c]:
+                levels[j, c] = level
+
+
+@numba.njit(cache=True, nogil=True)
 def render_voices(
     wave: np.ndarray,
     rows: np.ndarray,  # int64 (voices, ROW_LENGTH)
@@ -494,10 +507,13 @@ def render_voices(
     reverb_cc: int,
     chorus_cc: int,
     silence: float,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """A note's voices (note-on, note-off `note_blocks` blocks later) summed into float32
     (3, frames) buses, or (5, frames) when a voice sends to the chorus, up to the last
-    block where a voice added more than `silence` to a bus (see `voice.NoteAudio`)."""
+    block where a voice added more than `silence` to a bus (see `voice.NoteAudio`); and
+    float32 (blocks, buses): per block and bus, the loudest voice's gate level (the gain
+    `play_voice` gates on), from which a softer copy of the note knows which blocks the
+    synthesiser would have left out (`add_note`)."""
     plans = []
     frames = 0
     chorused = False
@@ -512,10 +528,11 @@ def render_voices(
         chorused = chorused or plan[8]
     buses = 5 if chorused else 3
     out = np.zeros((buses, frames), np.float32)
+    levels = np.zeros((frames // BLOCK, buses), np.float32)
     played = 0
     for plan in plans:
         steps, coefficients, gains, looping, position, start_loop, end_loop, end, _ = plan
-        _, loud = play_voice(
+        sounded, loud = play_voice(
             wave,
             position,
             steps,
@@ -529,8 +546,9 @@ def render_voices(
             out,
             silence,
         )
+        _gate_levels(gains[:sounded, :buses], levels)
         played = max(played, loud)
-    return out[:, : played * BLOCK]
+    return out[:, : played * BLOCK], levels[:played]
 
 
 # --- Notes packed for the cache ----------------------------------------------------------
@@ -562,28 +580,51 @@ def pack_note(buses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def add_note(
     pcm: np.ndarray,
     scales: np.ndarray,
+    levels: np.ndarray,
+    gain: np.float32,
     start: int,
     stop: int,
     dry: np.ndarray,
     reverb: np.ndarray,
     chorus: np.ndarray,
 ) -> None:
-    """Add a packed note (`pack_note`) into a stem's buses from frame `start` to `stop`:
-    dry to `dry`, the reverb's input to `reverb`, the chorus's (when the note has one and
-    `chorus` has frames) to `chorus`."""
+    """Add a packed note (`pack_note`) times `gain` into a stem's buses from frame
+    `start` to `stop`: dry to `dry`, the reverb's input to `reverb`, the chorus's (when
+    the note has one and `chorus` has frames) to `chorus`. A `gain` under 1 plays the note
+    softer, as the synthesiser would: a bus's block whose gate level (`render_voices`)
+    times `gain` is under `NON_AUDIBLE` is left out, as `play_voice` leaves it out."""
     with_chorus = pcm.shape[1] == 5 and chorus.shape[0] > 0
-    left = scales[0]
-    right = scales[1]
-    wet = scales[2]
-    for i in range(stop - start):
-        at = start + i
-        dry[at, 0] += np.float32(pcm[i, 0]) * left
-        dry[at, 1] += np.float32(pcm[i, 1]) * right
-        reverb[at] += np.float32(pcm[i, 2]) * wet
-    if with_chorus:
-        chorus_left = scales[3]
-        chorus_right = scales[4]
-        for i in range(stop - start):
+    buses = 5 if with_chorus else 3
+    factors = np.zeros(5, np.float32)
+    length = stop - start
+    blocks = levels.shape[0]
+    audible = blocks  # blocks after the last one a bus passes the gate in add nothing
+    while audible > 0:
+        passes = False
+        for c in range(buses):
+            if gain * levels[audible - 1, c] >= NON_AUDIBLE:
+                passes = True
+        if passes:
+            break
+        audible -= 1
+    if blocks > 0:
+        length = min(length, audible * BLOCK)
+    for j in range(-(-length // BLOCK)):
+        for c in range(buses):  # a gated bus adds zeros for this block
+            level = levels[j, c] if j < blocks else np.float32(1.0)
+            factors[c] = scales[c] * gain if gain * level >= NON_AUDIBLE else np.float32(0.0)
+        left = factors[0]
+        right = factors[1]
+        wet = factors[2]
+        for i in range(j * BLOCK, min(j * BLOCK + BLOCK, length)):
             at = start + i
-            chorus[at, 0] += np.float32(pcm[i, 3]) * chorus_left
-            chorus[at, 1] += np.float32(pcm[i, 4]) * chorus_right
+            dry[at, 0] += np.float32(pcm[i, 0]) * left
+            dry[at, 1] += np.float32(pcm[i, 1]) * right
+            reverb[at] += np.float32(pcm[i, 2]) * wet
+        if with_chorus:
+            chorus_left = factors[3]
+            chorus_right = factors[4]
+            for i in range(j * BLOCK, min(j * BLOCK + BLOCK, length)):
+                at = start + i
+                chorus[at, 0] += np.float32(pcm[i, 3]) * chorus_left
+                chorus[at, 1] += np.float32(pcm[i, 4]) * chorus_right
