@@ -230,8 +230,12 @@ def render_stem_audio(
 def warm_up(soundfont: SoundFont) -> None:
     """Make a process ready to render with the synth renderer: the compiled kernels
     loaded (from numba's on-disk cache; compiled there on a machine's first run), the
-    bank's tables parsed and the reverb's response computed. A render worker may call it
-    when it starts, so its first stem pays none of this (about 0.5 s of CPU)."""
+    bank's tables parsed, the reverb's response computed, and the loudness
+    meter's modules (scipy.signal) imported. A render thread runs it when the pool starts
+    (`RenderPool.warm`, during the model), so the first stem pays none of this (about
+    1 s of CPU)."""
+    from engine_core.render import loudness
+
     key = NoteKey(soundfont.digest, 0, False, 64, 60, 100, 4)
     note = note_buses(key, soundfont)
     frames = note.frames
@@ -239,3 +243,7 @@ def warm_up(soundfont: SoundFont) -> None:
     bus = np.zeros(frames, np.float32)
     add_note(note.pcm, note.scales, note.levels, F32(0.5), 0, frames, dry, bus, dry[:0])
     reverb.apply(bus)
+    second = np.zeros((reverb.SAMPLE_RATE, 2), np.float32)
+    second[::97] = 0.1
+    loudness.integrated_loudness(second, reverb.SAMPLE_RATE)
+    loudness.true_peak_db(second)

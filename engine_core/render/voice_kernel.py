@@ -616,15 +616,18 @@ def add_note(
         left = factors[0]
         right = factors[1]
         wet = factors[2]
-        for i in range(j * BLOCK, min(j * BLOCK + BLOCK, length)):
-            at = start + i
-            dry[at, 0] += np.float32(pcm[i, 0]) * left
-            dry[at, 1] += np.float32(pcm[i, 1]) * right
-            reverb[at] += np.float32(pcm[i, 2]) * wet
-        if with_chorus:
+        begin = j * BLOCK
+        end = min(begin + BLOCK, length)
+        if left != 0 or right != 0:
+            for i in range(begin, end):
+                dry[start + i, 0] += np.float32(pcm[i, 0]) * left
+                dry[start + i, 1] += np.float32(pcm[i, 1]) * right
+        if wet != 0:
+            for i in range(begin, end):
+                reverb[start + i] += np.float32(pcm[i, 2]) * wet
+        if with_chorus and (factors[3] != 0 or factors[4] != 0):
             chorus_left = factors[3]
             chorus_right = factors[4]
-            for i in range(j * BLOCK, min(j * BLOCK + BLOCK, length)):
-                at = start + i
-                chorus[at, 0] += np.float32(pcm[i, 3]) * chorus_left
-                chorus[at, 1] += np.float32(pcm[i, 4]) * chorus_right
+            for i in range(begin, end):
+                chorus[start + i, 0] += np.float32(pcm[i, 3]) * chorus_left
+                chorus[start + i, 1] += np.float32(pcm[i, 4]) * chorus_right
