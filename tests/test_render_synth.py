@@ -91,10 +91,10 @@ def _played(bank: SoundFont, key: NoteKey) -> tuple[np.ndarray, np.ndarray]:
     """A note as a stem plays it: the cached note of its velocity layer times its gain."""
     cached, gain = synth_renderer.played_as(key, bank)
     note = synth_renderer.note_buses(cached, bank)
-    dry = np.zeros((note.frames, 2), np.float32)
+    dry = np.zeros((2, note.frames), np.float32)
     bus = np.zeros(note.frames, np.float32)
-    add_note(note.pcm, note.scales, note.levels, gain, 0, note.frames, dry, bus, dry[:0])
-    return dry, bus
+    add_note(note.pcm, note.scales, note.levels, gain, 0, note.frames, dry, bus, dry[:, :0])
+    return dry.T, bus
 
 
 def _padded(audio: np.ndarray, frames: int) -> np.ndarray:
@@ -181,14 +181,14 @@ def test_a_packed_note_gives_back_its_buses(bank: SoundFont, program: int, veloc
     packed = synth_renderer.PackedNote.pack(note.buses, note.levels)
     assert packed.nbytes <= note.buses.nbytes / 2 + 4 * note.buses.shape[1] + note.levels.nbytes
     frames = note.frames
-    dry = np.zeros((frames, 2), np.float32)
+    dry = np.zeros((2, frames), np.float32)
     bus = np.zeros(frames, np.float32)
-    chorus = np.zeros((frames, 2), np.float32)
+    chorus = np.zeros((2, frames), np.float32)
     add_note(packed.pcm, packed.scales, packed.levels, np.float32(1.0), 0, frames, dry, bus, chorus)
-    assert _error_db(note.dry, dry) < -80.0
+    assert _error_db(note.dry, dry.T) < -80.0
     assert _error_db(note.reverb, bus) < -80.0
     if note.chorus is not None:
-        assert _error_db(note.chorus, chorus) < -80.0
+        assert _error_db(note.chorus, chorus.T) < -80.0
     else:
         assert not chorus.any()
 

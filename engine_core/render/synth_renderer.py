@@ -62,7 +62,7 @@ class PackedNote:
     left and right, each as 16-bit integers scaled by its own peak (a step is 1/32767 of
     the bus's peak: the rounding is 96 dB below the note)."""
 
-    pcm: np.ndarray  # int16 (frames, 3 or 5)
+    pcm: np.ndarray  # int16 (3 or 5, frames)
     scales: np.ndarray  # float32 per bus
     levels: np.ndarray  # float32 (blocks, 3 or 5): the gate levels (`voice.NoteAudio`)
 
@@ -74,11 +74,11 @@ class PackedNote:
 
     @property
     def frames(self) -> int:
-        return self.pcm.shape[0]
+        return self.pcm.shape[1]
 
     @property
     def chorused(self) -> bool:
-        return self.pcm.shape[1] == 5
+        return self.pcm.shape[0] == 5
 
     @property
     def nbytes(self) -> int:
@@ -207,9 +207,10 @@ def render_stem_audio(
     placed, frames = plan_stem(arrangement, index, soundfont, tail_seconds)
     played = [played_as(note.key, soundfont) for note in placed]
     notes = _stem_notes([key for key, _ in played], soundfont, cache)
-    dry = np.zeros((frames, 2), np.float32)
+    dry = np.zeros((2, frames), np.float32)
     bus = np.zeros(frames, np.float32)
     chorus_bus: np.ndarray | None = None  # made when a note sends to the chorus
+    no_chorus = np.zeros((2, 0), np.float32)
     for note, (key, gain) in zip(placed, played, strict=True):
         buses = notes[key]
         end = min(frames, note.start + buses.frames)
@@ -218,13 +219,14 @@ def render_stem_audio(
         if end <= note.start:
             continue
         if buses.chorused and chorus_bus is None:
-            chorus_bus = np.zeros((frames, 2), np.float32)
-        chorus = chorus_bus if chorus_bus is not None else np.zeros((0, 2), np.float32)
+            chorus_bus = np.zeros((2, frames), np.float32)
+        chorus = chorus_bus if chorus_bus is not None else no_chorus
         add_note(buses.pcm, buses.scales, buses.levels, gain, note.start, end, dry, bus, chorus)
-    dry += reverb.apply(bus)
+    out = reverb.apply(bus)
+    out += dry.T
     if chorus_bus is not None:
-        dry += effects.chorus(chorus_bus)
-    return dry
+        out += effects.chorus(chorus_bus.T)
+    return out
 
 
 def warm_up(soundfont: SoundFont) -> None:
@@ -239,9 +241,9 @@ def warm_up(soundfont: SoundFont) -> None:
     key = NoteKey(soundfont.digest, 0, False, 64, 60, 100, 4)
     note = note_buses(key, soundfont)
     frames = note.frames
-    dry = np.zeros((frames, 2), np.float32)
+    dry = np.zeros((2, frames), np.float32)
     bus = np.zeros(frames, np.float32)
-    add_note(note.pcm, note.scales, note.levels, F32(0.5), 0, frames, dry, bus, dry[:0])
+    add_note(note.pcm, note.scales, note.levels, F32(0.5), 0, frames, dry, bus, dry[:, :0])
     reverb.apply(bus)
     second = np.zeros((reverb.SAMPLE_RATE, 2), np.float32)
     second[::97] = 0.1

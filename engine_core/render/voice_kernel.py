@@ -557,11 +557,11 @@ def render_voices(
 @numba.njit(cache=True, nogil=True)
 def pack_note(buses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A note's float32 (3 or 5, frames) buses (`render_voices`) as 16-bit integers for
-    the cache: int16 (frames, buses), each bus scaled by its own peak (scale = peak /
+    the cache: int16 (buses, frames), each bus scaled by its own peak (scale = peak /
     32767, rounded to nearest; 1/32767 for a silent bus), and the float32 scales."""
     columns, frames = buses.shape
     scales = np.empty(columns, np.float32)
-    pcm = np.empty((frames, columns), np.int16)
+    pcm = np.empty((columns, frames), np.int16)
     for c in range(columns):
         peak = np.float32(0.0)
         for i in range(frames):
@@ -572,7 +572,7 @@ def pack_note(buses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         scales[c] = scale
         inverse = np.float32(1.0) / scale
         for i in range(frames):
-            pcm[i, c] = np.int16(np.rint(buses[c, i] * inverse))
+            pcm[c, i] = np.int16(np.rint(buses[c, i] * inverse))
     return pcm, scales
 
 
@@ -588,14 +588,14 @@ def add_note(
     reverb: np.ndarray,
     chorus: np.ndarray,
 ) -> None:
-    """Add a packed note (`pack_note`) times `gain` into a stem's buses from frame
-    `start` to `stop`: dry to `dry`, the reverb's input to `reverb`, the chorus's (when
-    the note has one and `chorus` has frames) to `chorus`. A `gain` under 1 plays the note
-    softer, as the synthesiser would: a bus's block whose gate level (`render_voices`)
-    times `gain` is under `NON_AUDIBLE` is left out, as `play_voice` leaves it out."""
-    with_chorus = pcm.shape[1] == 5 and chorus.shape[0] > 0
+    """Add a packed note (`pack_note`: int16 (buses, frames)) times `gain` into a stem's
+    buses from frame `start` to `stop`: dry to `dry` (2, frames), the reverb's input to
+    `reverb` (frames,), the chorus's (when the note has one and `chorus` has frames) to
+    `chorus` (2, frames). A `gain` under 1 plays the note softer, as the synthesiser
+    would: a bus's block whose gate level (`render_voices`) times `gain` is under
+    `NON_AUDIBLE` is left out, as `play_voice` leaves it out."""
+    with_chorus = pcm.shape[0] == 5 and chorus.shape[1] > 0
     buses = 5 if with_chorus else 3
-    factors = np.zeros(5, np.float32)
     length = stop - start
     blocks = levels.shape[0]
     audible = blocks  # blocks after the last one a bus passes the gate in add nothing
@@ -609,25 +609,28 @@ def add_note(
         audible -= 1
     if blocks > 0:
         length = min(length, audible * BLOCK)
-    for j in range(-(-length // BLOCK)):
-        for c in range(buses):  # a gated bus adds zeros for this block
-            level = levels[j, c] if j < blocks else np.float32(1.0)
-            factors[c] = scales[c] * gain if gain * level >= NON_AUDIBLE else np.float32(0.0)
-        left = factors[0]
-        right = factors[1]
-        wet = factors[2]
-        begin = j * BLOCK
-        end = min(begin + BLOCK, length)
-        if left != 0 or right != 0:
-            for i in range(begin, end):
-                dry[start + i, 0] += np.float32(pcm[i, 0]) * left
-                dry[start + i, 1] += np.float32(pcm[i, 1]) * right
-        if wet != 0:
-            for i in range(begin, end):
-                reverb[start + i] += np.float32(pcm[i, 2]) * wet
-        if with_chorus and (factors[3] != 0 or factors[4] != 0):
-            chorus_left = factors[3]
-            chorus_right = factors[4]
-            for i in range(begin, end):
-                chorus[start + i, 0] += np.float32(pcm[i, 3]) * chorus_left
-                chorus[start + i, 1] += np.float32(pcm[i, 4]) * chorus_right
+    whole = -(-length // BLOCK)
+    for c in range(buses):
+        factor = scales[c] * gain
+        if c < 2:
+            into = dry[c]
+        elif c == 2:
+            into = reverb
+        else:
+            into = chorus[c - 3]
+        source = pcm[c]
+        j = 0
+        while j < whole:  # each run of blocks the gate lets through, in one loop
+            if j < blocks and gain * levels[j, c] < NON_AUDIBLE:
+                j += 1
+                continue
+            k = j + 1
+            while k < whole and not (k < blocks and gain * levels[k, c] < NON_AUDIBLE):
+                k += 1
+            begin = j * BLOCK
+            end = min(k * BLOCK, length)
+            target = into[start + begin : start + end]
+            played = source[begin:end]
+            for i in range(end - begin):
+                target[i] += np.float32(played[i]) * factor
+            j = k
