@@ -150,7 +150,7 @@ def test_a_softer_note_is_its_velocity_layers_note_times_its_gain(
 
 def test_a_velocity_that_reshapes_a_note_is_its_own_note(bank: SoundFont) -> None:
     """Where the velocity does more than scale (a modulation envelope longer than a block
-    reaching the filter: the synth bass's 0.3 s sweep, program 62), each velocity is
+    reaching the filter: the synth brass's 0.3 s sweep, GM program 62), each velocity is
     synthesised and kept as itself; the top of a layer is its own note too."""
     for program, velocity in ((62, 70), (0, 127)):
         key = NoteKey(bank.digest, program, False, 64, 48, velocity, 120)
