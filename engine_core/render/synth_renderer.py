@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import functools
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -118,18 +118,40 @@ def _velocity_shapes(rows: np.ndarray, velocity: int) -> bool:
     return bool((attack > _SHORT_ATTACK_SECONDS).any())
 
 
-@functools.lru_cache(maxsize=65536)
 def played_as(key: NoteKey, soundfont: SoundFont) -> tuple[NoteKey, np.float32]:
     """The note the cache keeps for `key` (the same note at the top velocity of its
     velocity layer) and the gain that makes it `key` (see the module's docstring)."""
-    rows = _voice_rows(soundfont, key.program, key.drums, key.pitch, key.velocity)
-    if _velocity_shapes(rows, key.velocity):
-        return key, F32(1.0)
-    layer = soundfont.layout.velocity_layer(key.program, key.pitch, key.velocity, drums=key.drums)
-    top = layer[-1]
+    tops, gains = _velocity_table(soundfont, key.program, key.drums, key.pitch)
+    top = int(tops[key.velocity])
     if top == key.velocity:
         return key, F32(1.0)
-    return replace(key, velocity=top), velocity_gain(key.velocity) / velocity_gain(top)
+    return (
+        NoteKey(key.bank, key.program, key.drums, key.pan, key.pitch, top, key.blocks),
+        gains[key.velocity],
+    )
+
+
+@functools.lru_cache(maxsize=16384)
+def _velocity_table(
+    soundfont: SoundFont, program: int, drums: bool, pitch: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """For each velocity 0-127 of a key: the velocity its note is synthesised at (the top
+    of its velocity layer, or itself where velocity reshapes the note) and the gain from
+    that to it. Worked out once per process and key, layer by layer."""
+    tops = np.arange(128)
+    gains = np.ones(128, np.float32)
+    velocity = 1
+    while velocity <= 127:
+        layer = soundfont.layout.velocity_layer(program, pitch, velocity, drums=drums)
+        rows = _voice_rows(soundfont, program, drums, pitch, velocity)
+        for soft in layer:
+            if not _velocity_shapes(rows, soft):
+                tops[soft] = layer[-1]
+                gains[soft] = velocity_gain(soft) / velocity_gain(layer[-1])
+        velocity = layer[-1] + 1
+    tops.setflags(write=False)
+    gains.setflags(write=False)
+    return tops, gains
 
 
 def velocity_gain(velocity: int) -> np.float32:
