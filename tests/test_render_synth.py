@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
+from engine_core.errors import RenderConfigError
 from engine_core.generate import Engine
 from engine_core.render import reverb, synth_renderer
 from engine_core.render.note_renderer import bank_context
@@ -362,3 +363,49 @@ def test_render_threads_synthesise_each_note_once(bank: SoundFont) -> None:
         )
     assert cache.misses == len(keys) == len(cache)
     assert stems[0].tobytes() == stems[1].tobytes()
+
+
+def test_the_note_cache_budget_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`OSTINATO_NOTE_CACHE_MB` sets the process's note cache budget (256 MiB unset); a
+    value that is not 0 to 64 GiB is a structured error naming the variable."""
+    monkeypatch.delenv(synth_renderer.ENV_NOTE_CACHE_MB, raising=False)
+    assert synth_renderer.note_cache_budget() == 256 * 1024 * 1024
+    monkeypatch.setenv(synth_renderer.ENV_NOTE_CACHE_MB, " 96 ")
+    assert synth_renderer.note_cache_budget() == 96 * 1024 * 1024
+    monkeypatch.setenv(synth_renderer.ENV_NOTE_CACHE_MB, "0")
+    assert synth_renderer.note_cache_budget() == 0
+    for bad in ("lots", "-1", "nan", "1e9"):
+        monkeypatch.setenv(synth_renderer.ENV_NOTE_CACHE_MB, bad)
+        with pytest.raises(RenderConfigError) as error:
+            synth_renderer.note_cache_budget()
+        assert error.value.code == "render_config"
+        assert error.value.detail == {"variable": "OSTINATO_NOTE_CACHE_MB", "value": bad}
+
+
+def test_a_process_renders_within_its_note_cache_budget(tmp_path) -> None:
+    """A fresh process with a 4 MiB budget renders a band's stems (the notes it needs
+    for each stem held while it is built, then dropped) and its cache ends within 4 MiB."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from engine_core.render import synth_renderer\n"
+        "from engine_core.render.soundfont import SoundFont\n"
+        "from engine_core.generate import Engine\n"
+        "from tests.chorale_scores import ChoraleComposer, band_spec\n"
+        "spec = band_spec(bars=8)\n"
+        "with Engine(ChoraleComposer(), renderer='synth') as engine:\n"
+        "    engine.generate(spec, state='s', seed=1, variants=1)\n"
+        "cache = synth_renderer.process_cache()\n"
+        "print(cache.budget_bytes, cache.size_bytes, len(cache), cache.misses)\n"
+    )
+    env = {**os.environ, "OSTINATO_NOTE_CACHE_MB": "4"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert out.returncode == 0, out.stderr
+    budget, size, kept, misses = map(int, out.stdout.split()[-4:])
+    assert budget == 4 * 1024 * 1024
+    assert 0 < size <= budget
+    assert 0 < kept < misses  # notes were made, and some were dropped to stay in budget

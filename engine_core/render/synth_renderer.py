@@ -27,12 +27,15 @@ scale, and the reverb's flushing of values under 1e-6 (a decayed tail ends a lit
 from __future__ import annotations
 
 import functools
+import math
+import os
 import threading
 from dataclasses import dataclass
 
 import numpy as np
 
 from engine_core.arrange.arranger import Arrangement
+from engine_core.errors import RenderConfigError
 from engine_core.render import effects, reverb
 from engine_core.render.note_renderer import plan_stem
 from engine_core.render.notes import NoteCache, NoteKey
@@ -45,14 +48,40 @@ F32 = np.float32
 #: A note's buses are kept up to the last block a voice adds more than this to (1/30 of a
 #: 16-bit step).
 SILENCE = 1e-6
-#: The synth renderer's note cache budget per process (see `docs/engine.md`).
+#: The synth renderer's note cache budget per process (see `docs/engine.md`), unless
+#: `ENV_NOTE_CACHE_MB` gives another (in MiB; 0 keeps no note).
 BUDGET_BYTES = 256 * 1024 * 1024
+ENV_NOTE_CACHE_MB = "OSTINATO_NOTE_CACHE_MB"
+#: The largest budget the setting accepts (64 GiB): a larger one is surely a typo.
+MAX_BUDGET_MB = 64 * 1024
 
 
-@functools.lru_cache(maxsize=1)
-def process_cache(budget_bytes: int = BUDGET_BYTES) -> NoteCache:
-    """The synth renderer's note cache, shared by everything rendering in this process."""
-    return NoteCache(budget_bytes)
+def note_cache_budget() -> int:
+    """The note cache's budget in bytes: `$OSTINATO_NOTE_CACHE_MB` MiB, else `BUDGET_BYTES`.
+
+    Raises `RenderConfigError` for a value that is not a number of MiB from 0 to
+    `MAX_BUDGET_MB`."""
+    text = os.environ.get(ENV_NOTE_CACHE_MB, "").strip()
+    if not text:
+        return BUDGET_BYTES
+    try:
+        megabytes = float(text)
+    except ValueError:
+        megabytes = math.nan
+    if not 0 <= megabytes <= MAX_BUDGET_MB:
+        raise RenderConfigError(
+            f"{ENV_NOTE_CACHE_MB}={text!r} is not a note cache budget in MiB "
+            f"(0 to {MAX_BUDGET_MB})",
+            {"variable": ENV_NOTE_CACHE_MB, "value": text},
+        )
+    return int(megabytes * 1024 * 1024)
+
+
+@functools.cache
+def process_cache() -> NoteCache:
+    """The synth renderer's note cache, shared by everything rendering in this process
+    (its budget read once, from `note_cache_budget`)."""
+    return NoteCache(note_cache_budget())
 
 
 @dataclass(frozen=True)
