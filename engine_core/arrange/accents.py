@@ -19,6 +19,8 @@ A note's velocity (0-1, before the energy scaling in the arranger) is
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from engine_core.spec import Meter
 
 ROLE_LEVEL: dict[str, float] = {
@@ -74,8 +76,11 @@ def phrase_arc(bar: int, bars: int) -> float:
     return level
 
 
+@lru_cache(maxsize=4096, typed=True)
 def accented(role: str, step: float, meter: Meter, bars: int, weight: float = 1.0) -> float:
-    """The 0-1 velocity of a `role` note starting on grid `step`."""
+    """The 0-1 velocity of a `role` note starting on grid `step` (kept per position: a
+    loop's notes fall on the same few grid steps of the bar again and again; `typed`, so
+    an int and a float step are kept apart and each gets what the function returns)."""
     bar = int(step // meter.steps_per_bar) % max(bars, 1)
     if meter.text == "2/4" and bars >= 2:
         bar, bars = bar // 2, bars // 2

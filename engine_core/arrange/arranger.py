@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -45,6 +46,8 @@ from engine_core.spec import GenerationSpec, Key, Meter, StemSpec
 HUMANISE_MS = 4.0
 #: Largest velocity jitter in MIDI velocity units.
 HUMANISE_VELOCITY = 5
+#: Themes whose material is kept (`_theme`): a few sets arranged side by side.
+THEMES_KEPT = 8
 
 
 #: Energy implied by mood and texture tags when the spec leaves it open (mean of matches).
@@ -108,8 +111,10 @@ def spec_density(spec: GenerationSpec) -> float:
     return 0.7 if tags & {"dense", "driving", "urgent"} else 0.3 if "sparse" in tags else 0.5
 
 
+@lru_cache(maxsize=4096, typed=True)
 def map_pitch(pitch: int, source_mode: str, key: Key) -> int:
-    """A tonic-C pitch moved to `key`: scale degrees keep their function, accidentals ride."""
+    """A tonic-C pitch moved to `key`: scale degrees keep their function, accidentals ride
+    (kept per pitch, mode and key: a score repeats a few dozen pitches)."""
     source = MODE_INTERVALS.get(source_mode, MODE_INTERVALS["major"])
     target = MODE_INTERVALS[key.mode]
     pitch_class = pitch % 12
@@ -164,11 +169,12 @@ class _Context:
         # the set's theme per track: every variant's lines take the theme's octave
         self.reference: dict[str, Sequence[tuple[int, int, int, float]]] = {}
         self.mapped: dict[str, list[tuple[int, int, int, float]]] = {}
+        steps_per_bar = score.steps_per_bar
         for track in ("melody", "harmony", "bass"):
             notes: Sequence[ScoreNote] = score.track(track)
             self.mapped[track] = sorted(
                 (
-                    score.onset_step(n),
+                    n.bar * steps_per_bar + n.step,  # score.onset_step(n)
                     max(1, n.duration_steps),
                     map_pitch(n.pitch, score.mode, key),
                     n.velocity,
@@ -420,44 +426,89 @@ def _humanise(
     steps_per_beat = context.steps_per_beat
     loop_beats = context.total / steps_per_beat
     jitter_beats = HUMANISE_MS / 1000.0 * bpm / 60.0
+    latest = loop_beats - jitter_beats
     # Louder with energy; layers that join at high intensity play a little harder.
     loudness = (0.55 + 0.45 * energy) * (1.0 + 0.15 * entry_intensity)
-    notes: list[ArrangedNote] = []
+    uniform, integers = rng.uniform, rng.integers  # drawn note by note, in this order
+    notes: list[_Timed] = []
     for onset, duration, pitch, velocity in sorted(part):
-        start = onset / steps_per_beat + float(rng.uniform(-jitter_beats, jitter_beats))
-        start = min(max(start, 0.0), loop_beats - jitter_beats)
+        start = onset / steps_per_beat + float(uniform(-jitter_beats, jitter_beats))
+        start = min(max(start, 0.0), latest)
         midi_velocity = round(127 * velocity * loudness) + int(
-            rng.integers(-HUMANISE_VELOCITY, HUMANISE_VELOCITY + 1)
+            integers(-HUMANISE_VELOCITY, HUMANISE_VELOCITY + 1)
         )
-        notes.append(
-            ArrangedNote(
-                start_beats=start,
-                duration_beats=max(duration / steps_per_beat * 0.98, 0.05),
-                pitch=int(pitch),
-                velocity=int(np.clip(midi_velocity, 1, 127)),
-            )
-        )
+        length = max(duration / steps_per_beat * 0.98, 0.05)
+        notes.append((start, length, int(pitch), min(max(midi_velocity, 1), 127)))
     return _untangle(notes, loop_beats)
 
 
-def _untangle(notes: Sequence[ArrangedNote], loop_beats: float) -> tuple[ArrangedNote, ...]:
+#: A humanised note before untangling: (start beats, duration beats, pitch, velocity).
+_Timed = tuple[float, float, int, int]
+
+
+def _untangle(notes: Sequence[_Timed], loop_beats: float) -> tuple[ArrangedNote, ...]:
     """End each note before the next onset of its pitch (round the seam too)."""
-    by_pitch: dict[int, list[ArrangedNote]] = {}
+    by_pitch: dict[int, list[_Timed]] = {}
     for note in notes:
-        by_pitch.setdefault(note.pitch, []).append(note)
-    result: list[ArrangedNote] = []
+        by_pitch.setdefault(note[2], []).append(note)
+    result: list[_Timed] = []
     for same in by_pitch.values():
-        same.sort(key=lambda n: n.start_beats)
-        for index, note in enumerate(same):
-            following = same[(index + 1) % len(same)].start_beats
-            if index + 1 == len(same):
-                following += loop_beats
-            room = following - note.start_beats - 1e-3
+        same.sort(key=_start_of)
+        following = [n[0] for n in same[1:]] + [same[0][0] + loop_beats]
+        for (start, duration, pitch, velocity), after in zip(same, following, strict=True):
+            room = after - start - 1e-3
             if room <= 0:
                 continue  # a duplicate onset of the same pitch
-            duration = min(note.duration_beats, room)
-            result.append(ArrangedNote(note.start_beats, duration, note.pitch, note.velocity))
-    return tuple(sorted(result, key=lambda n: (n.start_beats, n.pitch)))
+            result.append((start, min(duration, room), pitch, velocity))
+    result.sort(key=_start_and_pitch)
+    return tuple(ArrangedNote(*note) for note in result)
+
+
+def _start_of(note: _Timed) -> float:
+    return note[0]
+
+
+def _start_and_pitch(note: _Timed) -> tuple[float, int]:
+    return note[0], note[2]
+
+
+def _material(
+    context: _Context,
+    key: Key,
+    energy: float,
+    density: float,
+    seed: int,
+    fixed: dict[int, Chord] | None = None,
+) -> Material:
+    """What the roles of `context`'s score play from (`material.build_material`), with the
+    set's generator for the chords' tie-breaks."""
+    return build_material(
+        key,
+        context.score.meter_info,
+        context.score.bars,
+        melody=context.mapped["melody"],
+        harmony=context.mapped["harmony"],
+        bass=context.mapped["bass"],
+        energy=energy,
+        density=density,
+        rng=np.random.default_rng([seed & 0xFFFFFFFF, 7919]),  # the set's
+        fixed_chords=fixed,
+        motif_quotes=context.score.motif_quotes,
+    )
+
+
+@lru_cache(maxsize=THEMES_KEPT, typed=True)
+def _theme(
+    score: Score, key: Key, energy: float, density: float, seed: int
+) -> tuple[Material, tuple[tuple[int, int, int, float], ...]]:
+    """A score's own material (no fixed chords) and its harmony track in the key.
+
+    A pure function of its arguments (the chords' generator is seeded here), kept for
+    the last few scores: every variant of a set asks for its theme's (variant 0's score,
+    which variant 0 plays whole), so a set builds it once rather than once per variant.
+    """
+    context = _Context(score, key)
+    return _material(context, key, energy, density, seed), tuple(context.mapped["harmony"])
 
 
 def arrange(
@@ -483,28 +534,12 @@ def arrange(
     energy = spec_energy(spec)
     density = spec_density(spec)
 
-    def material_of(context: _Context, fixed: dict[int, Chord] | None = None) -> Material:
-        return build_material(
-            key,
-            context.score.meter_info,
-            context.score.bars,
-            melody=context.mapped["melody"],
-            harmony=context.mapped["harmony"],
-            bass=context.mapped["bass"],
-            energy=energy,
-            density=density,
-            rng=np.random.default_rng([seed & 0xFFFFFFFF, 7919]),  # the set's
-            fixed_chords=fixed,
-            motif_quotes=context.score.motif_quotes,
-        )
-
     fixed = None
     reference: dict[str, Sequence[tuple[int, int, int, float]]] = {}
     if themed is not score and theme is not None:  # the theme's chords in its bars
-        theme_context = _Context(theme, key)
-        theme_material = material_of(theme_context)
+        theme_material, theme_harmony = _theme(theme, key, energy, density, seed)
         progression = theme_material.progression
-        reference = {"melody": theme_material.melody, "harmony": theme_context.mapped["harmony"]}
+        reference = {"melody": theme_material.melody, "harmony": theme_harmony}
         bar = score.steps_per_bar
         fixed = {
             start: progression.at(start).chord
@@ -513,7 +548,10 @@ def arrange(
         }
     score = themed
     context = _Context(score, key)
-    context.material = material_of(context, fixed)
+    if fixed is None:  # the score's own chords: the theme's material when it is the theme
+        context.material = _theme(score, key, energy, density, seed)[0]
+    else:
+        context.material = _material(context, key, energy, density, seed, fixed)
     context.reference = reference
     parts: dict[int, list[PartNote]] = {}
     grooves_used: dict[int, str] = {}

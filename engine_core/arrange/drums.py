@@ -678,6 +678,6 @@ def drum_part(
                 pitch = kit_note(hit.instrument, stem.program, pitch_class, exact=True)
         else:
             pitch = kit_note(hit.instrument, stem.program, key.tonic)
-        velocity = float(np.clip(hit.velocity * groove.gain, 0.05, 1.0))
+        velocity = float(min(max(hit.velocity * groove.gain, 0.05), 1.0))
         notes.append((hit.step, hit.duration, pitch, velocity))
     return DrumPart(groove.name, style.family, style.reason, tuple(notes))

@@ -146,19 +146,49 @@ def metric_weight(step: int, meter: Meter) -> float:
 Evidence = Sequence[tuple[int, int, int, float]]  # (onset, duration, pitch, weight)
 
 
-def _fit(chord: Chord, start: int, end: int, notes: Evidence, meter: Meter, total: int) -> float:
-    score = 0.0
-    for onset, duration, pitch, weight in notes:
-        stop = onset + duration
-        overlap = max(0, min(stop, end) - max(onset, start))
-        if stop > total:  # wraps round the seam
-            overlap += max(0, min(stop - total, end) - start) if start < stop - total else 0
-        if overlap <= 0:
-            continue
-        strength = metric_weight(max(onset, start), meter) if onset >= start else 0.6
-        amount = weight * overlap * (0.5 + strength)
-        score += amount if pitch % 12 in chord.tones else -0.7 * amount
-    return score
+def _bar_weights(meter: Meter) -> np.ndarray:
+    """`metric_weight` of every grid step inside one bar."""
+    return np.array([metric_weight(step, meter) for step in range(meter.steps_per_bar)])
+
+
+def _slot_fits(
+    chords: Sequence[Chord],
+    slots: Sequence[tuple[int, int]],
+    notes: Evidence,
+    meter: Meter,
+    total: int,
+) -> np.ndarray:
+    """How well each chord fits the notes sounding in each slot, shape (slots, chords):
+    per note, its length in the slot times its weight times (0.5 + the metric strength of
+    its onset, 0.6 when it began before the slot), added for a chord tone and -0.7 times
+    that for another tone.
+
+    A note's amount in a slot does not depend on the chord, so it is computed once per
+    slot and note with numpy; each chord's fit is the notes' signed amounts added in note
+    order (`np.add.accumulate` adds left to right, as a loop over the notes would; notes
+    that do not sound in the slot add an exact zero), so the sums are the same to the bit
+    as the note-by-note loop's."""
+    fits = np.zeros((len(slots), len(chords)))
+    if not notes or not slots or not chords:
+        return fits
+    onset = np.array([n[0] for n in notes], dtype=np.int64)
+    stop = onset + np.array([n[1] for n in notes], dtype=np.int64)
+    pitch_class = np.array([n[2] for n in notes], dtype=np.int64) % 12
+    weight = np.array([n[3] for n in notes], dtype=np.float64)
+    start = np.array([a for a, _ in slots], dtype=np.int64)[:, None]
+    end = np.array([b for _, b in slots], dtype=np.int64)[:, None]
+    overlap = np.maximum(0, np.minimum(stop, end) - np.maximum(onset, start))
+    wrapped = stop - total  # the part of a note past the loop end, from bar 0
+    overlap += np.where(
+        (stop > total) & (start < wrapped), np.maximum(0, np.minimum(wrapped, end) - start), 0
+    )
+    onset_weight = _bar_weights(meter)[onset % meter.steps_per_bar]
+    strength = np.where(onset >= start, onset_weight, 0.6)
+    amount = np.where(overlap > 0, weight * overlap * (0.5 + strength), 0.0)
+    tones = np.array([[pc in chord.tones for pc in range(12)] for chord in chords])
+    member = tones[:, pitch_class]  # (chords, notes)
+    signed = np.where(member[None, :, :], amount[:, None, :], -0.7 * amount[:, None, :])
+    return np.add.accumulate(signed, axis=2)[:, :, -1]
 
 
 def _motion(a: Chord, b: Chord) -> float:
@@ -188,10 +218,11 @@ def infer_progression(
     notes = list(melody) + [(o, d, p, 2.0 * w) for o, d, p, w in harmony]
     scale_in_use = max((sum(d for _, d, _, _ in notes) / max(total, 1)), 1e-6)
     cadence = CADENCE_DEGREES[key.mode]
+    fits = _slot_fits(chords, slots, notes, meter, total).tolist()
     local = np.zeros((len(slots), len(chords)))
-    for s, (start, end) in enumerate(slots):
+    for s, (start, _) in enumerate(slots):
         for c, chord in enumerate(chords):
-            fit = _fit(chord, start, end, notes, meter, total) / scale_in_use
+            fit = fits[s][c] / scale_in_use
             local[s, c] = fit + DEGREE_PRIOR[chord.degree] + rng.uniform(-NUDGE, NUDGE)
             if s == 0 and chord.degree == 0:
                 local[s, c] += TONIC_BONUS
@@ -204,8 +235,8 @@ def infer_progression(
     # Viterbi over the slots; the wrap-round move (last -> first) counts too
     best = local[0].copy()
     back = np.zeros((len(slots), len(chords)), dtype=int)
+    moves = np.array([[_motion(a, b) for b in chords] for a in chords])
     for s in range(1, len(slots)):
-        moves = np.array([[_motion(a, b) for b in chords] for a in chords])
         candidates = best[:, None] + moves
         back[s] = candidates.argmax(axis=0)
         best = candidates.max(axis=0) + local[s]

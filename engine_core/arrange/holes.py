@@ -23,13 +23,23 @@ PartNote = tuple[float, float, int, float]
 
 
 def _sounding(parts: Sequence[Sequence[PartNote]], total: int) -> np.ndarray:
-    covered = np.zeros(total, dtype=bool)
-    for part in parts:
-        for onset, duration, _, _ in part:
-            first = int(np.floor(onset))
-            steps = (first + np.arange(max(1, int(np.ceil(onset + duration)) - first))) % total
-            covered[steps] = True
-    return covered
+    """Per grid step, whether some note of `parts` sounds there: each note covers the
+    steps from its onset's floor to its end's ceiling (at least one), round the seam."""
+    notes = [note for part in parts for note in part]
+    if not notes or total <= 0:
+        return np.zeros(max(total, 0), dtype=bool)
+    onset = np.array([n[0] for n in notes], dtype=np.float64)
+    duration = np.array([n[1] for n in notes], dtype=np.float64)
+    first = np.floor(onset).astype(np.int64)
+    length = np.maximum(1, np.ceil(onset + duration).astype(np.int64) - first)
+    start = first % total
+    stop = start + np.minimum(length, total)  # at most once round the loop
+    # +1 where a run starts, -1 where it stops (runs past the loop end go on from step 0)
+    edges = np.zeros(2 * total + 1, dtype=np.int64)
+    np.add.at(edges, start, 1)
+    np.add.at(edges, stop, -1)
+    depth = np.cumsum(edges)[: 2 * total]
+    return (depth[:total] + depth[total:]) > 0
 
 
 def gaps(parts: Sequence[Sequence[PartNote]], total: int) -> list[tuple[int, int]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from functools import lru_cache
 
 
 def nearest(pitch_class: int, target: float, low: int, high: int) -> int:
@@ -29,6 +30,15 @@ def voicings(
 ) -> list[tuple[int, ...]]:
     """Voicings of `size` notes: every chord tone present (doubling the root when size > 3),
     within `span` semitones, inside [low, high]."""
+    return list(_voicings(tuple(tones), low, high, size, span))
+
+
+@lru_cache(maxsize=1024)
+def _voicings(
+    tones: tuple[int, ...], low: int, high: int, size: int, span: int
+) -> tuple[tuple[int, ...], ...]:
+    """`voicings`, kept per chord and register: a loop asks for the same few chords in
+    every bar and every variant."""
     pool = list(tones) + ([tones[0]] if size > len(tones) else [])
     pool = pool[:size]
     found: set[tuple[int, ...]] = set()
@@ -46,7 +56,7 @@ def voicings(
                 chord.append(nxt)
             if chord[-1] <= high and chord[-1] - chord[0] <= span:
                 found.add(tuple(chord))
-    return sorted(found)
+    return tuple(sorted(found))
 
 
 def lead(

@@ -1,4 +1,4 @@
-"""Standard MIDI Files of an arrangement, written with mido on an exact tick grid.
+"""Standard MIDI Files of an arrangement, on an exact tick grid.
 
 Two uses: the *loop file* a variant carries (one track per stem, tempo, time signature
 and key signature in the first track, notes clipped at the loop end) and the *render
@@ -9,14 +9,22 @@ Tempo is written per quarter note, as MIDI requires: in 6/8 a beat is a dotted q
 so the file's tempo is 1.5 x the spec's bpm. Key signatures carry major or minor only:
 a minor-third mode (minor, dorian, phrygian) is written as the tonic's minor key, the
 others as its major key.
+
+The files are the bytes mido's `MidiFile.save` writes for the same messages (running
+status, an end-of-track message per track), built directly: mido encodes the few meta and
+setup messages of each track, the notes' ticks are computed with numpy and their bytes
+written in one loop, without a mido message object per note (most of the cost of
+writing a file that way).
 """
 
 from __future__ import annotations
 
-import io
+import struct
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import mido
+import numpy as np
 
 from engine_core.arrange.arranger import ArrangedNote, ArrangedStem, Arrangement
 from engine_core.spec import Key, Meter
@@ -24,6 +32,8 @@ from engine_core.spec import Key, Meter
 TICKS_PER_QUARTER = 960
 DRUM_CHANNEL = 9
 MAJOR_KEYS = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+#: Status bytes of note messages (the channel is added).
+NOTE_OFF, NOTE_ON = 0x80, 0x90
 MINOR_KEYS = ("Cm", "C#m", "Dm", "Ebm", "Em", "Fm", "F#m", "Gm", "G#m", "Am", "Bbm", "Bm")
 
 
@@ -54,22 +64,171 @@ def _data_byte(value: int, what: str) -> int:
     return value
 
 
+@dataclass(frozen=True)
+class _NoteTicks:
+    """A stem's notes on the tick grid, in note order: numpy arrays of equal length."""
+
+    start: np.ndarray
+    end: np.ndarray
+    pitch: np.ndarray
+    velocity: np.ndarray
+
+
+def _note_ticks(
+    notes: Sequence[ArrangedNote], meter: Meter, clip_beats: float | None
+) -> _NoteTicks:
+    """Each note's start and end tick (`_tick` of its start and of its end, clipped at
+    `clip_beats`, at least one tick after its start), pitch and velocity (checked 0-127).
+
+    numpy computes the same floats as `_tick` note by note (the same products in the same
+    order, rounded half to even as `round` does)."""
+    count = len(notes)
+    starts = np.fromiter((n.start_beats for n in notes), dtype=np.float64, count=count)
+    durations = np.fromiter((n.duration_beats for n in notes), dtype=np.float64, count=count)
+    pitch = np.fromiter((n.pitch for n in notes), dtype=np.int64, count=count)
+    velocity = np.fromiter((n.velocity for n in notes), dtype=np.int64, count=count)
+    _check_data_bytes(pitch, velocity)
+    ends = starts + durations
+    if clip_beats is not None:
+        ends = np.minimum(ends, clip_beats)
+    per_beat = quarters_per_beat(meter)
+    start_tick = np.rint(starts * per_beat * TICKS_PER_QUARTER).astype(np.int64)
+    end_tick = np.rint(ends * per_beat * TICKS_PER_QUARTER).astype(np.int64)
+    end_tick = np.where(end_tick <= start_tick, start_tick + 1, end_tick)
+    return _NoteTicks(start_tick, end_tick, pitch, velocity)
+
+
+def _check_data_bytes(pitch: np.ndarray, velocity: np.ndarray) -> None:
+    """`_data_byte` of each note's pitch then velocity, in note order: the first value
+    outside 0-127 raises."""
+    bad = (pitch < 0) | (pitch > 127) | (velocity < 0) | (velocity > 127)
+    if bad.any():
+        first = int(np.argmax(bad))
+        _data_byte(int(pitch[first]), "note")
+        _data_byte(int(velocity[first]), "velocity")
+
+
 def _stem_events(
     notes: Sequence[ArrangedNote], meter: Meter, clip_beats: float | None
 ) -> list[tuple[int, int, str, int, int]]:
     """(tick, order, type, note, velocity): note-offs sort before note-ons at a tick."""
+    ticks = _note_ticks(notes, meter, clip_beats)
     events: list[tuple[int, int, str, int, int]] = []
-    for note in notes:
-        end = note.start_beats + note.duration_beats
-        if clip_beats is not None:
-            end = min(end, clip_beats)
-        start_tick, end_tick = _tick(note.start_beats, meter), _tick(end, meter)
-        if end_tick <= start_tick:
-            end_tick = start_tick + 1
-        pitch = _data_byte(note.pitch, "note")
-        events.append((start_tick, 1, "note_on", pitch, _data_byte(note.velocity, "velocity")))
-        events.append((end_tick, 0, "note_off", pitch, 0))
+    for start, end, pitch, velocity in zip(
+        ticks.start.tolist(),
+        ticks.end.tolist(),
+        ticks.pitch.tolist(),
+        ticks.velocity.tolist(),
+        strict=True,
+    ):
+        events.append((start, 1, "note_on", pitch, velocity))
+        events.append((end, 0, "note_off", pitch, 0))
     return events
+
+
+def _sorted_note_events(ticks: _NoteTicks, channel: int) -> _ChannelEvents:
+    """The notes' note-on and note-off messages in file order: by tick, note-offs before
+    note-ons at a tick, else in note order (a stable sort, as `sorted` of `_stem_events`
+    by (tick, order))."""
+    count = len(ticks.start)
+    tick = np.empty(2 * count, dtype=np.int64)
+    tick[0::2], tick[1::2] = ticks.start, ticks.end
+    order = np.tile(np.array([1, 0], dtype=np.int64), count)
+    status = np.tile(np.array([NOTE_ON | channel, NOTE_OFF | channel], dtype=np.int64), count)
+    pitch = np.repeat(ticks.pitch, 2)
+    velocity = np.zeros(2 * count, dtype=np.int64)
+    velocity[0::2] = ticks.velocity
+    file_order = np.lexsort((order, tick))  # stable: ties keep the note order
+    return _ChannelEvents(
+        tick[file_order], status[file_order], pitch[file_order], velocity[file_order]
+    )
+
+
+@dataclass(frozen=True)
+class _ChannelEvents:
+    """Two-data-byte channel messages at absolute ticks, in file order (numpy arrays)."""
+
+    tick: np.ndarray
+    status: np.ndarray
+    data1: np.ndarray
+    data2: np.ndarray
+
+
+def _variable_length(value: int) -> bytes:
+    """A MIDI variable-length quantity (7 bits a byte, the high bit on all but the last)."""
+    if value < 0:
+        raise ValueError("message time must be non-negative in MIDI file")
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+class _TrackWriter:
+    """One track's chunk, byte for byte as mido's `MidiFile.save` writes it: delta times
+    as variable-length quantities, running status for channel messages (a meta message
+    breaks it) and an end-of-track meta message last."""
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.running: int | None = None
+        self.now = 0  # absolute tick of the last message written
+
+    def meta(self, delta: int, message: mido.MetaMessage) -> None:
+        self.data += _variable_length(delta)
+        self.data += bytes(message.bytes())
+        self.running = None
+        self.now += delta
+
+    def message(self, delta: int, message: mido.Message) -> None:
+        """One channel message, checked by mido (the few setup messages of a track)."""
+        self.data += _variable_length(delta)
+        self._channel_bytes(message.bytes())
+        self.now += delta
+
+    def _channel_bytes(self, encoded: Sequence[int]) -> None:
+        if encoded[0] == self.running:
+            self.data += bytes(encoded[1:])
+        else:
+            self.data += bytes(encoded)
+        self.running = encoded[0]
+
+    def events(self, events: _ChannelEvents) -> None:
+        """Many note messages (their data bytes already checked) at absolute ticks."""
+        if not len(events.tick):
+            return
+        deltas = np.diff(events.tick, prepend=self.now)
+        if deltas[0] < 0:
+            raise ValueError("message time must be non-negative in MIDI file")
+        data, running = self.data, self.running
+        for delta, status, first, second in zip(
+            deltas.tolist(),
+            events.status.tolist(),
+            events.data1.tolist(),
+            events.data2.tolist(),
+            strict=True,
+        ):
+            if delta < 0x80:
+                data.append(delta)
+            elif delta < 0x4000:  # two bytes: most gaps between notes
+                data.append(0x80 | delta >> 7)
+                data.append(delta & 0x7F)
+            else:
+                data += _variable_length(delta)
+            if status != running:
+                data.append(status)
+                running = status
+            data.append(first)
+            data.append(second)
+        self.running = running
+        self.now = int(events.tick[-1])
+
+    def chunk(self) -> bytes:
+        """The finished `MTrk` chunk (the end-of-track message added)."""
+        self.meta(0, mido.MetaMessage("end_of_track"))
+        return b"MTrk" + struct.pack(">L", len(self.data)) + bytes(self.data)
 
 
 def _track(
@@ -79,58 +238,46 @@ def _track(
     meter: Meter,
     clip_beats: float | None,
     end_tick: int | None,
-) -> mido.MidiTrack:
-    track = mido.MidiTrack()
-    track.append(mido.MetaMessage("track_name", name=name, time=0))
+) -> bytes:
+    """One stem's track chunk: name, program, volume, pan, its notes, and (for the
+    synthesiser) a volume controller at `end_tick` marking where its audio stops."""
+    writer = _TrackWriter()
+    writer.meta(0, mido.MetaMessage("track_name", name=name, time=0))
     program = stem.stem.program
-    track.append(mido.Message("program_change", channel=channel, program=program, time=0))
-    track.append(mido.Message("control_change", channel=channel, control=7, value=100, time=0))
-    track.append(
-        mido.Message("control_change", channel=channel, control=10, value=_pan_value(stem.stem.pan))
-    )
-    events = sorted(_stem_events(stem.notes, meter, clip_beats), key=lambda e: e[:2])
-    now = 0
-    # every data byte was range-checked above, so mido's per-message checks (most of the
-    # cost of writing a file) are skipped
-    for tick, _, kind, pitch, velocity in events:
-        track.append(
-            mido.Message(
-                kind,
-                skip_checks=True,
-                channel=channel,
-                note=pitch,
-                velocity=velocity,
-                time=tick - now,
-            )
-        )
-        now = tick
+    writer.message(0, mido.Message("program_change", channel=channel, program=program))
+    writer.message(0, mido.Message("control_change", channel=channel, control=7, value=100))
+    pan = _pan_value(stem.stem.pan)
+    writer.message(0, mido.Message("control_change", channel=channel, control=10, value=pan))
+    ticks = _note_ticks(stem.notes, meter, clip_beats)
+    writer.events(_sorted_note_events(ticks, channel))
     if end_tick is not None:
-        tick = max(end_tick, now)
-        track.append(
-            mido.Message("control_change", channel=channel, control=7, value=100, time=tick - now)
-        )
-    return track
+        now = writer.now
+        delta = max(end_tick, now) - now
+        writer.message(delta, mido.Message("control_change", channel=channel, control=7, value=100))
+    return writer.chunk()
 
 
-def _conductor(arrangement: Arrangement) -> mido.MidiTrack:
+def _conductor(arrangement: Arrangement, end_tick: int | None) -> bytes:
+    """The first track: tempo, time and key signatures, and the `loop_end` marker at
+    `end_tick` (the loop file's: readers see the loop's full length)."""
     meter = arrangement.meter_info
-    track = mido.MidiTrack()
-    track.append(mido.MetaMessage("set_tempo", tempo=midi_tempo(arrangement.bpm, meter), time=0))
-    track.append(
-        mido.MetaMessage(
-            "time_signature", numerator=meter.numerator, denominator=meter.denominator, time=0
-        )
+    writer = _TrackWriter()
+    writer.meta(0, mido.MetaMessage("set_tempo", tempo=midi_tempo(arrangement.bpm, meter)))
+    signature = mido.MetaMessage(
+        "time_signature", numerator=meter.numerator, denominator=meter.denominator
     )
-    track.append(
-        mido.MetaMessage("key_signature", key=key_signature_name(Key.parse(arrangement.key)))
-    )
-    return track
+    writer.meta(0, signature)
+    key = key_signature_name(Key.parse(arrangement.key))
+    writer.meta(0, mido.MetaMessage("key_signature", key=key))
+    if end_tick is not None:
+        writer.meta(end_tick, mido.MetaMessage("marker", text="loop_end"))
+    return writer.chunk()
 
 
-def _save(midi_file: mido.MidiFile) -> bytes:
-    buffer = io.BytesIO()
-    midi_file.save(file=buffer)
-    return buffer.getvalue()
+def _file(tracks: Sequence[bytes]) -> bytes:
+    """A type-1 Standard MIDI File of `tracks` (finished chunks)."""
+    header = struct.pack(">hhh", 1, len(tracks), TICKS_PER_QUARTER)
+    return b"MThd" + struct.pack(">L", len(header)) + header + b"".join(tracks)
 
 
 def _channels(stems: Sequence[ArrangedStem]) -> list[int]:
@@ -149,17 +296,11 @@ def _channels(stems: Sequence[ArrangedStem]) -> list[int]:
 def loop_midi(arrangement: Arrangement) -> bytes:
     """The loop as a type-1 MIDI file: conductor track + one track per stem, clipped."""
     meter = arrangement.meter_info
-    midi_file = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_QUARTER)
-    midi_file.tracks.append(_conductor(arrangement))
     loop_beats = float(arrangement.loop_beats)
-    end_tick = _tick(loop_beats, meter)
+    tracks = [_conductor(arrangement, _tick(loop_beats, meter))]
     for stem, channel in zip(arrangement.stems, _channels(arrangement.stems), strict=True):
-        track = _track(stem.stem.name, stem, channel, meter, loop_beats, None)
-        track.append(mido.MetaMessage("end_of_track", time=0))
-        midi_file.tracks.append(track)
-    # The conductor track ends at the loop end, so readers see the loop's full length.
-    midi_file.tracks[0].append(mido.MetaMessage("marker", text="loop_end", time=end_tick))
-    return _save(midi_file)
+        tracks.append(_track(stem.stem.name, stem, channel, meter, loop_beats, None))
+    return _file(tracks)
 
 
 def stem_render_midi(arrangement: Arrangement, stem_index: int, *, tail_beats: float) -> bytes:
@@ -167,8 +308,6 @@ def stem_render_midi(arrangement: Arrangement, stem_index: int, *, tail_beats: f
     meter = arrangement.meter_info
     stem = arrangement.stems[stem_index]
     channel = DRUM_CHANNEL if stem.is_drum else 0
-    midi_file = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_QUARTER)
-    midi_file.tracks.append(_conductor(arrangement))
     end_tick = _tick(arrangement.loop_beats + tail_beats, meter)
-    midi_file.tracks.append(_track(stem.stem.name, stem, channel, meter, None, end_tick))
-    return _save(midi_file)
+    track = _track(stem.stem.name, stem, channel, meter, None, end_tick)
+    return _file([_conductor(arrangement, None), track])
