@@ -46,6 +46,13 @@ class CheckpointError(OstinatoError):
     exit_code = 4
 
 
+class RenderConfigError(OstinatoError):
+    """A renderer setting (say `OSTINATO_NOTE_CACHE_MB`) has a value it cannot use."""
+
+    code = "render_config"
+    exit_code = 2
+
+
 class GenerationError(OstinatoError):
     """Generation failed for a reason other than the request itself."""
 

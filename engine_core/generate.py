@@ -85,6 +85,14 @@ class Engine:
         self._soundfonts: dict[str, object] = {}
         self._render_pool = RenderPool(render_workers)
 
+    def warm(self, soundfont: str | Path | None = None) -> None:
+        """Start readying the renderer for a bank (None: the engine's) in the background
+        and return at once: the render threads or worker processes started, the bank read,
+        and for the synth renderer its compiled kernels, reverb and loudness meter loaded
+        (`synth_renderer.warm_up`). `generate` does this while the model runs; a service
+        may do it when it starts."""
+        self._render_pool.warm(self._soundfont(soundfont), self.renderer)
+
     def close(self) -> None:
         """Stop the render worker processes, if any (the engine stays usable)."""
         self._render_pool.close()

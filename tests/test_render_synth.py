@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pytest
 
+from engine_core.errors import RenderConfigError
 from engine_core.generate import Engine
 from engine_core.render import reverb, synth_renderer
 from engine_core.render.note_renderer import bank_context
@@ -87,6 +88,76 @@ def test_velocity_is_not_a_gain(bank: SoundFont) -> None:
     assert _rms(loud.reverb) > 0 and _rms(soft.reverb) == 0
 
 
+def _played(bank: SoundFont, key: NoteKey) -> tuple[np.ndarray, np.ndarray]:
+    """A note as a stem plays it: the cached note of its velocity layer times its gain."""
+    cached, gain = synth_renderer.played_as(key, bank)
+    note = synth_renderer.note_buses(cached, bank)
+    dry = np.zeros((2, note.frames), np.float32)
+    bus = np.zeros(note.frames, np.float32)
+    add_note(note.pcm, note.scales, note.levels, gain, 0, note.frames, dry, bus, dry[:, :0])
+    return dry.T, bus
+
+
+def _padded(audio: np.ndarray, frames: int) -> np.ndarray:
+    out = np.zeros((frames, *audio.shape[1:]), np.float32)
+    out[: min(frames, audio.shape[0])] = audio[:frames]
+    return out
+
+
+@pytest.mark.parametrize(
+    ("program", "drums", "pitch", "velocity", "dry_db", "reverb_db"),
+    [
+        (32, False, 40, 90, -50.0, -80.0),  # bass, layer 65-96: a one-voice note
+        (61, False, 60, 110, -60.0, -80.0),  # brass, layer 97-112
+        (0, True, 38, 30, -80.0, None),  # a snare, layer 1-80: soft, so no reverb at all
+        (0, False, 60, 40, -45.0, None),  # piano: a 1 ms modulation envelope to its filter
+        (50, False, 60, 90, -60.0, -80.0),  # synth strings: chorused, layer 1-127
+    ],
+)
+def test_a_softer_note_is_its_velocity_layers_note_times_its_gain(
+    bank: SoundFont,
+    program: int,
+    drums: bool,
+    pitch: int,
+    velocity: int,
+    dry_db: float,
+    reverb_db: float | None,
+) -> None:
+    """Velocity as a gain: one render per velocity layer (at its top velocity), a softer
+    note that render times (velocity / top)^2 with the blocks the synthesiser's gate
+    leaves out at its velocity left out. Against the note synthesised at its own velocity:
+    the reverb input matches to -80 dB (the gate's blocks exactly; the cache's 16 bits),
+    the dry sound to the given level (RustySynth holds a block's gain flat, not ramped,
+    when it moves by under 1e-3: a soft note's attack steps where a loud one's ramps)."""
+    key = NoteKey(bank.digest, program, drums, 64, pitch, velocity, 120)
+    cached, gain = synth_renderer.played_as(key, bank)
+    layer = bank.layout.velocity_layer(program, pitch, velocity, drums=drums)
+    assert cached.velocity == layer[-1] > velocity and 0 < gain < 1
+    assert cached == NoteKey(bank.digest, program, drums, 64, pitch, layer[-1], 120)
+    dry, bus = _played(bank, key)
+    context = bank_context(str(bank.path), bank.digest)
+    voices = note_voices(context.layout, program, drums, pitch, velocity)
+    truth = render_note(
+        voices, context.layout.wave(), pitch, velocity, 120, ChannelState(pan=64), silence=1e-6
+    )
+    frames = max(truth.frames, dry.shape[0])
+    assert _error_db(_padded(truth.dry, frames), _padded(dry, frames)) < dry_db
+    if reverb_db is None:  # the synthesiser's gate leaves the soft note's reverb out
+        assert not truth.reverb.any() and not bus.any()
+    else:
+        assert _rms(truth.reverb) > 0
+        assert _error_db(_padded(truth.reverb, frames), _padded(bus, frames)) < reverb_db
+
+
+def test_a_velocity_that_reshapes_a_note_is_its_own_note(bank: SoundFont) -> None:
+    """Where the velocity does more than scale (a modulation envelope longer than a block
+    reaching the filter: the synth brass's 0.3 s sweep, GM program 62), each velocity is
+    synthesised and kept as itself; the top of a layer is its own note too."""
+    for program, velocity in ((62, 70), (0, 127)):
+        key = NoteKey(bank.digest, program, False, 64, 48, velocity, 120)
+        assert synth_renderer.played_as(key, bank) == (key, np.float32(1.0))
+
+
 def test_a_note_is_synthesised_once_and_reused_bit_identically(bank: SoundFont) -> None:
     cache = NoteCache()
     key = NoteKey(bank.digest, 50, False, 64, 60, 100, 120)  # synth strings: chorus send
@@ -108,17 +179,17 @@ def test_a_packed_note_gives_back_its_buses(bank: SoundFont, program: int, veloc
     context = bank_context(str(bank.path), bank.digest)
     voices = note_voices(context.layout, program, False, 60, velocity)
     note = render_note(voices, context.layout.wave(), 60, velocity, 150, ChannelState())
-    packed = synth_renderer.PackedNote.pack(note.buses)
-    assert packed.nbytes <= note.buses.nbytes / 2 + 4 * note.buses.shape[1]
+    packed = synth_renderer.PackedNote.pack(note.buses, note.levels)
+    assert packed.nbytes <= note.buses.nbytes / 2 + 4 * note.buses.shape[1] + note.levels.nbytes
     frames = note.frames
-    dry = np.zeros((frames, 2), np.float32)
+    dry = np.zeros((2, frames), np.float32)
     bus = np.zeros(frames, np.float32)
-    chorus = np.zeros((frames, 2), np.float32)
-    add_note(packed.pcm, packed.scales, 0, frames, dry, bus, chorus)
-    assert _error_db(note.dry, dry) < -80.0
+    chorus = np.zeros((2, frames), np.float32)
+    add_note(packed.pcm, packed.scales, packed.levels, np.float32(1.0), 0, frames, dry, bus, chorus)
+    assert _error_db(note.dry, dry.T) < -80.0
     assert _error_db(note.reverb, bus) < -80.0
     if note.chorus is not None:
-        assert _error_db(note.chorus, chorus) < -80.0
+        assert _error_db(note.chorus, chorus.T) < -80.0
     else:
         assert not chorus.any()
 
@@ -292,3 +363,49 @@ def test_render_threads_synthesise_each_note_once(bank: SoundFont) -> None:
         )
     assert cache.misses == len(keys) == len(cache)
     assert stems[0].tobytes() == stems[1].tobytes()
+
+
+def test_the_note_cache_budget_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`OSTINATO_NOTE_CACHE_MB` sets the process's note cache budget (256 MiB unset); a
+    value that is not 0 to 64 GiB is a structured error naming the variable."""
+    monkeypatch.delenv(synth_renderer.ENV_NOTE_CACHE_MB, raising=False)
+    assert synth_renderer.note_cache_budget() == 256 * 1024 * 1024
+    monkeypatch.setenv(synth_renderer.ENV_NOTE_CACHE_MB, " 96 ")
+    assert synth_renderer.note_cache_budget() == 96 * 1024 * 1024
+    monkeypatch.setenv(synth_renderer.ENV_NOTE_CACHE_MB, "0")
+    assert synth_renderer.note_cache_budget() == 0
+    for bad in ("lots", "-1", "nan", "1e9"):
+        monkeypatch.setenv(synth_renderer.ENV_NOTE_CACHE_MB, bad)
+        with pytest.raises(RenderConfigError) as error:
+            synth_renderer.note_cache_budget()
+        assert error.value.code == "render_config"
+        assert error.value.detail == {"variable": "OSTINATO_NOTE_CACHE_MB", "value": bad}
+
+
+def test_a_process_renders_within_its_note_cache_budget(tmp_path) -> None:
+    """A fresh process with a 4 MiB budget renders a band's stems (the notes it needs
+    for each stem held while it is built, then dropped) and its cache ends within 4 MiB."""
+    import os
+    import subprocess
+    import sys
+
+    script = (
+        "from engine_core.render import synth_renderer\n"
+        "from engine_core.render.soundfont import SoundFont\n"
+        "from engine_core.generate import Engine\n"
+        "from tests.chorale_scores import ChoraleComposer, band_spec\n"
+        "spec = band_spec(bars=8)\n"
+        "with Engine(ChoraleComposer(), renderer='synth') as engine:\n"
+        "    engine.generate(spec, state='s', seed=1, variants=1)\n"
+        "cache = synth_renderer.process_cache()\n"
+        "print(cache.budget_bytes, cache.size_bytes, len(cache), cache.misses)\n"
+    )
+    env = {**os.environ, "OSTINATO_NOTE_CACHE_MB": "4"}
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=600
+    )
+    assert out.returncode == 0, out.stderr
+    budget, size, kept, misses = map(int, out.stdout.split()[-4:])
+    assert budget == 4 * 1024 * 1024
+    assert 0 < size <= budget
+    assert 0 < kept < misses  # notes were made, and some were dropped to stay in budget

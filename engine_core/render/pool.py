@@ -44,6 +44,7 @@ import ctypes
 import ctypes.util
 import functools
 import multiprocessing
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from concurrent.futures.process import BrokenProcessPool
@@ -252,13 +253,21 @@ class RenderPool:
 
     def warm(self, soundfont: SoundFont | None = None, renderer: str = "reference") -> None:
         """Start the worker processes now, in the background, ready to render with
-        `soundfont` and `renderer`; returns at once. Nothing happens when the pool renders
-        in the calling process or its workers are already running."""
-        if not self.parallel:
-            return
+        `soundfont` and `renderer`; returns at once. Nothing happens when its workers are
+        already running, or when a reference or notes pool renders in the calling process;
+        a synth pool that does readies the renderer on a thread of its own (kernels, bank,
+        reverb: `synth_renderer.warm_up`), once per bank, while the caller goes on."""
         if renderer in THREADED_RENDERERS:
-            self._ensure_threads(soundfont)
-        else:
+            if self.parallel:
+                self._ensure_threads(soundfont)
+            elif soundfont is not None and soundfont.digest not in self._warmed:
+                from engine_core.render.synth_renderer import warm_up
+
+                self._warmed.add(soundfont.digest)
+                threading.Thread(
+                    target=warm_up, args=(soundfont,), name="ostinato-warm-up", daemon=True
+                ).start()
+        elif self.parallel:
             self._ensure_executor(soundfont, renderer)
 
     def render(

@@ -146,6 +146,26 @@ class BankLayout:
                     found.append((preset_zone.generators, zone.generators))
         return found
 
+    def velocity_layer(self, program: int, key: int, velocity: int, *, drums: bool) -> range:
+        """The velocities at which a note of `key` starts the same voices as at `velocity`
+        (the bank's velocity layer it falls in): no zone that could hold the key has a
+        velocity range edge inside it."""
+        low, high = 1, 127
+        for preset_zone in self._preset_zones(128 if drums else 0, program):
+            if not preset_zone.keys[0] <= key <= preset_zone.keys[1]:
+                continue
+            zones = [preset_zone]
+            instrument = preset_zone.generators.get(INSTRUMENT)
+            if instrument is not None and instrument < len(self.instruments):
+                zones += [z for z in self.instruments[instrument] if z.keys[0] <= key <= z.keys[1]]
+            for zone in zones:
+                for edge in (zone.velocities[0], zone.velocities[1] + 1):
+                    if low < edge <= velocity:
+                        low = edge
+                    elif velocity < edge <= high:
+                        high = edge - 1
+        return range(low, high + 1)
+
     def dry_bank(self) -> bytes:
         """The bank with every reverb and chorus send generator's amount set to 0."""
         return self._zeroed(self.generator_offsets)

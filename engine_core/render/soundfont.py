@@ -30,9 +30,13 @@ def default_soundfont_path() -> Path:
     return default_bank_path()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class SoundFont:
-    """The bytes of one `.sf2` bank, checked to be a RIFF `sfbk` file."""
+    """The bytes of one `.sf2` bank, checked to be a RIFF `sfbk` file.
+
+    Compared and hashed by identity: the renderers' per-bank caches take it as a key, and
+    comparing two loads of the same bank by value would compare their bytes (141 MB for
+    FluidR3_GM) on every lookup."""
 
     path: Path
     data: bytes

@@ -76,9 +76,11 @@ class ChannelState:
 class NoteAudio:
     """A note's contribution to each bus from its note-on sample: float32 (frames, 3) with
     dry left, dry right and the reverb's input, or (frames, 5) with the chorus's input
-    left and right after them when a voice sends to the chorus."""
+    left and right after them when a voice sends to the chorus; and, per 64-sample block
+    and bus, the gate level of its loudest voice (`voice_kernel.render_voices`)."""
 
     buses: np.ndarray
+    levels: np.ndarray  # float32 (blocks, 3 or 5)
 
     @property
     def frames(self) -> int:
@@ -190,7 +192,7 @@ def render_note(
     `voices` may be given as their rows (`voice_rows`)."""
     rows = voices if isinstance(voices, np.ndarray) else voice_rows(voices)
     gain, pan_position = _channel_levels(channel)
-    out = render_voices(
+    out, levels = render_voices(
         wave,
         rows,
         key,
@@ -202,4 +204,4 @@ def render_note(
         channel.chorus,
         silence,
     )
-    return NoteAudio(out.T)
+    return NoteAudio(out.T, levels)

@@ -483,6 +483,19 @@ _SCALES = np.array([1.0, 1.0, 0.5, 0.5, 0.5], np.float32)
 
 
 @numba.njit(cache=True, nogil=True)
+def _gate_levels(gains: np.ndarray, levels: np.ndarray) -> None:
+    """Raise `levels` (blocks, buses) to this voice's gate level per block: the larger of
+    the previous and this block's gain, which `play_voice` compares with `NON_AUDIBLE`."""
+    for j in range(min(gains.shape[0], levels.shape[0])):
+        for c in range(levels.shape[1]):
+            current = gains[j, c]
+            previous = gains[j - 1, c] if j > 0 else current
+            level = max(previous, current)
+            if level > levels[j, c]:
+                levels[j, c] = level
+
+
+@numba.njit(cache=True, nogil=True)
 def render_voices(
     wave: np.ndarray,
     rows: np.ndarray,  # int64 (voices, ROW_LENGTH)
@@ -494,10 +507,13 @@ def render_voices(
     reverb_cc: int,
     chorus_cc: int,
     silence: float,
-) -> np.ndarray:
+) -> tuple[np.ndarray, np.ndarray]:
     """A note's voices (note-on, note-off `note_blocks` blocks later) summed into float32
     (3, frames) buses, or (5, frames) when a voice sends to the chorus, up to the last
-    block where a voice added more than `silence` to a bus (see `voice.NoteAudio`)."""
+    block where a voice added more than `silence` to a bus (see `voice.NoteAudio`); and
+    float32 (blocks, buses): per block and bus, the loudest voice's gate level (the gain
+    `play_voice` gates on), from which a softer copy of the note knows which blocks the
+    synthesiser would have left out (`add_note`)."""
     plans = []
     frames = 0
     chorused = False
@@ -512,10 +528,11 @@ def render_voices(
         chorused = chorused or plan[8]
     buses = 5 if chorused else 3
     out = np.zeros((buses, frames), np.float32)
+    levels = np.zeros((frames // BLOCK, buses), np.float32)
     played = 0
     for plan in plans:
         steps, coefficients, gains, looping, position, start_loop, end_loop, end, _ = plan
-        _, loud = play_voice(
+        sounded, loud = play_voice(
             wave,
             position,
             steps,
@@ -529,8 +546,9 @@ def render_voices(
             out,
             silence,
         )
+        _gate_levels(gains[:sounded, :buses], levels)
         played = max(played, loud)
-    return out[:, : played * BLOCK]
+    return out[:, : played * BLOCK], levels[:played]
 
 
 # --- Notes packed for the cache ----------------------------------------------------------
@@ -539,11 +557,11 @@ def render_voices(
 @numba.njit(cache=True, nogil=True)
 def pack_note(buses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """A note's float32 (3 or 5, frames) buses (`render_voices`) as 16-bit integers for
-    the cache: int16 (frames, buses), each bus scaled by its own peak (scale = peak /
+    the cache: int16 (buses, frames), each bus scaled by its own peak (scale = peak /
     32767, rounded to nearest; 1/32767 for a silent bus), and the float32 scales."""
     columns, frames = buses.shape
     scales = np.empty(columns, np.float32)
-    pcm = np.empty((frames, columns), np.int16)
+    pcm = np.empty((columns, frames), np.int16)
     for c in range(columns):
         peak = np.float32(0.0)
         for i in range(frames):
@@ -554,7 +572,7 @@ def pack_note(buses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         scales[c] = scale
         inverse = np.float32(1.0) / scale
         for i in range(frames):
-            pcm[i, c] = np.int16(np.rint(buses[c, i] * inverse))
+            pcm[c, i] = np.int16(np.rint(buses[c, i] * inverse))
     return pcm, scales
 
 
@@ -562,28 +580,57 @@ def pack_note(buses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def add_note(
     pcm: np.ndarray,
     scales: np.ndarray,
+    levels: np.ndarray,
+    gain: np.float32,
     start: int,
     stop: int,
     dry: np.ndarray,
     reverb: np.ndarray,
     chorus: np.ndarray,
 ) -> None:
-    """Add a packed note (`pack_note`) into a stem's buses from frame `start` to `stop`:
-    dry to `dry`, the reverb's input to `reverb`, the chorus's (when the note has one and
-    `chorus` has frames) to `chorus`."""
-    with_chorus = pcm.shape[1] == 5 and chorus.shape[0] > 0
-    left = scales[0]
-    right = scales[1]
-    wet = scales[2]
-    for i in range(stop - start):
-        at = start + i
-        dry[at, 0] += np.float32(pcm[i, 0]) * left
-        dry[at, 1] += np.float32(pcm[i, 1]) * right
-        reverb[at] += np.float32(pcm[i, 2]) * wet
-    if with_chorus:
-        chorus_left = scales[3]
-        chorus_right = scales[4]
-        for i in range(stop - start):
-            at = start + i
-            chorus[at, 0] += np.float32(pcm[i, 3]) * chorus_left
-            chorus[at, 1] += np.float32(pcm[i, 4]) * chorus_right
+    """Add a packed note (`pack_note`: int16 (buses, frames)) times `gain` into a stem's
+    buses from frame `start` to `stop`: dry to `dry` (2, frames), the reverb's input to
+    `reverb` (frames,), the chorus's (when the note has one and `chorus` has frames) to
+    `chorus` (2, frames). A `gain` under 1 plays the note softer, as the synthesiser
+    would: a bus's block whose gate level (`render_voices`) times `gain` is under
+    `NON_AUDIBLE` is left out, as `play_voice` leaves it out."""
+    with_chorus = pcm.shape[0] == 5 and chorus.shape[1] > 0
+    buses = 5 if with_chorus else 3
+    length = stop - start
+    blocks = levels.shape[0]
+    audible = blocks  # blocks after the last one a bus passes the gate in add nothing
+    while audible > 0:
+        passes = False
+        for c in range(buses):
+            if gain * levels[audible - 1, c] >= NON_AUDIBLE:
+                passes = True
+        if passes:
+            break
+        audible -= 1
+    if blocks > 0:
+        length = min(length, audible * BLOCK)
+    whole = -(-length // BLOCK)
+    for c in range(buses):
+        factor = scales[c] * gain
+        if c < 2:
+            into = dry[c]
+        elif c == 2:
+            into = reverb
+        else:
+            into = chorus[c - 3]
+        source = pcm[c]
+        j = 0
+        while j < whole:  # each run of blocks the gate lets through, in one loop
+            if j < blocks and gain * levels[j, c] < NON_AUDIBLE:
+                j += 1
+                continue
+            k = j + 1
+            while k < whole and not (k < blocks and gain * levels[k, c] < NON_AUDIBLE):
+                k += 1
+            begin = j * BLOCK
+            end = min(k * BLOCK, length)
+            target = into[start + begin : start + end]
+            played = source[begin:end]
+            for i in range(end - begin):
+                target[i] += np.float32(played[i]) * factor
+            j = k
