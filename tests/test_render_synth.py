@@ -15,7 +15,6 @@ from engine_core.render.notes import NoteCache, NoteKey, batch_midi
 from engine_core.render.seam import seam_report
 from engine_core.render.soundfont import PCM_SCALE, SoundFont
 from engine_core.render.voice import ChannelState, note_voices, render_note
-from engine_core.render.voice_kernel import add_note
 from engine_core.spec import StemSpec
 from tests.chorale_scores import ChoraleComposer, band_spec
 
@@ -88,14 +87,21 @@ def test_velocity_is_not_a_gain(bank: SoundFont) -> None:
     assert _rms(loud.reverb) > 0 and _rms(soft.reverb) == 0
 
 
-def _played(bank: SoundFont, key: NoteKey) -> tuple[np.ndarray, np.ndarray]:
-    """A note as a stem plays it: the cached note of its velocity layer times its gain."""
-    cached, gain = synth_renderer.played_as(key, bank)
-    note = synth_renderer.note_buses(cached, bank)
+def _added(note: synth_renderer.PackedNote, gain: np.float32) -> tuple[np.ndarray, ...]:
+    """A packed note added to empty stem buses: dry (frames, 2), reverb input, chorus."""
     dry = np.zeros((2, note.frames), np.float32)
     bus = np.zeros(note.frames, np.float32)
-    add_note(note.pcm, note.scales, note.levels, gain, 0, note.frames, dry, bus, dry[:, :0])
-    return dry.T, bus
+    chorus = np.zeros((2, note.frames), np.float32)
+    note.add(gain, 0, note.frames, dry, bus, chorus)
+    return dry.T, bus, chorus.T
+
+
+def _played(bank: SoundFont, key: NoteKey) -> tuple[np.ndarray, np.ndarray]:
+    """A note as a stem plays it: the cached note of its velocity layer, its gains times
+    the velocity's."""
+    cached, gain = synth_renderer.played_as(key, bank)
+    dry, bus, _ = _added(synth_renderer.note_buses(cached, bank), gain)
+    return dry, bus
 
 
 def _padded(audio: np.ndarray, frames: int) -> np.ndarray:
@@ -107,11 +113,11 @@ def _padded(audio: np.ndarray, frames: int) -> np.ndarray:
 @pytest.mark.parametrize(
     ("program", "drums", "pitch", "velocity", "dry_db", "reverb_db"),
     [
-        (32, False, 40, 90, -50.0, -80.0),  # bass, layer 65-96: a one-voice note
-        (61, False, 60, 110, -60.0, -80.0),  # brass, layer 97-112
+        (32, False, 40, 90, -80.0, -80.0),  # bass, layer 65-96
+        (61, False, 60, 110, -80.0, -80.0),  # brass, layer 97-112
         (0, True, 38, 30, -80.0, None),  # a snare, layer 1-80: soft, so no reverb at all
-        (0, False, 60, 40, -45.0, None),  # piano: a 1 ms modulation envelope to its filter
-        (50, False, 60, 90, -60.0, -80.0),  # synth strings: chorused, layer 1-127
+        (73, False, 72, 40, -80.0, None),  # flute, layer 1-64: soft, no reverb
+        (50, False, 60, 90, -80.0, -80.0),  # synth strings: chorused, layer 1-127
     ],
 )
 def test_a_softer_note_is_its_velocity_layers_note_times_its_gain(
@@ -124,11 +130,11 @@ def test_a_softer_note_is_its_velocity_layers_note_times_its_gain(
     reverb_db: float | None,
 ) -> None:
     """Velocity as a gain: one render per velocity layer (at its top velocity), a softer
-    note that render times (velocity / top)^2 with the blocks the synthesiser's gate
-    leaves out at its velocity left out. Against the note synthesised at its own velocity:
-    the reverb input matches to -80 dB (the gate's blocks exactly; the cache's 16 bits),
-    the dry sound to the given level (RustySynth holds a block's gain flat, not ramped,
-    when it moves by under 1e-3: a soft note's attack steps where a loud one's ramps)."""
+    note that render with every voice's gains times (velocity / top)^2, the synthesiser's
+    output stage (its gate, held or ramped gains) run on them. Against the note
+    synthesised at its own velocity, dry and reverb input match to -80 dB (the cache's
+    16 bits are the difference), the soft snare's and flute's reverb gated out entirely
+    as the synthesiser gates it."""
     key = NoteKey(bank.digest, program, drums, 64, pitch, velocity, 120)
     cached, gain = synth_renderer.played_as(key, bank)
     layer = bank.layout.velocity_layer(program, pitch, velocity, drums=drums)
@@ -150,11 +156,12 @@ def test_a_softer_note_is_its_velocity_layers_note_times_its_gain(
 
 
 def test_a_velocity_that_reshapes_a_note_is_its_own_note(bank: SoundFont) -> None:
-    """Where the velocity does more than scale (a modulation envelope longer than a block
-    reaching the filter: the synth brass's 0.3 s sweep, GM program 62), each velocity is
-    synthesised and kept as itself; the top of a layer is its own note too."""
-    for program, velocity in ((62, 70), (0, 127)):
-        key = NoteKey(bank.digest, program, False, 64, 48, velocity, 120)
+    """Where the velocity does more than scale, each velocity is synthesised and kept as
+    itself: a modulation envelope longer than a block reaching the filter (the synth
+    brass's 0.3 s sweep, GM program 62), or one whose fast sweep a velocity would move by
+    a semitone (the piano's filter at middle C); the top of a layer is its own note too."""
+    for program, pitch, velocity in ((62, 48, 70), (0, 60, 40), (0, 48, 127)):
+        key = NoteKey(bank.digest, program, False, 64, pitch, velocity, 120)
         assert synth_renderer.played_as(key, bank) == (key, np.float32(1.0))
 
 
@@ -166,7 +173,7 @@ def test_a_note_is_synthesised_once_and_reused_bit_identically(bank: SoundFont) 
     assert cache.get(key) is first and not first.pcm.flags.writeable
     assert first.chorused  # dry L/R, reverb input, chorus input L/R
     again = synth_renderer.note_buses(key, bank)
-    for name in ("pcm", "scales"):
+    for name in ("pcm", "scales", "gains", "lengths"):
         assert getattr(again, name).tobytes() == getattr(first, name).tobytes(), name
     plain = synth_renderer.note_buses(NoteKey(bank.digest, 0, False, 64, 60, 100, 120), bank)
     assert not plain.chorused
@@ -174,22 +181,23 @@ def test_a_note_is_synthesised_once_and_reused_bit_identically(bank: SoundFont) 
 
 @pytest.mark.parametrize(("program", "velocity"), [(0, 100), (50, 100), (48, 90), (0, 40)])
 def test_a_packed_note_gives_back_its_buses(bank: SoundFont, program: int, velocity: int) -> None:
-    """What the cache holds (each bus in 16 bits, scaled by its own peak: half the float
-    audio's bytes) added back into a stem matches the note's own buses to -80 dB."""
+    """What the cache holds (each voice's samples before its gains, in 16 bits scaled by
+    the voice's peak, and its gains per block) added into a stem at its own velocity
+    matches the note's buses as the synthesiser's voice makes them to -80 dB, in fewer
+    bytes than the float buses hold."""
     context = bank_context(str(bank.path), bank.digest)
     voices = note_voices(context.layout, program, False, 60, velocity)
     note = render_note(voices, context.layout.wave(), 60, velocity, 150, ChannelState())
-    packed = synth_renderer.PackedNote.pack(note.buses, note.levels)
-    assert packed.nbytes <= note.buses.nbytes / 2 + 4 * note.buses.shape[1] + note.levels.nbytes
-    frames = note.frames
-    dry = np.zeros((2, frames), np.float32)
-    bus = np.zeros(frames, np.float32)
-    chorus = np.zeros((2, frames), np.float32)
-    add_note(packed.pcm, packed.scales, packed.levels, np.float32(1.0), 0, frames, dry, bus, chorus)
-    assert _error_db(note.dry, dry.T) < -80.0
-    assert _error_db(note.reverb, bus) < -80.0
+    packed = synth_renderer.note_buses(
+        NoteKey(bank.digest, program, False, 64, 60, velocity, 150), bank
+    )
+    assert packed.nbytes < note.buses.nbytes
+    dry, bus, chorus = _added(packed, np.float32(1.0))
+    frames = max(note.frames, packed.frames)
+    assert _error_db(_padded(note.dry, frames), _padded(dry, frames)) < -80.0
+    assert _error_db(_padded(note.reverb, frames), _padded(bus, frames)) < -80.0
     if note.chorus is not None:
-        assert _error_db(note.chorus, chorus.T) < -80.0
+        assert _error_db(_padded(note.chorus, frames), _padded(chorus, frames)) < -80.0
     else:
         assert not chorus.any()
 

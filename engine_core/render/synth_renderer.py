@@ -3,22 +3,23 @@
 For each stem: place every note where the synthesiser's sequencer starts and stops it
 (`note_renderer.plan_stem`: events apply between 64-sample blocks; a note-off ends every
 sounding note of its key; an exclusive-class drum note cuts the previous one), take each
-note's buses (dry stereo, reverb input, chorus input) from the process-wide `NoteCache`
-or synthesise them (`voice.render_note`: RustySynth's voice, its bus gains and their
-per-voice gates included), add them up, and apply the stem's effects: the reverb by FFT
-convolution with the synthesiser's own impulse response (`reverb`), the chorus with the
-synthesiser's delay line (`effects.chorus`, which follows absolute time). No synthesiser
-call is made: the bank's sample data is read in place from the bytes already loaded.
+note from the process-wide `NoteCache` or synthesise it (`voice_kernel.render_voice_signals`:
+RustySynth's voice, each voice's filtered samples kept before its gains, and its gain per
+block and bus), add the notes up as the synthesiser's output stage does
+(`voice_kernel.add_voices`: per voice, bus and block, the gate and the held or ramped
+gain), and apply the stem's effects: the reverb by FFT convolution with the synthesiser's
+own impulse response (`reverb`), the chorus with the synthesiser's delay line
+(`effects.chorus`, which follows absolute time). No synthesiser call is made: the bank's
+sample data is read in place from the bytes already loaded.
 
 Velocity is a gain. RustySynth's velocity picks the bank's zones (its velocity layers),
-scales a voice's gain by (velocity / 127)^2, and times the modulation envelope's attack;
-and a voice's block is left out of a bus whose gain is under 1e-3 (its gate). So a note
-is synthesised once per velocity layer, at the layer's top velocity (`played_as`; at its
-own velocity when a voice's modulation envelope reaches its pitch or filter), and a
-softer note of the layer is that render times the gain ratio, with the blocks the gate
-leaves out at its velocity left out (`voice_kernel.add_note`, from each block's loudest
-voice: exact for a note of one voice, or of voices that fade alike). A set's 3,600 notes
-need about 300 renders instead of 1,900.
+scales every voice's gain by (velocity / 127)^2, and times the modulation envelope's
+attack. So a note is synthesised once per velocity layer, at the layer's top velocity
+(`played_as`; at its own velocity when a voice's modulation envelope reaches its pitch or
+filter with an attack longer than a block), and a softer note of the layer is that
+render with every voice's gains times the ratio: the output stage, gate and ramps
+included, then runs on the gains the synthesiser would have computed (to float32
+rounding). A set's 3,600 notes need about 660 renders instead of 1,900.
 
 Not reproduced: voice stealing beyond 64 voices, the 16-bit clipping of a stem over full
 scale, and the reverb's flushing of values under 1e-6 (a decayed tail ends a little later).
@@ -40,8 +41,8 @@ from engine_core.render import effects, reverb
 from engine_core.render.note_renderer import plan_stem
 from engine_core.render.notes import NoteCache, NoteKey
 from engine_core.render.soundfont import SoundFont
-from engine_core.render.voice import ChannelState, note_voices, render_note, voice_rows
-from engine_core.render.voice_kernel import add_note, pack_note
+from engine_core.render.voice import ChannelState, note_voices, voice_rows
+from engine_core.render.voice_kernel import add_voices, pack_voices, render_voice_signals
 
 F32 = np.float32
 
@@ -86,20 +87,24 @@ def process_cache() -> NoteCache:
 
 @dataclass(frozen=True)
 class PackedNote:
-    """A note's buses as the cache holds them (`voice_kernel.pack_note`): dry left, dry
-    right, the reverb's input and, when the note sends to the chorus, the chorus's input
-    left and right, each as 16-bit integers scaled by its own peak (a step is 1/32767 of
-    the bus's peak: the rounding is 96 dB below the note)."""
+    """A note as the cache holds it (`voice_kernel.render_voice_signals`): each voice's
+    filtered samples before any gain, as 16-bit integers scaled by the voice's own peak
+    (a step is 1/32767 of the peak: the rounding is 96 dB below the voice), its gain per
+    64-sample block for each bus (dry left, dry right, the reverb's input and, when a
+    voice sends to the chorus, the chorus's input left and right) and its length in
+    blocks. `voice_kernel.add_voices` adds it to a stem as the synthesiser's output stage
+    would, at the velocity it was made at or, its gains scaled, a softer one."""
 
-    pcm: np.ndarray  # int16 (3 or 5, frames)
-    scales: np.ndarray  # float32 per bus
-    levels: np.ndarray  # float32 (blocks, 3 or 5): the gate levels (`voice.NoteAudio`)
+    pcm: np.ndarray  # int16 (voices, frames)
+    scales: np.ndarray  # float32 per voice
+    gains: np.ndarray  # float32 (voices, blocks, 3 or 5)
+    lengths: np.ndarray  # int64 per voice: blocks
 
     @classmethod
-    def pack(cls, buses: np.ndarray, levels: np.ndarray) -> PackedNote:
-        """Pack float32 (frames, 3 or 5) buses and their gate levels (`voice.NoteAudio`)."""
-        pcm, scales = pack_note(np.asarray(buses, np.float32).T)
-        return cls(pcm, scales, np.ascontiguousarray(levels, np.float32))
+    def pack(cls, signals: np.ndarray, gains: np.ndarray, lengths: np.ndarray) -> PackedNote:
+        """Pack `render_voice_signals`' output."""
+        pcm, scales = pack_voices(signals, lengths)
+        return cls(pcm, scales, np.ascontiguousarray(gains, np.float32), lengths)
 
     @property
     def frames(self) -> int:
@@ -107,16 +112,29 @@ class PackedNote:
 
     @property
     def chorused(self) -> bool:
-        return self.pcm.shape[0] == 5
+        return self.gains.shape[2] == 5
 
     @property
     def nbytes(self) -> int:
-        return self.pcm.nbytes + self.scales.nbytes + self.levels.nbytes
+        return self.pcm.nbytes + self.scales.nbytes + self.gains.nbytes + self.lengths.nbytes
 
     def setflags(self, write: bool) -> None:
-        self.pcm.setflags(write=write)
-        self.scales.setflags(write=write)
-        self.levels.setflags(write=write)
+        for array in (self.pcm, self.scales, self.gains, self.lengths):
+            array.setflags(write=write)
+
+    def add(
+        self,
+        ratio: np.float32,
+        start: int,
+        stop: int,
+        dry: np.ndarray,
+        reverb: np.ndarray,
+        chorus: np.ndarray,
+    ) -> None:
+        """Add the note, its gains times `ratio`, to a stem's planar buses (`add_voices`)."""
+        add_voices(
+            self.pcm, self.scales, self.gains, self.lengths, ratio, start, stop, dry, reverb, chorus
+        )
 
 
 @functools.lru_cache(maxsize=16384)
@@ -131,20 +149,41 @@ def _voice_rows(soundfont: SoundFont, program: int, drums: bool, pitch: int, vel
 #: times by velocity, reaches the sound: to pitch (7) and to the filter's cutoff (11).
 _MODULATION_ENVELOPE_TARGETS = (7, 11)
 _MODULATION_ATTACK = 26
+_MODULATION_HOLD = 27
+_MODULATION_DECAY = 28
+_KEY_TO_MODULATION_HOLD = 31
+_KEY_TO_MODULATION_DECAY = 32
 #: A modulation envelope attacking within one block (1.3 ms at 48 kHz; the bank default is
-#: 1 ms) moves by less than that between velocities: a velocity's note is then the layer's
-#: note, scaled (the difference is a filter sweep a fraction of a millisecond early).
+#: 1 ms) moves by less than that between velocities. When the pitch or cutoff it sweeps
+#: then moves by under `_SWEEP_CENTS` (a semitone) in that time, a velocity's note is the
+#: layer's note, scaled: a filter sweep a fraction of a millisecond early, -85 dB or
+#: closer on FluidR3's pianos and strings; TimGM6mb's drums sweep faster and stay exact.
 _SHORT_ATTACK_SECONDS = 64 / 48000
+_SWEEP_CENTS = 100.0
 
 
-def _velocity_shapes(rows: np.ndarray, velocity: int) -> bool:
+def _timecents(cents: np.ndarray) -> np.ndarray:
+    return 2.0 ** (cents / 1200.0)
+
+
+def _velocity_shapes(rows: np.ndarray, velocity: int, pitch: int) -> bool:
     """Whether the velocity changes more than a note's gain: a voice whose modulation
-    envelope reaches its pitch or filter and attacks for longer than a block."""
+    envelope reaches its pitch or filter and attacks for longer than a block, or sweeps
+    so fast after it that the attack's shift between velocities moves the pitch or the
+    cutoff by a semitone or more."""
     targeted = rows[:, _MODULATION_ENVELOPE_TARGETS].any(axis=1)
     if not targeted.any():
         return False
-    attack = 2.0 ** (rows[targeted, _MODULATION_ATTACK] / 1200.0) * (145 - velocity) / 144.0
-    return bool((attack > _SHORT_ATTACK_SECONDS).any())
+    voices = rows[targeted]
+    attack = _timecents(voices[:, _MODULATION_ATTACK]) * (145 - velocity) / 144.0
+    sweep = _timecents(voices[:, _MODULATION_HOLD]) * _timecents(
+        voices[:, _KEY_TO_MODULATION_HOLD] * (60 - pitch)
+    ) + _timecents(voices[:, _MODULATION_DECAY]) * _timecents(
+        voices[:, _KEY_TO_MODULATION_DECAY] * (60 - pitch)
+    )
+    depth = np.abs(voices[:, _MODULATION_ENVELOPE_TARGETS]).max(axis=1)
+    moved = depth * attack / np.maximum(sweep, 1e-9)
+    return bool(((attack > _SHORT_ATTACK_SECONDS) | (moved >= _SWEEP_CENTS)).any())
 
 
 def played_as(key: NoteKey, soundfont: SoundFont) -> tuple[NoteKey, np.float32]:
@@ -174,7 +213,7 @@ def _velocity_table(
         layer = soundfont.layout.velocity_layer(program, pitch, velocity, drums=drums)
         rows = _voice_rows(soundfont, program, drums, pitch, velocity)
         for soft in layer:
-            if not _velocity_shapes(rows, soft):
+            if not _velocity_shapes(rows, soft, pitch):
                 tops[soft] = layer[-1]
                 gains[soft] = velocity_gain(soft) / velocity_gain(layer[-1])
         velocity = layer[-1] + 1
@@ -195,17 +234,22 @@ def _wave(soundfont: SoundFont) -> np.ndarray:
 
 
 def note_buses(key: NoteKey, soundfont: SoundFont) -> PackedNote:
-    """A note's buses (`voice.NoteAudio`), packed for the cache (`PackedNote`)."""
-    note = render_note(
-        _voice_rows(soundfont, key.program, key.drums, key.pitch, key.velocity),
+    """A note's voices before their gains, and their gains (`render_voice_signals`),
+    packed for the cache (`PackedNote`)."""
+    channel = ChannelState(pan=key.pan)
+    signals, gains, lengths = render_voice_signals(
         _wave(soundfont),
+        _voice_rows(soundfont, key.program, key.drums, key.pitch, key.velocity),
         key.pitch,
         key.velocity,
         key.blocks,
-        ChannelState(pan=key.pan),
-        silence=SILENCE,
+        channel.gain(),
+        channel.pan_position(),
+        channel.reverb,
+        channel.chorus,
+        SILENCE,
     )
-    return PackedNote.pack(note.buses, note.levels)
+    return PackedNote.pack(signals, gains, lengths)
 
 
 def _stem_notes(
@@ -272,7 +316,7 @@ def render_stem_audio(
         if buses.chorused and chorus_bus is None:
             chorus_bus = np.zeros((2, frames), np.float32)
         chorus = chorus_bus if chorus_bus is not None else no_chorus
-        add_note(buses.pcm, buses.scales, buses.levels, gain, note.start, end, dry, bus, chorus)
+        buses.add(gain, note.start, end, dry, bus, chorus)
     out = reverb.apply(bus)
     out += dry.T
     if chorus_bus is not None:
@@ -294,7 +338,7 @@ def warm_up(soundfont: SoundFont) -> None:
     frames = note.frames
     dry = np.zeros((2, frames), np.float32)
     bus = np.zeros(frames, np.float32)
-    add_note(note.pcm, note.scales, note.levels, F32(0.5), 0, frames, dry, bus, dry[:, :0])
+    note.add(F32(0.5), 0, frames, dry, bus, dry[:, :0])
     reverb.apply(bus)
     second = np.zeros((reverb.SAMPLE_RATE, 2), np.float32)
     second[::97] = 0.1

@@ -76,11 +76,9 @@ class ChannelState:
 class NoteAudio:
     """A note's contribution to each bus from its note-on sample: float32 (frames, 3) with
     dry left, dry right and the reverb's input, or (frames, 5) with the chorus's input
-    left and right after them when a voice sends to the chorus; and, per 64-sample block
-    and bus, the gate level of its loudest voice (`voice_kernel.render_voices`)."""
+    left and right after them when a voice sends to the chorus."""
 
     buses: np.ndarray
-    levels: np.ndarray  # float32 (blocks, 3 or 5)
 
     @property
     def frames(self) -> int:
@@ -192,7 +190,7 @@ def render_note(
     `voices` may be given as their rows (`voice_rows`)."""
     rows = voices if isinstance(voices, np.ndarray) else voice_rows(voices)
     gain, pan_position = _channel_levels(channel)
-    out, levels = render_voices(
+    out = render_voices(
         wave,
         rows,
         key,
@@ -204,4 +202,4 @@ def render_note(
         channel.chorus,
         silence,
     )
-    return NoteAudio(out.T, levels)
+    return NoteAudio(out.T)

@@ -42,9 +42,13 @@ def play_voice(
     scales: np.ndarray,  # float32 (buses,): applied after the gate (master volume)
     out: np.ndarray,  # float32 (buses, frames): the voice is added here
     silence: float,
+    signal: np.ndarray,  # float32 (frames,) or (0,): see below
 ) -> tuple[int, int]:
     """Play the voice into `out`; returns how many blocks it sounded (the rest: ended)
-    and how many until its last block that added a value above `silence` to a bus."""
+    and how many until its last block that added a value above `silence` to a bus.
+    With a `signal` of frames, the voice's filtered samples are written there instead,
+    before any gain (`out` untouched): `add_voices` applies the gains later."""
+    keep = signal.shape[0] > 0
     blocks = steps.shape[0]
     buses = gains.shape[1]
     loop_length = end_loop - start_loop
@@ -115,6 +119,8 @@ def play_voice(
             scale = scales[c]
             if scale * max(previous, current) * peak > silence:
                 loud = j + 1
+            if keep:
+                continue
             if abs(current - previous) < NON_AUDIBLE:
                 for t in range(BLOCK):
                     out[c, base + t] += scale * (current * block[t])
@@ -124,6 +130,9 @@ def play_voice(
                 for t in range(BLOCK):
                     out[c, base + t] += scale * (gain * block[t])
                     gain += slope
+        if keep:
+            for t in range(BLOCK):
+                signal[base + t] = block[t]
     return blocks, loud
 
 
@@ -483,19 +492,6 @@ _SCALES = np.array([1.0, 1.0, 0.5, 0.5, 0.5], np.float32)
 
 
 @numba.njit(cache=True, nogil=True)
-def _gate_levels(gains: np.ndarray, levels: np.ndarray) -> None:
-    """Raise `levels` (blocks, buses) to this voice's gate level per block: the larger of
-    the previous and this block's gain, which `play_voice` compares with `NON_AUDIBLE`."""
-    for j in range(min(gains.shape[0], levels.shape[0])):
-        for c in range(levels.shape[1]):
-            current = gains[j, c]
-            previous = gains[j - 1, c] if j > 0 else current
-            level = max(previous, current)
-            if level > levels[j, c]:
-                levels[j, c] = level
-
-
-@numba.njit(cache=True, nogil=True)
 def render_voices(
     wave: np.ndarray,
     rows: np.ndarray,  # int64 (voices, ROW_LENGTH)
@@ -507,13 +503,10 @@ def render_voices(
     reverb_cc: int,
     chorus_cc: int,
     silence: float,
-) -> tuple[np.ndarray, np.ndarray]:
+) -> np.ndarray:
     """A note's voices (note-on, note-off `note_blocks` blocks later) summed into float32
     (3, frames) buses, or (5, frames) when a voice sends to the chorus, up to the last
-    block where a voice added more than `silence` to a bus (see `voice.NoteAudio`); and
-    float32 (blocks, buses): per block and bus, the loudest voice's gate level (the gain
-    `play_voice` gates on), from which a softer copy of the note knows which blocks the
-    synthesiser would have left out (`add_note`)."""
+    block where a voice added more than `silence` to a bus (see `voice.NoteAudio`)."""
     plans = []
     frames = 0
     chorused = False
@@ -528,11 +521,11 @@ def render_voices(
         chorused = chorused or plan[8]
     buses = 5 if chorused else 3
     out = np.zeros((buses, frames), np.float32)
-    levels = np.zeros((frames // BLOCK, buses), np.float32)
+    no_signal = np.zeros(0, np.float32)
     played = 0
     for plan in plans:
         steps, coefficients, gains, looping, position, start_loop, end_loop, end, _ = plan
-        sounded, loud = play_voice(
+        _, loud = play_voice(
             wave,
             position,
             steps,
@@ -545,92 +538,169 @@ def render_voices(
             _SCALES[:buses],
             out,
             silence,
+            no_signal,
         )
-        _gate_levels(gains[:sounded, :buses], levels)
         played = max(played, loud)
-    return out[:, : played * BLOCK], levels[:played]
+    return out[:, : played * BLOCK]
 
 
 # --- Notes packed for the cache ----------------------------------------------------------
 
 
 @numba.njit(cache=True, nogil=True)
-def pack_note(buses: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """A note's float32 (3 or 5, frames) buses (`render_voices`) as 16-bit integers for
-    the cache: int16 (buses, frames), each bus scaled by its own peak (scale = peak /
-    32767, rounded to nearest; 1/32767 for a silent bus), and the float32 scales."""
-    columns, frames = buses.shape
-    scales = np.empty(columns, np.float32)
-    pcm = np.empty((columns, frames), np.int16)
-    for c in range(columns):
+def render_voice_signals(
+    wave: np.ndarray,
+    rows: np.ndarray,  # int64 (voices, ROW_LENGTH)
+    key: int,
+    velocity: int,
+    note_blocks: int,
+    channel_gain: np.float32,
+    pan_position: np.float32,
+    reverb_cc: int,
+    chorus_cc: int,
+    silence: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A note's voices as the synthesiser plays them before their gains: float32
+    (voices, frames) filtered samples, float32 (voices, blocks, buses) each voice's gain
+    per block and bus (3 buses, or 5 when a voice sends to the chorus), and each voice's
+    length in blocks, up to its last block that added more than `silence` to a bus.
+    `add_voices` turns them into the buses, at this velocity or a softer one."""
+    plans = []
+    blocks = 0
+    chorused = False
+    for i in range(rows.shape[0]):
+        plan = plan_voice(
+            rows[i], key, velocity, note_blocks, channel_gain, pan_position, reverb_cc, chorus_cc
+        )
+        if plan[0].shape[0] == 0:
+            continue
+        plans.append(plan)
+        blocks = max(blocks, plan[0].shape[0])
+        chorused = chorused or plan[8]
+    buses = 5 if chorused else 3
+    voices = len(plans)
+    signals = np.zeros((voices, blocks * BLOCK), np.float32)
+    gains_out = np.zeros((voices, blocks, buses), np.float32)
+    lengths = np.zeros(voices, np.int64)
+    none = np.zeros((buses, 0), np.float32)
+    longest = 0
+    for v in range(voices):
+        steps, coefficients, gains, looping, position, start_loop, end_loop, end, _ = plans[v]
+        count = steps.shape[0]
+        _, loud = play_voice(
+            wave,
+            position,
+            steps,
+            looping,
+            start_loop,
+            end_loop,
+            end,
+            coefficients,
+            gains[:, :buses],
+            _SCALES[:buses],
+            none,
+            silence,
+            signals[v, : count * BLOCK],
+        )
+        lengths[v] = loud
+        longest = max(longest, loud)
+        gains_out[v, :count] = gains[:, :buses]
+    return signals[:, : longest * BLOCK], gains_out[:, :longest], lengths
+
+
+@numba.njit(cache=True, nogil=True)
+def pack_voices(signals: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Voices' float32 (voices, frames) samples (`render_voice_signals`) as 16-bit
+    integers for the cache, each voice scaled by its own peak over its length (scale =
+    peak / 32767; 1/32767 for a silent voice), and the float32 scales."""
+    voices, frames = signals.shape
+    scales = np.empty(voices, np.float32)
+    pcm = np.zeros((voices, frames), np.int16)
+    for v in range(voices):
+        length = min(frames, lengths[v] * BLOCK)
         peak = np.float32(0.0)
-        for i in range(frames):
-            value = abs(buses[c, i])
+        for i in range(length):
+            value = abs(signals[v, i])
             if value > peak:
                 peak = value
         scale = peak / np.float32(32767.0) if peak > 0 else np.float32(1.0 / 32767.0)
-        scales[c] = scale
+        scales[v] = scale
         inverse = np.float32(1.0) / scale
-        for i in range(frames):
-            pcm[c, i] = np.int16(np.rint(buses[c, i] * inverse))
+        for i in range(length):
+            pcm[v, i] = np.int16(np.rint(signals[v, i] * inverse))
     return pcm, scales
 
 
 @numba.njit(cache=True, nogil=True)
-def add_note(
+def add_voices(
     pcm: np.ndarray,
     scales: np.ndarray,
-    levels: np.ndarray,
-    gain: np.float32,
+    gains: np.ndarray,
+    lengths: np.ndarray,
+    ratio: np.float32,
     start: int,
     stop: int,
     dry: np.ndarray,
     reverb: np.ndarray,
     chorus: np.ndarray,
 ) -> None:
-    """Add a packed note (`pack_note`: int16 (buses, frames)) times `gain` into a stem's
-    buses from frame `start` to `stop`: dry to `dry` (2, frames), the reverb's input to
-    `reverb` (frames,), the chorus's (when the note has one and `chorus` has frames) to
-    `chorus` (2, frames). A `gain` under 1 plays the note softer, as the synthesiser
-    would: a bus's block whose gate level (`render_voices`) times `gain` is under
-    `NON_AUDIBLE` is left out, as `play_voice` leaves it out."""
-    with_chorus = pcm.shape[0] == 5 and chorus.shape[1] > 0
+    """Add a note's voices (`pack_voices`, their gains and lengths from
+    `render_voice_signals`) into a stem's buses from frame `start` to `stop`, each gain
+    times `ratio` (1: the velocity it was rendered at; under 1: a softer one), exactly as
+    the synthesiser's output stage adds a voice (`play_voice`): a bus's block is left out
+    while both its gains are under `NON_AUDIBLE`, held at this block's gain when it moved
+    by less than that, else ramped from the previous block's. Dry to `dry` (2, frames),
+    the reverb's input to `reverb` (frames,), the chorus's (when the note has one and
+    `chorus` has frames) to `chorus` (2, frames)."""
+    with_chorus = gains.shape[2] == 5 and chorus.shape[1] > 0
     buses = 5 if with_chorus else 3
     length = stop - start
-    blocks = levels.shape[0]
-    audible = blocks  # blocks after the last one a bus passes the gate in add nothing
-    while audible > 0:
-        passes = False
-        for c in range(buses):
-            if gain * levels[audible - 1, c] >= NON_AUDIBLE:
-                passes = True
-        if passes:
-            break
-        audible -= 1
-    if blocks > 0:
-        length = min(length, audible * BLOCK)
-    whole = -(-length // BLOCK)
-    for c in range(buses):
-        factor = scales[c] * gain
-        if c < 2:
-            into = dry[c]
-        elif c == 2:
-            into = reverb
-        else:
-            into = chorus[c - 3]
-        source = pcm[c]
-        j = 0
-        while j < whole:  # each run of blocks the gate lets through, in one loop
-            if j < blocks and gain * levels[j, c] < NON_AUDIBLE:
-                j += 1
+    left = dry[0]
+    right = dry[1]
+    firsts = np.zeros(5, np.float32)  # per bus: the block's first factor, and its step
+    steps = np.zeros(5, np.float32)
+    for v in range(pcm.shape[0]):
+        source = pcm[v]
+        sample_scale = scales[v]
+        for j in range(min(lengths[v], -(-length // BLOCK))):
+            audible = False
+            for c in range(buses):
+                current = ratio * gains[v, j, c]
+                previous = ratio * gains[v, j - 1, c] if j > 0 else current
+                scale = _SCALES[c] * sample_scale
+                if max(previous, current) < NON_AUDIBLE:  # the gate
+                    firsts[c] = 0.0
+                    steps[c] = 0.0
+                    continue
+                audible = True
+                if abs(current - previous) < NON_AUDIBLE:  # held
+                    firsts[c] = scale * current
+                    steps[c] = 0.0
+                else:  # ramped from the previous block's gain
+                    firsts[c] = scale * previous
+                    steps[c] = scale * (INVERSE_BLOCK * (current - previous))
+            if not audible:
                 continue
-            k = j + 1
-            while k < whole and not (k < blocks and gain * levels[k, c] < NON_AUDIBLE):
-                k += 1
             begin = j * BLOCK
-            end = min(k * BLOCK, length)
-            target = into[start + begin : start + end]
-            played = source[begin:end]
+            end = min(begin + BLOCK, length)
+            f0, f1, f2 = firsts[0], firsts[1], firsts[2]
+            s0, s1, s2 = steps[0], steps[1], steps[2]
+            x = source[begin:end]  # slices: indices the compiler knows are in range
+            out0 = left[start + begin : start + end]
+            out1 = right[start + begin : start + end]
+            out2 = reverb[start + begin : start + end]
             for i in range(end - begin):
-                target[i] += np.float32(played[i]) * factor
-            j = k
+                value = np.float32(x[i])
+                k = np.float32(i)
+                out0[i] += (f0 + s0 * k) * value
+                out1[i] += (f1 + s1 * k) * value
+                out2[i] += (f2 + s2 * k) * value
+            if with_chorus and (firsts[3] != 0 or firsts[4] != 0 or steps[3] != 0 or steps[4] != 0):
+                f3, f4, s3, s4 = firsts[3], firsts[4], steps[3], steps[4]
+                out3 = chorus[0, start + begin : start + end]
+                out4 = chorus[1, start + begin : start + end]
+                for i in range(end - begin):
+                    value = np.float32(x[i])
+                    k = np.float32(i)
+                    out3[i] += (f3 + s3 * k) * value
+                    out4[i] += (f4 + s4 * k) * value
