@@ -472,8 +472,9 @@ class _SetRun:
 
     def in_workers(self, executor: cf.Executor, workers: int, stem_tasks: bool = True) -> None:
         """Run every task on `executor` (`workers` processes, or threads of this process
-        when its buffers are not shared), `workers + 1` in flight, taking arrangements
-        from the source as the workers need more work."""
+        when its buffers are not shared), `workers + 1` in flight, taking the next
+        arrangement from the source while they work once fewer than `workers` stem tasks
+        are left to hand out (so no worker waits for an arrangement)."""
         in_flight = workers + 1
         path, digest = str(self.soundfont.path), self.soundfont.digest
         stems: deque[tuple[int, tuple[int, ...]]] = deque(
@@ -506,7 +507,12 @@ class _SetRun:
                         )
                     else:
                         break
+                if len(stems) < workers and self.pull():  # arrange ahead while they work
+                    variant = len(self.variants) - 1
+                    stems.extend((variant, t) for t in self._tasks(variant, workers, stem_tasks))
                 if not running:
+                    if stems or ready:
+                        continue
                     return
                 done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
                 for future in done:
