@@ -154,7 +154,7 @@ class _ChannelEvents:
     data2: np.ndarray
 
 
-def _variable_length(value: int) -> bytes:
+def variable_length(value: int) -> bytes:
     """A MIDI variable-length quantity (7 bits a byte, the high bit on all but the last)."""
     if value < 0:
         raise ValueError("message time must be non-negative in MIDI file")
@@ -177,14 +177,14 @@ class _TrackWriter:
         self.now = 0  # absolute tick of the last message written
 
     def meta(self, delta: int, message: mido.MetaMessage) -> None:
-        self.data += _variable_length(delta)
+        self.data += variable_length(delta)
         self.data += bytes(message.bytes())
         self.running = None
         self.now += delta
 
     def message(self, delta: int, message: mido.Message) -> None:
         """One channel message, checked by mido (the few setup messages of a track)."""
-        self.data += _variable_length(delta)
+        self.data += variable_length(delta)
         self._channel_bytes(message.bytes())
         self.now += delta
 
@@ -216,7 +216,7 @@ class _TrackWriter:
                 data.append(0x80 | delta >> 7)
                 data.append(delta & 0x7F)
             else:
-                data += _variable_length(delta)
+                data += variable_length(delta)
             if status != running:
                 data.append(status)
                 running = status

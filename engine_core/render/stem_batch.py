@@ -31,7 +31,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from engine_core.arrange.arranger import Arrangement
-from engine_core.export.midi import DRUM_CHANNEL, _pan_value, _stem_events, _tick, midi_tempo
+from engine_core.export.midi import (
+    DRUM_CHANNEL,
+    _pan_value,
+    _stem_events,
+    _tick,
+    midi_tempo,
+    variable_length,
+)
 from engine_core.render.soundfont import RENDER_SAMPLE_RATE, SoundFont
 from engine_core.render.timeline import BLOCK, RESOLUTION, event_blocks
 
@@ -88,16 +95,6 @@ def _message(status: int, channel: int, *data: int) -> bytes:
     return bytes((status | channel, *data))
 
 
-def _variable_length(value: int) -> bytes:
-    """A MIDI variable-length quantity (7 bits a byte, the high bit set on all but the last)."""
-    out = [value & 0x7F]
-    value >>= 7
-    while value:
-        out.append(0x80 | (value & 0x7F))
-        value >>= 7
-    return bytes(reversed(out))
-
-
 def _file_frames(ticks: np.ndarray, tempo_us: int) -> int:
     """Frames the synthesiser writes for a file whose last event is at `ticks[-1]`:
     its time accumulated over the distinct event ticks, as the MIDI reader does."""
@@ -126,7 +123,7 @@ def batch_file(stems: Sequence[StemEvents]) -> tuple[bytes, list[int]]:
     now = 0
     running = None  # running status: a repeated status byte is left out
     for tick, message in timed:  # already in order: stems in turn, events in file order
-        track += _variable_length(tick - now)
+        track += variable_length(tick - now)
         track += message if message[0] != running else message[1:]
         running = message[0]
         now = tick

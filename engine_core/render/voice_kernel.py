@@ -492,6 +492,34 @@ _SCALES = np.array([1.0, 1.0, 0.5, 0.5, 0.5], np.float32)
 
 
 @numba.njit(cache=True, nogil=True)
+def _plan_voices(
+    rows: np.ndarray,
+    key: int,
+    velocity: int,
+    note_blocks: int,
+    channel_gain: np.float32,
+    pan_position: np.float32,
+    reverb_cc: int,
+    chorus_cc: int,
+):
+    """Each sounding voice's plan (`plan_voice`), the longest one's blocks, and whether
+    any voice sends to the chorus."""
+    plans = []
+    blocks = 0
+    chorused = False
+    for i in range(rows.shape[0]):
+        plan = plan_voice(
+            rows[i], key, velocity, note_blocks, channel_gain, pan_position, reverb_cc, chorus_cc
+        )
+        if plan[0].shape[0] == 0:
+            continue
+        plans.append(plan)
+        blocks = max(blocks, plan[0].shape[0])
+        chorused = chorused or plan[8]
+    return plans, blocks, chorused
+
+
+@numba.njit(cache=True, nogil=True)
 def render_voices(
     wave: np.ndarray,
     rows: np.ndarray,  # int64 (voices, ROW_LENGTH)
@@ -507,20 +535,11 @@ def render_voices(
     """A note's voices (note-on, note-off `note_blocks` blocks later) summed into float32
     (3, frames) buses, or (5, frames) when a voice sends to the chorus, up to the last
     block where a voice added more than `silence` to a bus (see `voice.NoteAudio`)."""
-    plans = []
-    frames = 0
-    chorused = False
-    for i in range(rows.shape[0]):
-        plan = plan_voice(
-            rows[i], key, velocity, note_blocks, channel_gain, pan_position, reverb_cc, chorus_cc
-        )
-        if plan[0].shape[0] == 0:
-            continue
-        plans.append(plan)
-        frames = max(frames, plan[0].shape[0] * BLOCK)
-        chorused = chorused or plan[8]
+    plans, blocks, chorused = _plan_voices(
+        rows, key, velocity, note_blocks, channel_gain, pan_position, reverb_cc, chorus_cc
+    )
     buses = 5 if chorused else 3
-    out = np.zeros((buses, frames), np.float32)
+    out = np.zeros((buses, blocks * BLOCK), np.float32)
     no_signal = np.zeros(0, np.float32)
     played = 0
     for plan in plans:
@@ -565,18 +584,9 @@ def render_voice_signals(
     per block and bus (3 buses, or 5 when a voice sends to the chorus), and each voice's
     length in blocks, up to its last block that added more than `silence` to a bus.
     `add_voices` turns them into the buses, at this velocity or a softer one."""
-    plans = []
-    blocks = 0
-    chorused = False
-    for i in range(rows.shape[0]):
-        plan = plan_voice(
-            rows[i], key, velocity, note_blocks, channel_gain, pan_position, reverb_cc, chorus_cc
-        )
-        if plan[0].shape[0] == 0:
-            continue
-        plans.append(plan)
-        blocks = max(blocks, plan[0].shape[0])
-        chorused = chorused or plan[8]
+    plans, blocks, chorused = _plan_voices(
+        rows, key, velocity, note_blocks, channel_gain, pan_position, reverb_cc, chorus_cc
+    )
     buses = 5 if chorused else 3
     voices = len(plans)
     signals = np.zeros((voices, blocks * BLOCK), np.float32)
