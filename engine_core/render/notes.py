@@ -10,7 +10,9 @@ voice has died away (or `MAX_RELEASE_SECONDS` after the note-off).
 
 Missing notes are synthesised together in one call per batch: one note per slot, each
 slot starting on a block boundary and ending with All Sound Off, so slots never overlap.
-Velocity is exact: a note is only ever reused at the velocity it was rendered at.
+Here velocity is exact: a note is only ever reused at the velocity it was rendered at. (The
+synth renderer keys its notes by their velocity layer's top instead, and plays a softer
+note from that one's gains: `synth_renderer.played_as`.)
 """
 
 from __future__ import annotations

@@ -16,10 +16,10 @@ Velocity is a gain. RustySynth's velocity picks the bank's zones (its velocity l
 scales every voice's gain by (velocity / 127)^2, and times the modulation envelope's
 attack. So a note is synthesised once per velocity layer, at the layer's top velocity
 (`played_as`; at its own velocity when a voice's modulation envelope reaches its pitch or
-filter with an attack longer than a block), and a softer note of the layer is that
-render with every voice's gains times the ratio: the output stage, gate and ramps
-included, then runs on the gains the synthesiser would have computed (to float32
-rounding). A set's 3,600 notes need about 660 renders instead of 1,900.
+filter and the velocity would move that sweep audibly: `_velocity_shapes`), and a
+softer note of the layer is that render with every voice's gains times the ratio: the
+output stage, gate and ramps included, then runs on the gains the synthesiser would have
+computed (to float32 rounding). A set's 3,600 notes need about 660 renders instead of 1,900.
 
 Not reproduced: voice stealing beyond 64 voices, the 16-bit clipping of a stem over full
 scale, and the reverb's flushing of values under 1e-6 (a decayed tail ends a little later).
@@ -40,7 +40,8 @@ from engine_core.errors import RenderConfigError
 from engine_core.render import effects, reverb
 from engine_core.render.note_renderer import plan_stem
 from engine_core.render.notes import NoteCache, NoteKey
-from engine_core.render.soundfont import SoundFont
+from engine_core.render.soundfont import RENDER_SAMPLE_RATE, SoundFont
+from engine_core.render.timeline import BLOCK
 from engine_core.render.voice import ChannelState, note_voices, voice_rows
 from engine_core.render.voice_kernel import add_voices, pack_voices, render_voice_signals
 
@@ -158,7 +159,7 @@ _KEY_TO_MODULATION_DECAY = 32
 #: then moves by under `_SWEEP_CENTS` (a semitone) in that time, a velocity's note is the
 #: layer's note, scaled: a filter sweep a fraction of a millisecond early, -85 dB or
 #: closer on FluidR3's pianos and strings; TimGM6mb's drums sweep faster and stay exact.
-_SHORT_ATTACK_SECONDS = 64 / 48000
+_SHORT_ATTACK_SECONDS = BLOCK / RENDER_SAMPLE_RATE
 _SWEEP_CENTS = 100.0
 
 
