@@ -54,7 +54,7 @@ def _synth_note(bank: SoundFont, key: NoteKey, release_blocks: int, reverb_cc: i
     ours[:n] = note.dry[:n]
     bus = np.zeros(frames, np.float32)
     bus[:n] = note.reverb[:n]
-    return theirs, ours + reverb.apply(bus)
+    return theirs, ours + reverb.apply(bus).T
 
 
 @pytest.mark.parametrize(

@@ -318,8 +318,8 @@ def render_stem_audio(
             chorus_bus = np.zeros((2, frames), np.float32)
         chorus = chorus_bus if chorus_bus is not None else no_chorus
         buses.add(gain, note.start, end, dry, bus, chorus)
-    out = reverb.apply(bus)
-    out += dry.T
+    reverb.apply(bus, into=dry)
+    out = np.ascontiguousarray(dry.T)
     if chorus_bus is not None:
         out += effects.chorus(chorus_bus.T)
     return out
