@@ -135,7 +135,11 @@ def compile_kernels() -> None:
 
 def warm_up_cost() -> dict:
     """The synth renderer's warm-up in a fresh process (kernels loaded from numba's cache,
-    the bank read and parsed, the reverb's response, the loudness meter's imports)."""
+    the bank read and parsed, the reverb's response, the loudness meter's imports).
+    torch (the reverb's transforms) is imported before timing, as `generate`'s model has
+    imported it by then."""
+    import torch  # noqa: F401
+
     from engine_core.render.soundfont import SoundFont
     from engine_core.render.synth_renderer import warm_up
 
@@ -182,7 +186,8 @@ def main(configs=CONFIGS) -> None:
             f"| {rss[0]:.0f}; {workers} |"
         )
     print(
-        f"\nsynth warm-up in a fresh process (kernels, bank, reverb, loudness meter): "
+        f"\nsynth warm-up in a fresh process, torch imported (kernels, bank, reverb, loudness "
+        "meter): "
         f"{warm['wall']:.2f} s wall, {warm['cpu']:.2f} s CPU; `generate` and these rows "
         "run it on a render thread while the model composes, before the cold set"
     )
