@@ -60,7 +60,7 @@ from engine_core.render.soundfont import SoundFont
 from engine_core.render.stems import TAIL_SECONDS, mix_stems, render_stem_group, stem_frames
 
 #: Renderers whose work runs in compiled code that releases the GIL (the synth renderer's
-#: numba kernels, numpy and scipy's FFT): a pool renders them on threads of the calling
+#: numba kernels, numpy and torch's FFT): a pool renders them on threads of the calling
 #: process, which share one bank and one note cache, instead of worker processes.
 THREADED_RENDERERS = ("synth",)
 
