@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import functools
 import threading
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import torch
 
 SAMPLE_RATE = 48000
 COMB_TUNINGS = (1116, 1188, 1277, 1356, 1422, 1491, 1557, 1617)
@@ -61,15 +65,19 @@ def impulse_response(sample_rate: int = SAMPLE_RATE) -> np.ndarray:
 
 #: FFT sizes the overlap-add convolution may use (the response's spectrum is kept per
 #: rate and size), with the CPU time per transformed point `apply` measured for each
-#: (ns, 34 s stems, two render threads at once, 2-core Xeon with AVX-512, torch's MKL
+#: (ns, a 34 s bus, two render threads at once, a 2-core Xeon with AVX-512, torch's MKL
 #: transforms): the larger transforms outgrow the caches, so a point costs more than
-#: n log n says. Each bus takes the size of least segments x size x cost for its length.
-FFT_COST_NS = {1 << 17: 6.0, 1 << 18: 6.0, 1 << 19: 7.0, 1 << 20: 8.0}
+#: n log n says. Each bus takes the size of least segments x size x cost for its length:
+#: 2^18 for a 34 s stem (9 segments; 2^19 and 2^20 cost 8% and 17% more CPU, 2^17 2.1x).
+#: A single segment costs more per point (torch transforms a batch of one another way:
+#: ~21 ns at 2^18), so a bus of 1.1-2.2 s takes 2^18 where two 2^17 segments would be
+#: cheaper; such buses cost a few ms either way.
+FFT_COST_NS = {1 << 17: 15.0, 1 << 18: 12.5, 1 << 19: 15.2, 1 << 20: 16.5}
 FFT_SIZES = tuple(FFT_COST_NS)
 
 
 @functools.cache
-def _response_spectrum(sample_rate: int, size: int):
+def _response_spectrum(sample_rate: int, size: int) -> torch.Tensor:
     """(2, size // 2 + 1) complex64 torch tensor: the response's spectrum per channel."""
     import torch
 
@@ -100,9 +108,9 @@ class _Workspace(threading.local):
     """
 
     def __init__(self) -> None:
-        self.tensors: dict[str, object] = {}
+        self.tensors: dict[str, torch.Tensor] = {}
 
-    def take(self, name: str, shape: tuple[int, ...], dtype):
+    def take(self, name: str, shape: tuple[int, ...], dtype: torch.dtype) -> torch.Tensor:
         """A contiguous tensor of `shape` (contents undefined), a view of this thread's
         kept storage for `name`."""
         import torch
