@@ -96,7 +96,8 @@ def plot_session(render: SessionRender, path: Path, *, title: str = "") -> Path:
         x = mark.sample / rate
         wave.plot(x, 1.02, marker="v", color="#e377c2", ms=6, clip_on=False)
         label = "motif" if mark.form == "original" else f"motif ({mark.form})"
-        wave.annotate(label, (x, 0.9), xytext=(3, 0), textcoords="offset points", fontsize=6,
+        # below the transition labels: a motif often enters where a transition starts
+        wave.annotate(label, (x, 0.72), xytext=(3, 0), textcoords="offset points", fontsize=6,
                       color="#e377c2")  # fmt: skip
     for event in render.of_kind(ev.WAITING_FOR_AUDIO):
         wave.plot(event.sample / rate, 0.95, marker="x", color="#7f7f7f", ms=6)
@@ -117,7 +118,8 @@ def plot_session(render: SessionRender, path: Path, *, title: str = "") -> Path:
         handles=handles, loc="lower right", bbox_to_anchor=(1.0, 1.0), fontsize=7,
         ncol=len(handles), frameon=False,
     )  # fmt: skip
-    wave.set_title(title or "session timeline", fontsize=10, loc="left")
+    # the legend is a row along the top edge: the title sits above it, not behind it
+    wave.set_title(title or "session timeline", fontsize=10, loc="left", pad=18)
     level.step(render.block_starts / rate, render.intensity, where="post", color="#2ca02c")
     level.set_ylim(-0.05, 1.05)
     level.set_ylabel("intensity")
