@@ -126,16 +126,9 @@ def baseline_tree(workdir: Path) -> tuple[Path, str] | None:
 
 
 def _run_tree(root: Path, scores: Path) -> list[dict]:
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    out = subprocess.run(
-        [sys.executable, __file__, "--child", str(scores), str(RUNS)],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
-    rows = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
+    from benchmarks.trees import run_child
+
+    rows = run_child(__file__, root, str(scores), str(RUNS))
     for row in rows:  # the engine really came from `root`
         assert Path(row["engine"]).resolve().is_relative_to(root), row["engine"]
     return rows

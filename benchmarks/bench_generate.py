@@ -176,12 +176,9 @@ def _child_runs(workers: int, runs: int) -> None:
 def compare_trees(baseline: Path) -> None:
     """This tree against `baseline`'s source, one render worker per core, the default bank,
     in fresh processes taking turns (this tree first, then the baseline first)."""
-    import json
-    import os
     import statistics
-    import subprocess
-    import sys
 
+    from benchmarks.trees import run_child
     from middleware.cli.generate_cmd import default_render_workers
 
     here = Path(__file__).resolve().parent.parent
@@ -190,19 +187,8 @@ def compare_trees(baseline: Path) -> None:
     trees = [("this tree", here), ("baseline tree", baseline.resolve())]
     for turn in range(TREE_TURNS):  # A B, then B A: a load that drifts favours neither
         for label, root in trees if turn % 2 == 0 else trees[::-1]:
-            env = {**os.environ, "PYTHONPATH": str(root)}
-            env.pop("OSTINATO_BENCH_BASELINE_TREE", None)
-            out = subprocess.run(  # this file, the engine from `root` (PYTHONPATH)
-                [sys.executable, __file__, "--child", str(workers), str(TREE_RUNS)],
-                cwd=root,
-                env=env,
-                capture_output=True,
-                text=True,
-                check=True,
-            ).stdout
-            results[label] += [
-                json.loads(line) for line in out.splitlines() if line.startswith("{")
-            ]
+            # this file, the engine from `root`
+            results[label] += run_child(__file__, root, str(workers), str(TREE_RUNS))
     music_s = VARIANTS * BARS * 4 * 60.0 / BPM
     print(
         f"\n### this tree against {baseline} ({workers} render workers, default bank, "

@@ -20,6 +20,23 @@ import numpy as np
 NEGLIGIBLE_TAP = 1e-9
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _k_weighted(x, z, c):  # type: ignore[no-untyped-def]
+    """One sample through the two sections (`sosfilt`'s transposed direct form II, in
+    float32): the output and the new state. `z` is (section 0's two delays, section 1's),
+    `c` the coefficients (b0, b1, b2, a1, a2) of section 0, then section 1."""
+    b00, b01, b02, a01, a02, b10, b11, b12, a11, a12 = c
+    z00, z01, z10, z11 = z
+    y = b00 * x + z00
+    z00 = b01 * x - a01 * y + z01
+    z01 = b02 * x - a02 * y
+    x = y
+    y = b10 * x + z10
+    z10 = b11 * x - a11 * y + z11
+    z11 = b12 * x - a12 * y
+    return y, (z00, z01, z10, z11)
+
+
 @numba.njit(cache=True, nogil=True)
 def k_weighted_hop_energy(audio: np.ndarray, sos: np.ndarray, hop: int, hops: int) -> np.ndarray:
     """Per hop of `hop` frames (the first `hops`), the sum over channels of the squared
@@ -29,32 +46,20 @@ def k_weighted_hop_energy(audio: np.ndarray, sos: np.ndarray, hop: int, hops: in
     frames, channels = audio.shape
     energy = np.zeros(hops, np.float64)
     limit = min(frames, hop * hops)
-    b00, b01, b02, a01, a02 = sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]
-    b10, b11, b12, a11, a12 = sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]
+    c = (
+        *(sos[0, 0], sos[0, 1], sos[0, 2], sos[0, 4], sos[0, 5]),
+        *(sos[1, 0], sos[1, 1], sos[1, 2], sos[1, 4], sos[1, 5]),
+    )
+    zero = np.float32(0.0)
     for first in range(0, channels, 2):
         pair = min(2, channels - first)
-        # state: section s, delay d, channel of the pair
-        z00l = z01l = z10l = z11l = np.float32(0.0)
-        z00r = z01r = z10r = z11r = np.float32(0.0)
+        left = (zero, zero, zero, zero)  # each channel of the pair's filter state
+        right = (zero, zero, zero, zero)
         for n in range(limit):
-            x = np.float32(audio[n, first])
-            y = b00 * x + z00l
-            z00l = b01 * x - a01 * y + z01l
-            z01l = b02 * x - a02 * y
-            x = y
-            y = b10 * x + z10l
-            z10l = b11 * x - a11 * y + z11l
-            z11l = b12 * x - a12 * y
+            y, left = _k_weighted(np.float32(audio[n, first]), left, c)
             total = np.float64(y * y)
             if pair == 2:
-                x = np.float32(audio[n, first + 1])
-                y = b00 * x + z00r
-                z00r = b01 * x - a01 * y + z01r
-                z01r = b02 * x - a02 * y
-                x = y
-                y = b10 * x + z10r
-                z10r = b11 * x - a11 * y + z11r
-                z11r = b12 * x - a12 * y
+                y, right = _k_weighted(np.float32(audio[n, first + 1]), right, c)
                 total += np.float64(y * y)
             energy[n // hop] += total
     return energy
